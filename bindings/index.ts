@@ -1,0 +1,2 @@
+// telegram-mt: the public entry point.
+export * from './native';

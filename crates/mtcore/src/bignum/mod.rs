@@ -1,0 +1,1 @@
+//! bignum (filled in by its issue).

@@ -1,0 +1,1 @@
+//! mtp (filled in by its issue).

@@ -1,0 +1,1 @@
+//! JS binding of mtcore::bignum.
