@@ -1,1 +1,6 @@
-//! crypto (filled in by its issue).
+//! Cryptographic primitives of MTProto 2.0.
+//!
+//! AES and SHA come from the RustCrypto crates (which pick AES-NI and the SHA
+//! extensions at run time); IGE chaining and the MTProto constructions are ours.
+
+pub mod ige;
