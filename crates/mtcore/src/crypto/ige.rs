@@ -32,7 +32,7 @@ pub fn encrypt_in_place(
     key: &[u8; 32],
     iv: &[u8; 32],
 ) -> Result<(), UnalignedLength> {
-    if data.len() % 16 != 0 {
+    if !data.len().is_multiple_of(16) {
         return Err(UnalignedLength(data.len()));
     }
     let cipher = Aes256::new(GenericArray::from_slice(key));
@@ -57,7 +57,7 @@ pub fn decrypt_in_place(
     key: &[u8; 32],
     iv: &[u8; 32],
 ) -> Result<(), UnalignedLength> {
-    if data.len() % 16 != 0 {
+    if !data.len().is_multiple_of(16) {
         return Err(UnalignedLength(data.len()));
     }
     let cipher = Aes256::new(GenericArray::from_slice(key));
