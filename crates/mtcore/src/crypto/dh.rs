@@ -1,0 +1,1 @@
+//! Diffie-Hellman for the auth-key exchange: the security checks of the handshake.
