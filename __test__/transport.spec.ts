@@ -174,6 +174,28 @@ function decodeAll(codec: TransportCodec, parts: Buffer[]): TransportEvent[] {
   return parts.flatMap((part) => codec.decode(part));
 }
 
+/** Decodes through `decodeInto` with a small events array, converting to `decode`'s events. */
+function decodeAllInto(codec: TransportCodec, parts: Buffer[], slots: number): TransportEvent[] {
+  const out = Buffer.alloc(80_016);
+  const events = new Int32Array(slots * 3);
+  const result: TransportEvent[] = [];
+  for (let chunk of parts) {
+    for (;;) {
+      const n = codec.decodeInto(chunk, out, events);
+      for (let i = 0; i < n; i++) {
+        const [type, a, b] = events.subarray(i * 3, i * 3 + 3);
+        if (type < 2)
+          result.push({ kind: 'packet', data: Buffer.from(out.subarray(a, a + b)), quickAck: type === 1 });
+        else if (type === 2) result.push({ kind: 'quickAck', token: a >>> 0 });
+        else result.push({ kind: 'transportError', code: a });
+      }
+      if (n === 0) break;
+      chunk = Buffer.alloc(0);
+    }
+  }
+  return result;
+}
+
 function samePacket(kind: string | null, sent: Buffer, got: Buffer): boolean {
   if (kind !== 'padded') return sent.equals(got);
   return got.length - sent.length <= 12 && got.length % 4 === 0 && sent.equals(got.subarray(0, sent.length));
@@ -188,7 +210,10 @@ for (const setup of SETUPS) {
         fc.array(fc.tuple(packetArb, fc.boolean()), { minLength: 1, maxLength: 6 }),
         fc.array(fc.nat(), { maxLength: 12 }),
         fc.integer({ min: 0, max: 2 }),
-        (packets, cuts, form) => {
+        fc.integer({ min: 0, max: 3 }),
+        (packets, cuts, form, slots) => {
+          const decode = (codec: TransportCodec, parts: Buffer[]) =>
+            slots === 0 ? decodeAll(codec, parts) : decodeAllInto(codec, parts, slots);
           const client = new TransportCodec(setup.client);
           const server = new TransportCodec(setup.server);
           const quickAcks = setup.client.kind !== 'full';
@@ -202,7 +227,7 @@ for (const setup of SETUPS) {
           };
           const wire =
             form === 2 ? client.encodeMany(packets.map(([p]) => p)) : Buffer.concat(packets.map(frame));
-          const events = decodeAll(server, splitAt(wire, cuts));
+          const events = decode(server, splitAt(wire, cuts));
           t.is(server.kind, setup.client.kind!);
           t.is(server.obfuscated, client.obfuscated);
           if (client.obfuscated) t.is(server.dcId, setup.client.dcId!);
@@ -219,7 +244,7 @@ for (const setup of SETUPS) {
             server.encode(Buffer.from([0x6c, 0xfe, 0xff, 0xff])),
           ];
           if (quickAcks) back.push(server.quickAckAnswer(0x1234));
-          const got = decodeAll(client, splitAt(Buffer.concat(back), cuts));
+          const got = decode(client, splitAt(Buffer.concat(back), cuts));
           t.is(got.length, back.length);
           reply.forEach((p, i) => {
             const e = got[i];
@@ -469,6 +494,28 @@ test('limits, options and misuse give coded errors', (t) => {
   );
 });
 
+test('decodeInto: a packet larger than out is ERR_TRANSPORT_BUFFER_TOO_SMALL and stays buffered', (t) => {
+  const client = new TransportCodec({ kind: 'intermediate' });
+  const server = new TransportCodec({ role: 'server' });
+  const events = new Int32Array(6);
+  const big = packet(100);
+  const wire = Buffer.concat([client.encode(packet(8)), client.encode(big)]);
+  const out = Buffer.alloc(50);
+  t.is(server.decodeInto(wire, out, events), 1);
+  t.deepEqual([...events.subarray(0, 3)], [0, 0, 8]);
+  t.is(
+    code(() => server.decodeInto(Buffer.alloc(0), out, events)),
+    'ERR_TRANSPORT_BUFFER_TOO_SMALL',
+  );
+  const large = Buffer.alloc(100);
+  t.is(server.decodeInto(Buffer.alloc(0), large, events), 1);
+  t.true(large.equals(big));
+  t.is(
+    code(() => server.decodeInto(Buffer.alloc(0), large, new Int32Array(2))),
+    'ERR_TRANSPORT_BAD_OPTIONS',
+  );
+});
+
 test('garbage gives coded errors or nothing, never anything else', (t) => {
   fc.assert(
     fc.property(fc.uint8Array({ maxLength: 3000 }), fc.array(fc.nat(), { maxLength: 8 }), (bytes, cuts) => {
@@ -480,6 +527,10 @@ test('garbage gives coded errors or nothing, never anything else', (t) => {
       ];
       for (const codec of codecs) {
         const c = code(() => decodeAll(codec, splitAt(Buffer.from(bytes), cuts)));
+        t.true(c === undefined || c.startsWith('ERR_TRANSPORT_'), String(c));
+      }
+      for (const codec of [new TransportCodec({ role: 'server' }), new TransportCodec({ kind: 'padded' })]) {
+        const c = code(() => decodeAllInto(codec, splitAt(Buffer.from(bytes), cuts), 1));
         t.true(c === undefined || c.startsWith('ERR_TRANSPORT_'), String(c));
       }
     }),

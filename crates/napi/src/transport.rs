@@ -12,6 +12,7 @@ use mtcore::transport::{
     TransportError, DEFAULT_MAX_PACKET_LEN,
 };
 use napi::bindgen_prelude::{Buffer, BufferSlice};
+use napi::Env;
 use napi_derive::napi;
 
 fn parse_kind(name: &str) -> Result<Kind, JsError> {
@@ -20,7 +21,11 @@ fn parse_kind(name: &str) -> Result<Kind, JsError> {
         "intermediate" => Kind::Intermediate,
         "padded" => Kind::PaddedIntermediate,
         "full" => Kind::Full,
-        _ => return Err(bad_options("kind must be abridged, intermediate, padded or full")),
+        _ => {
+            return Err(bad_options(
+                "kind must be abridged, intermediate, padded or full",
+            ))
+        }
     })
 }
 
@@ -132,6 +137,32 @@ fn with_random<T>(f: impl FnOnce(&mut OsRandom<'_>) -> T) -> T {
     POOL.with(|pool| f(&mut OsRandom(&mut pool.borrow_mut())))
 }
 
+/// Runs `f` with this thread's empty scratch Vec (frames are built there,
+/// then copied into a JS Buffer), so encoding does not allocate in Rust.
+fn with_scratch<T>(f: impl FnOnce(&mut Vec<u8>) -> T) -> T {
+    thread_local! {
+        static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+    SCRATCH.with(|cell| {
+        let mut buf = cell.borrow_mut();
+        buf.clear();
+        let out = f(&mut buf);
+        if buf.capacity() > 1 << 20 {
+            *buf = Vec::new();
+        }
+        out
+    })
+}
+
+/// A Buffer copied into memory V8 owns: much cheaper than an external
+/// Buffer over a Rust Vec, whose finalizer and external-memory accounting
+/// cost microseconds per call.
+fn js_buffer(env: &Env, data: &[u8]) -> Result<Buffer, JsError> {
+    BufferSlice::copy_from(env, data)
+        .and_then(|b| b.into_buffer(env))
+        .map_err(|e| coded("ERR_NAPI", e))
+}
+
 fn secret(bytes: &Option<Buffer>) -> Result<Option<ProxySecret>, JsError> {
     bytes
         .as_ref()
@@ -139,6 +170,10 @@ fn secret(bytes: &Option<Buffer>) -> Result<Option<ProxySecret>, JsError> {
         .transpose()
         .map_err(transport_error)
 }
+
+/// An Int32Array argument, written in place (a plain `&mut [i32]` parameter
+/// would be read as a class reference by napi-derive).
+type EventSlots<'a> = &'a mut [i32];
 
 /// One connection's MTProto transport, either side, optionally obfuscated.
 #[napi]
@@ -190,7 +225,10 @@ impl TransportCodec {
     }
 
     /// The transport; `null` on a server until the client's preamble arrived.
-    #[napi(getter, ts_return_type = "'abridged' | 'intermediate' | 'padded' | 'full' | null")]
+    #[napi(
+        getter,
+        ts_return_type = "'abridged' | 'intermediate' | 'padded' | 'full' | null"
+    )]
     pub fn kind(&self) -> Option<&'static str> {
         self.inner.kind().map(kind_name)
     }
@@ -242,9 +280,23 @@ impl TransportCodec {
     /// The frame of `packet` (with the preamble in front on the first call).
     /// `quickAck` asks the server for a quick acknowledgement (client only).
     #[napi]
-    pub fn encode(&mut self, packet: BufferSlice, quick_ack: Option<bool>) -> Result<Buffer, JsError> {
-        let frame = with_random(|rng| self.inner.encode(&packet, quick_ack.unwrap_or(false), rng));
-        Ok(Buffer::from(frame.map_err(transport_error)?))
+    pub fn encode(
+        &mut self,
+        env: Env,
+        packet: BufferSlice,
+        quick_ack: Option<bool>,
+    ) -> Result<Buffer, JsError> {
+        with_scratch(|buf| {
+            let before = self.inner.header_len(packet.len());
+            buf.resize(before, 0);
+            buf.extend_from_slice(&packet);
+            with_random(|rng| {
+                self.inner
+                    .encode_vec(buf, before, quick_ack.unwrap_or(false), rng)
+            })
+            .map_err(transport_error)?;
+            js_buffer(&env, buf)
+        })
     }
 
     /// Writes the frame of `packet` into `out` at `offset` (default 0) and
@@ -285,30 +337,92 @@ impl TransportCodec {
 
     /// Frames several packets into one Buffer (one native call, one Buffer).
     #[napi]
-    pub fn encode_many(&mut self, packets: Vec<BufferSlice>) -> Result<Buffer, JsError> {
+    pub fn encode_many(&mut self, env: Env, packets: Vec<BufferSlice>) -> Result<Buffer, JsError> {
         let room = self.inner.header_room() + self.inner.trailer_room();
         let total: usize = packets.iter().map(|p| p.len() + room).sum();
-        let mut out = Vec::with_capacity(total);
-        with_random(|rng| {
-            for p in &packets {
-                let start = out.len();
-                out.resize(start + self.inner.header_len(p.len()), 0);
-                let payload_start = out.len();
-                out.extend_from_slice(p);
-                let frame_start = self.inner.encode_vec(&mut out, payload_start, false, rng)?;
-                debug_assert_eq!(frame_start, start);
-            }
-            Ok(())
+        with_scratch(|out| {
+            out.reserve(total);
+            with_random(|rng| {
+                for p in &packets {
+                    let start = out.len();
+                    out.resize(start + self.inner.header_len(p.len()), 0);
+                    let payload_start = out.len();
+                    out.extend_from_slice(p);
+                    let frame_start = self.inner.encode_vec(out, payload_start, false, rng)?;
+                    debug_assert_eq!(frame_start, start);
+                }
+                Ok(())
+            })
+            .map_err(transport_error)?;
+            js_buffer(&env, out)
         })
-        .map_err(transport_error)?;
-        Ok(Buffer::from(out))
     }
 
     /// Server: the 4 bytes that answer a quick-ack request with `token`.
     #[napi]
     pub fn quick_ack_answer(&mut self, token: u32) -> Result<Buffer, JsError> {
-        let answer = self.inner.quick_ack_answer(token).map_err(transport_error)?;
+        let answer = self
+            .inner
+            .quick_ack_answer(token)
+            .map_err(transport_error)?;
         Ok(Buffer::from(answer.as_slice()))
+    }
+
+    /// Like `decode`, without allocating: copies packets one after the other
+    /// into `out` and describes each event with three ints in `events`:
+    /// [0, offset, length] a packet, [1, offset, length] a packet whose sender
+    /// asked for a quick-ack, [2, token, 0] a quick-ack answer, [3, code, 0] a
+    /// transport error. Returns the number of events. It stops early when
+    /// `events` or `out` is full; call again with an empty chunk for the
+    /// rest. Throws ERR_TRANSPORT_BUFFER_TOO_SMALL if the next packet cannot
+    /// fit even an empty `out`.
+    #[napi]
+    pub fn decode_into(
+        &mut self,
+        chunk: BufferSlice,
+        mut out: BufferSlice,
+        #[napi(ts_arg_type = "Int32Array")] events: EventSlots,
+    ) -> Result<u32, JsError> {
+        if events.len() < 3 {
+            return Err(bad_options(
+                "events needs room for at least one event (3 ints)",
+            ));
+        }
+        self.inner.push(&chunk).map_err(transport_error)?;
+        let mut count = 0;
+        let mut used = 0;
+        while let Some(need) = self.inner.peek_len() {
+            if (count + 1) * 3 > events.len() || used + need > out.len() {
+                if count == 0 && need > out.len() {
+                    return Err(transport_error(TransportError::BufferTooSmall {
+                        needed_before: 0,
+                        needed_after: need,
+                    }));
+                }
+                break;
+            }
+            let Some(frame) = self.inner.next_frame().map_err(transport_error)? else {
+                break;
+            };
+            let event = match frame {
+                Frame::Packet { data, quick_ack } => {
+                    out[used..used + data.len()].copy_from_slice(data);
+                    let e = [i32::from(quick_ack), used as i32, data.len() as i32];
+                    used += data.len();
+                    e
+                }
+                Frame::QuickAck { token } => [2, token as i32, 0],
+                Frame::TransportError { code } => [3, code, 0],
+            };
+            events[count * 3..count * 3 + 3].copy_from_slice(&event);
+            count += 1;
+        }
+        // A corrupt frame is reported now rather than on the next call
+        // (`peek_len` is `None` for it; `next_frame` returns the error).
+        if self.inner.peek_len().is_none() {
+            self.inner.next_frame().map_err(transport_error)?;
+        }
+        Ok(count as u32)
     }
 
     /// Takes received bytes and returns every whole packet and event in
@@ -316,13 +430,13 @@ impl TransportCodec {
     /// stream (bad CRC, bad seqno, oversized frame, bad preamble...): the
     /// connection must then be closed, and later calls throw the same error.
     #[napi]
-    pub fn decode(&mut self, chunk: BufferSlice) -> Result<Vec<TransportEvent>, JsError> {
+    pub fn decode(&mut self, env: Env, chunk: BufferSlice) -> Result<Vec<TransportEvent>, JsError> {
         self.inner.push(&chunk).map_err(transport_error)?;
         let mut events = Vec::new();
         while let Some(frame) = self.inner.next_frame().map_err(transport_error)? {
             events.push(match frame {
                 Frame::Packet { data, quick_ack } => TransportEvent::Packet {
-                    data: Buffer::from(&*data),
+                    data: js_buffer(&env, data)?,
                     quick_ack,
                 },
                 Frame::QuickAck { token } => TransportEvent::QuickAck { token },

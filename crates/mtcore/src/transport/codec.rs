@@ -373,8 +373,8 @@ impl Codec {
         Ok(())
     }
 
-    /// The next whole frame, or `None` until more bytes are pushed.
-    pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, TransportError> {
+    /// Reads the next frame's header from the buffer, without consuming it.
+    fn head(&self) -> Result<Option<(Kind, Head)>, TransportError> {
         if let Some(e) = self.failed {
             return Err(e);
         }
@@ -387,21 +387,49 @@ impl Codec {
             Kind::Intermediate => intermediate::head(bytes, self.role, self.max),
             Kind::PaddedIntermediate => padded::head(bytes, self.role, self.max),
             Kind::Full => Full::head(bytes, self.max),
-        };
-        let (header, body, trailer, quick_ack) = match head {
+        }?;
+        Ok(head.map(|h| (kind, h)))
+    }
+
+    /// The packet length of the next frame if it has wholly arrived (0 for a
+    /// quick-ack answer); `None` if `next_frame` would yield nothing or an
+    /// error. Lets a caller check that it has room before taking the frame.
+    pub fn peek_len(&self) -> Option<usize> {
+        match self.head() {
+            Ok(Some((_, Head::QuickAck { .. }))) => Some(0),
+            Ok(Some((
+                _,
+                Head::Frame {
+                    header,
+                    body,
+                    trailer,
+                    ..
+                },
+            ))) if self.inbox.len() >= header + body + trailer => Some(body),
+            _ => None,
+        }
+    }
+
+    /// The next whole frame, or `None` until more bytes are pushed.
+    pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, TransportError> {
+        let (kind, header, body, trailer, quick_ack) = match self.head() {
             Err(e) => return Err(self.fail(e)),
             Ok(None) => return Ok(None),
-            Ok(Some(Head::QuickAck { token })) => {
+            Ok(Some((_, Head::QuickAck { token }))) => {
                 self.inbox.consume(4);
                 return Ok(Some(Frame::QuickAck { token }));
             }
-            Ok(Some(Head::Frame {
-                header,
-                body,
-                trailer,
-                quick_ack,
-            })) => (header, body, trailer, quick_ack),
+            Ok(Some((
+                kind,
+                Head::Frame {
+                    header,
+                    body,
+                    trailer,
+                    quick_ack,
+                },
+            ))) => (kind, header, body, trailer, quick_ack),
         };
+        let bytes = self.inbox.unread();
         let total = header + body + trailer;
         if bytes.len() < total {
             return Ok(None);
