@@ -392,8 +392,9 @@ impl Codec {
     }
 
     /// The packet length of the next frame if it has wholly arrived (0 for a
-    /// quick-ack answer); `None` if `next_frame` would yield nothing or an
-    /// error. Lets a caller check that it has room before taking the frame.
+    /// quick-ack answer), else `None`. Lets a caller check that it has room
+    /// before taking the frame. The full transport's CRC and seqno are
+    /// checked by `next_frame`, which may still fail after `Some`.
     pub fn peek_len(&self) -> Option<usize> {
         match self.head() {
             Ok(Some((_, Head::QuickAck { .. }))) => Some(0),
