@@ -1,0 +1,467 @@
+//! `Codec`: one connection's transport, both directions, either side.
+//!
+//! Sending frames a packet in place: the caller leaves `header_room()` bytes
+//! before the payload and `trailer_room()` after it; the codec writes the
+//! header (and the connection preamble on the first frame) in front, padding
+//! or CRC behind, and encrypts the frame in place when obfuscated.
+//!
+//! Receiving: `push` bytes as they come, then take whole frames with
+//! `next_frame` until it yields `None`. Frames borrow the codec's buffer
+//! mutably, so the message layer can decrypt a packet where it lies.
+
+use std::ops::Range;
+
+use super::full::Full;
+use super::inbox::Inbox;
+use super::obfuscated::{self, Obfuscator, INIT_LEN};
+use super::sniff::{sniff, Sniffed};
+use super::{abridged, intermediate, padded, RandomSource, TransportError};
+use super::{ClientConfig, Head, Kind, ProxySecret, Role, ServerConfig};
+
+/// The most `header_room()` can ask for: an obfuscated2 init and a 4-byte
+/// header, or the full transport's 8 bytes.
+pub const MAX_HEADER_ROOM: usize = INIT_LEN + 4;
+/// The most `trailer_room()` can ask for: the padded transport's padding.
+pub const MAX_TRAILER_ROOM: usize = padded::MAX_PADDING;
+
+/// Below this length a padded-intermediate packet cannot be an MTProto
+/// message (the smallest, a plain one, has 20 header bytes and a 4-byte body),
+/// so it is read as a transport error code plus padding.
+const PADDED_MIN_MESSAGE: usize = 24;
+
+/// One unit decoded from the stream.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Frame<'a> {
+    /// A packet. `quick_ack` is set on the server when the client asked for one.
+    Packet { data: &'a mut [u8], quick_ack: bool },
+    /// Client side: the server confirmed a packet sent with quick-ack; the
+    /// token (high bit set) is the first 32 bits of the SHA-256 the message
+    /// layer computes for that packet, with the high bit forced.
+    QuickAck { token: u32 },
+    /// A 4-byte packet holding a negative int32: the server's transport error
+    /// (-404 no such auth key, -429 too many connections, -444 bad DC...).
+    TransportError { code: i32 },
+}
+
+/// `Frame` with its packet copied out, for the convenience `decode`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OwnedFrame {
+    Packet { data: Vec<u8>, quick_ack: bool },
+    QuickAck { token: u32 },
+    TransportError { code: i32 },
+}
+
+impl From<Frame<'_>> for OwnedFrame {
+    fn from(frame: Frame<'_>) -> Self {
+        match frame {
+            Frame::Packet { data, quick_ack } => OwnedFrame::Packet {
+                data: data.to_vec(),
+                quick_ack,
+            },
+            Frame::QuickAck { token } => OwnedFrame::QuickAck { token },
+            Frame::TransportError { code } => OwnedFrame::TransportError { code },
+        }
+    }
+}
+
+/// What a server still expects before the first frame.
+#[derive(Debug)]
+struct Expect {
+    kind: Option<Kind>,
+    plain: bool,
+    obfuscated: bool,
+    secret: Option<ProxySecret>,
+}
+
+/// The transport of one connection.
+#[derive(Debug)]
+pub struct Codec {
+    role: Role,
+    /// `None` while a server has not read the client's preamble.
+    kind: Option<Kind>,
+    obfuscator: Option<Obfuscator>,
+    full: Full,
+    /// Client: bytes to send before the first frame (tag or obfuscated2 header).
+    preamble: [u8; INIT_LEN],
+    preamble_len: usize,
+    /// Server: the preamble still to be read.
+    expect: Option<Expect>,
+    inbox: Inbox,
+    max: usize,
+    dc_id: Option<i16>,
+    failed: Option<TransportError>,
+}
+
+impl Codec {
+    fn with(role: Role, kind: Option<Kind>, max: usize) -> Self {
+        Self {
+            role,
+            kind,
+            obfuscator: None,
+            full: Full::new(),
+            preamble: [0; INIT_LEN],
+            preamble_len: 0,
+            expect: None,
+            inbox: Inbox::default(),
+            max,
+            dc_id: None,
+            failed: None,
+        }
+    }
+
+    /// A client codec. Randomness is drawn only for the obfuscated2 init.
+    pub fn client<R: RandomSource + ?Sized>(
+        config: &ClientConfig,
+        rng: &mut R,
+    ) -> Result<Self, TransportError> {
+        let mut codec = Self::with(Role::Client, Some(config.kind), config.max_packet_len);
+        if config.obfuscated || config.secret.is_some() {
+            let (header, obfuscator) =
+                obfuscated::client_init(config.kind, config.dc_id, config.secret.as_ref(), rng)?;
+            codec.preamble = header;
+            codec.preamble_len = INIT_LEN;
+            codec.obfuscator = Some(obfuscator);
+            codec.dc_id = config.dc_id;
+        } else {
+            let tag: &[u8] = match config.kind {
+                Kind::Abridged => &abridged::PREAMBLE,
+                Kind::Intermediate => &intermediate::PREAMBLE,
+                Kind::PaddedIntermediate => &padded::PREAMBLE,
+                Kind::Full => &[],
+            };
+            codec.preamble[..tag.len()].copy_from_slice(tag);
+            codec.preamble_len = tag.len();
+        }
+        Ok(codec)
+    }
+
+    /// A server codec; it learns the transport from the client's first bytes.
+    pub fn server(config: &ServerConfig) -> Result<Self, TransportError> {
+        if config.kind == Some(Kind::Full) && !config.accept_plain {
+            return Err(TransportError::ObfuscatedFullUnsupported);
+        }
+        let mut codec = Self::with(Role::Server, None, config.max_packet_len);
+        codec.expect = Some(Expect {
+            kind: config.kind,
+            plain: config.accept_plain,
+            obfuscated: config.accept_obfuscated,
+            secret: config.secret.clone(),
+        });
+        Ok(codec)
+    }
+
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The transport, once known (a server learns it from the preamble).
+    pub fn kind(&self) -> Option<Kind> {
+        self.kind
+    }
+
+    pub fn is_obfuscated(&self) -> bool {
+        self.obfuscator.is_some()
+    }
+
+    /// The DC id of the obfuscated2 init: the one a client wrote, or the one
+    /// a server read.
+    pub fn dc_id(&self) -> Option<i16> {
+        self.dc_id
+    }
+
+    /// Bytes received and not yet returned as frames.
+    pub fn buffered(&self) -> usize {
+        self.inbox.len()
+    }
+
+    /// Bytes to leave before the payload for the next frame (at most `MAX_HEADER_ROOM`).
+    pub fn header_room(&self) -> usize {
+        self.preamble_len
+            + match self.kind {
+                Some(Kind::Full) | None => super::full::HEADER,
+                Some(_) => 4,
+            }
+    }
+
+    /// Bytes to leave after the payload (at most `MAX_TRAILER_ROOM`).
+    pub fn trailer_room(&self) -> usize {
+        match self.kind {
+            Some(Kind::PaddedIntermediate) | None => padded::MAX_PADDING,
+            Some(Kind::Full) => super::full::TRAILER,
+            Some(_) => 0,
+        }
+    }
+
+    /// The exact bytes the next frame puts before a payload of `len` bytes;
+    /// a payload placed there gets its frame starting at offset 0.
+    pub fn header_len(&self, len: usize) -> usize {
+        self.preamble_len
+            + match self.kind {
+                Some(Kind::Abridged) if len / 4 < 0x7f => 1,
+                Some(Kind::Full) | None => super::full::HEADER,
+                Some(_) => 4,
+            }
+    }
+
+    /// Hands out the connection preamble to send right away (e.g. on
+    /// connect); later frames then go without it. Empty once sent.
+    pub fn take_preamble(&mut self) -> &[u8] {
+        let len = std::mem::take(&mut self.preamble_len);
+        &self.preamble[..len]
+    }
+
+    /// Frames `buf[payload]` in place: writes the header (and the pending
+    /// preamble) just before it and the padding or CRC just after it, then
+    /// encrypts when obfuscated. Returns the frame's range within `buf`.
+    /// `quick_ack` asks the server for a quick acknowledgement (client only;
+    /// not on the full transport).
+    pub fn encode_in_place<R: RandomSource + ?Sized>(
+        &mut self,
+        buf: &mut [u8],
+        payload: Range<usize>,
+        quick_ack: bool,
+        rng: &mut R,
+    ) -> Result<Range<usize>, TransportError> {
+        let kind = self.kind.ok_or(TransportError::NotReady)?;
+        if quick_ack && (self.role == Role::Server || kind == Kind::Full) {
+            return Err(TransportError::QuickAckUnsupported);
+        }
+        if payload.start > payload.end {
+            return Err(TransportError::BadLength { len: 0 });
+        }
+        let before = self.header_len(payload.len());
+        if payload.start < before || payload.end > buf.len() {
+            return Err(TransportError::BufferTooSmall {
+                needed_before: before,
+                needed_after: self.trailer_room(),
+            });
+        }
+        let max = self.max;
+        let frame = match kind {
+            Kind::Abridged => abridged::write(buf, payload, quick_ack, max)?,
+            Kind::Intermediate => intermediate::write(buf, payload, quick_ack, max)?,
+            Kind::PaddedIntermediate => padded::write(buf, payload, quick_ack, max, rng)?,
+            Kind::Full => self.full.write(buf, payload, max)?,
+        };
+        if let Some(o) = &mut self.obfuscator {
+            o.encrypt(&mut buf[frame.clone()]);
+        }
+        let preamble = self.take_preamble();
+        let start = frame.start - preamble.len();
+        buf[start..frame.start].copy_from_slice(preamble);
+        Ok(start..frame.end)
+    }
+
+    /// Frames the payload that fills `buf[payload_start..]`: grows `buf` by
+    /// the trailer (no reallocation if the capacity was reserved) and returns
+    /// the offset where the frame starts; the frame runs to the end of `buf`.
+    pub fn encode_vec<R: RandomSource + ?Sized>(
+        &mut self,
+        buf: &mut Vec<u8>,
+        payload_start: usize,
+        quick_ack: bool,
+        rng: &mut R,
+    ) -> Result<usize, TransportError> {
+        let end = buf.len();
+        buf.resize(end + self.trailer_room(), 0);
+        match self.encode_in_place(buf, payload_start..end, quick_ack, rng) {
+            Ok(frame) => {
+                buf.truncate(frame.end);
+                Ok(frame.start)
+            }
+            Err(e) => {
+                buf.truncate(end);
+                Err(e)
+            }
+        }
+    }
+
+    /// Convenience: a new Vec holding the frame of `packet`.
+    pub fn encode<R: RandomSource + ?Sized>(
+        &mut self,
+        packet: &[u8],
+        quick_ack: bool,
+        rng: &mut R,
+    ) -> Result<Vec<u8>, TransportError> {
+        let before = self.header_len(packet.len());
+        let mut buf = Vec::with_capacity(before + packet.len() + self.trailer_room());
+        buf.resize(before, 0);
+        buf.extend_from_slice(packet);
+        let start = self.encode_vec(&mut buf, before, quick_ack, rng)?;
+        debug_assert_eq!(start, 0);
+        Ok(buf)
+    }
+
+    /// Server side: the 4 bytes answering a quick-ack request with `token`
+    /// (the high bit is forced on), encrypted when obfuscated.
+    pub fn quick_ack_answer(&mut self, token: u32) -> Result<[u8; 4], TransportError> {
+        let mut out = match (self.role, self.kind) {
+            (_, None) => return Err(TransportError::NotReady),
+            (Role::Client, _) | (_, Some(Kind::Full)) => {
+                return Err(TransportError::QuickAckUnsupported)
+            }
+            (_, Some(Kind::Abridged)) => abridged::quick_ack_answer(token),
+            (_, Some(_)) => intermediate::quick_ack_answer(token),
+        };
+        if let Some(o) = &mut self.obfuscator {
+            o.encrypt(&mut out);
+        }
+        Ok(out)
+    }
+
+    fn fail(&mut self, e: TransportError) -> TransportError {
+        self.failed = Some(e);
+        e
+    }
+
+    /// Takes received bytes (decrypting them when obfuscated). Errors here
+    /// come from a server's preamble; after any decoding error the codec
+    /// keeps returning it and the connection should be closed.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), TransportError> {
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
+        let offset = self.inbox.append(chunk);
+        if let Some(o) = &mut self.obfuscator {
+            o.decrypt(&mut self.inbox.unread_mut()[offset..]);
+        }
+        if self.expect.is_some() {
+            self.read_preamble().map_err(|e| self.fail(e))?;
+        }
+        Ok(())
+    }
+
+    /// Server: consumes the client's preamble once enough of it has arrived.
+    fn read_preamble(&mut self) -> Result<(), TransportError> {
+        let expect = self.expect.as_ref().expect("called while expecting");
+        let bytes = self.inbox.unread();
+        let (kind, consumed) = match sniff(bytes) {
+            Sniffed::NeedMore => return Ok(()),
+            Sniffed::Unsupported => return Err(TransportError::UnsupportedProtocol),
+            Sniffed::Plain { kind, preamble } => {
+                if !expect.plain || expect.kind.is_some_and(|k| k != kind) {
+                    return Err(TransportError::BadPreamble);
+                }
+                (kind, preamble)
+            }
+            Sniffed::Obfuscated => {
+                if !expect.obfuscated {
+                    return Err(TransportError::BadPreamble);
+                }
+                let Some(header) = bytes.get(..INIT_LEN) else {
+                    return Ok(());
+                };
+                let header: &[u8; INIT_LEN] = header.try_into().expect("64 bytes");
+                let accepted = obfuscated::server_accept(header, expect.secret.as_ref())?;
+                if expect.kind.is_some_and(|k| k != accepted.kind) {
+                    let tag = obfuscated::protocol_tag(accepted.kind)?;
+                    return Err(TransportError::BadProtocolTag {
+                        tag: u32::from_le_bytes(tag),
+                    });
+                }
+                self.dc_id = Some(accepted.dc_id);
+                self.obfuscator = Some(accepted.obfuscator);
+                (accepted.kind, INIT_LEN)
+            }
+        };
+        self.inbox.consume(consumed);
+        if let Some(o) = &mut self.obfuscator {
+            o.decrypt(self.inbox.unread_mut());
+        }
+        self.kind = Some(kind);
+        self.expect = None;
+        Ok(())
+    }
+
+    /// Reads the next frame's header from the buffer, without consuming it.
+    fn head(&self) -> Result<Option<(Kind, Head)>, TransportError> {
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
+        let Some(kind) = self.kind.filter(|_| self.expect.is_none()) else {
+            return Ok(None);
+        };
+        let bytes = self.inbox.unread();
+        let head = match kind {
+            Kind::Abridged => abridged::head(bytes, self.role, self.max),
+            Kind::Intermediate => intermediate::head(bytes, self.role, self.max),
+            Kind::PaddedIntermediate => padded::head(bytes, self.role, self.max),
+            Kind::Full => Full::head(bytes, self.max),
+        }?;
+        Ok(head.map(|h| (kind, h)))
+    }
+
+    /// The packet length of the next frame if it has wholly arrived (0 for a
+    /// quick-ack answer), else `None`. Lets a caller check that it has room
+    /// before taking the frame. The full transport's CRC and seqno are
+    /// checked by `next_frame`, which may still fail after `Some`.
+    pub fn peek_len(&self) -> Option<usize> {
+        match self.head() {
+            Ok(Some((_, Head::QuickAck { .. }))) => Some(0),
+            Ok(Some((
+                _,
+                Head::Frame {
+                    header,
+                    body,
+                    trailer,
+                    ..
+                },
+            ))) if self.inbox.len() >= header + body + trailer => Some(body),
+            _ => None,
+        }
+    }
+
+    /// The next whole frame, or `None` until more bytes are pushed.
+    pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, TransportError> {
+        let (kind, header, body, trailer, quick_ack) = match self.head() {
+            Err(e) => return Err(self.fail(e)),
+            Ok(None) => return Ok(None),
+            Ok(Some((_, Head::QuickAck { token }))) => {
+                self.inbox.consume(4);
+                return Ok(Some(Frame::QuickAck { token }));
+            }
+            Ok(Some((
+                kind,
+                Head::Frame {
+                    header,
+                    body,
+                    trailer,
+                    quick_ack,
+                },
+            ))) => (kind, header, body, trailer, quick_ack),
+        };
+        let bytes = self.inbox.unread();
+        let total = header + body + trailer;
+        if bytes.len() < total {
+            return Ok(None);
+        }
+        if kind == Kind::Full {
+            if let Err(e) = self.full.finish(&bytes[..total]) {
+                return Err(self.fail(e));
+            }
+        }
+        self.inbox.consume(total);
+        let data = self.inbox.consumed_slice_mut(total - header, body);
+        let error_len = match kind {
+            Kind::PaddedIntermediate => 4..PADDED_MIN_MESSAGE,
+            _ => 4..5,
+        };
+        if error_len.contains(&data.len()) {
+            let code = i32::from_le_bytes(data[..4].try_into().expect("4 bytes"));
+            if code < 0 {
+                return Ok(Some(Frame::TransportError { code }));
+            }
+        }
+        Ok(Some(Frame::Packet { data, quick_ack }))
+    }
+
+    /// Convenience: pushes `chunk` and returns every whole frame, copied out.
+    pub fn decode(&mut self, chunk: &[u8]) -> Result<Vec<OwnedFrame>, TransportError> {
+        self.push(chunk)?;
+        let mut frames = Vec::new();
+        while let Some(frame) = self.next_frame()? {
+            frames.push(frame.into());
+        }
+        Ok(frames)
+    }
+}
