@@ -2,8 +2,10 @@
 // seeded synthesizer of well-formed objects, and converters to and from the
 // object shapes of the peer libraries (@mtcute/tl's binary maps through
 // @mtcute/tl-runtime, and GramJS).
-import type { Entry, Schema, TypeRef } from '../bindings/tl/schema/model';
+import { TL } from '../bindings';
+import { isSizedBody } from '../bindings/tl/generator/naming';
 import { loadBundledSchema } from '../bindings/tl/schema/load';
+import type { Entry, Schema, TypeRef } from '../bindings/tl/schema/model';
 
 export const schema: Schema = loadBundledSchema();
 export const entries = new Map(schema.entries.map((e) => [e.name, e]));
@@ -45,7 +47,17 @@ export class Rng {
   }
 }
 
-const STRINGS = ['', 'a', 'hello', 'Привет, мир', '日本語のテキスト', 'emoji 😀👍', 'x'.repeat(253), 'y'.repeat(254), 'z'.repeat(300)];
+const STRINGS = [
+  '',
+  'a',
+  'hello',
+  'Привет, мир',
+  '日本語のテキスト',
+  'emoji 😀👍',
+  'x'.repeat(253),
+  'y'.repeat(254),
+  'z'.repeat(300),
+];
 const BYTE_LENGTHS = [0, 1, 3, 4, 16, 253, 254, 255, 1000];
 
 /** How a synthesized object sets its conditional fields. */
@@ -67,8 +79,9 @@ function ctorsOf(type: string): Entry[] {
   let list = leafFirst.get(type);
   if (!list) {
     const weight = (e: Entry) =>
-      e.params.filter((p) => p.type && !p.cond && ['boxed', 'bare', 'generic', 'object'].includes(p.type.kind))
-        .length;
+      e.params.filter(
+        (p) => p.type && !p.cond && ['boxed', 'bare', 'generic', 'object'].includes(p.type.kind),
+      ).length;
     list = (schema.types.get(type) ?? []).map((n) => entries.get(n)!);
     list = [...list].sort((a, b) => weight(a) - weight(b));
     leafFirst.set(type, list);
@@ -126,7 +139,7 @@ export function synthValue(t: TypeRef, rng: Rng, o: SynthOptions, depth: number,
 export function synthObject(e: Entry, rng: Rng, o: SynthOptions, depth = 0): Record<string, unknown> {
   const bits = new Map<string, boolean>();
   const obj: Record<string, unknown> = { _: e.name };
-  for (const p of e.params) {
+  for (const [i, p] of e.params.entries()) {
     if (p.isFlags) continue;
     const t = p.type!;
     if (p.cond) {
@@ -144,6 +157,18 @@ export function synthObject(e: Entry, rng: Rng, o: SynthOptions, depth = 0): Rec
         obj[p.jsName] = undefined;
         continue;
       }
+    }
+    if (t.kind === 'object') {
+      const body = synthValue(t, rng, o, depth) as TL.TlObject;
+      if (isSizedBody(e, i)) {
+        // The writer computes the length field before a sized body (msg_container's message).
+        obj[e.params[i - 1].jsName] = TL.serialize(body).length;
+        obj[p.jsName] = body;
+      } else {
+        // rpc_result's result reads back as the raw bytes of the rest of the message.
+        obj[p.jsName] = TL.serialize(body);
+      }
+      continue;
     }
     const int53 = o.int53Fields?.has(`${e.name}.${p.jsName}`) ?? false;
     let v = synthValue(t, rng, o, depth, int53);
@@ -171,7 +196,8 @@ export const int53Fields: ReadonlySet<string> = (() => {
   };
   for (const e of api.e) {
     for (const a of e.arguments) {
-      if (a.type === 'int53') set.add(`${e.name}.${a.name.replace(/_([a-zA-Z0-9])/g, (_, c) => c.toUpperCase())}`);
+      if (a.type === 'int53')
+        set.add(`${e.name}.${a.name.replace(/_([a-zA-Z0-9])/g, (_, c) => c.toUpperCase())}`);
     }
   }
   return set;
@@ -184,7 +210,7 @@ export function mtcuteName(e: Entry): string {
 
 /** Whether @mtcute/tl has a writer for the combinator (its map lacks msg_container, rpc_result, ...). */
 export function mtcuteHas(e: Entry): boolean {
-  return mtcuteName(e) in mtcute.writers;
+  return mtcuteName(e) in mtcute().writers;
 }
 
 function convert(v: unknown, t: TypeRef, int53: boolean, dir: 'to' | 'from'): unknown {
@@ -241,8 +267,22 @@ export function fromMtcute(obj: Record<string, unknown>): Record<string, unknown
   return convertObject(obj, 'from');
 }
 
-/** @mtcute/tl's own binary writer and reader (layer 223), with the platform @mtcute/node uses. */
-export const mtcute = (() => {
+/** @mtcute/tl's own binary writer and reader (layer 223), with the platform @mtcute/node uses. Loaded on first use. */
+export function mtcute(): MtcuteCodec {
+  mtcuteCodec ??= loadMtcute();
+  return mtcuteCodec;
+}
+
+interface MtcuteCodec {
+  writers: Record<string, unknown>;
+  readers: Record<number, unknown>;
+  serialize(obj: unknown): Uint8Array;
+  deserialize(b: Uint8Array): Record<string, unknown>;
+}
+
+let mtcuteCodec: MtcuteCodec | undefined;
+
+function loadMtcute(): MtcuteCodec {
   const rt = require('@mtcute/tl-runtime');
   const { __tlReaderMap } = require('@mtcute/tl/binary/reader.js');
   const { __tlWriterMap } = require('@mtcute/tl/binary/writer.js');
@@ -263,9 +303,10 @@ export const mtcute = (() => {
     writers: __tlWriterMap as Record<string, unknown>,
     readers: __tlReaderMap as Record<number, unknown>,
     serialize: (obj: unknown): Uint8Array => rt.TlBinaryWriter.serializeObject(__tlWriterMap, obj),
-    deserialize: (b: Uint8Array): Record<string, unknown> => rt.TlBinaryReader.deserializeObject(__tlReaderMap, b),
+    deserialize: (b: Uint8Array): Record<string, unknown> =>
+      rt.TlBinaryReader.deserializeObject(__tlReaderMap, b),
   };
-})();
+}
 
 // ---------------------------------------------------------------- GramJS
 

@@ -1,8 +1,9 @@
 // TL serialization and parsing: messages.sendMessage and an `updates` holding
 // 20 messages with entities and media, beside @mtcute/tl's binary writer and
 // reader (same layer, 223) and GramJS (its own layer, 198) in the same run.
-import { TL } from '../bindings';
+
 import { fromMtcute, mtcute, toGram, toMtcute } from '../__test__/tl-support';
+import { TL } from '../bindings';
 import { type Measured, opsPerSecond, report } from './harness';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -103,26 +104,29 @@ function measure(
 ): { write: Measured[]; read: Measured[] } {
   const ours = TL.serialize(obj);
   const mtObj = toMtcute(obj as unknown as Record<string, unknown>);
-  const mtBytes = mtcute.serialize(mtObj);
+  const mtBytes = mtcute().serialize(mtObj);
   if (!Buffer.from(mtBytes).equals(ours)) throw new Error(`${title}: mtcute's bytes differ from ours`);
   const gram = toGram(obj as unknown as Record<string, unknown>) as { getBytes(): Buffer };
   const gramBytes = gram.getBytes();
   // Parse check: each library decodes its own bytes.
   TL.deserialize(ours);
-  if (opts.mtcuteRead) fromMtcute(mtcute.deserialize(mtBytes));
+  if (opts.mtcuteRead) fromMtcute(mtcute().deserialize(mtBytes));
   new BinaryReader(gramBytes).tgReadObject();
 
   let sink: unknown;
   const write: Measured[] = [
     { name: 'telegram-mt TL.serialize', opsPerSec: opsPerSecond(() => (sink = TL.serialize(obj))) },
-    { name: '@mtcute/tl writer', opsPerSec: opsPerSecond(() => (sink = mtcute.serialize(mtObj))) },
+    { name: '@mtcute/tl writer', opsPerSec: opsPerSecond(() => (sink = mtcute().serialize(mtObj))) },
     { name: 'GramJS getBytes', opsPerSec: opsPerSecond(() => (sink = gram.getBytes())) },
   ];
   const read: Measured[] = [
     { name: 'telegram-mt TL.deserialize', opsPerSec: opsPerSecond(() => (sink = TL.deserialize(ours))) },
   ];
   if (opts.mtcuteRead) {
-    read.push({ name: '@mtcute/tl reader', opsPerSec: opsPerSecond(() => (sink = mtcute.deserialize(mtBytes))) });
+    read.push({
+      name: '@mtcute/tl reader',
+      opsPerSec: opsPerSecond(() => (sink = mtcute().deserialize(mtBytes))),
+    });
   }
   read.push({
     name: 'GramJS tgReadObject',
