@@ -73,111 +73,131 @@ export interface SynthOptions {
   maxDepth?: number;
 }
 
-/** Constructors of each type ordered by how little they nest (for bounded recursion). */
-const leafFirst = new Map<string, Entry[]>();
-function ctorsOf(type: string): Entry[] {
-  let list = leafFirst.get(type);
-  if (!list) {
-    const weight = (e: Entry) =>
-      e.params.filter(
-        (p) => p.type && !p.cond && ['boxed', 'bare', 'generic', 'object'].includes(p.type.kind),
-      ).length;
-    list = (schema.types.get(type) ?? []).map((n) => entries.get(n)!);
-    list = [...list].sort((a, b) => weight(a) - weight(b));
-    leafFirst.set(type, list);
-  }
-  return list;
-}
-
 const SIMPLE_METHODS = ['help.getConfig', 'help.getNearestDc', 'updates.getState', 'ping'];
 
-/** A well-formed value of type `t`. */
-export function synthValue(t: TypeRef, rng: Rng, o: SynthOptions, depth: number, int53 = false): unknown {
-  switch (t.kind) {
-    case 'scalar':
-      switch (t.name) {
-        case 'int':
-          return rng.int32();
-        case 'long':
-          return int53 ? BigInt(rng.int(2 ** 31)) * BigInt(rng.int(2 ** 21)) : rng.int64();
-        case 'double':
-          return rng.pick([0, -1.5, Math.PI, 1e300, -Number.MIN_VALUE, rng.next() * 1e6]);
-        case 'int128':
-          return rng.bytes(16);
-        case 'int256':
-          return rng.bytes(32);
-        case 'bytes':
-          return rng.bytes(rng.pick(BYTE_LENGTHS));
-        case 'string':
-          return rng.pick(STRINGS);
-        case 'Bool':
-          return rng.bool();
-      }
-      break;
-    case 'true':
-      return true;
-    case 'vector': {
-      const n = depth > (o.maxDepth ?? 3) ? 0 : rng.int(3);
-      return Array.from({ length: n }, () => synthValue(t.of, rng, o, depth + 1, int53));
-    }
-    case 'boxed': {
-      const list = ctorsOf(t.type);
-      const e = depth > (o.maxDepth ?? 3) ? list[0] : rng.pick(list);
-      return synthObject(e, rng, o, depth + 1);
-    }
-    case 'bare':
-      return synthObject(entries.get(t.ctor)!, rng, o, depth + 1);
-    case 'generic':
-      return synthObject(entries.get(rng.pick(SIMPLE_METHODS))!, rng, o, depth + 1);
-    case 'object':
-      return synthObject(entries.get('inputPeerSelf')!, rng, o, depth + 1);
+/** Synthesizes well-formed objects of a schema. */
+export class Synthesizer {
+  private readonly byName: Map<string, Entry>;
+  /** Constructors of each type ordered by how little they nest (for bounded recursion). */
+  private readonly leafFirst = new Map<string, Entry[]>();
+
+  constructor(
+    private readonly s: Schema,
+    /** Serializes a boxed object of this schema (for the lengths and raw results it embeds). */
+    private readonly serialize: (o: Record<string, unknown>) => Buffer,
+  ) {
+    this.byName = new Map(s.entries.map((e) => [e.name, e]));
   }
-  throw new Error(`cannot synthesize ${JSON.stringify(t)}`);
+
+  private ctorsOf(type: string): Entry[] {
+    let list = this.leafFirst.get(type);
+    if (!list) {
+      const weight = (e: Entry) =>
+        e.params.filter(
+          (p) => p.type && !p.cond && ['boxed', 'bare', 'generic', 'object'].includes(p.type.kind),
+        ).length;
+      list = (this.s.types.get(type) ?? []).map((n) => this.byName.get(n)!);
+      list = [...list].sort((a, b) => weight(a) - weight(b));
+      this.leafFirst.set(type, list);
+    }
+    return list;
+  }
+
+  /** A well-formed value of type `t`. */
+  value(t: TypeRef, rng: Rng, o: SynthOptions, depth: number, int53 = false): unknown {
+    switch (t.kind) {
+      case 'scalar':
+        switch (t.name) {
+          case 'int':
+            return rng.int32();
+          case 'long':
+            return int53 ? BigInt(rng.int(2 ** 31)) * BigInt(rng.int(2 ** 21)) : rng.int64();
+          case 'double':
+            return rng.pick([0, -1.5, Math.PI, 1e300, -Number.MIN_VALUE, rng.next() * 1e6]);
+          case 'int128':
+            return rng.bytes(16);
+          case 'int256':
+            return rng.bytes(32);
+          case 'bytes':
+            return rng.bytes(rng.pick(BYTE_LENGTHS));
+          case 'string':
+            return rng.pick(STRINGS);
+          case 'Bool':
+            return rng.bool();
+        }
+        break;
+      case 'true':
+        return true;
+      case 'vector': {
+        const n = depth > (o.maxDepth ?? 3) ? 0 : rng.int(3);
+        return Array.from({ length: n }, () => this.value(t.of, rng, o, depth + 1, int53));
+      }
+      case 'boxed': {
+        const list = this.ctorsOf(t.type);
+        const e = depth > (o.maxDepth ?? 3) ? list[0] : rng.pick(list);
+        return this.object(e, rng, o, depth + 1);
+      }
+      case 'bare':
+        return this.object(this.byName.get(t.ctor)!, rng, o, depth + 1);
+      case 'generic':
+        return this.object(this.byName.get(rng.pick(SIMPLE_METHODS))!, rng, o, depth + 1);
+      case 'object':
+        return this.object(this.byName.get('inputPeerSelf')!, rng, o, depth + 1);
+    }
+    throw new Error(`cannot synthesize ${JSON.stringify(t)}`);
+  }
+
+  /** A well-formed object of combinator `e`. Fields under one flag bit are present together. */
+  object(e: Entry, rng: Rng, o: SynthOptions, depth = 0): Record<string, unknown> {
+    const bits = new Map<string, boolean>();
+    const obj: Record<string, unknown> = { _: e.name };
+    for (const [i, p] of e.params.entries()) {
+      if (p.isFlags) continue;
+      const t = p.type!;
+      if (p.cond) {
+        const key = `${p.cond.field}.${p.cond.bit}`;
+        let on = bits.get(key);
+        if (on === undefined) {
+          on = o.mode === 'all' ? true : o.mode === 'none' ? false : rng.bool();
+          bits.set(key, on);
+        }
+        if (t.kind === 'true') {
+          obj[p.jsName] = on;
+          continue;
+        }
+        if (!on) {
+          obj[p.jsName] = undefined;
+          continue;
+        }
+      }
+      if (t.kind === 'object') {
+        const body = this.value(t, rng, o, depth) as Record<string, unknown>;
+        if (isSizedBody(e, i)) {
+          // The writer computes the length field before a sized body (msg_container's message).
+          obj[e.params[i - 1].jsName] = this.serialize(body).length;
+          obj[p.jsName] = body;
+        } else {
+          // rpc_result's result reads back as the raw bytes of the rest of the message.
+          obj[p.jsName] = this.serialize(body);
+        }
+        continue;
+      }
+      const int53 = o.int53Fields?.has(`${e.name}.${p.jsName}`) ?? false;
+      let v = this.value(t, rng, o, depth, int53);
+      if (p.cond && t.kind === 'vector' && o.nonEmptyOptionalVectors && (v as unknown[]).length === 0) {
+        v = [this.value(t.of, rng, { ...o, maxDepth: 0 }, depth + 1, int53)];
+      }
+      obj[p.jsName] = v;
+    }
+    return obj;
+  }
 }
 
-/** A well-formed object of constructor or method `e`. Fields under one flag bit are present together. */
+const bundled = new Synthesizer(schema, (o) => TL.serialize(o as unknown as TL.TlObject));
+
+/** A well-formed object of combinator `e` of the bundled schema. */
 export function synthObject(e: Entry, rng: Rng, o: SynthOptions, depth = 0): Record<string, unknown> {
-  const bits = new Map<string, boolean>();
-  const obj: Record<string, unknown> = { _: e.name };
-  for (const [i, p] of e.params.entries()) {
-    if (p.isFlags) continue;
-    const t = p.type!;
-    if (p.cond) {
-      const key = `${p.cond.field}.${p.cond.bit}`;
-      let on = bits.get(key);
-      if (on === undefined) {
-        on = o.mode === 'all' ? true : o.mode === 'none' ? false : rng.bool();
-        bits.set(key, on);
-      }
-      if (t.kind === 'true') {
-        obj[p.jsName] = on;
-        continue;
-      }
-      if (!on) {
-        obj[p.jsName] = undefined;
-        continue;
-      }
-    }
-    if (t.kind === 'object') {
-      const body = synthValue(t, rng, o, depth) as TL.TlObject;
-      if (isSizedBody(e, i)) {
-        // The writer computes the length field before a sized body (msg_container's message).
-        obj[e.params[i - 1].jsName] = TL.serialize(body).length;
-        obj[p.jsName] = body;
-      } else {
-        // rpc_result's result reads back as the raw bytes of the rest of the message.
-        obj[p.jsName] = TL.serialize(body);
-      }
-      continue;
-    }
-    const int53 = o.int53Fields?.has(`${e.name}.${p.jsName}`) ?? false;
-    let v = synthValue(t, rng, o, depth, int53);
-    if (p.cond && t.kind === 'vector' && o.nonEmptyOptionalVectors && (v as unknown[]).length === 0) {
-      v = [synthValue(t.of, rng, { ...o, maxDepth: 0 }, depth + 1, int53)];
-    }
-    obj[p.jsName] = v;
-  }
-  return obj;
+  return bundled.object(e, rng, o, depth);
 }
 
 // ---------------------------------------------------------------- mtcute

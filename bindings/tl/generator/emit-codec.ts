@@ -4,7 +4,7 @@
 import type { Schema, TypeRef } from '../schema/model';
 import { emitReaders, ReaderHelpers } from './emit-readers';
 import { emitWriters, WriterHelpers } from './emit-writers';
-import { bareCtors, ident, typeKey } from './naming';
+import { bareCtors, hexId, ident, typeKey } from './naming';
 
 export interface CodecOptions {
   /** Module specifier of the TL runtime (bindings/tl/runtime), as the generated file imports it. */
@@ -149,7 +149,7 @@ export function emitCodec(schema: Schema, options: CodecOptions): string {
     ...wh.emit(),
     ...results,
     'export { READERS, NAMES, WRITERS };',
-    `/** Constructor ids by name. */\nexport const IDS: ReadonlyMap<string, number> = new Map(Array.from(NAMES, ([id, name]) => [name, id]));`,
+    `/** Constructor ids by name. */\nexport const IDS: ReadonlyMap<string, number> = new Map([${schema.entries.map((e) => `[${JSON.stringify(e.name)}, ${hexId(e.id)}]`).join(', ')}]);`,
     '',
   ];
   return parts.join('\n');

@@ -100,12 +100,15 @@ export function emitReaders(schema: Schema, h: ReaderHelpers): string[] {
     );
   }
   // Every combinator by id, but gzip_packed: the readers unpack it in place.
-  const table = schema.entries
+  // Where two entries share an id (tdlib's *Prefix twins of invokeWith*), the first wins.
+  const seen = new Set<number>();
+  const unique = schema.entries.filter((e) => !seen.has(e.id) && seen.add(e.id));
+  const table = unique
     .filter((e) => e.id !== BUILTIN_IDS.gzipPacked)
     .map((e) => `[${hexId(e.id)}, rd_${ident(e.name)}]`);
   out.push(`const READERS = new Map<number, (r: R) => any>([${table.join(', ')}]);`);
   out.push(
-    `const NAMES = new Map<number, string>([${schema.entries.map((e) => `[${hexId(e.id)}, ${JSON.stringify(e.name)}]`).join(', ')}]);`,
+    `const NAMES = new Map<number, string>([${unique.map((e) => `[${hexId(e.id)}, ${JSON.stringify(e.name)}]`).join(', ')}]);`,
   );
   return out;
 }

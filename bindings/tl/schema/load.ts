@@ -38,6 +38,9 @@ export interface TlSources {
 /** A schema from raw .tl text. */
 export function schemaFromTl(src: TlSources): Schema {
   const api = src.api ? parseTl(src.api, 'api', src.parse) : { entries: [] };
-  const mt = src.mtproto ? parseTl(src.mtproto, 'mtproto', src.parse) : { entries: [] };
-  return resolveSchemas(supplement(mt, parseTl(MTPROTO_SUPPLEMENT, 'mtproto')), api, src.layer);
+  // The supplement (legacy handshake entries, msg_container, ...) completes a service schema, if given.
+  const mt = src.mtproto
+    ? supplement(parseTl(src.mtproto, 'mtproto', src.parse), parseTl(MTPROTO_SUPPLEMENT, 'mtproto'))
+    : { entries: [] };
+  return resolveSchemas(mt, api, src.layer);
 }

@@ -38,7 +38,8 @@ function stripComments(text: string): string {
 /**
  * The text whose CRC32 is a combinator's id (TL-abstract-types, "Constructor
  * number"): the declaration without its id and the final `;`, with the
- * `name:flags.N?true` parameters dropped, `bytes` spelled `string`, `<`/`>`
+ * `name:flags.N?true` parameters dropped, a `bytes` parameter spelled `string`
+ * (inside `Vector<bytes>` it stays), `<`/`>`
  * turned into a space/nothing and the braces of `{X:Type}` removed.
  */
 export function normalizedDeclaration(
@@ -56,7 +57,7 @@ export function normalizedDeclaration(
   }
   parts.push('=', result);
   let text = parts.join(' ');
-  if (!variant.keepBytes) text = text.replace(/([:?<])bytes\b/g, '$1string');
+  if (!variant.keepBytes) text = text.replace(/([:?])bytes\b/g, '$1string');
   if (variant.bareAsCtor) text = text.replace(/%(\w)/g, (_, c: string) => c.toLowerCase());
   return text.replace(/</g, ' ').replace(/>/g, '');
 }
