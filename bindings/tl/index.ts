@@ -83,14 +83,14 @@ export function readObject(r: TlReader): unknown {
  * MigrateError); gzip_packed is unpacked.
  */
 export function deserializeResult<M extends MethodName>(method: M, data: Uint8Array): Methods[M]['result'];
-export function deserializeResult<T extends AnyMethod>(request: T, data: Uint8Array): ResultOf<T>;
+export function deserializeResult<T extends AnyMethod>(request: T, data: Uint8Array): ResultOf<NoInfer<T>>;
 export function deserializeResult(method: MethodName | AnyMethod, data: Uint8Array): unknown {
   return codec.deserializeResult(method, data);
 }
 
 /** The bytes of a result of `method` (the server side: TestDc). */
 export function serializeResult<M extends MethodName>(method: M, value: Methods[M]['result']): Buffer;
-export function serializeResult<T extends AnyMethod>(request: T, value: ResultOf<T>): Buffer;
+export function serializeResult<T extends AnyMethod>(request: T, value: ResultOf<NoInfer<T>>): Buffer;
 export function serializeResult(method: MethodName | AnyMethod, value: unknown): Buffer {
   return codec.serializeResult(method, value);
 }

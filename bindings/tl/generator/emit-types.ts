@@ -107,13 +107,18 @@ export function emitTypes(schema: Schema): string {
   lines.push('export type AnyObject = Objects[ConstructorName];');
   lines.push('/** Any method object (a request). */');
   lines.push('export type AnyMethod = Objects[MethodName];');
-  lines.push('/** The result type of a request object, looking through invokeWithLayer and friends. */');
+  lines.push('/**');
+  lines.push(' * The result type of a request object, looking through invokeWithLayer and friends');
+  lines.push(' * (unknown when the wrapped query is only known as AnyMethod).');
+  lines.push(' */');
   lines.push(
     'export type ResultOf<T extends { _: MethodName }> = T extends { _: GenericMethodName; query: infer Q }',
   );
-  lines.push('  ? Q extends { _: MethodName }');
-  lines.push('    ? ResultOf<Q>');
-  lines.push('    : unknown');
+  lines.push('  ? [AnyMethod] extends [Q]');
+  lines.push('    ? unknown');
+  lines.push('    : Q extends { _: MethodName }');
+  lines.push('      ? ResultOf<Q>');
+  lines.push('      : unknown');
   lines.push("  : Methods[T['_']]['result'];");
   lines.push('');
   return lines.join('\n');
