@@ -40,6 +40,12 @@ export function main(argv: string[] = process.argv.slice(2)): void {
       layer: values.layer ? Number(values.layer) : undefined,
       parse: { onIdMismatch: values['allow-id-mismatch'] ? 'warn' : 'error' },
     });
+    for (const m of schema.idMismatches) {
+      const hex = (n: number) => n.toString(16).padStart(8, '0');
+      console.warn(
+        `tl: warning: line ${m.line}: ${m.name} keeps its given id #${hex(m.given)} (its text hashes to #${hex(m.computed)})`,
+      );
+    }
     const files = generate(schema, { runtimeImport: values.runtime ?? 'telegram-mt', withIndex: true });
     write(resolve(values.out), files);
     report(schema.entries.length, schema.layer, resolve(values.out), started);
@@ -59,4 +65,14 @@ function report(n: number, layer: number | undefined, dir: string, started: numb
   console.log(`tl: ${n} combinators, layer ${layer ?? '?'} -> ${dir} (${ms} ms)`);
 }
 
-if (require.main === module) main();
+if (require.main === module) {
+  try {
+    main();
+  } catch (e) {
+    console.error(`tl: ${(e as Error).message}`);
+    if ((e as { code?: string }).code === 'ERR_TL_SCHEMA' && /hashes to/.test((e as Error).message)) {
+      console.error('tl: pass --allow-id-mismatch to keep the ids the schema gives');
+    }
+    process.exit(1);
+  }
+}

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { fromMtcuteJson } from './from-json';
 import type { RawSchema, Schema } from './model';
 import { MTPROTO_SUPPLEMENT } from './mtproto-core';
-import { type ParseOptions, parseTl } from './parse-tl';
+import { type IdMismatch, type ParseOptions, parseTl } from './parse-tl';
 import { resolveSchemas } from './resolve';
 
 /** Adds the entries of `extra` whose names `base` lacks. */
@@ -35,12 +35,11 @@ export interface TlSources {
   parse?: ParseOptions;
 }
 
-/** A schema from raw .tl text. */
-export function schemaFromTl(src: TlSources): Schema {
-  const api = src.api ? parseTl(src.api, 'api', src.parse) : { entries: [] };
+/** A schema from raw .tl text; `idMismatches` lists the ids accepted with `onIdMismatch: 'warn'`. */
+export function schemaFromTl(src: TlSources): Schema & { idMismatches: IdMismatch[] } {
+  const api = src.api ? parseTl(src.api, 'api', src.parse) : { entries: [], mismatches: [] };
+  const mtRaw = src.mtproto ? parseTl(src.mtproto, 'mtproto', src.parse) : { entries: [], mismatches: [] };
   // The supplement (legacy handshake entries, msg_container, ...) completes a service schema, if given.
-  const mt = src.mtproto
-    ? supplement(parseTl(src.mtproto, 'mtproto', src.parse), parseTl(MTPROTO_SUPPLEMENT, 'mtproto'))
-    : { entries: [] };
-  return resolveSchemas(mt, api, src.layer);
+  const mt = src.mtproto ? supplement(mtRaw, parseTl(MTPROTO_SUPPLEMENT, 'mtproto')) : mtRaw;
+  return { ...resolveSchemas(mt, api, src.layer), idMismatches: [...mtRaw.mismatches, ...api.mismatches] };
 }
