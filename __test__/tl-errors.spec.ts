@@ -257,8 +257,8 @@ test('service messages: msg_container of sized messages, rpc_result keeps its ra
   const container: TL.Objects['msg_container'] = {
     _: 'msg_container',
     messages: [
-      { _: 'mt_message', msgId: 101n, seqno: 1, bytes: 0, body: { _: 'rpc_result', reqMsgId: 99n, result } },
-      { _: 'mt_message', msgId: 102n, seqno: 3, bytes: 0, body: pong },
+      { _: 'mt_message', msgId: 101n, seqno: 1, body: { _: 'rpc_result', reqMsgId: 99n, result } },
+      { _: 'mt_message', msgId: 102n, seqno: 3, body: pong },
     ],
   };
   const bytes = TL.serialize(container);
@@ -270,6 +270,12 @@ test('service messages: msg_container of sized messages, rpc_result keeps its ra
   const firstLen = bytes.readInt32LE(20);
   t.is(firstLen, 4 + 8 + result.length);
   t.is(bytes.readUInt32LE(24), 0xf35c6d01);
+  // Bodies may be given already serialized.
+  const preSerialized = container.messages.map((m) => ({
+    ...m,
+    body: TL.serialize(m.body) as unknown as TL.TlObject,
+  }));
+  t.deepEqual(TL.serialize({ _: 'msg_container', messages: preSerialized }), bytes);
   const back = TL.deserialize(bytes) as TL.Objects['msg_container'];
   t.is(back.messages[0].bytes, firstLen);
   t.is(back.messages[1].bytes, 20);

@@ -47,7 +47,11 @@ function fields(e: Entry): string {
     let t = tsType(p.type!);
     // rpc_result's result: the rest of the message, undecoded (see TL.deserializeResult).
     if (p.type!.kind === 'object' && !isSizedBody(e, i)) t = 'Buffer';
-    out.push(`${JSON.stringify(p.jsName)}${p.cond ? '?' : ''}: ${t}`);
+    // A container message's body: a constructor from the server, a request from the client.
+    if (p.type!.kind === 'object' && isSizedBody(e, i)) t = 'AnyObject | AnyMethod';
+    // The length before a sized body is computed on write.
+    const optional = p.cond || isSizedBody(e, i + 1);
+    out.push(`${JSON.stringify(p.jsName)}${optional ? '?' : ''}: ${t}`);
   });
   return out.join('; ');
 }

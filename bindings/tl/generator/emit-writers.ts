@@ -96,7 +96,7 @@ function fieldWrites(e: Entry, h: WriterHelpers, withId: boolean): string[] {
     }
     if (isSizedBody(e, i)) {
       flush();
-      body.push(`wo(w, ${v}); w.dv.setInt32(at, w.pos - at - 4, true);`);
+      body.push(`wbody(w, ${v}); w.dv.setInt32(at, w.pos - at - 4, true);`);
       return;
     }
     if (size !== undefined) {
