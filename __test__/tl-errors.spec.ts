@@ -102,24 +102,20 @@ test('gzip_packed is unpacked wherever an object is expected', (t) => {
   t.is(t.throws(() => TL.deserialize(garbage), { instanceOf: TlGzipError }).code, 'ERR_TL_GZIP');
 
   // A gzip bomb: more than MAX_INFLATED once inflated.
-  const bomb = Buffer.concat([u32(0x3072cfa1), Buffer.alloc(0)]);
   const big = gzipSync(Buffer.alloc(TL.MAX_INFLATED + 1));
   const w = new TL.TlWriter();
   w.ensure(4);
   w.u32(0x3072cfa1);
   w.bytes(big);
   t.throws(() => TL.deserialize(w.result()), { instanceOf: TlGzipError });
-  t.throws(() => TL.deserialize(bomb), { instanceOf: TlTruncatedError });
+  // gzip_packed with its payload missing.
+  t.throws(() => TL.deserialize(u32(0x3072cfa1)), { instanceOf: TlTruncatedError });
 });
 
 test('nesting deeper than the stack is TlTooDeepError', (t) => {
   // textConcat#7e6260d7 texts:Vector<RichText>, nested 200000 times.
   const level = Buffer.concat([u32(TL.idOf('textConcat')!), u32(0x1cb5c415), u32(1)]);
-  const deep = Buffer.concat([
-    u32(TL.idOf('textEmpty')!).subarray(0, 0),
-    ...Array.from({ length: 200000 }, () => level),
-    u32(TL.idOf('textEmpty')!),
-  ]);
+  const deep = Buffer.concat([...Array.from({ length: 200000 }, () => level), u32(TL.idOf('textEmpty')!)]);
   t.throws(() => TL.deserialize(deep), { instanceOf: TlTooDeepError });
 });
 
