@@ -135,7 +135,7 @@ function resultCodecs(schema: Schema, rh: ReaderHelpers, wh: WriterHelpers): str
 /** The generated codec.ts. */
 export function emitCodec(schema: Schema, options: CodecOptions): string {
   const rh = new ReaderHelpers();
-  const wh = new WriterHelpers();
+  const wh = new WriterHelpers(schema);
   const bare = bareCtors(schema);
   const readers = emitReaders(schema, rh);
   const writers = emitWriters(schema, wh, bare);

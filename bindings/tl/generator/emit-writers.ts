@@ -5,8 +5,15 @@
 import type { Entry, Schema, TypeRef } from '../schema/model';
 import { fixedSize, hexId, ident, isSizedBody, typeKey } from './naming';
 
+/** Types with at most this many constructors get a writer that switches on `_` (monomorphic calls). */
+const SWITCH_MAX = 16;
+
 export class WriterHelpers {
   readonly vectors = new Map<string, TypeRef & { kind: 'vector' }>();
+  /** Boxed types whose fields use a per-type writer (`wt_<Type>`). */
+  readonly types = new Set<string>();
+
+  constructor(private readonly schema: Schema) {}
 
   /** A statement writing `v` of type `t` to `w` (fixed-size types: room already reserved). */
   stmt(t: TypeRef, v: string): string {
@@ -21,7 +28,12 @@ export class WriterHelpers {
         }
         return `wv_${key}(w, ${v});`;
       }
-      case 'boxed':
+      case 'boxed': {
+        const n = this.schema.types.get(t.type)?.length ?? 0;
+        if (n === 0 || n > SWITCH_MAX) return `wo(w, ${v});`;
+        this.types.add(t.type);
+        return `wt_${ident(t.type)}(w, ${v});`;
+      }
       case 'generic':
         return `wo(w, ${v});`;
       case 'bare':
@@ -44,6 +56,14 @@ export class WriterHelpers {
         `function wv_${key}(w: W, a: any): void { const n = W.array(a).length; ${reserve} ${head} ` +
           `for (let i = 0; i < n; i++) { ${this.stmt(t.of, 'a[i]')} } }`,
       );
+    }
+    // A known _ goes straight to its writer; anything else takes the generic path (and its errors).
+    for (const type of this.types) {
+      const cases = this.schema.types
+        .get(type)!
+        .map((c) => `case ${JSON.stringify(c)}: wr_${ident(c)}(w, v); return;`)
+        .join(' ');
+      out.push(`function wt_${ident(type)}(w: W, v: any): void { switch (v?._) { ${cases} } wo(w, v); }`);
     }
     return out;
   }
