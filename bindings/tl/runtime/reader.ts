@@ -13,6 +13,22 @@ import { TlBadValueError, TlGzipError, TlTrailingBytesError, TlTruncatedError } 
 /** Buffer's UTF-8 slice without toString's argument handling (on Buffer.prototype since Node 0.x, untyped). */
 type Utf8Buffer = Buffer & { utf8Slice(start: number, end: number): string };
 
+/**
+ * Makes Buffer views without Buffer.from's argument checks: Node's own Buffer
+ * class (FastBuffer, what Buffer[Symbol.species] gives) when it is there and
+ * its instances are Buffers, else Buffer.from.
+ */
+type ViewBufferClass = new (ab: ArrayBufferLike, offset: number, length: number) => Buffer;
+const ViewBuffer: ViewBufferClass = (() => {
+  const species = (Buffer as unknown as Record<symbol, unknown>)[Symbol.species] as { prototype?: unknown };
+  if (typeof species === 'function' && species !== Buffer && species.prototype === Buffer.prototype) {
+    return species as unknown as ViewBufferClass;
+  }
+  return function viewBuffer(ab: ArrayBufferLike, offset: number, length: number) {
+    return Buffer.from(ab, offset, length);
+  } as unknown as ViewBufferClass;
+})();
+
 const VECTOR = 0x1cb5c415;
 const BOOL_TRUE = 0x997275b5;
 const BOOL_FALSE = 0xbc799737;
@@ -81,7 +97,7 @@ export class TlReader {
     const p = this.pos;
     if (p + n > this.length) this.truncated(p);
     this.pos = p + n;
-    return Buffer.from(this.buf.buffer, this.buf.byteOffset + p, n);
+    return new ViewBuffer(this.buf.buffer, this.buf.byteOffset + p, n);
   }
 
   int128(): Buffer {
@@ -122,7 +138,7 @@ export class TlReader {
   /** TL `bytes`, as a Buffer view into the input. */
   bytes(): Buffer {
     const start = this.payload();
-    return Buffer.from(this.buf.buffer, this.buf.byteOffset + start, this.lastLength);
+    return new ViewBuffer(this.buf.buffer, this.buf.byteOffset + start, this.lastLength);
   }
 
   /** TL `string`: UTF-8 (invalid sequences become U+FFFD). */
