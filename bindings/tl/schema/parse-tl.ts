@@ -39,8 +39,8 @@ function stripComments(text: string): string {
  * The text whose CRC32 is a combinator's id (TL-abstract-types, "Constructor
  * number"): the declaration without its id and the final `;`, with the
  * `name:flags.N?true` parameters dropped, a `bytes` parameter spelled `string`
- * (inside `Vector<bytes>` it stays), `<`/`>`
- * turned into a space/nothing and the braces of `{X:Type}` removed.
+ * (inside `Vector<bytes>` it stays), `<`/`>` turned into a space/nothing and
+ * the braces of `{X:Type}` removed.
  */
 export function normalizedDeclaration(
   name: string,
@@ -103,9 +103,9 @@ export interface ParseOptions {
   /**
    * What to do when a given id differs from the computed one: 'error' (the
    * default) throws TlParseError; 'warn' keeps the given id and lists the
-   * entry in `mismatches` (tdlib's copy of the API schema has two legacy
-   * entries, accessPointRule and help.configSimple, whose ids predate their
-   * current text).
+   * entry in `mismatches` (tdlib's copy of the API schema has eight internal
+   * entries, such as accessPointRule and the invokeWith*Prefix twins, whose
+   * ids do not hash from their text).
    */
   onIdMismatch?: 'error' | 'warn';
 }
@@ -131,7 +131,7 @@ export function parseTl(
     const next = clean.indexOf(';', pos);
     let chunk = next === -1 ? clean.slice(pos) : clean.slice(pos, next);
     const chunkStartLine = line;
-    line += countNewlines(chunk) + 0;
+    line += countNewlines(chunk);
     pos = next === -1 ? clean.length : next + 1;
     // Pull section markers out of the chunk, in order.
     let declLine = chunkStartLine;
