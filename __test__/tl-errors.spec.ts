@@ -94,6 +94,12 @@ test('gzip_packed is unpacked wherever an object is expected', (t) => {
   const update = (full as TL.Objects['updates']).updates[0];
   const short = Buffer.concat([u32(TL.idOf('updateShort')!), TL.gzipPack(TL.serialize(update)), u32(77)]);
   t.deepEqual(TL.deserialize(short), { _: 'updateShort', update, date: 77 });
+  // An error inside the packed data points at the gzip_packed object.
+  const packedUnknown = Buffer.concat([u32(TL.idOf('updateShort')!), TL.gzipPack(u32(0xdeadbeef)), u32(77)]);
+  t.like(
+    t.throws(() => TL.deserialize(packedUnknown)),
+    { code: 'ERR_TL_UNKNOWN_CONSTRUCTOR', id: 0xdeadbeef, offset: 4 },
+  );
 
   // As a result.
   t.deepEqual(TL.deserializeResult('messages.sendMessage', TL.gzipPack(inner)), full);

@@ -50,7 +50,7 @@ export function readAny(r: R): any {
       return v;
     }
   }
-  throw new TlUnknownConstructorError(id, r.base + r.pos - 4);
+  throw new TlUnknownConstructorError(id, r.at(r.pos - 4));
 }
 
 /** A type reader met an id outside its type: gzip_packed is unpacked, anything else is an error. */
@@ -62,8 +62,8 @@ function other(r: R, id: number, type: string, fn: (r: R) => any): any {
     return v;
   }
   const name = NAMES.get(id);
-  if (name !== undefined) throw new TlUnexpectedConstructorError(id, name, type, r.base + r.pos - 4);
-  throw new TlUnknownConstructorError(id, r.base + r.pos - 4);
+  if (name !== undefined) throw new TlUnexpectedConstructorError(id, name, type, r.at(r.pos - 4));
+  throw new TlUnknownConstructorError(id, r.at(r.pos - 4));
 }
 
 /** A length-delimited body (msg_container's messages): exactly n bytes holding one object. */

@@ -11,8 +11,8 @@ function isStackOverflow(e: RangeError): boolean {
 /** The typed error for an exception thrown while reading with `r`. */
 export function readError(e: unknown, r: TlReader): unknown {
   if (e instanceof TlError || !(e instanceof RangeError)) return e;
-  if (isStackOverflow(e)) return new TlTooDeepError(r.base + r.pos);
-  return new TlTruncatedError(r.base + r.pos, r.base + r.length);
+  if (isStackOverflow(e)) return new TlTooDeepError(r.at(r.pos));
+  return new TlTruncatedError(r.at(r.pos), r.at(r.length));
 }
 
 /** The typed error for an exception thrown while writing. */

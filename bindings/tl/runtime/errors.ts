@@ -47,7 +47,7 @@ export class TlTruncatedError extends TlError {
   constructor(
     /** Offset where the value that does not fit starts. */
     readonly offset: number,
-    /** Length of the input. */
+    /** Where the input (or the length-delimited part being read) ends. */
     readonly length: number,
   ) {
     super(

@@ -45,13 +45,21 @@ export class TlReader {
   pos: number;
   /** Offset of `buf` within the outermost input, for error offsets. */
   readonly base: number;
+  /** Set for inflated gzip_packed data: errors inside point at the gzip_packed object (`base`). */
+  readonly inflated: boolean;
 
-  constructor(data: Uint8Array, base = 0) {
+  constructor(data: Uint8Array, base = 0, inflated = false) {
     this.buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     this.dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
     this.length = data.byteLength;
     this.pos = 0;
     this.base = base;
+    this.inflated = inflated;
+  }
+
+  /** The offset in the outermost input that errors report for position `p` of this reader. */
+  at(p: number): number {
+    return this.inflated ? this.base : this.base + p;
   }
 
   int(): number {
@@ -89,7 +97,7 @@ export class TlReader {
       this.pos += 4;
       return false;
     }
-    throw new TlBadValueError(`expected Bool, got #${id.toString(16)}`, this.base + this.pos);
+    throw new TlBadValueError(`expected Bool, got #${id.toString(16)}`, this.at(this.pos));
   }
 
   /** `n` raw bytes, as a Buffer view into the input. */
@@ -120,7 +128,7 @@ export class TlReader {
     let n = u8[p];
     let start = p + 1;
     if (n >= 254) {
-      if (n === 255) throw new TlBadValueError('bad length prefix 0xff', this.base + p);
+      if (n === 255) throw new TlBadValueError('bad length prefix 0xff', this.at(p));
       if (p + 4 > this.length) this.truncated(p);
       n = u8[p + 1] | (u8[p + 2] << 8) | (u8[p + 3] << 16);
       start = p + 4;
@@ -163,7 +171,7 @@ export class TlReader {
   vector(): number {
     const p = this.pos;
     const id = this.u32();
-    if (id !== VECTOR) throw new TlBadValueError(`expected Vector, got #${id.toString(16)}`, this.base + p);
+    if (id !== VECTOR) throw new TlBadValueError(`expected Vector, got #${id.toString(16)}`, this.at(p));
     return this.count();
   }
 
@@ -185,7 +193,7 @@ export class TlReader {
     const p = this.pos;
     if (n < 0 || p + n > this.length) this.truncated(p);
     this.pos = p + n;
-    return new TlReader(this.buf.subarray(p, p + n), this.base + p);
+    return new TlReader(this.buf.subarray(p, p + n), this.at(p), this.inflated);
   }
 
   /** Reads gzip_packed's payload (its id already read) and returns a reader over the inflated bytes. */
@@ -196,19 +204,19 @@ export class TlReader {
     try {
       data = gunzipSync(packed, { maxOutputLength: MAX_INFLATED });
     } catch (e) {
-      throw new TlGzipError((e as Error).message, this.base + p);
+      throw new TlGzipError((e as Error).message, this.at(p));
     }
-    return new TlReader(data, this.base + p);
+    return new TlReader(data, this.at(p), true);
   }
 
   /** Throws unless every byte was read. */
   end(): void {
     if (this.pos !== this.length) {
-      throw new TlTrailingBytesError(this.base + this.pos, this.length - this.pos);
+      throw new TlTrailingBytesError(this.at(this.pos), this.length - this.pos);
     }
   }
 
   truncated(at: number): never {
-    throw new TlTruncatedError(this.base + at, this.base + this.length);
+    throw new TlTruncatedError(this.at(at), this.at(this.length));
   }
 }
