@@ -43,27 +43,30 @@ export function readAny(r: R): any {
       return true;
     case BOOL_FALSE:
       return false;
-    case GZIP: {
-      const inner = r.gunzip();
-      const v = readAny(inner);
-      inner.end();
-      return v;
-    }
+    case GZIP:
+      return unpacked(r, readAny);
   }
   throw new TlUnknownConstructorError(id, r.at(r.pos - 4));
 }
 
 /** A type reader met an id outside its type: gzip_packed is unpacked, anything else is an error. */
 function other(r: R, id: number, type: string, fn: (r: R) => any): any {
-  if (id === GZIP) {
-    const inner = r.gunzip();
-    const v = fn(inner);
-    inner.end();
-    return v;
-  }
+  if (id === GZIP) return unpacked(r, fn);
   const name = NAMES.get(id);
   if (name !== undefined) throw new TlUnexpectedConstructorError(id, name, type, r.at(r.pos - 4));
   throw new TlUnknownConstructorError(id, r.at(r.pos - 4));
+}
+
+/** Reads the object inside gzip_packed (its id already read) with \`fn\`. */
+function unpacked(r: R, fn: (r: R) => any): any {
+  const inner = r.gunzip();
+  try {
+    const v = fn(inner);
+    inner.end();
+    return v;
+  } catch (e) {
+    throw readError(e, inner);
+  }
 }
 
 /** A length-delimited body (msg_container's messages): exactly n bytes holding one object. */
