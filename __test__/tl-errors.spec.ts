@@ -95,6 +95,15 @@ test('gzip_packed is unpacked wherever an object is expected', (t) => {
   const short = Buffer.concat([u32(TL.idOf('updateShort')!), TL.gzipPack(TL.serialize(update)), u32(77)]);
   t.deepEqual(TL.deserialize(short), { _: 'updateShort', update, date: 77 });
   // An error inside the packed data points at the gzip_packed object.
+  const packedCut = Buffer.concat([
+    u32(TL.idOf('updateShort')!),
+    TL.gzipPack(TL.serialize(update).subarray(0, 30)),
+    u32(77),
+  ]);
+  t.like(
+    t.throws(() => TL.deserialize(packedCut)),
+    { code: 'ERR_TL_TRUNCATED', offset: 4 },
+  );
   const packedUnknown = Buffer.concat([u32(TL.idOf('updateShort')!), TL.gzipPack(u32(0xdeadbeef)), u32(77)]);
   t.like(
     t.throws(() => TL.deserialize(packedUnknown)),
