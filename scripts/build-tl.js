@@ -1,1 +1,5 @@
-// Generates the TL codecs from @mtcute/tl's schema (filled in by the TL issue).
+// npm run build:tl: generates the TL types and codecs of the bundled layer
+// (@mtcute/tl's schema) into bindings/tl/generated/, before tsc compiles them.
+// The generator is TypeScript; tsx runs it without a prior build.
+require('tsx/cjs/api').register();
+require('../bindings/tl/generator/cli.ts').main(process.argv.slice(2));
