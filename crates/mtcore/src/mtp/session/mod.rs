@@ -16,6 +16,9 @@ mod receive;
 mod recovery;
 mod transmit;
 
+#[cfg(test)]
+mod interleavings;
+
 use crate::crypto::envelope::{AuthKey, Sender};
 
 use super::acks::AckQueue;
