@@ -202,7 +202,7 @@ fn parse_message<'a>(r: &mut Reader<'a>) -> Result<Inner<'a>, ParseError> {
     let msg_id = r.u64("message.msg_id")?;
     let seqno = r.u32("message.seqno")?;
     let len = r.u32("message.bytes")? as usize;
-    if len % 4 != 0 || len < 4 {
+    if !len.is_multiple_of(4) || len < 4 {
         return Err(ParseError {
             what: "message.bytes",
             at: r.pos() - 4,

@@ -88,7 +88,7 @@ impl Session {
     fn peer_id_ok(&self, msg_id: u64) -> bool {
         match self.opts.role {
             Sender::Client => msg_id % 2 == 1,
-            Sender::Server => msg_id % 4 == 0,
+            Sender::Server => msg_id.is_multiple_of(4),
         }
     }
 
