@@ -347,3 +347,37 @@ test('the reference decryption would notice a wrong layout (mutation check of th
   const c = createCipheriv('aes-256-ecb', k, null).setAutoPadding(false).update(block);
   t.deepEqual(createDecipheriv('aes-256-ecb', k, null).setAutoPadding(false).update(c), block);
 });
+
+test('transmit takes the bodies itself: one native call per send, batched too', (t) => {
+  const { client, server } = pair();
+  const queued = client.enqueue(object(1), T0);
+  const out = client.transmit(T0, [object(2), object(3)]);
+  t.is(out.msgIds.length, 3);
+  t.is(out.msgIds[0], queued);
+  t.true(out.msgIds[1] > queued && out.msgIds[2] > out.msgIds[1]);
+  const got = out.packets.flatMap((p) => server.receive(p, T0).events);
+  t.deepEqual(
+    got.map((e) => (e.kind === 'message' ? e.body : null)),
+    [object(1), object(2), object(3)],
+  );
+  const code = (f: () => unknown) => (t.throws(f) as NodeJS.ErrnoException).code;
+  t.is(
+    code(() => client.transmit(T0, [object(4), Buffer.alloc(3)])),
+    'ERR_BAD_BODY',
+  );
+  t.deepEqual(client.transmit(T0).msgIds, [], 'nothing was queued by the failed call');
+  const many = [1, 2, 3].map(
+    (i) => new MtpSession(authKey, { sessionId: BigInt(i), timeOffset: 0, autoFutureSalts: false }),
+  );
+  const res = MtpSession.transmitAll(many, T0, [[object(5)], null, [object(6), object(7)]]);
+  t.deepEqual(
+    res.map((r) => r.msgIds.length),
+    [1, 0, 2],
+  );
+  t.is(res[1].packets.length, 0);
+  t.is(res[1].deadline, undefined);
+  t.is(
+    code(() => MtpSession.transmitAll(many.slice(0, 1), T0, [[], []])),
+    'ERR_BAD_BATCH',
+  );
+});

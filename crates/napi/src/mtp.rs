@@ -116,7 +116,7 @@ pub struct MtpTransmit {
     pub packets: Vec<Buffer>,
     /// msg_ids of the enqueued bodies these packets carry.
     pub msg_ids: Vec<BigInt>,
-    /// When to call transmit again (ms since the epoch), or null when idle.
+    /// When to call transmit again (ms since the epoch), or absent (undefined) when idle.
     pub deadline: Option<f64>,
 }
 
@@ -382,10 +382,16 @@ impl MtpSession {
             .enqueue_ping(u64_of(&ping_id), disconnect_delay, ms(now)))
     }
 
-    /// Packs, encrypts and returns whatever is due (packets may be empty).
+    /// Packs, encrypts and returns whatever is due (packets may be empty). `bodies`, if
+    /// given, are enqueued first as content-related requests (one native call per send);
+    /// their ids lead `msgIds`, in order.
     #[napi]
-    pub fn transmit(&mut self, now: f64) -> MtpTransmit {
-        transmit_js(&mut self.inner, now)
+    pub fn transmit(
+        &mut self,
+        now: f64,
+        bodies: Option<Vec<Buffer>>,
+    ) -> Result<MtpTransmit, JsError> {
+        transmit_js(&mut self.inner, now, bodies)
     }
 
     /// Decrypts a whole packet in place (its bytes are consumed) and returns the events.
@@ -531,15 +537,28 @@ impl MtpSession {
         self.inner.set_state(&s, ms(now));
     }
 
-    /// transmit for many sessions in one native call; results align with `sessions`.
+    /// transmit for many sessions in one native call; `bodies[i]` (optional) go to
+    /// `sessions[i]`. Results align with `sessions`.
     #[napi]
     pub fn transmit_all(
         mut sessions: Vec<ClassInstance<MtpSession>>,
         now: f64,
-    ) -> Vec<MtpTransmit> {
+        bodies: Option<Vec<Option<Vec<Buffer>>>>,
+    ) -> Result<Vec<MtpTransmit>, JsError> {
+        let mut bodies = bodies.unwrap_or_default().into_iter();
+        if bodies.len() > sessions.len() {
+            return Err(coded(
+                "ERR_BAD_BATCH",
+                format!(
+                    "{} sessions but {} body lists",
+                    sessions.len(),
+                    bodies.len()
+                ),
+            ));
+        }
         sessions
             .iter_mut()
-            .map(|s| transmit_js(&mut s.inner, now))
+            .map(|s| transmit_js(&mut s.inner, now, bodies.next().flatten()))
             .collect()
     }
 
@@ -564,13 +583,21 @@ impl MtpSession {
     }
 }
 
-fn transmit_js(s: &mut Session, now: f64) -> MtpTransmit {
+fn transmit_js(
+    s: &mut Session,
+    now: f64,
+    bodies: Option<Vec<Buffer>>,
+) -> Result<MtpTransmit, JsError> {
+    if let Some(bodies) = bodies {
+        s.enqueue_all(bodies.iter().map(|b| b.to_vec()).collect(), ms(now))
+            .map_err(|e| coded("ERR_BAD_BODY", e))?;
+    }
     let t = s.transmit(ms(now), &mut random);
-    MtpTransmit {
+    Ok(MtpTransmit {
         packets: t.packets.into_iter().map(Buffer::from).collect(),
         msg_ids: t.msg_ids.into_iter().map(big).collect(),
         deadline: t.deadline.map(|d| d as f64),
-    }
+    })
 }
 
 fn receive_js(s: &mut Session, mut packet: Buffer, now: f64) -> MtpReceive {

@@ -25,9 +25,9 @@ impl AckQueue {
         if self.ids.is_empty() {
             self.since = now;
         }
-        if !self.ids.contains(&msg_id) {
-            self.ids.push(msg_id);
-        }
+        // The duplicate window keeps repeats rare (a re-sent message acked twice):
+        // checking here would make a long queue quadratic, so `take` dedups instead.
+        self.ids.push(msg_id);
     }
 
     pub fn len(&self) -> usize {
@@ -53,6 +53,11 @@ impl AckQueue {
 
     /// Takes up to one msgs_ack worth of ids, oldest first.
     pub fn take(&mut self) -> Vec<u64> {
+        if self.ids.windows(2).any(|w| w[0] >= w[1]) {
+            // Out of order or repeated (rare): order and dedup once.
+            self.ids.sort_unstable();
+            self.ids.dedup();
+        }
         if self.ids.len() <= MAX_IDS_PER_ACK {
             // Hand the allocation over and leave the idle queue without one.
             return std::mem::take(&mut self.ids);
@@ -80,13 +85,17 @@ mod tests {
         q.push(11, 1000);
         q.push(13, 1200);
         q.push(13, 1300);
-        assert_eq!(q.len(), 2);
+        assert_eq!(
+            q.len(),
+            3,
+            "repeats are dropped when taken, not when pushed"
+        );
         assert_eq!(q.due_at(500, 16), Some(1500));
-        for i in 0..14 {
+        for i in 0..13 {
             q.push(101 + 2 * i, 1400);
         }
         assert_eq!(q.due_at(500, 16), Some(1000));
-        assert_eq!(q.take().len(), 16);
+        assert_eq!(q.take().len(), 15);
         assert!(q.is_empty());
         assert_eq!(q.due_at(500, 16), None);
     }

@@ -210,13 +210,19 @@ impl Session {
         content_related: bool,
         now: i64,
     ) -> Result<u64, MtpError> {
-        if body.len() < 4 || !body.len().is_multiple_of(4) || body.len() > outbox::MAX_BODY_LEN {
-            return Err(MtpError::BadBodyLength {
-                len: body.len(),
-                max: outbox::MAX_BODY_LEN,
-            });
-        }
+        check_body(&body)?;
         Ok(self.push(body, content_related, Kind::User, now))
+    }
+
+    /// Queues several content-related bodies, all or none; returns their msg_ids in order.
+    pub fn enqueue_all(&mut self, bodies: Vec<Vec<u8>>, now: i64) -> Result<Vec<u64>, MtpError> {
+        for b in &bodies {
+            check_body(b)?;
+        }
+        Ok(bodies
+            .into_iter()
+            .map(|b| self.push(b, true, Kind::User, now))
+            .collect())
     }
 
     /// Queues ping (or ping_delay_disconnect); the answer arrives as `Event::Pong`.
@@ -389,6 +395,16 @@ impl Session {
     pub fn set_last_msg_id(&mut self, id: u64) {
         self.ids.set_last(id);
     }
+}
+
+fn check_body(body: &[u8]) -> Result<(), MtpError> {
+    if body.len() < 4 || !body.len().is_multiple_of(4) || body.len() > outbox::MAX_BODY_LEN {
+        return Err(MtpError::BadBodyLength {
+            len: body.len(),
+            max: outbox::MAX_BODY_LEN,
+        });
+    }
+    Ok(())
 }
 
 fn outbox_ctor(body: &[u8]) -> u32 {
