@@ -9,7 +9,9 @@ use std::cell::RefCell;
 
 use mtcore::crypto::envelope::{AuthKey, Sender};
 use mtcore::mtp::{self, plain, DropReason, Event, FutureSalt, Options, Session, SessionState};
-use napi::bindgen_prelude::{BigInt, Buffer, ClassInstance};
+use napi::bindgen_prelude::{
+    BigInt, Buffer, BufferSlice, ClassInstance, ToNapiValue, TypeName, ValueType,
+};
 use napi_derive::napi;
 
 use crate::errors::{coded, JsError};
@@ -37,6 +39,55 @@ fn random(buf: &mut [u8]) {
             out = &mut out[n..];
         }
     })
+}
+
+/// Bytes handed to JS as a Buffer: small ones copied by the engine (cheaper than an
+/// external Buffer with a finalizer), large ones handed over without a copy.
+pub struct Bytes(Vec<u8>);
+
+/// Up to this size a copy beats an external Buffer.
+const COPY_LIMIT: usize = 16 << 10;
+
+impl TypeName for Bytes {
+    fn type_name() -> &'static str {
+        "Buffer"
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}
+
+impl ToNapiValue for Bytes {
+    unsafe fn to_napi_value(
+        env: napi::sys::napi_env,
+        val: Self,
+    ) -> napi::Result<napi::sys::napi_value> {
+        if val.0.len() > COPY_LIMIT {
+            // SAFETY: forwarded under the same contract.
+            return unsafe { Buffer::to_napi_value(env, Buffer::from(val.0)) };
+        }
+        let mut out = std::ptr::null_mut();
+        let mut data = std::ptr::null_mut();
+        // SAFETY: the caller guarantees `env` is valid (trait contract); napi copies
+        // `len` bytes from our live Vec before returning and keeps no pointer to it.
+        let status = unsafe {
+            napi::sys::napi_create_buffer_copy(
+                env,
+                val.0.len(),
+                val.0.as_ptr().cast(),
+                &mut data,
+                &mut out,
+            )
+        };
+        if status != napi::sys::Status::napi_ok {
+            return Err(napi::Error::new(
+                napi::Status::GenericFailure,
+                "could not create a Buffer",
+            ));
+        }
+        Ok(out)
+    }
 }
 
 fn u64_of(v: &BigInt) -> u64 {
@@ -110,28 +161,34 @@ pub struct MtpState {
     pub last_msg_id: BigInt,
 }
 
-#[napi(object)]
+#[napi(object, object_from_js = false)]
 pub struct MtpTransmit {
     /// Encrypted packets, each after `headroom` free bytes.
-    pub packets: Vec<Buffer>,
+    #[napi(ts_type = "Array<Buffer>")]
+    pub packets: Vec<Bytes>,
     /// msg_ids of the enqueued bodies these packets carry.
     pub msg_ids: Vec<BigInt>,
     /// When to call transmit again (ms since the epoch), or absent (undefined) when idle.
     pub deadline: Option<f64>,
 }
 
-#[napi(object)]
+#[napi(object, object_from_js = false)]
 pub struct MtpReceive {
     pub events: Vec<MtpEvent>,
     pub deadline: Option<f64>,
 }
 
 /// What happened on receipt; `kind` tells which.
-#[napi(discriminant = "kind", discriminant_case = "camelCase")]
+#[napi(
+    discriminant = "kind",
+    discriminant_case = "camelCase",
+    object_from_js = false
+)]
 pub enum MtpEvent {
     RpcResult {
         req_msg_id: BigInt,
-        body: Buffer,
+        #[napi(ts_type = "Buffer")]
+        body: Bytes,
     },
     RpcError {
         req_msg_id: BigInt,
@@ -141,7 +198,8 @@ pub enum MtpEvent {
     Message {
         msg_id: BigInt,
         seqno: u32,
-        body: Buffer,
+        #[napi(ts_type = "Buffer")]
+        body: Bytes,
     },
     Acked {
         msg_ids: Vec<BigInt>,
@@ -202,7 +260,7 @@ fn event_js(e: Event) -> MtpEvent {
     match e {
         Event::RpcResult { req_msg_id, body } => MtpEvent::RpcResult {
             req_msg_id: big(req_msg_id),
-            body: body.into(),
+            body: Bytes(body),
         },
         Event::RpcError {
             req_msg_id,
@@ -220,7 +278,7 @@ fn event_js(e: Event) -> MtpEvent {
         } => MtpEvent::Message {
             msg_id: big(msg_id),
             seqno,
-            body: body.into(),
+            body: Bytes(body),
         },
         Event::Acked { msg_ids } => MtpEvent::Acked {
             msg_ids: msg_ids.into_iter().map(big).collect(),
@@ -358,7 +416,7 @@ impl MtpSession {
     #[napi]
     pub fn enqueue(
         &mut self,
-        body: Buffer,
+        body: BufferSlice,
         now: f64,
         content_related: Option<bool>,
     ) -> Result<BigInt, JsError> {
@@ -389,15 +447,15 @@ impl MtpSession {
     pub fn transmit(
         &mut self,
         now: f64,
-        bodies: Option<Vec<Buffer>>,
+        bodies: Option<Vec<BufferSlice>>,
     ) -> Result<MtpTransmit, JsError> {
         transmit_js(&mut self.inner, now, bodies)
     }
 
     /// Decrypts a whole packet in place (its bytes are consumed) and returns the events.
     #[napi]
-    pub fn receive(&mut self, packet: Buffer, now: f64) -> MtpReceive {
-        receive_js(&mut self.inner, packet, now)
+    pub fn receive(&mut self, mut packet: BufferSlice, now: f64) -> MtpReceive {
+        receive_js(&mut self.inner, &mut packet, now)
     }
 
     /// When transmit should next be called (ms), or null when idle.
@@ -543,7 +601,7 @@ impl MtpSession {
     pub fn transmit_all(
         mut sessions: Vec<ClassInstance<MtpSession>>,
         now: f64,
-        bodies: Option<Vec<Option<Vec<Buffer>>>>,
+        bodies: Option<Vec<Option<Vec<BufferSlice>>>>,
     ) -> Result<Vec<MtpTransmit>, JsError> {
         let mut bodies = bodies.unwrap_or_default().into_iter();
         if bodies.len() > sessions.len() {
@@ -566,7 +624,7 @@ impl MtpSession {
     #[napi]
     pub fn receive_all(
         mut sessions: Vec<ClassInstance<MtpSession>>,
-        packets: Vec<Buffer>,
+        packets: Vec<BufferSlice>,
         now: f64,
     ) -> Result<Vec<MtpReceive>, JsError> {
         if sessions.len() != packets.len() {
@@ -578,7 +636,7 @@ impl MtpSession {
         Ok(sessions
             .iter_mut()
             .zip(packets)
-            .map(|(s, p)| receive_js(&mut s.inner, p, now))
+            .map(|(s, mut p)| receive_js(&mut s.inner, &mut p, now))
             .collect())
     }
 }
@@ -586,7 +644,7 @@ impl MtpSession {
 fn transmit_js(
     s: &mut Session,
     now: f64,
-    bodies: Option<Vec<Buffer>>,
+    bodies: Option<Vec<BufferSlice>>,
 ) -> Result<MtpTransmit, JsError> {
     if let Some(bodies) = bodies {
         s.enqueue_all(bodies.iter().map(|b| b.to_vec()).collect(), ms(now))
@@ -594,14 +652,14 @@ fn transmit_js(
     }
     let t = s.transmit(ms(now), &mut random);
     Ok(MtpTransmit {
-        packets: t.packets.into_iter().map(Buffer::from).collect(),
+        packets: t.packets.into_iter().map(Bytes).collect(),
         msg_ids: t.msg_ids.into_iter().map(big).collect(),
         deadline: t.deadline.map(|d| d as f64),
     })
 }
 
-fn receive_js(s: &mut Session, mut packet: Buffer, now: f64) -> MtpReceive {
-    let events = s.receive(&mut packet, ms(now), &mut random);
+fn receive_js(s: &mut Session, packet: &mut [u8], now: f64) -> MtpReceive {
+    let events = s.receive(packet, ms(now), &mut random);
     MtpReceive {
         events: events.into_iter().map(event_js).collect(),
         deadline: s.deadline(ms(now)).map(|d| d as f64),

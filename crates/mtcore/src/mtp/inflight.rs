@@ -25,12 +25,19 @@ pub struct Inflight {
     recent: VecDeque<Outgoing>,
     /// Earlier msg_id -> current msg_id of re-stamped messages.
     aliases: HashMap<u64, u64>,
+    /// How many pending messages the peer has not acknowledged.
+    unacked: usize,
 }
 
 impl Inflight {
     pub fn insert(&mut self, msg: Outgoing) {
         if msg.content_related {
-            self.pending.insert(msg.msg_id, msg);
+            if !msg.acked {
+                self.unacked += 1;
+            }
+            if let Some(old) = self.pending.insert(msg.msg_id, msg) {
+                self.unacked -= usize::from(!old.acked);
+            }
         } else {
             self.recent.push_back(msg);
         }
@@ -62,13 +69,34 @@ impl Inflight {
         self.pending.get(&msg_id)
     }
 
-    pub fn get_mut(&mut self, msg_id: u64) -> Option<&mut Outgoing> {
-        self.pending.get_mut(&msg_id)
+    /// Sets when the peer was last asked about a pending message.
+    pub fn set_state_asked(&mut self, msg_id: u64, at: i64) {
+        if let Some(m) = self.pending.get_mut(&msg_id) {
+            m.state_asked_at = Some(at);
+        }
+    }
+
+    /// Marks a pending message acknowledged: Some(true) if it was not before, None if unknown.
+    pub fn mark_acked(&mut self, msg_id: u64) -> Option<(bool, &Outgoing)> {
+        let m = self.pending.get_mut(&msg_id)?;
+        let newly = !m.acked;
+        if newly {
+            m.acked = true;
+            self.unacked -= 1;
+        }
+        Some((newly, m))
+    }
+
+    /// Pending messages not acknowledged by the peer.
+    pub fn unacked(&self) -> usize {
+        self.unacked
     }
 
     /// Removes a content-related message (its aliases stay until `unalias`).
     pub fn remove(&mut self, msg_id: u64) -> Option<Outgoing> {
-        self.pending.remove(&msg_id)
+        let m = self.pending.remove(&msg_id)?;
+        self.unacked -= usize::from(!m.acked);
+        Some(m)
     }
 
     /// Removes a recent non-content-related record.
@@ -132,6 +160,10 @@ mod tests {
         f.insert(a);
         f.insert(ack);
         assert_eq!(f.len(), 1);
+        assert_eq!(f.unacked(), 1);
+        assert_eq!(f.mark_acked(4).map(|(n, _)| n), Some(true));
+        assert_eq!(f.mark_acked(4).map(|(n, _)| n), Some(false));
+        assert_eq!(f.unacked(), 0);
         assert!(f.has_recent(8));
         f.purge(1000 + RECENT_MS - 1);
         assert!(f.has_recent(8));

@@ -137,6 +137,11 @@ pub struct Session {
     acks: AckQueue,
     received: Received,
     salts_requested_at: Option<i64>,
+    /// Lower bound of when an unacknowledged message is due for msgs_state_req: the
+    /// full scan runs only when it passes (acks make it early, never late).
+    state_check_at: Option<i64>,
+    /// Ids at or below this may collide with older ones (the clock was moved back).
+    rewound_until: u64,
 }
 
 impl std::fmt::Debug for Session {
@@ -164,6 +169,8 @@ impl Session {
             acks: AckQueue::default(),
             received: Received::default(),
             salts_requested_at: None,
+            state_check_at: None,
+            rewound_until: 0,
             opts,
         }
     }
@@ -197,10 +204,20 @@ impl Session {
         loop {
             let id = self.ids.next(now, rem);
             // After the clock was moved back (code 17) an id may meet an old one.
-            if self.inflight.get(id).is_none() && self.outbox.iter().all(|m| m.msg_id != id) {
+            if id > self.rewound_until
+                || (self.inflight.get(id).is_none() && self.outbox.iter().all(|m| m.msg_id != id))
+            {
                 return id;
             }
         }
+    }
+
+    /// Lets ids restart below `last` (a corrected clock, an import).
+    fn rewind_ids(&mut self, last: u64) {
+        if last < self.ids.last() {
+            self.rewound_until = self.rewound_until.max(self.ids.last());
+        }
+        self.ids.set_last(last);
     }
 
     /// Queues a body (a serialized TL object) and returns its msg_id.
@@ -279,24 +296,22 @@ impl Session {
         if !self.outbox.is_empty() {
             return Some(now);
         }
-        let mut next = self
-            .acks
-            .due_at(self.opts.ack_delay_ms, self.opts.ack_threshold);
-        let mut at = |t: i64| next = Some(next.map_or(t, |n: i64| n.min(t)));
-        for m in self.inflight.pending() {
-            if !m.acked {
-                at(m.state_asked_at.unwrap_or(m.sent_at) + self.opts.state_req_after_ms);
-            }
-        }
-        if let Some(t) = self.salts_due(now) {
-            at(t);
-        }
-        next
+        [
+            self.acks
+                .due_at(self.opts.ack_delay_ms, self.opts.ack_threshold),
+            self.state_check_at.filter(|_| self.inflight.unacked() > 0),
+            self.salts_due(now),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// When get_future_salts should next be sent (local ms), if at all.
     fn salts_due(&self, now: i64) -> Option<i64> {
-        if !self.is_client() || !self.opts.auto_future_salts || self.salts_request_outstanding() {
+        // An outstanding request is not looked for (that would walk everything in
+        // flight): the retry interval keeps requests apart instead.
+        if !self.is_client() || !self.opts.auto_future_salts {
             return None;
         }
         let server_s = self.ids.server_now(now).div_euclid(1000);
@@ -310,13 +325,6 @@ impl Session {
             .salts_requested_at
             .map_or(i64::MIN, |t| t + SALTS_RETRY_MS);
         Some(wanted.max(earliest))
-    }
-
-    fn salts_request_outstanding(&self) -> bool {
-        self.inflight
-            .pending()
-            .chain(self.outbox.iter())
-            .any(|m| m.kind == Kind::FutureSalts)
     }
 
     /// Everything a driver persists (the auth key aside).
@@ -341,7 +349,7 @@ impl Session {
             self.salts.store(s.future_salts.clone(), server_s);
         }
         self.ids.set_offset_ms(s.time_offset_ms);
-        self.ids.set_last(s.last_msg_id);
+        self.rewind_ids(s.last_msg_id);
         self.time_synced = s.time_synced;
         self.seq = SeqNo::new(s.seqno);
     }
@@ -393,7 +401,7 @@ impl Session {
     }
 
     pub fn set_last_msg_id(&mut self, id: u64) {
-        self.ids.set_last(id);
+        self.rewind_ids(id);
     }
 }
 

@@ -350,12 +350,9 @@ impl Session {
                     self.inflight.unalias(&m.prev_ids);
                     newly.push(cur);
                 }
-            } else if let Some(m) = self.inflight.get_mut(cur) {
-                if !m.acked {
-                    m.acked = true;
-                    if m.kind == Kind::User {
-                        newly.push(cur);
-                    }
+            } else if let Some((true, m)) = self.inflight.mark_acked(cur) {
+                if m.kind == Kind::User {
+                    newly.push(cur);
                 }
             }
         }

@@ -125,7 +125,7 @@ impl Session {
                 if code == 17 {
                     // Our ids ran ahead: let them restart from the corrected clock.
                     let corrected = msg_id_at(self.ids.server_now(now));
-                    self.ids.set_last(self.ids.last().min(corrected));
+                    self.rewind_ids(self.ids.last().min(corrected));
                 }
                 ev.push(Event::TimeFixed { offset_ms });
                 // Queued messages carry ids from the wrong clock too: they were never

@@ -88,6 +88,9 @@ impl Session {
                 m.sent_at = now;
                 m.packet_id = packet_id;
                 m.resend = false;
+                if m.content_related {
+                    self.note_state_check(now + self.opts.state_req_after_ms);
+                }
                 if let Kind::Ack(_) = m.kind {
                     // Re-queued from the ids if rejected: the bytes are not needed.
                     m.body = Vec::new();
@@ -140,15 +143,24 @@ impl Session {
     /// Timers: expire records, ask about unacknowledged messages, renew salts.
     fn maintain(&mut self, now: i64) {
         self.inflight.purge(now);
-        let after = self.opts.state_req_after_ms;
-        let due: Vec<u64> = self
-            .inflight
-            .pending()
-            .filter(|m| !m.acked && m.state_asked_at.unwrap_or(m.sent_at) + after <= now)
-            .map(|m| m.msg_id)
-            .collect();
-        if !due.is_empty() {
-            self.queue_state_req(&due, now);
+        if self.state_check_at.is_some_and(|t| t <= now) {
+            let after = self.opts.state_req_after_ms;
+            let due_at = |m: &Outgoing| m.state_asked_at.unwrap_or(m.sent_at) + after;
+            let due: Vec<u64> = self
+                .inflight
+                .pending()
+                .filter(|m| !m.acked && due_at(m) <= now)
+                .map(|m| m.msg_id)
+                .collect();
+            if !due.is_empty() {
+                self.queue_state_req(&due, now);
+            }
+            self.state_check_at = self
+                .inflight
+                .pending()
+                .filter(|m| !m.acked)
+                .map(due_at)
+                .min();
         }
         if self.salts_due(now).is_some_and(|t| t <= now) {
             self.salts_requested_at = Some(now);
@@ -157,14 +169,17 @@ impl Session {
         }
     }
 
+    fn note_state_check(&mut self, at: i64) {
+        self.state_check_at = Some(self.state_check_at.map_or(at, |t| t.min(at)));
+    }
+
     /// Queues msgs_state_req about `ids` (spec: "Request for Message Status Information").
     /// It is not content-related: its answer, msgs_state_info, acknowledges it.
     pub(super) fn queue_state_req(&mut self, ids: &[u64], now: i64) {
         for chunk in ids.chunks(service::MAX_IDS) {
             for id in chunk {
-                if let Some(m) = self.inflight.get_mut(*id) {
-                    m.state_asked_at = Some(now);
-                }
+                self.inflight.set_state_asked(*id, now);
+                self.note_state_check(now + self.opts.state_req_after_ms);
             }
             let body = service::msgs_state_req(chunk);
             self.push(body, false, Kind::StateReq(chunk.to_vec()), now);
