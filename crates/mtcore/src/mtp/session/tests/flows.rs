@@ -1,7 +1,6 @@
 //! Normal traffic and the checks on receipt.
 
 use super::*;
-use crate::crypto::envelope::{self, Sender};
 use crate::mtp::events::{DropReason, Event};
 use crate::mtp::gzip::gzip_packed;
 use crate::mtp::msg_id::msg_id_at;
@@ -318,42 +317,4 @@ fn state_export_and_import_keep_ids_increasing() {
     let id = d.enqueue(object(2, 0), true, T0 - 5_000).unwrap();
     assert!(id > st.last_msg_id);
     assert_eq!(d.state().seqno, 2);
-}
-
-#[test]
-#[ignore]
-fn timing_probe() {
-    let mut c = client();
-    let mut r = rng();
-    let body = object(1, 11);
-    let n: u32 = 200_000;
-    let t = std::time::Instant::now();
-    for i in 0..n {
-        if i % 1024 == 0 {
-            c = client();
-        }
-        c.enqueue(body.clone(), true, T0).unwrap();
-        c.transmit(T0, &mut r);
-    }
-    eprintln!("transmit: {:?}/msg", t.elapsed() / n);
-    let key = key();
-    let plain = vec![0u8; 32 + 48];
-    let t = std::time::Instant::now();
-    for _ in 0..n {
-        std::hint::black_box(envelope::encrypt(&key, Sender::Client, &plain, &mut r));
-    }
-    eprintln!("envelope::encrypt: {:?}/msg", t.elapsed() / n as u32);
-    let mut s = Server::new();
-    let packets: Vec<Vec<u8>> = (0..4096).map(|_| s.send(T0, &object(2, 11))).collect();
-    let mut work = packets.clone();
-    let t = std::time::Instant::now();
-    for round in 0..40 {
-        let mut c = client();
-        for (w, p) in work.iter_mut().zip(&packets) {
-            w.copy_from_slice(p);
-            std::hint::black_box(c.receive(w, T0, &mut r));
-        }
-        let _ = round;
-    }
-    eprintln!("receive: {:?}/msg", t.elapsed() / (40 * 4096));
 }
