@@ -2,15 +2,33 @@
 //!
 //! Choices where the spec leaves room (each cited where it is applied):
 //! - msg_ids and seqnos are assigned at `enqueue`, so the driver maps a request
-//!   to its id at once; re-stamps are reported as `Event::Resent`.
+//!   to its id at once; re-stamps are reported as `Event::Resent`. A queued
+//!   message older than 30 s travels inside a container with a fresh id.
 //! - Acks: every packet carries all pending acks; a stand-alone msgs_ack goes
-//!   out `ack_delay_ms` after the oldest pending one, or at once past
-//!   `ack_threshold` pending.
-//! - Unacknowledged content messages older than `state_req_after_ms` are asked
-//!   about with msgs_state_req; only those the peer did not receive are re-sent
-//!   (under new ids). `request_state` does this at once after a reconnect;
-//!   `resend_pending` is the blind alternative (same ids, inside a container).
-//! - A late answer to a re-stamped request settles it once, under its current id.
+//!   out `ack_delay_ms` (1 s) after the oldest pending one, or at once when
+//!   `ack_threshold` (16) are pending. Duplicates are acknowledged again.
+//! - Unacknowledged content messages older than `state_req_after_ms` (20 s) are
+//!   asked about with msgs_state_req; only those the peer did not receive
+//!   (status 1, 2, 3) are re-sent, under new ids. `request_state` does this at
+//!   once after a reconnect; `resend_pending` is the blind alternative (same
+//!   ids, inside a container, so the peer drops what it already has).
+//! - A late answer to a re-stamped request settles it once, under its current
+//!   id; a second answer is dropped (`UnknownMessage`). The server may still
+//!   run a re-sent request twice (status 1, code 20, new_session_created): the
+//!   driver never sees two answers.
+//! - bad_msg_notification: 16/17 fix the clock from the notification's id and
+//!   re-send (queued messages too); 18, 19, 20, 48 re-send under a new id; 32
+//!   moves the seqno counter 64 ahead and re-sends; 33 starts a new session_id
+//!   (seqno from 0, everything unanswered re-sent, `SessionReset`); 34/35 flip
+//!   content-relatedness once, then fail; 64 re-sends each message alone. A
+//!   message rejected more than 5 times fails (`Failed`). Notifications about
+//!   ids we did not recently send are ignored (spec: check before trusting).
+//! - Time window (300 s past, 30 s future) applies once the clock is trusted:
+//!   from the start when an offset is given, else after the first in-window
+//!   message or a 16/17 fix. A 16/17 about our own recent message passes even
+//!   outside the window, so a clock that jumps can always be repaired.
+//! - rpc_error is parsed (`RpcError { code, message }`); gzip_packed is
+//!   inflated up to `max_gzip_len` (16 MiB), past which the request fails.
 
 mod receive;
 mod recovery;
@@ -137,6 +155,8 @@ pub struct Session {
     acks: AckQueue,
     received: Received,
     salts_requested_at: Option<i64>,
+    /// get_future_salts requests of ours not answered yet.
+    salts_pending: u32,
     /// Lower bound of when an unacknowledged message is due for msgs_state_req: the
     /// full scan runs only when it passes (acks make it early, never late).
     state_check_at: Option<i64>,
@@ -169,6 +189,7 @@ impl Session {
             acks: AckQueue::default(),
             received: Received::default(),
             salts_requested_at: None,
+            salts_pending: 0,
             state_check_at: None,
             rewound_until: 0,
             opts,
@@ -261,7 +282,7 @@ impl Session {
         let cur = self.inflight.resolve(msg_id);
         match self.inflight.remove(cur).or_else(|| self.outbox.take(cur)) {
             Some(m) => {
-                self.inflight.unalias(&m.prev_ids);
+                self.forget(&m);
                 true
             }
             None => false,
@@ -309,9 +330,7 @@ impl Session {
 
     /// When get_future_salts should next be sent (local ms), if at all.
     fn salts_due(&self, now: i64) -> Option<i64> {
-        // An outstanding request is not looked for (that would walk everything in
-        // flight): the retry interval keeps requests apart instead.
-        if !self.is_client() || !self.opts.auto_future_salts {
+        if !self.is_client() || !self.opts.auto_future_salts || self.salts_pending > 0 {
             return None;
         }
         let server_s = self.ids.server_now(now).div_euclid(1000);

@@ -66,11 +66,12 @@ impl Session {
             return ev;
         }
         // The time window applies once our clock is known to match the server's; before
-        // that a message inside it proves the clock right (an out-of-window 16/17 is
-        // still accepted so that the clock can be fixed).
+        // that a message inside it proves the clock right. A notification 16/17 about a
+        // message we just sent passes even outside it: it is how a clock that jumped
+        // gets fixed, and it cannot be an old replay since it names our recent msg_id.
         let skew_ms = msg_id_time_ms(msg_id) - self.ids.server_now(now);
         let in_window = (-WINDOW_PAST_MS..=WINDOW_FUTURE_MS).contains(&skew_ms);
-        if !in_window && self.time_synced {
+        if !in_window && self.time_synced && !self.is_clock_fix(body) {
             ev.push(Event::Dropped(DropReason::TimeWindow { msg_id, skew_ms }));
             return ev;
         }
@@ -82,6 +83,30 @@ impl Session {
         }
         self.on_message(msg_id, seqno, body, true, now, &mut ev, random);
         ev
+    }
+
+    /// Whether `body` only tells that our clock is off (16/17 about messages we recently
+    /// sent), possibly beside acks in a container.
+    fn is_clock_fix(&self, body: &[u8]) -> bool {
+        // Some(true): a clock notification about our message; Some(false): an ack.
+        let item = |b: &[u8]| match service::parse(b) {
+            Ok(Service::BadMsg {
+                bad_msg_id,
+                error_code: 16 | 17,
+                ..
+            }) if self.inflight.get(bad_msg_id).is_some()
+                || self.inflight.has_recent(bad_msg_id) =>
+            {
+                Some(true)
+            }
+            Ok(Service::MsgsAck(_)) => Some(false),
+            _ => None,
+        };
+        let found: Option<Vec<bool>> = match service::parse(body) {
+            Ok(Service::Container(items)) => items.iter().map(|i| item(i.body)).collect(),
+            _ => item(body).map(|f| vec![f]),
+        };
+        found.is_some_and(|f| f.contains(&true))
     }
 
     /// Server ids are 1 or 3 mod 4; client ids 0 mod 4.
@@ -347,7 +372,7 @@ impl Session {
             let cur = self.inflight.resolve(id);
             if self.opts.role == Sender::Server {
                 if let Some(m) = self.inflight.remove(cur) {
-                    self.inflight.unalias(&m.prev_ids);
+                    self.forget(&m);
                     newly.push(cur);
                 }
             } else if let Some((true, m)) = self.inflight.mark_acked(cur) {

@@ -20,8 +20,16 @@ impl Session {
             .remove(cur)
             .or_else(|| self.outbox.take(cur))
             .or_else(|| self.inflight.take_recent(cur))?;
-        self.inflight.unalias(&m.prev_ids);
+        self.forget(&m);
         Some(m)
+    }
+
+    /// Bookkeeping for a message that leaves for good (answered, failed, cancelled).
+    pub(super) fn forget(&mut self, m: &Outgoing) {
+        self.inflight.unalias(&m.prev_ids);
+        if m.kind == Kind::FutureSalts {
+            self.salts_pending = self.salts_pending.saturating_sub(1);
+        }
     }
 
     /// Gives `m` a new msg_id and seqno and queues it (the peer did not take the old one).
@@ -52,7 +60,7 @@ impl Session {
     fn retry(&mut self, mut m: Outgoing, code: i32, now: i64, ev: &mut Vec<Event>) {
         m.attempts = m.attempts.saturating_add(1);
         if m.attempts > MAX_ATTEMPTS {
-            self.inflight.unalias(&m.prev_ids);
+            self.forget(&m);
             if m.kind == Kind::User {
                 ev.push(Event::Failed {
                     msg_id: m.msg_id,

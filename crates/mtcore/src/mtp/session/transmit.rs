@@ -166,6 +166,7 @@ impl Session {
             self.salts_requested_at = Some(now);
             let body = service::get_future_salts(FUTURE_SALTS_NUM);
             self.push(body, true, Kind::FutureSalts, now);
+            self.salts_pending += 1;
         }
     }
 

@@ -435,3 +435,86 @@ fn answers_the_servers_state_request_and_detailed_info() {
         matches!(service::parse(&opened.outer.body).unwrap(), Service::MsgResendReq(ref v) if *v == vec![never])
     );
 }
+
+#[test]
+fn a_clock_that_jumped_is_fixed_by_16_about_our_own_message_only() {
+    // Synced, then the local clock jumps 10 minutes back: the server's messages look
+    // 10 minutes in the future and are dropped, except the notification that fixes it.
+    let mut c = client();
+    let mut s = Server::new();
+    let jumped = T0 - 600_000;
+    let id = c.enqueue(object(1, 0), true, jumped).unwrap();
+    let o = s.open(&send(&mut c, jumped).packets[0], 0);
+    let ev = recv(&mut c, s.send(T0, &object(7, 0)), jumped);
+    assert!(matches!(
+        ev[..],
+        [Event::Dropped(DropReason::TimeWindow { .. })]
+    ));
+    // A notification about a message we never sent does not pass.
+    let ev = recv(
+        &mut c,
+        s.send_service(T0, &bad_msg(id + 4000, 1, 16, None)),
+        jumped,
+    );
+    assert!(matches!(
+        ev[..],
+        [Event::Dropped(DropReason::TimeWindow { .. })]
+    ));
+    let ev = recv(
+        &mut c,
+        s.send_service(T0, &bad_msg(o.outer.msg_id, o.outer.seqno, 16, None)),
+        jumped,
+    );
+    assert!(
+        ev.iter().any(
+            |e| matches!(e, Event::TimeFixed { offset_ms } if (offset_ms - 600_000).abs() < 10)
+        ),
+        "{ev:?}"
+    );
+    assert!(ev
+        .iter()
+        .any(|e| matches!(e, Event::Resent { old_msg_id, .. } if *old_msg_id == id)));
+    // Now the server's traffic is inside the corrected window.
+    let ev = recv(&mut c, s.send(T0 + 10, &object(8, 0)), jumped + 10);
+    assert!(matches!(ev[..], [Event::Message { .. }]), "{ev:?}");
+}
+
+#[test]
+fn future_salts_are_not_asked_twice_while_one_request_is_out() {
+    let mut o = Options::client();
+    o.session_id = SID;
+    o.time_offset_ms = Some(0);
+    let mut c = Session::new(key(), o);
+    let mut s = Server::new();
+    let first = s.open(&send(&mut c, T0).packets[0], 0);
+    assert_eq!(
+        service::constructor(&first.outer.body),
+        Some(ctor::GET_FUTURE_SALTS)
+    );
+    // Minutes pass without an answer: asked about (state request), not requested again.
+    for minute in 1..5 {
+        let t = send(&mut c, T0 + minute * 60_000);
+        for p in &t.packets {
+            let o = s.open(p, 0);
+            assert!(o
+                .msgs
+                .iter()
+                .all(|m| service::constructor(&m.body) != Some(ctor::GET_FUTURE_SALTS)));
+        }
+    }
+    let mut b = Vec::new();
+    put_u32(&mut b, ctor::FUTURE_SALTS);
+    put_u64(&mut b, first.outer.msg_id);
+    put_u32(&mut b, (T0 / 1000) as u32);
+    put_u32(&mut b, 0);
+    recv(&mut c, s.send(T0 + 300_000, &b), T0 + 300_000);
+    // Answered with no salts: asking again is allowed after the retry interval.
+    let t = send(&mut c, T0 + 300_000);
+    let asked = t.packets.iter().any(|p| {
+        s.open(p, 0)
+            .msgs
+            .iter()
+            .any(|m| service::constructor(&m.body) == Some(ctor::GET_FUTURE_SALTS))
+    });
+    assert!(asked);
+}
