@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use super::outbox::Outgoing;
 
 /// How long records of non-content-related messages are kept.
-pub const RECENT_MS: i64 = 60_000;
+pub const RECENT_MS: i64 = 30_000;
 
 #[derive(Debug, Default)]
 pub struct Inflight {

@@ -318,3 +318,21 @@ fn state_export_and_import_keep_ids_increasing() {
     assert!(id > st.last_msg_id);
     assert_eq!(d.state().seqno, 2);
 }
+
+#[test]
+fn an_idle_session_is_small_and_holds_no_buffers() {
+    // Thousands of sessions per process: the struct itself, no heap until traffic.
+    let size = std::mem::size_of::<Session>();
+    eprintln!("size_of::<Session>() = {size}");
+    assert!(size <= 1024, "{size}");
+    let mut c = client();
+    let mut s = Server::new();
+    let id = c.enqueue(object(1, 0), true, T0).unwrap();
+    send(&mut c, T0);
+    recv(&mut c, s.send(T0, &rpc_result(id, &object(2, 0))), T0);
+    send(&mut c, T0 + 1_000);
+    assert_eq!(
+        (c.queued_len(), c.pending_acks(), c.in_flight().len()),
+        (0, 0, 0)
+    );
+}
