@@ -246,3 +246,99 @@ fn no_request_is_lost_or_answered_twice() {
     // after its answer was lost). Not a failure: the client still saw one answer.
     eprintln!("requests executed twice by the server: {executed_twice}");
 }
+
+/// Authenticated but arbitrary plaintext (a buggy or hostile peer holding the key):
+/// service constructors with random tails, truncations, nested containers, bad gzip.
+/// The session must never panic and must keep working afterwards.
+#[test]
+fn arbitrary_authenticated_bodies_never_panic() {
+    use crate::crypto::envelope::{self, Sender};
+    use crate::mtp::msg_id::MsgIdGen;
+    let ctors = [
+        ctor::RPC_RESULT,
+        ctor::RPC_ERROR,
+        ctor::MSGS_ACK,
+        ctor::BAD_MSG_NOTIFICATION,
+        ctor::BAD_SERVER_SALT,
+        ctor::NEW_SESSION_CREATED,
+        ctor::PONG,
+        ctor::FUTURE_SALTS,
+        ctor::MSGS_STATE_REQ,
+        ctor::MSGS_STATE_INFO,
+        ctor::MSGS_ALL_INFO,
+        ctor::MSG_DETAILED_INFO,
+        ctor::MSG_NEW_DETAILED_INFO,
+        ctor::MSG_RESEND_REQ,
+        ctor::DESTROY_SESSION_OK,
+        ctor::GZIP_PACKED,
+        ctor::MSG_CONTAINER,
+        ctor::MSG_COPY,
+        crate::mtp::wire::VECTOR,
+        0x1234_5678,
+    ];
+    let mut w = World::new(7);
+    let key = w.client.auth_key().clone();
+    let sid = w.client.session_id();
+    let mut ids = MsgIdGen::new(0);
+    let mut sent = Vec::new();
+    let mut kinds: HashMap<String, u32> = HashMap::new();
+    for round in 0..3000 {
+        // Keep some requests in flight so that notifications can name them.
+        if round % 10 == 0 {
+            sent.push(w.client.enqueue(request(round), true, w.now).unwrap());
+            let mut r = w.random();
+            w.client.transmit(w.now, &mut r);
+        }
+        let mut body = Vec::new();
+        put_u32(&mut body, ctors[w.rng.below(ctors.len() as u64) as usize]);
+        let words = w.rng.below(12);
+        for _ in 0..words {
+            // Mix plausible values (our ids, small counts, the vector id) with noise.
+            match w.rng.below(4) {
+                0 if !sent.is_empty() => {
+                    put_u64(&mut body, sent[w.rng.below(sent.len() as u64) as usize])
+                }
+                1 => put_u32(&mut body, w.rng.below(4) as u32),
+                2 => put_u32(&mut body, crate::mtp::wire::VECTOR),
+                _ => put_u32(&mut body, w.rng.next() as u32),
+            }
+        }
+        let msg_id = ids.next(w.now, 1);
+        let mut plain = Vec::new();
+        put_u64(&mut plain, 0);
+        put_u64(&mut plain, sid);
+        put_u64(&mut plain, msg_id);
+        put_u32(&mut plain, w.rng.below(4) as u32);
+        put_u32(&mut plain, body.len() as u32);
+        plain.extend_from_slice(&body);
+        let mut r = w.random();
+        let mut packet = envelope::encrypt(&key, Sender::Server, &plain, &mut r);
+        for e in w.client.receive(&mut packet, w.now, &mut r) {
+            let name = format!("{e:?}");
+            let kind = name.split([' ', '(', '{']).next().unwrap_or("").to_string();
+            *kinds.entry(kind).or_insert(0u32) += 1;
+        }
+        w.now += 10;
+    }
+    // The inputs reach deep: not everything is rejected at the door.
+    for k in [
+        "Dropped",
+        "BadMsg",
+        "Resent",
+        "Acked",
+        "Message",
+        "SessionCreated",
+    ] {
+        assert!(kinds.contains_key(k), "no {k} among {kinds:?}");
+    }
+    // Still a working session: a request goes out and its answer comes back.
+    w.client.set_session_id(sid);
+    let mut w2 = World::new(8);
+    std::mem::swap(&mut w2.client, &mut w.client);
+    w2.open.clear();
+    w2.now = w.now;
+    let id = w2.client.enqueue(request(1), true, w2.now).unwrap();
+    w2.open.insert(id, 1);
+    w2.settle();
+    assert!(w2.open.is_empty());
+}
