@@ -283,6 +283,11 @@ test('state export and import keep the session going', (t) => {
   t.is(ref.seqno, 3);
   revived.salt = 5n;
   t.is(revived.salt, 5n);
+  revived.salt = 0n;
+  t.is(revived.salt, 0n);
+  // A signed int64 (as the TL layer reads a long) maps to the same 64 bits.
+  revived.salt = -2n;
+  t.is(revived.salt, 0xfffffffffffffffen);
   revived.timeOffset = 1500;
   t.is(revived.timeOffset, 1500);
 });

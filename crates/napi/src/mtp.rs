@@ -91,11 +91,12 @@ impl ToNapiValue for Bytes {
 }
 
 fn u64_of(v: &BigInt) -> u64 {
-    let (_, value, _) = v.get_u64();
+    // Low 64 bits, two's complement for negatives (a signed int64 from the TL layer).
+    let magnitude = v.words.first().copied().unwrap_or(0);
     if v.sign_bit {
-        (value as i64).wrapping_neg() as u64
+        magnitude.wrapping_neg()
     } else {
-        value
+        magnitude
     }
 }
 
