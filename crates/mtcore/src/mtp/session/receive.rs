@@ -8,6 +8,7 @@ use crate::mtp::gzip;
 use crate::mtp::msg_id::msg_id_time_ms;
 use crate::mtp::outbox::Kind;
 use crate::mtp::received::Seen;
+use crate::mtp::salts::FutureSalt;
 use crate::mtp::service::{self, Service};
 
 /// Security guidelines (https://core.telegram.org/mtproto/security_guidelines#checking-msg-id):
@@ -243,16 +244,7 @@ impl Session {
                     }));
                     return;
                 };
-                let before = self.salts.current();
-                self.salts.store(salts, i64::from(server_s));
-                ev.push(Event::FutureSalts {
-                    salts: self.salts.future().to_vec(),
-                });
-                if self.salts.current() != before {
-                    ev.push(Event::SaltChanged {
-                        salt: self.salts.current(),
-                    });
-                }
+                self.store_salts(salts, server_s, ev);
                 if m.kind == Kind::User {
                     ev.push(Event::RpcResult {
                         req_msg_id: m.msg_id,
@@ -322,6 +314,10 @@ impl Session {
             return;
         };
         if m.kind != Kind::User {
+            // Our own get_future_salts, should the answer come wrapped.
+            if let Ok(Service::FutureSalts { now, salts, .. }) = service::parse(result) {
+                self.store_salts(salts, now, ev);
+            }
             return;
         }
         let inflated;
@@ -362,6 +358,19 @@ impl Session {
                 body: result.to_vec(),
             },
         });
+    }
+
+    fn store_salts(&mut self, salts: Vec<FutureSalt>, server_s: i32, ev: &mut Vec<Event>) {
+        let before = self.salts.current();
+        self.salts.store(salts, i64::from(server_s));
+        ev.push(Event::FutureSalts {
+            salts: self.salts.future().to_vec(),
+        });
+        if self.salts.current() != before {
+            ev.push(Event::SaltChanged {
+                salt: self.salts.current(),
+            });
+        }
     }
 
     /// msgs_ack: the client keeps requests until answered; the server side is done
