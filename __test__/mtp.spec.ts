@@ -234,33 +234,45 @@ test('reconnect: msgs_state_req, then only the lost request is re-sent', (t) => 
   );
 });
 
-test('batch forms across sessions align with their inputs', (t) => {
-  const server = new MtpSession(authKey, { server: true, sessionId: 0x77n });
+test('batch forms across sessions: flat results indexed by session', (t) => {
   const clients = [1, 2, 3].map(
     (i) => new MtpSession(authKey, { sessionId: BigInt(i), timeOffset: 0, autoFutureSalts: false }),
   );
   const ids = clients.map((c, i) => c.enqueue(object(i), T0));
   const out = MtpSession.transmitAll(clients, T0);
-  t.is(out.length, 3);
-  out.forEach((o, i) => {
-    t.deepEqual(o.msgIds, [ids[i]]);
-    t.is(referenceDecryptFromClient(o.packets[0]).sessionId, BigInt(i + 1));
+  t.is(out.packets.length, 3);
+  t.deepEqual([...out.packetSession], [0, 1, 2]);
+  t.deepEqual([...out.msgIds], ids);
+  t.deepEqual([...out.msgIdSession], [0, 1, 2]);
+  t.is(out.deadlines.length, 3);
+  t.true(out.deadlines.every((d) => d === T0 + 20_000));
+  out.packets.forEach((p, i) => {
+    t.is(referenceDecryptFromClient(p).sessionId, BigInt(i + 1));
   });
   // Each client decrypts answers sealed for its own session only.
   const servers = clients.map((_, i) => new MtpSession(authKey, { server: true, sessionId: BigInt(i + 1) }));
   servers.forEach((s, i) => {
-    s.receive(out[i].packets[0], T0);
+    s.receive(out.packets[i], T0);
     s.enqueue(rpcResult(ids[i], object(0x40 + i)), T0);
   });
-  const answers = MtpSession.transmitAll(servers, T0).map((o) => o.packets[0]);
-  const got = MtpSession.receiveAll(clients, answers, T0);
-  got.forEach((r, i) => {
-    t.like(r.events[0], { kind: 'rpcResult', reqMsgId: ids[i] });
-  });
-  t.is(MtpSession.transmitAll([], T0).length, 0);
+  const answers = MtpSession.transmitAll(servers, T0).packets;
+  // Pairs in another order than the sessions were created, one session twice.
+  const order = [2, 0, 1, 0];
+  const got = MtpSession.receiveAll(
+    order.map((i) => clients[i]),
+    [answers[2], answers[0], answers[1], Buffer.from(answers[0])],
+    T0,
+  );
+  t.deepEqual([...got.eventSession], [0, 1, 2, 3]);
+  t.like(got.events[0], { kind: 'rpcResult', reqMsgId: ids[2] });
+  t.like(got.events[1], { kind: 'rpcResult', reqMsgId: ids[0] });
+  t.like(got.events[2], { kind: 'rpcResult', reqMsgId: ids[1] });
+  t.like(got.events[3], { kind: 'dropped', reason: 'DUPLICATE' });
+  t.is(got.deadlines[0], T0 + 1000, 'an ack is owed');
+  const none = MtpSession.transmitAll([], T0);
+  t.is(none.packets.length + none.deadlines.length, 0);
   const err = t.throws(() => MtpSession.receiveAll(clients, [], T0));
   t.is((err as NodeJS.ErrnoException).code, 'ERR_BAD_BATCH');
-  t.truthy(server);
 });
 
 test('state export and import keep the session going', (t) => {
@@ -376,12 +388,15 @@ test('transmit takes the bodies itself: one native call per send, batched too', 
     (i) => new MtpSession(authKey, { sessionId: BigInt(i), timeOffset: 0, autoFutureSalts: false }),
   );
   const res = MtpSession.transmitAll(many, T0, [[object(5)], null, [object(6), object(7)]]);
-  t.deepEqual(
-    res.map((r) => r.msgIds.length),
-    [1, 0, 2],
+  t.deepEqual([...res.msgIdSession], [0, 2, 2]);
+  t.deepEqual([...res.packetSession], [0, 2]);
+  t.true(Number.isNaN(res.deadlines[1]), 'idle session');
+  // A bad body anywhere in the batch changes no session.
+  t.is(
+    code(() => MtpSession.transmitAll(many, T0, [[object(8)], [Buffer.alloc(5)]])),
+    'ERR_BAD_BODY',
   );
-  t.is(res[1].packets.length, 0);
-  t.is(res[1].deadline, undefined);
+  t.is(MtpSession.transmitAll(many, T0).packets.length, 0);
   t.is(
     code(() => MtpSession.transmitAll(many.slice(0, 1), T0, [[], []])),
     'ERR_BAD_BATCH',

@@ -8,9 +8,11 @@
 use std::cell::RefCell;
 
 use mtcore::crypto::envelope::{AuthKey, Sender};
+use mtcore::mtp::session::check_body;
 use mtcore::mtp::{self, plain, DropReason, Event, FutureSalt, Options, Session, SessionState};
 use napi::bindgen_prelude::{
-    BigInt, Buffer, BufferSlice, ClassInstance, ToNapiValue, TypeName, ValueType,
+    BigInt, BigUint64Array, Buffer, BufferSlice, ClassInstance, Float64Array, ToNapiValue,
+    TypeName, Uint32Array, ValueType,
 };
 use napi_derive::napi;
 
@@ -597,14 +599,14 @@ impl MtpSession {
     }
 
     /// transmit for many sessions in one native call; `bodies[i]` (optional) go to
-    /// `sessions[i]`. Results align with `sessions`.
+    /// `sessions[i]`. Every body is checked before any session changes.
     #[napi]
     pub fn transmit_all(
         mut sessions: Vec<ClassInstance<MtpSession>>,
         now: f64,
         bodies: Option<Vec<Option<Vec<BufferSlice>>>>,
-    ) -> Result<Vec<MtpTransmit>, JsError> {
-        let mut bodies = bodies.unwrap_or_default().into_iter();
+    ) -> Result<MtpBatchTransmit, JsError> {
+        let bodies = bodies.unwrap_or_default();
         if bodies.len() > sessions.len() {
             return Err(coded(
                 "ERR_BAD_BATCH",
@@ -615,31 +617,101 @@ impl MtpSession {
                 ),
             ));
         }
-        sessions
-            .iter_mut()
-            .map(|s| transmit_js(&mut s.inner, now, bodies.next().flatten()))
-            .collect()
+        for b in bodies.iter().flatten().flatten() {
+            check_body(b).map_err(|e| coded("ERR_BAD_BODY", e))?;
+        }
+        let mut bodies = bodies.into_iter();
+        let mut out = BatchTransmit::default();
+        for (i, s) in sessions.iter_mut().enumerate() {
+            if let Some(list) = bodies.next().flatten() {
+                s.inner
+                    .enqueue_all(list.iter().map(|b| b.to_vec()).collect(), ms(now))
+                    .expect("bodies checked above");
+            }
+            let t = s.inner.transmit(ms(now), &mut random);
+            out.msg_id_session
+                .extend(std::iter::repeat_n(i as u32, t.msg_ids.len()));
+            out.msg_ids.extend(t.msg_ids);
+            out.packet_session
+                .extend(std::iter::repeat_n(i as u32, t.packets.len()));
+            out.packets.extend(t.packets.into_iter().map(Bytes));
+            out.deadlines
+                .push(t.deadline.map_or(f64::NAN, |d| d as f64));
+        }
+        Ok(MtpBatchTransmit {
+            packets: out.packets,
+            packet_session: out.packet_session.into(),
+            msg_ids: out.msg_ids.into(),
+            msg_id_session: out.msg_id_session.into(),
+            deadlines: out.deadlines.into(),
+        })
     }
 
-    /// receive for many (session, packet) pairs in one native call; results align.
+    /// receive for many (session, packet) pairs in one native call (a session may appear
+    /// more than once). Events come flat, each with the index of its pair.
     #[napi]
     pub fn receive_all(
         mut sessions: Vec<ClassInstance<MtpSession>>,
         packets: Vec<BufferSlice>,
         now: f64,
-    ) -> Result<Vec<MtpReceive>, JsError> {
+    ) -> Result<MtpBatchReceive, JsError> {
         if sessions.len() != packets.len() {
             return Err(coded(
                 "ERR_BAD_BATCH",
                 format!("{} sessions but {} packets", sessions.len(), packets.len()),
             ));
         }
-        Ok(sessions
-            .iter_mut()
-            .zip(packets)
-            .map(|(s, mut p)| receive_js(&mut s.inner, &mut p, now))
-            .collect())
+        let mut events = Vec::with_capacity(packets.len());
+        let mut event_session = Vec::with_capacity(packets.len());
+        let mut deadlines = Vec::with_capacity(packets.len());
+        for (i, (s, mut p)) in sessions.iter_mut().zip(packets).enumerate() {
+            for e in s.inner.receive(&mut p, ms(now), &mut random) {
+                events.push(event_js(e));
+                event_session.push(i as u32);
+            }
+            deadlines.push(s.inner.deadline(ms(now)).map_or(f64::NAN, |d| d as f64));
+        }
+        Ok(MtpBatchReceive {
+            events,
+            event_session: event_session.into(),
+            deadlines: deadlines.into(),
+        })
     }
+}
+
+#[derive(Default)]
+struct BatchTransmit {
+    packets: Vec<Bytes>,
+    packet_session: Vec<u32>,
+    msg_ids: Vec<u64>,
+    msg_id_session: Vec<u32>,
+    deadlines: Vec<f64>,
+}
+
+/// transmitAll's result, flat: few JS objects however many sessions.
+#[napi(object, object_from_js = false)]
+pub struct MtpBatchTransmit {
+    /// Every packet, sessions in input order.
+    #[napi(ts_type = "Array<Buffer>")]
+    pub packets: Vec<Bytes>,
+    /// For each packet, the index of its session in the input.
+    pub packet_session: Uint32Array,
+    /// msg_ids of the driver's messages carried, in order.
+    pub msg_ids: BigUint64Array,
+    /// For each msg_id, the index of its session.
+    pub msg_id_session: Uint32Array,
+    /// Per session: when to call transmit again (ms), NaN when idle.
+    pub deadlines: Float64Array,
+}
+
+/// receiveAll's result, flat.
+#[napi(object, object_from_js = false)]
+pub struct MtpBatchReceive {
+    pub events: Vec<MtpEvent>,
+    /// For each event, the index of its (session, packet) pair.
+    pub event_session: Uint32Array,
+    /// Per pair: the session's next deadline after that packet (ms), NaN when idle.
+    pub deadlines: Float64Array,
 }
 
 fn transmit_js(

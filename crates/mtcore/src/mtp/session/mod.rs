@@ -424,7 +424,8 @@ impl Session {
     }
 }
 
-fn check_body(body: &[u8]) -> Result<(), MtpError> {
+/// Whether `body` can be enqueued (whole TL words, 4 bytes to 1 MiB).
+pub fn check_body(body: &[u8]) -> Result<(), MtpError> {
     if body.len() < 4 || !body.len().is_multiple_of(4) || body.len() > outbox::MAX_BODY_LEN {
         return Err(MtpError::BadBodyLength {
             len: body.len(),
