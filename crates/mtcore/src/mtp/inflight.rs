@@ -139,7 +139,7 @@ impl Inflight {
         self.pending.is_empty()
     }
 
-    /// When the oldest recent record expires (no wake-up is needed for it: purging is lazy).
+    /// How many earlier ids still point at a re-stamped message.
     pub fn aliases_len(&self) -> usize {
         self.aliases.len()
     }

@@ -138,10 +138,6 @@ impl Outbox {
         self.queue.remove(at)
     }
 
-    pub fn get_mut(&mut self, msg_id: u64) -> Option<&mut Outgoing> {
-        self.queue.iter_mut().find(|m| m.msg_id == msg_id)
-    }
-
     pub fn iter(&self) -> impl Iterator<Item = &Outgoing> {
         self.queue.iter()
     }
