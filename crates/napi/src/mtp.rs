@@ -445,7 +445,8 @@ impl MtpSession {
 
     /// Packs, encrypts and returns whatever is due (packets may be empty). `bodies`, if
     /// given, are enqueued first as content-related requests (one native call per send);
-    /// their ids lead `msgIds`, in order.
+    /// `msgIds` lists every request these packets carry, in queue order (earlier
+    /// enqueued ones, re-sends, then `bodies`).
     #[napi]
     pub fn transmit(
         &mut self,
