@@ -1,0 +1,306 @@
+// One conformance suite for every storage adapter, against the real thing:
+// memory, a SQLite file, and the PostgreSQL and Redis servers started by
+// scripts/services.sh. Save, load, update, delete, 10,000 sessions, concurrent
+// writers, leases (one key, one owner), fencing, and sealed keys.
+import { randomBytes } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import test from 'ava';
+import {
+  aesGcmKeyCipher,
+  holdLease,
+  SessionLeaseLostError,
+  SessionLockedError,
+  type SessionRecord,
+  type SessionStorage,
+  SqliteStorage,
+} from '../bindings/storage';
+import { adapters, comparable, dispose, recordFor, whereOf } from './storage-support';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs `fn` over `items`, `limit` at a time. */
+async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) await fn(items[next++]);
+    }),
+  );
+}
+
+for (const a of adapters) {
+  const it = a.available ? test : test.skip;
+  const serial = a.available ? test.serial : test.skip;
+  const use = async (fn: (s: SessionStorage) => Promise<void>, options = {}) => {
+    const s = a.create(options);
+    try {
+      await fn(s);
+    } finally {
+      await dispose(s);
+    }
+  };
+
+  it(`${a.kind}: save, load, update, delete, list`, (t) =>
+    use(async (s) => {
+      t.is(await s.load('nobody'), undefined);
+      const r = recordFor('alice');
+      await s.save(r);
+      t.deepEqual(comparable(await s.load('alice')), r);
+      const loaded = (await s.load('alice'))!;
+      t.is(typeof loaded.authKeys[r.dcId].authKeyId, 'bigint');
+
+      // A loaded record is a copy: changing it changes nothing stored.
+      loaded.authKeys[r.dcId].authKey.fill(0);
+      loaded.dcId = 99;
+      t.deepEqual(comparable(await s.load('alice')), r);
+
+      // Save replaces the whole record.
+      const r2 = { ...recordFor('alice', 'second'), name: 'alice' };
+      await s.save(r2);
+      t.deepEqual(comparable(await s.load('alice')), r2);
+
+      // update merges authKeys per DC and replaces the rest; updatedAt moves on.
+      const before = Date.now();
+      const salt = { authKey: randomBytes(256), serverSalt: 42n, timeOffset: -3 };
+      const u = await s.update('alice', { authKeys: { 9: salt }, userId: 77n, updatesState: { pts: 5 } });
+      t.is(u?.userId, 77n);
+      const after = (await s.load('alice'))!;
+      t.deepEqual(Object.keys(after.authKeys).map(Number).sort(), [...Object.keys(r2.authKeys).map(Number), 9].sort());
+      t.deepEqual(after.authKeys[9].authKey, salt.authKey);
+      t.is(after.authKeys[9].serverSalt, 42n);
+      t.deepEqual(after.updatesState, { pts: 5 });
+      t.true(after.updatedAt >= before);
+      t.is(await s.update('nobody', { userId: 1n }), undefined);
+      t.is(await s.load('nobody'), undefined);
+
+      // A save without updatedAt gets now.
+      const { updatedAt: _, ...bare } = recordFor('bob');
+      await s.save(bare as SessionRecord);
+      t.true((await s.load('bob'))!.updatedAt >= before);
+
+      await s.save(recordFor('alice2'));
+      t.deepEqual(await s.list(), ['alice', 'alice2', 'bob']);
+      t.deepEqual(await s.list('alice'), ['alice', 'alice2']);
+      t.deepEqual(await s.list('zz'), []);
+      const many = await s.loadMany(['alice2', 'nobody', 'bob']);
+      t.deepEqual([...many.keys()].sort(), ['alice2', 'bob']);
+      t.deepEqual(comparable(many.get('alice2')), recordFor('alice2'));
+
+      t.true(await s.delete('alice'));
+      t.false(await s.delete('alice'));
+      t.is(await s.load('alice'), undefined);
+      t.deepEqual(await s.list(), ['alice2', 'bob']);
+    }));
+
+  it(`${a.kind}: odd names and an invalid record leave nothing behind`, (t) =>
+    use(async (s) => {
+      for (const name of ['', "quote'\"", 'ключ 🔑', 'a:b:{c}', 'x'.repeat(500)]) {
+        await s.save(recordFor(name));
+        t.deepEqual(comparable(await s.load(name)), recordFor(name), JSON.stringify(name.slice(0, 20)));
+      }
+      const bad = { ...recordFor('bad'), authKeys: { 1: { authKey: Buffer.alloc(8), serverSalt: 0n, timeOffset: 0 } } };
+      await t.throwsAsync(s.save(bad), { code: 'ERR_SESSION_RECORD' });
+      t.is(await s.load('bad'), undefined);
+    }));
+
+  serial(`${a.kind}: 10,000 sessions`, (t) =>
+    use(async (s) => {
+      const names = Array.from({ length: 10_000 }, (_, i) => `s${String(i).padStart(5, '0')}`);
+      await pool(names, 64, (n) => s.save(recordFor(n)));
+      const listed = await s.list();
+      t.is(listed.length, 10_000);
+      t.deepEqual(listed, names);
+      const all = await s.loadMany(names);
+      t.is(all.size, 10_000);
+      let intact = 0;
+      for (const n of names) if (isDeepStrictEqual(comparable(all.get(n)), recordFor(n))) intact++;
+      t.is(intact, 10_000);
+      // One by one, as sessions open.
+      let found = 0;
+      await pool(names, 64, async (n) => {
+        if ((await s.load(n))?.authKeys[recordFor(n).dcId]) found++;
+      });
+      t.is(found, 10_000);
+      await pool(names.filter((_, i) => i % 2), 64, (n) => s.delete(n));
+      t.is((await s.list()).length, 5_000);
+    }));
+
+  it(`${a.kind}: concurrent writers and concurrent updates lose nothing`, (t) =>
+    use(async (s) => {
+      const other = a.reopen(s);
+      try {
+        await s.save({ ...recordFor('shared'), authKeys: {} });
+        const writers = Array.from({ length: 40 }, (_, w) => w);
+        await Promise.all(
+          writers.map(async (w) => {
+            const into = w % 2 ? s : other;
+            for (let i = 0; i < 10; i++) await into.save(recordFor(`w${w}-${i}`, `w${w}-${i}-v${i}`));
+            // Each writer adds its own DC to one shared record: a lost update would drop one.
+            await into.update('shared', {
+              authKeys: { [w + 1]: { authKey: randomBytes(256), serverSalt: BigInt(w), timeOffset: 0 } },
+            });
+          }),
+        );
+        const shared = (await s.load('shared'))!;
+        t.deepEqual(
+          Object.keys(shared.authKeys)
+            .map(Number)
+            .sort((x, y) => x - y),
+          writers.map((w) => w + 1),
+        );
+        for (const w of writers) t.is(shared.authKeys[w + 1].serverSalt, BigInt(w));
+        t.is((await other.list('w')).length, 400);
+      } finally {
+        if (other !== s) await other.close();
+      }
+    }));
+
+  it(`${a.kind}: a lease has one owner; expiry, renew, release, fencing`, (t) =>
+    use(async (s) => {
+      const l1 = await s.acquire('L', 'one', 300);
+      t.is(l1.owner, 'one');
+      t.true(l1.expiresAt > Date.now() - 5_000);
+      const locked = await t.throwsAsync(s.acquire('L', 'two', 300), { instanceOf: SessionLockedError });
+      t.is(locked?.code, 'ERR_SESSION_LOCKED');
+      t.is(locked?.owner, 'one');
+      t.true(Math.abs(locked!.expiresAt - l1.expiresAt) < 50);
+      t.deepEqual((await s.lease('L'))?.owner, 'one');
+      // Re-entrant for the same owner: extends.
+      const again = await s.acquire('L', 'one', 5_000);
+      t.true(again.expiresAt > l1.expiresAt);
+      t.is((await s.renew('L', 'one', 300)).owner, 'one');
+      await t.throwsAsync(s.renew('L', 'two', 300), { instanceOf: SessionLockedError });
+      t.false(await s.release('L', 'two'));
+
+      // Fencing: only the holder's save goes through.
+      await s.save(recordFor('L'), { owner: 'one' });
+      await t.throwsAsync(s.save(recordFor('L', 'intruder'), { owner: 'two' }), { code: 'ERR_SESSION_LOCKED' });
+      await t.throwsAsync(s.update('L', { userId: 1n }, { owner: 'two' }), { code: 'ERR_SESSION_LOCKED' });
+      t.deepEqual(comparable(await s.load('L')), recordFor('L'));
+      await t.throwsAsync(s.save(recordFor('M'), { owner: 'one' }), { instanceOf: SessionLeaseLostError });
+      t.is(await s.load('M'), undefined);
+
+      // Expiry: another owner may take it; the first owner's renew and writes are refused.
+      await sleep(400);
+      t.is(await s.lease('L'), undefined);
+      await s.acquire('L', 'two', 5_000);
+      const stolen = await t.throwsAsync(s.renew('L', 'one', 300), { instanceOf: SessionLockedError });
+      t.is(stolen?.owner, 'two');
+      await t.throwsAsync(s.save(recordFor('L', 'stale'), { owner: 'one' }), { code: 'ERR_SESSION_LOCKED' });
+      t.true(await s.release('L', 'two'));
+      t.is(await s.lease('L'), undefined);
+      await t.throwsAsync(s.renew('L', 'two', 300), { instanceOf: SessionLeaseLostError });
+      t.is((await s.acquire('L', 'three', 300)).owner, 'three');
+    }));
+
+  it(`${a.kind}: opening one stored session twice is refused, also through a second connection`, (t) =>
+    use(async (s) => {
+      const other = a.reopen(s);
+      try {
+        const held = await holdLease(s, 'bot', { ttlMs: 600, renewEveryMs: 100 });
+        await t.throwsAsync(holdLease(s, 'bot'), { code: 'ERR_SESSION_LOCKED' });
+        await sleep(900); // past the ttl: only the renewals keep it
+        t.false(held.lost);
+        const err = await t.throwsAsync(holdLease(other, 'bot'), { instanceOf: SessionLockedError });
+        t.is(err?.owner, held.owner);
+        await held.release();
+        const second = await holdLease(other, 'bot', { ttlMs: 600 });
+        t.is((await s.lease('bot'))?.owner, second.owner);
+        await second.release();
+      } finally {
+        if (other !== s) await other.close();
+      }
+    }));
+
+  it(`${a.kind}: a lease not renewed in time is reported lost`, (t) =>
+    use(async (s) => {
+      let lostWith: Error | undefined;
+      const held = await holdLease(s, 'slow', { ttlMs: 150, renewEveryMs: 500, onLost: (e) => (lostWith = e) });
+      await sleep(250);
+      await s.acquire('slow', 'thief', 5_000);
+      await sleep(450);
+      t.true(held.lost);
+      t.true(lostWith instanceof SessionLockedError);
+      await held.release(); // no-op once lost: the thief keeps it
+      t.is((await s.lease('slow'))?.owner, 'thief');
+    }));
+
+  it(`${a.kind}: sealed keys need the cipher; rotation opens old rows`, (t) => {
+    const k1 = randomBytes(32);
+    const k2 = randomBytes(32);
+    return use(
+      async (s) => {
+        const r = recordFor('secret');
+        await s.save(r);
+        t.deepEqual(comparable(await s.load('secret')), r);
+        if (a.kind === 'memory') return;
+        const plain = a.reopen(s);
+        const wrong = a.reopen(s, { cipher: aesGcmKeyCipher(k2) });
+        const rotated = a.reopen(s, { cipher: aesGcmKeyCipher(k2, { previousKeys: [k1] }) });
+        try {
+          await t.throwsAsync(plain.load('secret'), { code: 'ERR_SESSION_DECODE' });
+          await t.throwsAsync(wrong.load('secret'), { code: 'ERR_SESSION_KEY_DECRYPT' });
+          t.deepEqual(comparable(await rotated.load('secret')), r);
+        } finally {
+          for (const x of [plain, wrong, rotated]) await x.close();
+        }
+      },
+      { cipher: aesGcmKeyCipher(k1) },
+    );
+  });
+}
+
+test('sqlite: storages on one file share one connection; 2,000 concurrent writes, no SQLITE_BUSY', async (t) => {
+  const first = adapters.find((x) => x.kind === 'sqlite')!.create();
+  const second = new SqliteStorage({ path: whereOf(first).path! });
+  try {
+    const errors: unknown[] = [];
+    await Promise.all(
+      Array.from({ length: 2_000 }, (_, i) =>
+        (i % 2 ? first : second).save(recordFor(`c${i}`)).catch((e) => errors.push(e)),
+      ),
+    );
+    t.deepEqual(errors, []);
+    t.is((await second.list('c')).length, 2_000);
+    await second.close();
+    // The connection stays open for the first storage.
+    t.deepEqual(comparable(await first.load('c7')), recordFor('c7'));
+    await t.throwsAsync(second.load('c7'), { code: 'ERR_STORAGE_CLOSED' });
+  } finally {
+    await dispose(first);
+  }
+});
+
+test('sqlite: a read sees the writes issued before it', async (t) => {
+  const s = adapters.find((x) => x.kind === 'sqlite')!.create();
+  try {
+    const pending = s.save(recordFor('early'));
+    t.deepEqual(comparable(await s.load('early')), recordFor('early'));
+    await pending;
+  } finally {
+    await dispose(s);
+  }
+});
+
+test('a missing driver is named with the package to install', (t) => {
+  const { loadDriver } = require('../bindings/storage/drivers') as typeof import('../bindings/storage/drivers');
+  const Module = require('node:module') as { _resolveFilename: (...a: unknown[]) => string };
+  const original = Module._resolveFilename;
+  // Synchronous from here to the restore: no other test can require in between.
+  delete require.cache[require.resolve('pg')];
+  Module._resolveFilename = function (this: unknown, request: unknown, ...rest: unknown[]) {
+    if (request === 'pg') {
+      const err = new Error("Cannot find module 'pg'") as Error & { code: string };
+      err.code = 'MODULE_NOT_FOUND';
+      throw err;
+    }
+    return original.call(this, request, ...rest);
+  };
+  try {
+    const err = t.throws(() => loadDriver('pg'));
+    t.is((err as { code?: string }).code, 'ERR_STORAGE_DRIVER_MISSING');
+    t.regex(err!.message, /npm install pg@8/);
+  } finally {
+    Module._resolveFilename = original;
+  }
+});
