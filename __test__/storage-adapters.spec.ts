@@ -65,7 +65,10 @@ for (const a of adapters) {
       const u = await s.update('alice', { authKeys: { 9: salt }, userId: 77n, updatesState: { pts: 5 } });
       t.is(u?.userId, 77n);
       const after = (await s.load('alice'))!;
-      t.deepEqual(Object.keys(after.authKeys).map(Number).sort(), [...Object.keys(r2.authKeys).map(Number), 9].sort());
+      t.deepEqual(
+        Object.keys(after.authKeys).map(Number).sort(),
+        [...Object.keys(r2.authKeys).map(Number), 9].sort(),
+      );
       t.deepEqual(after.authKeys[9].authKey, salt.authKey);
       t.is(after.authKeys[9].serverSalt, 42n);
       t.deepEqual(after.updatesState, { pts: 5 });
@@ -94,11 +97,14 @@ for (const a of adapters) {
 
   it(`${a.kind}: odd names and an invalid record leave nothing behind`, (t) =>
     use(async (s) => {
-      for (const name of ['', "quote'\"", 'ключ 🔑', 'a:b:{c}', 'x'.repeat(500)]) {
+      for (const name of ['', 'quote\'"', 'ключ 🔑', 'a:b:{c}', 'x'.repeat(500)]) {
         await s.save(recordFor(name));
         t.deepEqual(comparable(await s.load(name)), recordFor(name), JSON.stringify(name.slice(0, 20)));
       }
-      const bad = { ...recordFor('bad'), authKeys: { 1: { authKey: Buffer.alloc(8), serverSalt: 0n, timeOffset: 0 } } };
+      const bad = {
+        ...recordFor('bad'),
+        authKeys: { 1: { authKey: Buffer.alloc(8), serverSalt: 0n, timeOffset: 0 } },
+      };
       await t.throwsAsync(s.save(bad), { code: 'ERR_SESSION_RECORD' });
       t.is(await s.load('bad'), undefined);
     }));
@@ -121,9 +127,14 @@ for (const a of adapters) {
         if ((await s.load(n))?.authKeys[recordFor(n).dcId]) found++;
       });
       t.is(found, 10_000);
-      await pool(names.filter((_, i) => i % 2), 64, (n) => s.delete(n));
+      await pool(
+        names.filter((_, i) => i % 2),
+        64,
+        (n) => s.delete(n),
+      );
       t.is((await s.list()).length, 5_000);
-    }));
+    }),
+  );
 
   it(`${a.kind}: concurrent writers and concurrent updates lose nothing`, (t) =>
     use(async (s) => {
@@ -174,7 +185,9 @@ for (const a of adapters) {
 
       // Fencing: only the holder's save goes through.
       await s.save(recordFor('L'), { owner: 'one' });
-      await t.throwsAsync(s.save(recordFor('L', 'intruder'), { owner: 'two' }), { code: 'ERR_SESSION_LOCKED' });
+      await t.throwsAsync(s.save(recordFor('L', 'intruder'), { owner: 'two' }), {
+        code: 'ERR_SESSION_LOCKED',
+      });
       await t.throwsAsync(s.update('L', { userId: 1n }, { owner: 'two' }), { code: 'ERR_SESSION_LOCKED' });
       t.deepEqual(comparable(await s.load('L')), recordFor('L'));
       await t.throwsAsync(s.save(recordFor('M'), { owner: 'one' }), { instanceOf: SessionLeaseLostError });
@@ -215,7 +228,11 @@ for (const a of adapters) {
   it(`${a.kind}: a lease not renewed in time is reported lost`, (t) =>
     use(async (s) => {
       let lostWith: Error | undefined;
-      const held = await holdLease(s, 'slow', { ttlMs: 150, renewEveryMs: 500, onLost: (e) => (lostWith = e) });
+      const held = await holdLease(s, 'slow', {
+        ttlMs: 150,
+        renewEveryMs: 500,
+        onLost: (e) => (lostWith = e),
+      });
       await sleep(250);
       await s.acquire('slow', 'thief', 5_000);
       await sleep(450);
@@ -283,7 +300,8 @@ test('sqlite: a read sees the writes issued before it', async (t) => {
 });
 
 test('a missing driver is named with the package to install', (t) => {
-  const { loadDriver } = require('../bindings/storage/drivers') as typeof import('../bindings/storage/drivers');
+  const { loadDriver } =
+    require('../bindings/storage/drivers') as typeof import('../bindings/storage/drivers');
   const Module = require('node:module') as { _resolveFilename: (...a: unknown[]) => string };
   const original = Module._resolveFilename;
   // Synchronous from here to the restore: no other test can require in between.
