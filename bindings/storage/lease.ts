@@ -19,6 +19,13 @@ export function checkTtl(ttlMs: number): number {
   return Math.ceil(ttlMs);
 }
 
+/** Owner ids are non-empty strings (an empty one would read as "no owner"). */
+export function checkOwner(owner: string): string {
+  if (typeof owner !== 'string' || owner.length === 0)
+    throw new TypeError('a lease owner is a non-empty string');
+  return owner;
+}
+
 /** A lease as the in-process adapters (memory, SQLite) keep it. */
 export interface LeaseRow {
   owner: string;

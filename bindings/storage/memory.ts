@@ -1,7 +1,7 @@
 // The default storage: a Map in this process. Records are kept in their
 // encoded form, so a caller mutating a loaded record never changes the stored
 // one, and behaviour (validation, key sealing) matches the durable adapters.
-import { checkFence, checkTtl, decideAcquire, decideRenew, type LeaseRow } from './lease';
+import { checkFence, checkOwner, checkTtl, decideAcquire, decideRenew, type LeaseRow } from './lease';
 import { applyPatch } from './merge';
 import { type CodecOptions, decodeRecord, encodeRecord } from './record-codec';
 import type { Lease, SaveOptions, SessionPatch, SessionRecord, SessionStorage } from './types';
@@ -29,6 +29,7 @@ export class MemoryStorage implements SessionStorage {
   }
 
   async save(record: SessionRecord, options: SaveOptions = {}): Promise<void> {
+    if (options.owner !== undefined) checkOwner(options.owner);
     const data = encodeRecord(record, this.options);
     if (options.owner !== undefined) checkFence(record.name, this.leases.get(record.name), options.owner);
     this.records.set(record.name, data);
@@ -39,6 +40,7 @@ export class MemoryStorage implements SessionStorage {
     patch: SessionPatch,
     options: SaveOptions = {},
   ): Promise<SessionRecord | undefined> {
+    if (options.owner !== undefined) checkOwner(options.owner);
     const data = this.records.get(name);
     if (!data) return undefined;
     const next = applyPatch(decodeRecord(name, data, this.options), patch);
@@ -57,18 +59,21 @@ export class MemoryStorage implements SessionStorage {
   }
 
   async acquire(name: string, owner: string, ttlMs: number): Promise<Lease> {
+    checkOwner(owner);
     const lease = decideAcquire(name, this.leases.get(name), owner, checkTtl(ttlMs), Date.now());
     this.leases.set(name, { owner, expiresAt: lease.expiresAt });
     return lease;
   }
 
   async renew(name: string, owner: string, ttlMs: number): Promise<Lease> {
+    checkOwner(owner);
     const lease = decideRenew(name, this.leases.get(name), owner, checkTtl(ttlMs), Date.now());
     this.leases.set(name, { owner, expiresAt: lease.expiresAt });
     return lease;
   }
 
   async release(name: string, owner: string): Promise<boolean> {
+    checkOwner(owner);
     if (this.leases.get(name)?.owner !== owner) return false;
     return this.leases.delete(name);
   }

@@ -9,7 +9,7 @@
 // SHARE) in the same statement, so a take-over waits for it or wins before it.
 import { loadDriver } from './drivers';
 import { SessionLeaseLostError, SessionLockedError } from './errors';
-import { checkTtl } from './lease';
+import { checkOwner, checkTtl } from './lease';
 import { applyPatch } from './merge';
 import { type CodecOptions, decodeRecord, encodeRecord } from './record-codec';
 import { identifier } from './sql';
@@ -28,6 +28,7 @@ export interface PgPool {
   query(text: string, values?: unknown[]): Promise<PgResult>;
   connect(): Promise<PgClient>;
   end(): Promise<void>;
+  on?(event: 'error', listener: (err: Error) => void): unknown;
 }
 
 export interface PostgresStorageOptions extends CodecOptions {
@@ -43,7 +44,7 @@ export interface PostgresStorageOptions extends CodecOptions {
   schema?: string;
 }
 
-const MS = `(extract(epoch from expires_at) * 1000)::float8`;
+const MS = `round(extract(epoch from expires_at) * 1000)::float8`;
 
 /** Schema steps, applied in order once each under an advisory lock. */
 const MIGRATIONS: ReadonlyArray<(t: string, l: string) => string> = [
@@ -89,6 +90,9 @@ export class PostgresStorage implements SessionStorage {
     } else {
       const pg = loadDriver<{ Pool: new (config: object) => PgPool }>('pg');
       this.pool = new pg.Pool({ connectionString: options.connectionString, max: options.poolSize ?? 10 });
+      // An idle connection dropped by the server must not crash the process: the
+      // pool replaces it, and a query in flight rejects on its own.
+      this.pool.on?.('error', () => {});
       this.ownPool = true;
     }
   }
@@ -177,6 +181,7 @@ export class PostgresStorage implements SessionStorage {
   }
 
   async save(record: SessionRecord, options: SaveOptions = {}): Promise<void> {
+    if (options.owner !== undefined) checkOwner(options.owner);
     const full = Number.isFinite(record.updatedAt) ? record : { ...record, updatedAt: Date.now() };
     const params = this.params(full, encodeRecord(full, this.options));
     if (options.owner === undefined) {
@@ -192,6 +197,7 @@ export class PostgresStorage implements SessionStorage {
     patch: SessionPatch,
     options: SaveOptions = {},
   ): Promise<SessionRecord | undefined> {
+    if (options.owner !== undefined) checkOwner(options.owner);
     await this.ready();
     return this.transaction(async (c) => {
       const { rows } = await c.query(`SELECT data FROM ${this.t} WHERE name = $1 FOR UPDATE`, [name]);
@@ -219,6 +225,7 @@ export class PostgresStorage implements SessionStorage {
   }
 
   async acquire(name: string, owner: string, ttlMs: number): Promise<Lease> {
+    checkOwner(owner);
     const ttl = checkTtl(ttlMs);
     // A lease released between the two statements: take it on the next pass.
     for (;;) {
@@ -237,6 +244,7 @@ export class PostgresStorage implements SessionStorage {
   }
 
   async renew(name: string, owner: string, ttlMs: number): Promise<Lease> {
+    checkOwner(owner);
     const ttl = checkTtl(ttlMs);
     const { rows } = await this.query(
       `UPDATE ${this.l} SET expires_at = clock_timestamp() + $3 * interval '1 millisecond'
@@ -248,6 +256,7 @@ export class PostgresStorage implements SessionStorage {
   }
 
   async release(name: string, owner: string): Promise<boolean> {
+    checkOwner(owner);
     const res = await this.query(`DELETE FROM ${this.l} WHERE name = $1 AND owner = $2`, [name, owner]);
     return (res.rowCount ?? 0) > 0;
   }

@@ -14,7 +14,7 @@
 // Redis Cluster is not supported (the index key and a session's keys differ in slot).
 import { loadDriver } from './drivers';
 import { SessionLeaseLostError, SessionLockedError } from './errors';
-import { checkTtl } from './lease';
+import { checkOwner, checkTtl } from './lease';
 import { applyPatch } from './merge';
 import { type CodecOptions, decodeRecord, encodeRecord } from './record-codec';
 import type { Lease, SaveOptions, SessionPatch, SessionRecord, SessionStorage } from './types';
@@ -164,6 +164,7 @@ export class RedisStorage implements SessionStorage {
   }
 
   async save(record: SessionRecord, options: SaveOptions = {}): Promise<void> {
+    if (options.owner !== undefined) checkOwner(options.owner);
     const full = Number.isFinite(record.updatedAt) ? record : { ...record, updatedAt: Date.now() };
     const data = encodeRecord(full, this.options);
     const { name } = record;
@@ -177,6 +178,7 @@ export class RedisStorage implements SessionStorage {
     patch: SessionPatch,
     options: SaveOptions = {},
   ): Promise<SessionRecord | undefined> {
+    if (options.owner !== undefined) checkOwner(options.owner);
     const owner = options.owner ?? '';
     for (;;) {
       const old = await this.client.getBuffer(this.rec(name));
@@ -204,18 +206,21 @@ export class RedisStorage implements SessionStorage {
   }
 
   async acquire(name: string, owner: string, ttlMs: number): Promise<Lease> {
+    checkOwner(owner);
     const reply = await this.cmd.tmtAcquire(this.lk(name), owner, checkTtl(ttlMs));
     if (reply[0] === 1) return { name, owner, expiresAt: Number(reply[1]) };
     throw new SessionLockedError(name, String(reply[1]), Number(reply[2]));
   }
 
   async renew(name: string, owner: string, ttlMs: number): Promise<Lease> {
+    checkOwner(owner);
     const reply = await this.cmd.tmtRenew(this.lk(name), owner, checkTtl(ttlMs));
     if (reply[0] === 1) return { name, owner, expiresAt: Number(reply[1]) };
     throw this.fenceError(reply, name, owner);
   }
 
   async release(name: string, owner: string): Promise<boolean> {
+    checkOwner(owner);
     return ((await this.cmd.tmtRelease(this.lk(name), owner)) as unknown as number) > 0;
   }
 

@@ -11,7 +11,7 @@
 import { resolve } from 'node:path';
 import { loadDriver } from './drivers';
 import { StorageError } from './errors';
-import { checkFence, checkTtl, decideAcquire, decideRenew, type LeaseRow } from './lease';
+import { checkFence, checkOwner, checkTtl, decideAcquire, decideRenew, type LeaseRow } from './lease';
 import { applyPatch } from './merge';
 import { type CodecOptions, decodeRecord, encodeRecord } from './record-codec';
 import { identifier } from './sql';
@@ -239,6 +239,7 @@ export class SqliteStorage implements SessionStorage {
   }
 
   async save(record: SessionRecord, options: SaveOptions = {}): Promise<void> {
+    if (options.owner !== undefined) checkOwner(options.owner);
     this.assertOpen();
     const full = Number.isFinite(record.updatedAt) ? record : { ...record, updatedAt: Date.now() };
     const data = encodeRecord(full, this.options);
@@ -250,6 +251,7 @@ export class SqliteStorage implements SessionStorage {
     patch: SessionPatch,
     options: SaveOptions = {},
   ): Promise<SessionRecord | undefined> {
+    if (options.owner !== undefined) checkOwner(options.owner);
     this.assertOpen();
     return this.conn.write(() => {
       const row = this.s.load.get(name) as Row | undefined;
@@ -277,6 +279,7 @@ export class SqliteStorage implements SessionStorage {
   }
 
   async acquire(name: string, owner: string, ttlMs: number): Promise<Lease> {
+    checkOwner(owner);
     this.ready();
     const ttl = checkTtl(ttlMs);
     return this.conn.db
@@ -289,6 +292,7 @@ export class SqliteStorage implements SessionStorage {
   }
 
   async renew(name: string, owner: string, ttlMs: number): Promise<Lease> {
+    checkOwner(owner);
     this.ready();
     const ttl = checkTtl(ttlMs);
     return this.conn.db
@@ -301,6 +305,7 @@ export class SqliteStorage implements SessionStorage {
   }
 
   async release(name: string, owner: string): Promise<boolean> {
+    checkOwner(owner);
     this.ready();
     return this.s.leaseDel.run(name, owner).changes > 0;
   }
