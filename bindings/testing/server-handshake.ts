@@ -113,6 +113,11 @@ export function newNonceHash(newNonce: Buffer, n: 1 | 2 | 3, authKey: Buffer): B
   return sha1(newNonce, Buffer.from([n]), sha1(authKey).subarray(0, 8)).subarray(4, 20);
 }
 
+/** The first server salt: new_nonce[0..8] XOR server_nonce[0..8], read as a little-endian long. */
+export function firstSalt(newNonce: Buffer, serverNonce: Buffer): bigint {
+  return xor(newNonce.subarray(0, 8), serverNonce.subarray(0, 8)).readBigUInt64LE(0);
+}
+
 /** Reverses RSA_PAD (https://core.telegram.org/mtproto/auth_key#presenting-proof-of-work-server-authentication). */
 function openRsaPad(block: Buffer): Buffer | null {
   const tempKey = xor(block.subarray(0, 32), sha256(block.subarray(32)));
@@ -381,7 +386,7 @@ export class HandshakeServer {
     const key: CreatedKey = {
       authKey,
       authKeyId,
-      firstSalt: xor(dh.newNonce.subarray(0, 8), ex.serverNonce.subarray(0, 8)).readBigUInt64LE(0),
+      firstSalt: firstSalt(dh.newNonce, ex.serverNonce),
       innerData: dh.inner,
       rsaScheme: dh.scheme,
       dc: dh.dc,
