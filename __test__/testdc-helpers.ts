@@ -353,7 +353,7 @@ export class SessionDriver {
   readonly events: MtpEvent[] = [];
 
   constructor(
-    readonly client: TestClient,
+    public client: TestClient,
     authKey: Buffer,
     opts: { salt: bigint; timeOffset?: number; sessionId?: bigint },
   ) {

@@ -212,8 +212,11 @@ export class DcSession {
     }
   }
 
-  /** Queues rpc_result for the client's query `reqMsgId` (`result`: the serialized result or rpc_error). */
-  answer(reqMsgId: bigint, result: Buffer, now: number): void {
+  /**
+   * Queues rpc_result for the client's query `reqMsgId` (`result`: the serialized result or
+   * rpc_error); true when it went gzip_packed.
+   */
+  answer(reqMsgId: bigint, result: Buffer, now: number): boolean {
     let payload = result;
     if (result.length > this.gzipAbove && result.readUInt32LE(0) !== RPC_ERROR) {
       const packed = Buffer.concat([u32(GZIP_PACKED), tlString(gzipSync(result))]);
@@ -221,6 +224,7 @@ export class DcSession {
     }
     this.answered++;
     this.mtp.enqueue(Buffer.concat([u32(RPC_RESULT), u64(reqMsgId), payload]), now);
+    return payload !== result;
   }
 
   /** Queues a message of the server's own (an update), content-related. */

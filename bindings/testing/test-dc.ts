@@ -51,6 +51,7 @@ export class TestDc {
     dropped: 0,
     transportErrors: 0,
     injectedErrors: 0,
+    gzipped: 0,
   };
   private readonly rsaKey: TestRsaKey;
   private readonly options: TestDcOptions;
@@ -279,12 +280,15 @@ export class TestDc {
     this.faults.reorderCount = Math.max(0, count);
   }
 
-  /** Sends random bytes on every connection: a frame of garbage (default) or raw bytes breaking the framing. */
-  sendGarbage(options: { framed?: boolean; length?: number } = {}): void {
+  /**
+   * Sends garbage on every connection: a frame of random bytes (default), or bytes that
+   * bypass the framing (`framed: false`; random, or the given `bytes`).
+   */
+  sendGarbage(options: { framed?: boolean; length?: number; bytes?: Buffer } = {}): void {
     const length = options.length ?? 64;
     for (const c of this.connections) {
-      if (options.framed === false) c.sendRaw(randomBytes(length));
-      else c.send(randomBytes(Math.max(4, length - (length % 4))));
+      if (options.framed === false) c.sendRaw(options.bytes ?? randomBytes(length));
+      else c.send(options.bytes ?? randomBytes(Math.max(4, length - (length % 4))));
     }
   }
 
@@ -482,7 +486,7 @@ export class TestDc {
     }
     const deliver = () => {
       if (this.stopped || key.sessions.get(session.sessionId) !== session) return;
-      session.answer(msgId, result, this.clock());
+      if (session.answer(msgId, result, this.clock())) this.stats.gzipped++;
       this.flush(session);
     };
     if (this.faults.replyDelayMs > 0) {

@@ -90,6 +90,8 @@ export interface TestDcStats {
   transportErrors: number;
   /** Answers replaced by an injected error (FLOOD_WAIT, *_MIGRATE...). */
   injectedErrors: number;
+  /** Answers sent gzip_packed. */
+  gzipped: number;
 }
 
 /** One query a handler ran. */
