@@ -342,3 +342,43 @@ test.serial('stop() closes every socket and timer', async (t) => {
   t.is(await c.next(1000), null);
   t.is(other.stats.activeConnections, 0);
 });
+
+test.serial('msgs_state_req after a reconnect: the server says what it has', async (t) => {
+  const { s } = await open();
+  await s.call({ _: 'help.getNearestDc' });
+  dc.delayReplies(300);
+  const id = s.mtp.enqueue(TL.serialize({ _: 'help.getNearestDc' }), Date.now());
+  s.flush();
+  await new Promise((r) => setTimeout(r, 50));
+  t.is(s.mtp.requestState(Date.now()), 1);
+  s.flush();
+  const info = await s.waitFor((e) => e.kind === 'stateInfo');
+  t.deepEqual((info as { msgIds: bigint[] }).msgIds, [id]);
+  t.is((info as { states: number[] }).states[0] & 7, 4, 'received');
+  await s.waitFor((e) => e.kind === 'rpcResult' && e.reqMsgId === id);
+  dc.delayReplies(0);
+  s.client.close();
+});
+
+test.serial('an MTProxy secret: only obfuscated2 made with it gets in', async (t) => {
+  const secret = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
+  const proxied = await TestDc.start({ rsaKey: 'shared', secret });
+  try {
+    const good = await TestClient.open(proxied.port, { kind: 'intermediate', secret, dcId: 2 });
+    const k = await clientHandshake(good, proxied.rsaPublicKey);
+    t.truthy(proxied.authKey(k.authKeyId));
+    good.close();
+    const plain = await TestClient.open(proxied.port, { kind: 'intermediate' });
+    await t.throwsAsync(clientHandshake(plain, proxied.rsaPublicKey));
+    plain.close();
+    const wrong = await TestClient.open(proxied.port, {
+      kind: 'intermediate',
+      secret: Buffer.alloc(16, 1),
+      dcId: 2,
+    });
+    await t.throwsAsync(clientHandshake(wrong, proxied.rsaPublicKey));
+    wrong.close();
+  } finally {
+    await proxied.stop();
+  }
+});
