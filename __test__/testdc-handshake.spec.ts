@@ -8,6 +8,7 @@ import test from 'ava';
 import { TL } from '../bindings';
 import { TELEGRAM_RSA_KEYS } from '../bindings/auth/telegram-keys';
 import { HANDSHAKE_FAULTS, type HandshakeFault, TestDc } from '../bindings/testing';
+import { kdfV1 } from '../bindings/testing/bind-temp-key';
 import { igeDecrypt, igeEncrypt } from '../bindings/testing/crypto';
 import { isPrime, randomPq } from '../bindings/testing/pq';
 import { rsaFingerprint } from '../bindings/testing/rsa-key';
@@ -182,4 +183,22 @@ test.serial('the official sample new_nonce_hash1 and salt come out of the same f
   const salt = Buffer.alloc(8);
   salt.writeBigUInt64LE(firstSalt(hex(SAMPLE.newNonce), hex(SAMPLE.serverNonce)));
   t.is(salt.toString('hex').toUpperCase(), SAMPLE.serverSalt);
+});
+
+test('the MTProto v1 key derivation of binding messages matches the public vectors', (t) => {
+  // mtcute's 'mtproto 1.0' vectors, via /work/shared/vectors/mtproto2-kdf.json.
+  const file = JSON.parse(readFileSync('/work/shared/vectors/mtproto2-kdf.json', 'utf8'));
+  const vectors = file.legacy_mtproto1_kdf_vectors.vectors as Array<{
+    x: number;
+    auth_key: string;
+    msg_key: string;
+    aes_key: string;
+    aes_iv: string;
+  }>;
+  t.true(vectors.length >= 2);
+  for (const v of vectors) {
+    const { key, iv } = kdfV1(hex(v.auth_key), hex(v.msg_key), v.x);
+    t.is(key.toString('hex'), v.aes_key);
+    t.is(iv.toString('hex'), v.aes_iv);
+  }
 });

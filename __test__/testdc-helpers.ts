@@ -558,3 +558,33 @@ export class RawSession {
     return r.obj as { _: string; errorCode: number; newServerSalt?: bigint; badMsgSeqno: number };
   }
 }
+
+/** The binding message of auth.bindTempAuthKey, MTProto v1 under the permanent key. */
+export function bindingMessage(
+  permKey: Buffer,
+  msgId: bigint,
+  inner: {
+    nonce: bigint;
+    tempAuthKeyId: bigint;
+    permAuthKeyId: bigint;
+    tempSessionId: bigint;
+    expiresAt: number;
+  },
+): Buffer {
+  const body = TL.serialize({ _: 'bind_auth_key_inner', ...inner });
+  const head = Buffer.alloc(32);
+  randomBytes(16).copy(head, 0);
+  head.writeBigUInt64LE(msgId, 16);
+  head.writeUInt32LE(0, 24);
+  head.writeUInt32LE(body.length, 28);
+  const plain = Buffer.concat([head, body]);
+  const msgKey = sha1(plain).subarray(4, 20);
+  const a = sha1(msgKey, permKey.subarray(0, 32));
+  const b = sha1(permKey.subarray(32, 48), msgKey, permKey.subarray(48, 64));
+  const c = sha1(permKey.subarray(64, 96), msgKey);
+  const d = sha1(msgKey, permKey.subarray(96, 128));
+  const key = Buffer.concat([a.subarray(0, 8), b.subarray(8, 20), c.subarray(4, 16)]);
+  const iv = Buffer.concat([a.subarray(8, 20), b.subarray(0, 8), c.subarray(16, 20), d.subarray(0, 8)]);
+  const padded = Buffer.concat([plain, randomBytes((16 - (plain.length % 16)) % 16)]);
+  return Buffer.concat([sha1(permKey).subarray(12, 20), msgKey, ige(padded, key, iv, true)]);
+}

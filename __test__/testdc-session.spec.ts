@@ -5,7 +5,7 @@
 import test from 'ava';
 import { TL } from '../bindings';
 import { TestDc, TestWorld } from '../bindings/testing';
-import { clientHandshake, SessionDriver, TestClient } from './testdc-helpers';
+import { bindingMessage, clientHandshake, RawSession, SessionDriver, TestClient } from './testdc-helpers';
 
 let dc: TestDc;
 test.before(async () => {
@@ -381,4 +381,67 @@ test.serial('an MTProxy secret: only obfuscated2 made with it gets in', async (t
   } finally {
     await proxied.stop();
   }
+});
+
+test.serial('auth.bindTempAuthKey binds a temporary key to a permanent one (PFS)', async (t) => {
+  const c1 = await TestClient.open(dc.port);
+  const perm = await clientHandshake(c1, dc.rsaPublicKey);
+  c1.close();
+  const c2 = await TestClient.open(dc.port);
+  const temp = await clientHandshake(c2, dc.rsaPublicKey, {
+    inner: 'p_q_inner_data_temp_dc',
+    expiresIn: 3600,
+  });
+  const s = new RawSession(c2, temp.authKey, temp.salt);
+  const expiresAt = Math.floor(Date.now() / 1000) + 3600;
+  const bind = (msgId: bigint, over = s, nonce = 99n) =>
+    over.send({
+      msgId,
+      body: TL.serialize({
+        _: 'auth.bindTempAuthKey',
+        permAuthKeyId: perm.authKeyId,
+        nonce,
+        expiresAt,
+        encryptedMessage: bindingMessage(perm.authKey, msgId, {
+          nonce: 99n,
+          tempAuthKeyId: temp.authKeyId,
+          permAuthKeyId: perm.authKeyId,
+          tempSessionId: over.sessionId,
+          expiresAt,
+        }),
+      }),
+    });
+  const result = async (msgId: bigint) => {
+    const r = await s.until((o) => o._ === 'rpc_result' && o.reqMsgId === BigInt.asIntN(64, msgId));
+    return r.obj.result as Buffer;
+  };
+  // The inner nonce must match the request's.
+  const bad = s.msgId();
+  bind(bad, s, 98n);
+  const badRes = await result(bad);
+  t.throws(() => TL.deserializeResult('auth.bindTempAuthKey', badRes), {
+    message: /ENCRYPTED_MESSAGE_INVALID/,
+  });
+  const good = s.msgId();
+  bind(good);
+  t.true(TL.deserializeResult('auth.bindTempAuthKey', await result(good)));
+  const info = dc.authKeys().find((k) => k.authKeyId === temp.authKeyId)!;
+  t.is(info.boundTo, perm.authKeyId);
+  dc.setUserId(perm.authKeyId, 4242);
+  t.is(
+    dc.authKeys().find((k) => k.authKeyId === temp.authKeyId)!.userId,
+    4242n,
+    'the bound key acts for the permanent one',
+  );
+  c2.close();
+  // Over a permanent key the call is refused.
+  const c3 = await TestClient.open(dc.port);
+  const p = new RawSession(c3, perm.authKey, perm.salt);
+  const id = p.msgId();
+  bind(id, p);
+  const r = await p.until((o) => o._ === 'rpc_result');
+  t.throws(() => TL.deserializeResult('auth.bindTempAuthKey', r.obj.result as Buffer), {
+    message: /TEMP_AUTH_KEY_EMPTY/,
+  });
+  c3.close();
 });

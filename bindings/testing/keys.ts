@@ -12,7 +12,9 @@ export class AuthKeyRecord {
   readonly authKeyId: bigint;
   readonly salts: SaltSchedule;
   readonly sessions = new Map<bigint, DcSession>();
-  userId: bigint | undefined;
+  /** A temporary key bound to a permanent one (auth.bindTempAuthKey) acts for it. */
+  boundTo: AuthKeyRecord | undefined;
+  private ownUserId: bigint | undefined;
   /** Server time (ms) a temporary key stops working. */
   readonly expiresAt: number | undefined;
   readonly source: 'handshake' | 'added';
@@ -29,8 +31,18 @@ export class AuthKeyRecord {
     this.salts = new SaltSchedule(firstSalt, Math.floor(nowMs / 1000));
     this.created = opts.created;
     this.source = opts.created ? 'handshake' : 'added';
-    this.userId = opts.userId;
+    this.ownUserId = opts.userId;
     this.expiresAt = opts.expiresAt;
+  }
+
+  /** The user logged in with this key (with the permanent key, for a bound temporary key). */
+  get userId(): bigint | undefined {
+    return this.boundTo ? this.boundTo.userId : this.ownUserId;
+  }
+
+  set userId(id: bigint | undefined) {
+    if (this.boundTo) this.boundTo.userId = id;
+    else this.ownUserId = id;
   }
 
   expired(nowMs: number): boolean {
@@ -47,6 +59,7 @@ export class AuthKeyRecord {
       innerData: this.created?.innerData,
       rsaScheme: this.created?.rsaScheme,
       sessions: this.sessions.size,
+      boundTo: this.boundTo?.authKeyId,
     };
   }
 }

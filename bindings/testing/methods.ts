@@ -5,6 +5,7 @@
 import * as TL from '../tl';
 import { RESULT_READERS } from '../tl/generated/codec';
 import type { AuthorizationRegistry } from './authorizations';
+import { openBinding } from './bind-temp-key';
 import { type DcSession, type InitConnectionInfo, rpcErrorBody } from './dc-session';
 import type { DcFaults } from './faults';
 import type { AuthKeyRecord } from './keys';
@@ -128,6 +129,10 @@ export interface BuiltinHost {
   /** Every DC of the world (this one included). */
   dcOptions(): Array<{ dcId: number; host: string; port: number }>;
   readonly authorizations: AuthorizationRegistry;
+  /** A key of this DC by id. */
+  keyRecord(authKeyId: bigint): AuthKeyRecord | undefined;
+  /** Unbinds whatever temporary key is bound to `perm`. */
+  unbindFrom(perm: AuthKeyRecord): void;
 }
 
 /** help.getConfig: a plausible config naming the world's DCs (values as Telegram's clients expect). */
@@ -197,6 +202,36 @@ export function builtinHandlers(host: BuiltinHost): Map<string, Handler> {
       _: 'auth.authorization' as const,
       user: { _: 'user' as const, self: true, id: userId, firstName: 'Test' },
     };
+  });
+  add('auth.bindTempAuthKey', (req, ctx) => {
+    const temp = host.keyRecord(ctx.authKeyId);
+    if (!temp || temp.expiresAt === undefined) return ctx.rpcError(400, 'TEMP_AUTH_KEY_EMPTY');
+    const permId = BigInt.asUintN(64, req.permAuthKeyId);
+    const perm = host.keyRecord(permId);
+    if (!perm || perm.expiresAt !== undefined) return ctx.rpcError(400, 'ENCRYPTED_MESSAGE_INVALID');
+    const opened = openBinding(perm.authKey, permId, req.encryptedMessage);
+    if (!opened || opened.msgId !== ctx.msgId || opened.seqno !== 0) {
+      return ctx.rpcError(400, 'ENCRYPTED_MESSAGE_INVALID');
+    }
+    let inner: TL.Objects['bind_auth_key_inner'];
+    try {
+      inner = TL.deserialize(opened.body) as TL.Objects['bind_auth_key_inner'];
+    } catch {
+      return ctx.rpcError(400, 'ENCRYPTED_MESSAGE_INVALID');
+    }
+    const matches =
+      inner._ === 'bind_auth_key_inner' &&
+      inner.nonce === req.nonce &&
+      BigInt.asUintN(64, inner.tempAuthKeyId) === temp.authKeyId &&
+      BigInt.asUintN(64, inner.permAuthKeyId) === permId &&
+      BigInt.asUintN(64, inner.tempSessionId) === ctx.sessionId &&
+      inner.expiresAt === req.expiresAt;
+    if (!matches) return ctx.rpcError(400, 'ENCRYPTED_MESSAGE_INVALID');
+    if (temp.boundTo && temp.boundTo !== perm) return ctx.rpcError(400, 'TEMP_AUTH_KEY_ALREADY_BOUND');
+    // Spec: a permanent key is bound to one temporary key at a time; a new binding replaces it.
+    host.unbindFrom(perm);
+    temp.boundTo = perm;
+    return true;
   });
   return m;
 }

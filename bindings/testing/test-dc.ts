@@ -95,6 +95,10 @@ export class TestDc {
       serverNow: () => this.now(),
       dcOptions: () => this.world.dcOptions(),
       authorizations: this.world.authorizations,
+      keyRecord: (id) => this.keys.get(id),
+      unbindFrom: (perm) => {
+        for (const k of this.keys.values()) if (k.boundTo === perm) k.boundTo = undefined;
+      },
     };
     this.builtins = builtinHandlers(builtinHost);
     this.dispatchHost = {

@@ -115,6 +115,8 @@ export interface AuthKeyInfo {
   innerData: string | undefined;
   rsaScheme: 'pad' | 'legacy' | undefined;
   sessions: number;
+  /** A temporary key bound with auth.bindTempAuthKey: the permanent key's id. */
+  boundTo: bigint | undefined;
 }
 
 export interface SessionInfo {
