@@ -154,7 +154,10 @@ async function envelopeRows(ms: number): Promise<Measured[]> {
   const H = native.ENVELOPE_HEADER_LEN;
 
   const rows: Measured[] = [
-    { name: BASELINE_MSG, opsPerSec: opsPerSecond(() => jsEncryptFramed(authKeyBytes, authKeyId, plain), ms) },
+    {
+      name: BASELINE_MSG,
+      opsPerSec: opsPerSecond(() => jsEncryptFramed(authKeyBytes, authKeyId, plain), ms),
+    },
   ];
   const gram = await gramjsEncryptRate(authKeyBytes, ms);
   if (gram !== undefined) rows.push({ name: 'GramJS encryptMessageData', opsPerSec: gram });
