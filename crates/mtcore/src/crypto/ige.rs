@@ -4,9 +4,12 @@
 //! (the OpenSSL `AES_ige_encrypt` convention, which Telegram follows).
 //! Both directions are sequential, so they work in place on one block at a time.
 
-use aes::cipher::consts::U16;
-use aes::cipher::{BlockBackend, BlockClosure, BlockDecrypt, BlockEncrypt, BlockSizeUser, KeyInit};
-use aes::{Aes256Dec, Aes256Enc, Block};
+use aes09::cipher::consts::U16;
+use aes09::cipher::{
+    BlockCipherDecBackend, BlockCipherDecClosure, BlockCipherDecrypt, BlockCipherEncBackend,
+    BlockCipherEncClosure, BlockCipherEncrypt, BlockSizeUser, KeyInit,
+};
+use aes09::{Aes256Dec, Aes256Enc, Block};
 
 /// The data length was not a multiple of the 16-byte block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,12 +24,13 @@ impl std::fmt::Display for UnalignedLength {
 impl std::error::Error for UnalignedLength {}
 
 #[inline(always)]
-fn xor(a: &Block, b: &Block) -> Block {
-    let mut out = Block::default();
-    for ((o, x), y) in out.iter_mut().zip(a).zip(b) {
-        *o = x ^ y;
-    }
-    out
+fn xor(a: &[u8; 16], b: &[u8; 16]) -> [u8; 16] {
+    std::array::from_fn(|i| a[i] ^ b[i])
+}
+
+#[inline(always)]
+fn block(bytes: &[u8]) -> [u8; 16] {
+    bytes.try_into().expect("16-byte chunk")
 }
 
 /// The IGE chain of one call, run inside the cipher's backend.
@@ -46,17 +50,17 @@ impl BlockSizeUser for IgeEncrypt<'_> {
     type BlockSize = U16;
 }
 
-impl BlockClosure for IgeEncrypt<'_> {
+impl BlockCipherEncClosure for IgeEncrypt<'_> {
     #[inline(always)]
-    fn call<B: BlockBackend<BlockSize = U16>>(self, backend: &mut B) {
+    fn call<B: BlockCipherEncBackend<BlockSize = U16>>(self, backend: &B) {
         let Ige { data, iv } = self.0;
-        let mut prev_c = Block::clone_from_slice(&iv[..16]);
-        let mut prev_p = Block::clone_from_slice(&iv[16..]);
+        let mut prev_c = block(&iv[..16]);
+        let mut prev_p = block(&iv[16..]);
         for chunk in data.chunks_exact_mut(16) {
-            let plain = Block::clone_from_slice(chunk);
-            let mut block = xor(&plain, &prev_c);
-            backend.proc_block((&mut block).into());
-            prev_c = xor(&block, &prev_p);
+            let plain = block(chunk);
+            let mut x = Block::from(xor(&plain, &prev_c));
+            backend.encrypt_block((&mut x).into());
+            prev_c = xor(&x.into(), &prev_p);
             chunk.copy_from_slice(&prev_c);
             prev_p = plain;
         }
@@ -70,17 +74,17 @@ impl BlockSizeUser for IgeDecrypt<'_> {
     type BlockSize = U16;
 }
 
-impl BlockClosure for IgeDecrypt<'_> {
+impl BlockCipherDecClosure for IgeDecrypt<'_> {
     #[inline(always)]
-    fn call<B: BlockBackend<BlockSize = U16>>(self, backend: &mut B) {
+    fn call<B: BlockCipherDecBackend<BlockSize = U16>>(self, backend: &B) {
         let Ige { data, iv } = self.0;
-        let mut prev_c = Block::clone_from_slice(&iv[..16]);
-        let mut prev_p = Block::clone_from_slice(&iv[16..]);
+        let mut prev_c = block(&iv[..16]);
+        let mut prev_p = block(&iv[16..]);
         for chunk in data.chunks_exact_mut(16) {
-            let cipher = Block::clone_from_slice(chunk);
-            let mut block = xor(&cipher, &prev_p);
-            backend.proc_block((&mut block).into());
-            prev_p = xor(&block, &prev_c);
+            let cipher = block(chunk);
+            let mut x = Block::from(xor(&cipher, &prev_p));
+            backend.decrypt_block((&mut x).into());
+            prev_p = xor(&x.into(), &prev_c);
             chunk.copy_from_slice(&prev_p);
             prev_c = cipher;
         }

@@ -10,11 +10,14 @@
 //! the plaintext is written at offset ENVELOPE_HEADER_LEN after the packet start.
 
 use mtcore::crypto::envelope::{self, EnvelopeError, NoRoom, Sender};
-use napi::bindgen_prelude::{BigInt, Buffer, ClassInstance, Uint32ArraySlice, Uint8ArraySlice};
+use napi::bindgen_prelude::{
+    BigInt, BufferSlice, ClassInstance, Uint32ArraySlice, Uint8ArraySlice,
+};
+use napi::Env;
 use napi_derive::napi;
 
-use super::bytes_mut;
 use super::random::with_random;
+use super::{bytes_mut, new_buffer};
 use crate::errors::{coded, JsError};
 
 /// Bytes before the ciphertext in an encrypted packet: auth_key_id and msg_key.
@@ -66,45 +69,51 @@ fn range(buf: &mut [u8], start: u32, len: usize) -> Result<&mut [u8], JsError> {
         })
 }
 
-fn encrypt_vec(
+fn encrypt_new<'env>(
+    env: &'env Env,
     key: &envelope::AuthKey,
     plaintext: &[u8],
     from_server: bool,
-) -> Result<Buffer, JsError> {
+) -> Result<BufferSlice<'env>, JsError> {
     let packet =
         with_random(|random| envelope::encrypt(key, sender(from_server), plaintext, random))?;
-    Ok(packet.into())
+    new_buffer(env, &packet)
 }
 
-fn decrypt_vec(
+fn decrypt_new<'env>(
+    env: &'env Env,
     key: &envelope::AuthKey,
     packet: &[u8],
     from_server: bool,
-) -> Result<Buffer, JsError> {
-    let plain = envelope::decrypt(key, sender(from_server), packet).map_err(envelope_error)?;
-    Ok(plain.into())
+) -> Result<BufferSlice<'env>, JsError> {
+    let mut buf = packet.to_vec();
+    let plain =
+        envelope::decrypt_in_place(key, sender(from_server), &mut buf).map_err(envelope_error)?;
+    new_buffer(env, &buf[plain])
 }
 
 /// Encrypts `plaintext` (salt ‖ session_id ‖ msg_id ‖ seq_no ‖ length ‖ body) with the
 /// 256-byte `authKey`: appends 12..1024 random padding bytes up to whole blocks and
 /// returns auth_key_id ‖ msg_key ‖ ciphertext.
 #[napi]
-pub fn encrypt_message(
+pub fn encrypt_message<'env>(
+    env: &'env Env,
     auth_key_bytes: &[u8],
     plaintext: &[u8],
     from_server: bool,
-) -> Result<Buffer, JsError> {
-    encrypt_vec(&auth_key(auth_key_bytes)?, plaintext, from_server)
+) -> Result<BufferSlice<'env>, JsError> {
+    encrypt_new(env, &auth_key(auth_key_bytes)?, plaintext, from_server)
 }
 
 /// Decrypts and checks `packet`; returns the plaintext without padding.
 #[napi]
-pub fn decrypt_message(
+pub fn decrypt_message<'env>(
+    env: &'env Env,
     auth_key_bytes: &[u8],
     packet: &[u8],
     from_server: bool,
-) -> Result<Buffer, JsError> {
-    decrypt_vec(&auth_key(auth_key_bytes)?, packet, from_server)
+) -> Result<BufferSlice<'env>, JsError> {
+    decrypt_new(env, &auth_key(auth_key_bytes)?, packet, from_server)
 }
 
 /// An authorization key prepared once per session: the hot path's handle.
@@ -131,14 +140,24 @@ impl JsAuthKey {
 
     /// Like `encryptMessage` with this key.
     #[napi]
-    pub fn encrypt(&self, plaintext: &[u8], from_server: bool) -> Result<Buffer, JsError> {
-        encrypt_vec(&self.inner, plaintext, from_server)
+    pub fn encrypt<'env>(
+        &self,
+        env: &'env Env,
+        plaintext: &[u8],
+        from_server: bool,
+    ) -> Result<BufferSlice<'env>, JsError> {
+        encrypt_new(env, &self.inner, plaintext, from_server)
     }
 
     /// Like `decryptMessage` with this key.
     #[napi]
-    pub fn decrypt(&self, packet: &[u8], from_server: bool) -> Result<Buffer, JsError> {
-        decrypt_vec(&self.inner, packet, from_server)
+    pub fn decrypt<'env>(
+        &self,
+        env: &'env Env,
+        packet: &[u8],
+        from_server: bool,
+    ) -> Result<BufferSlice<'env>, JsError> {
+        decrypt_new(env, &self.inner, packet, from_server)
     }
 
     /// Encrypts in `buf`: the plaintext is at `start + ENVELOPE_HEADER_LEN`, `plainLen`
