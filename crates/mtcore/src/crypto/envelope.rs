@@ -152,9 +152,15 @@ impl std::error::Error for EnvelopeError {}
 /// Padding for a plaintext of `len` bytes: 12..=1024 bytes, total a multiple of 16.
 /// `extra_blocks` (random, taken modulo what fits) adds whole blocks to hide lengths.
 pub fn padding_len(len: usize, extra_blocks: u8) -> usize {
-    let base = MIN_PADDING + (16 - (len + MIN_PADDING) % 16) % 16;
+    let base = MIN_PADDING + (16 - (len % 16 + MIN_PADDING) % 16) % 16;
     let room = (MAX_PADDING - base) / 16;
     base + 16 * (usize::from(extra_blocks) % (room + 1))
+}
+
+/// The shortest packet for a plaintext of `plain_len` bytes: headers, plaintext and the
+/// minimum padding (saturating, so a huge length never wraps around).
+pub fn min_packet_len(plain_len: usize) -> usize {
+    (OUTER_HEADER_LEN + padding_len(plain_len, 0)).saturating_add(plain_len)
 }
 
 /// The buffer has no room after the plaintext for the minimum padding.
@@ -237,7 +243,7 @@ pub fn encrypt_in_slice(
     plain_len: usize,
     random: &mut dyn FnMut(&mut [u8]),
 ) -> Result<usize, NoRoom> {
-    let min_len = OUTER_HEADER_LEN + plain_len + padding_len(plain_len, 0);
+    let min_len = min_packet_len(plain_len);
     if packet.len() < min_len {
         return Err(NoRoom {
             needed: min_len,

@@ -238,10 +238,10 @@ pub fn encrypt_messages(
         ));
     }
     // Read the slots out first: `slots` and `buf` may view the same memory.
-    let mut lens: Vec<u32> = slots.to_vec();
+    let mut words: Vec<u32> = slots.to_vec();
     let buf = bytes_mut(&mut buf);
     let sender = sender(from_server);
-    for (i, slot) in lens.chunks_exact(SLOT_WORDS).enumerate() {
+    for (i, slot) in words.chunks_exact(SLOT_WORDS).enumerate() {
         let (start, plain, room) = (slot[0], slot[1] as usize, slot[2] as usize);
         if (start as usize).saturating_add(room) > buf.len() {
             return Err(coded(
@@ -252,7 +252,7 @@ pub fn encrypt_messages(
                 ),
             ));
         }
-        let needed = envelope::OUTER_HEADER_LEN + plain + envelope::padding_len(plain, 0);
+        let needed = envelope::min_packet_len(plain);
         if room < needed {
             let e = NoRoom {
                 needed,
@@ -262,7 +262,7 @@ pub fn encrypt_messages(
         }
     }
     with_random(|random| {
-        for (i, slot) in lens.chunks_exact_mut(SLOT_WORDS).enumerate() {
+        for (i, slot) in words.chunks_exact_mut(SLOT_WORDS).enumerate() {
             let key = &keys[if keys.len() == 1 { 0 } else { i }].inner;
             let start = slot[0] as usize;
             let packet = &mut buf[start..start + slot[2] as usize];
@@ -275,7 +275,7 @@ pub fn encrypt_messages(
     let out = unsafe { slots.as_mut() };
     for (o, l) in out
         .chunks_exact_mut(SLOT_WORDS)
-        .zip(lens.chunks_exact(SLOT_WORDS))
+        .zip(words.chunks_exact(SLOT_WORDS))
     {
         o[3] = l[3];
     }
