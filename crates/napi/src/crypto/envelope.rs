@@ -117,17 +117,17 @@ pub fn decrypt_message<'env>(
 }
 
 /// An authorization key prepared once per session: the hot path's handle.
-#[napi(js_name = "AuthKey")]
-pub struct JsAuthKey {
+#[napi]
+pub struct AuthKey {
     inner: envelope::AuthKey,
 }
 
 #[napi]
-impl JsAuthKey {
+impl AuthKey {
     /// Takes the 256-byte key (copied; the caller's buffer may be reused).
     #[napi(constructor)]
     pub fn new(key: &[u8]) -> Result<Self, JsError> {
-        Ok(JsAuthKey {
+        Ok(AuthKey {
             inner: auth_key(key)?,
         })
     }
@@ -216,7 +216,7 @@ const SLOT_WORDS: usize = 4;
 /// all. Every slot is checked before any is encrypted.
 #[napi]
 pub fn encrypt_messages(
-    keys: Vec<ClassInstance<JsAuthKey>>,
+    keys: Vec<ClassInstance<AuthKey>>,
     mut buf: Uint8ArraySlice,
     mut slots: Uint32ArraySlice,
     from_server: bool,
