@@ -188,6 +188,18 @@ test('IGE error codes', (t) => {
       'ERR_BAD_IV_LENGTH',
     );
   }
+  // In-place errors have the same shape as the others: code, and the code leading the message.
+  const err = t.throws(() => aesIgeEncryptInPlace(Buffer.alloc(17), key, iv)) as NodeJS.ErrnoException;
+  t.is(err.code, 'ERR_BAD_LENGTH');
+  t.regex(err.message, /^ERR_BAD_LENGTH: data length 17 is not a multiple of 16/);
+  // Arguments that are not bytes, or missing.
+  const wrong: unknown[] = ['sixteen bytes...', new Uint16Array(8), undefined, 42];
+  for (const bad of wrong) {
+    t.throws(() => aesIgeEncryptInPlace(bad as Uint8Array, key, iv));
+    t.throws(() => aesIgeDecryptInPlace(Buffer.alloc(16), bad as Uint8Array, iv));
+    t.throws(() => sha256Into(bad as Uint8Array, Buffer.alloc(32)));
+  }
+  t.throws(() => (aesIgeEncryptInPlace as (...a: unknown[]) => void)(Buffer.alloc(16), key));
   const untouched = Buffer.alloc(17, 5);
   t.throws(() => aesIgeEncryptInPlace(untouched, key, iv));
   t.deepEqual(untouched, Buffer.alloc(17, 5));
@@ -221,6 +233,11 @@ test('SHA-1 and SHA-256 match node:crypto, into a buffer at any offset', (t) => 
 });
 
 test('SHA write-into forms report a short output', (t) => {
+  const out = Buffer.alloc(32);
+  sha256Into(Buffer.from('abc'), out, null as unknown as undefined);
+  t.is(out.toString('hex'), createHash('sha256').update('abc').digest('hex'));
+  sha1Into(Buffer.from('abc'), out, undefined);
+  t.is(out.subarray(0, 20).toString('hex'), createHash('sha1').update('abc').digest('hex'));
   t.is(
     codeOf(() => sha1Into(Buffer.alloc(1), Buffer.alloc(19))),
     'ERR_OUT_OF_RANGE',

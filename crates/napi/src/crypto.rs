@@ -10,6 +10,7 @@
 //! JS may pass views of the same memory in several arguments.
 
 mod envelope;
+mod fast;
 mod random;
 
 use mtcore::crypto::{ige, sha};
@@ -20,8 +21,8 @@ use napi_derive::napi;
 use crate::errors::{coded, JsError};
 
 /// A 32-byte argument (AES key or IGE iv), copied out of JS memory.
-fn bytes32(arg: &Uint8ArraySlice, code: &'static str, what: &str) -> Result<[u8; 32], JsError> {
-    <[u8; 32]>::try_from(&arg[..])
+fn bytes32(arg: &[u8], code: &'static str, what: &str) -> Result<[u8; 32], JsError> {
+    <[u8; 32]>::try_from(arg)
         .map_err(|_| coded(code, format!("{what} must be 32 bytes, got {}", arg.len())))
 }
 
@@ -36,7 +37,7 @@ fn aligned(len: usize) -> Result<(), JsError> {
     }
 }
 
-fn key_iv(key: &Uint8ArraySlice, iv: &Uint8ArraySlice) -> Result<([u8; 32], [u8; 32]), JsError> {
+fn key_iv(key: &[u8], iv: &[u8]) -> Result<([u8; 32], [u8; 32]), JsError> {
     Ok((
         bytes32(key, "ERR_BAD_KEY_LENGTH", "AES-256 key")?,
         bytes32(iv, "ERR_BAD_IV_LENGTH", "IGE iv")?,
@@ -72,7 +73,7 @@ pub fn aes_ige_encrypt<'env>(
     let (key, iv) = key_iv(&key, &iv)?;
     aligned(data.len())?;
     let mut out = new_buffer(env, &data)?;
-    ige::encrypt_in_place(&mut out, &key, &iv).expect("length checked");
+    ige_in_place(&mut out, &key, &iv, true)?;
     Ok(out)
 }
 
@@ -87,8 +88,24 @@ pub fn aes_ige_decrypt<'env>(
     let (key, iv) = key_iv(&key, &iv)?;
     aligned(data.len())?;
     let mut out = new_buffer(env, &data)?;
-    ige::decrypt_in_place(&mut out, &key, &iv).expect("length checked");
+    ige_in_place(&mut out, &key, &iv, false)?;
     Ok(out)
+}
+
+/// IGE over `data` in place, the length checked: shared by the bindings and fast paths.
+fn ige_in_place(
+    data: &mut [u8],
+    key: &[u8; 32],
+    iv: &[u8; 32],
+    encrypt: bool,
+) -> Result<(), JsError> {
+    aligned(data.len())?;
+    if encrypt {
+        ige::encrypt_in_place(data, key, iv).expect("length checked");
+    } else {
+        ige::decrypt_in_place(data, key, iv).expect("length checked");
+    }
+    Ok(())
 }
 
 /// AES-256-IGE encryption of `data` in place.
@@ -99,9 +116,7 @@ pub fn aes_ige_encrypt_in_place(
     iv: Uint8ArraySlice,
 ) -> Result<(), JsError> {
     let (key, iv) = key_iv(&key, &iv)?;
-    aligned(data.len())?;
-    ige::encrypt_in_place(bytes_mut(&mut data), &key, &iv).expect("length checked");
-    Ok(())
+    ige_in_place(bytes_mut(&mut data), &key, &iv, true)
 }
 
 /// AES-256-IGE decryption of `data` in place.
@@ -112,9 +127,7 @@ pub fn aes_ige_decrypt_in_place(
     iv: Uint8ArraySlice,
 ) -> Result<(), JsError> {
     let (key, iv) = key_iv(&key, &iv)?;
-    aligned(data.len())?;
-    ige::decrypt_in_place(bytes_mut(&mut data), &key, &iv).expect("length checked");
-    Ok(())
+    ige_in_place(bytes_mut(&mut data), &key, &iv, false)
 }
 
 /// SHA-1 digest (20 bytes) in a new Buffer.
@@ -130,13 +143,8 @@ pub fn sha256<'env>(env: &'env Env, data: &[u8]) -> Result<BufferSlice<'env>, Js
 }
 
 /// Writes `digest` into `out` at `offset` (0 when omitted).
-fn write_digest(
-    digest: &[u8],
-    out: &mut Uint8ArraySlice,
-    offset: Option<u32>,
-) -> Result<(), JsError> {
+fn write_digest(digest: &[u8], out: &mut [u8], offset: Option<u32>) -> Result<(), JsError> {
     let at = offset.unwrap_or(0) as usize;
-    let out = bytes_mut(out);
     let len = out.len();
     let dest = out.get_mut(at..at + digest.len()).ok_or_else(|| {
         coded(
@@ -159,7 +167,7 @@ pub fn sha1_into(
     offset: Option<u32>,
 ) -> Result<(), JsError> {
     let digest = sha::sha1(&[&data[..]]);
-    write_digest(&digest, &mut out, offset)
+    write_digest(&digest, bytes_mut(&mut out), offset)
 }
 
 /// Writes SHA-256(data) (32 bytes) into `out` at `offset`.
@@ -170,5 +178,5 @@ pub fn sha256_into(
     offset: Option<u32>,
 ) -> Result<(), JsError> {
     let digest = sha::sha256(&[&data[..]]);
-    write_digest(&digest, &mut out, offset)
+    write_digest(&digest, bytes_mut(&mut out), offset)
 }
