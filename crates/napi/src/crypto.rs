@@ -8,6 +8,9 @@
 //! Buffers are taken as `Uint8ArraySlice` (a pointer, no reference held) so that a
 //! mutable view is made only after every read-only argument has been copied out:
 //! JS may pass views of the same memory in several arguments.
+//!
+//! crypto/fast.rs replaces the exports of the in-place IGE and SHA write-into calls with
+//! plain Node-API callbacks over the same shared functions (see there why).
 
 mod envelope;
 mod fast;
