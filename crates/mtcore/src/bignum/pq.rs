@@ -1,0 +1,214 @@
+//! Factorization of the handshake's `pq` (core.telegram.org/mtproto/auth_key,
+//! step 2: "pq is a representation of a natural number (in binary big endian
+//! format). This number is the product of two different odd prime numbers.")
+//!
+//! Pollard's rho with Brent's cycle search and batched gcds (R. P. Brent, "An
+//! improved Monte Carlo factorization algorithm", BIT 20, 1980), in 64-bit
+//! Montgomery arithmetic. A pq that is not a product of two primes is
+//! rejected: the client must not answer a server that sends one.
+
+use super::prime64::{is_prime_u64, Mont64};
+
+/// Errors of the pq factorization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PqError {
+    /// `pq` is not a product of exactly two primes (0, 1, a prime, or a
+    /// number with three or more prime factors).
+    NotSemiprime { pq: u64 },
+    /// Pollard-Brent found no factor with any of its sequence constants
+    /// (not expected for a composite input; a guard against endless loops).
+    NoFactorFound { pq: u64 },
+}
+
+impl std::fmt::Display for PqError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PqError::NotSemiprime { pq } => write!(f, "pq {pq} is not a product of two primes"),
+            PqError::NoFactorFound { pq } => write!(f, "no factor of pq {pq} found"),
+        }
+    }
+}
+
+impl std::error::Error for PqError {}
+
+/// Splits `pq` into primes `(p, q)` with `p <= q`.
+pub fn factorize_pq(pq: u64) -> Result<(u64, u64), PqError> {
+    let not_semiprime = PqError::NotSemiprime { pq };
+    if pq < 4 || is_prime_u64(pq) {
+        return Err(not_semiprime);
+    }
+    let d = if pq % 2 == 0 {
+        2
+    } else {
+        let s = pq.isqrt();
+        if s * s == pq {
+            s
+        } else {
+            find_factor(pq)?
+        }
+    };
+    let (p, q) = (d.min(pq / d), d.max(pq / d));
+    if is_prime_u64(p) && is_prime_u64(q) {
+        Ok((p, q))
+    } else {
+        Err(not_semiprime)
+    }
+}
+
+/// How many products of |x - y| are accumulated before each gcd.
+const BATCH: usize = 128;
+
+/// A nontrivial factor of an odd composite `n` that is not a perfect square.
+fn find_factor(n: u64) -> Result<u64, PqError> {
+    let m = Mont64::new(n);
+    // Sequence constants 1, 2, 3...: deterministic, and each failure (the
+    // cycle closing mod n at once) is rare, so few are ever tried.
+    for c in 1..=64u64 {
+        if let Some(d) = brent(&m, n, m.to_mont(c % n), m.to_mont(2)) {
+            return Ok(d);
+        }
+    }
+    Err(PqError::NoFactorFound { pq: n })
+}
+
+/// One run of Brent's rho with f(y) = y^2/R + c (in Montgomery form: the map is
+/// still a polynomial mod each prime factor, which is all rho needs).
+fn brent(m: &Mont64, n: u64, c: u64, y0: u64) -> Option<u64> {
+    let f = |y: u64| m.add(m.mul(y, y), c);
+    let mut y = y0;
+    let mut r = 1usize;
+    let mut q = m.to_mont(1);
+    loop {
+        let x = y;
+        for _ in 0..r {
+            y = f(y);
+        }
+        let mut k = 0;
+        while k < r {
+            let ys = y;
+            let steps = BATCH.min(r - k);
+            for _ in 0..steps {
+                y = f(y);
+                q = m.mul(q, x.abs_diff(y));
+            }
+            let g = gcd(q, n);
+            if g != 1 {
+                // The batch overshot (or q hit 0): step again one by one.
+                return retrace(n, x, ys, steps, &f).filter(|&d| d != n);
+            }
+            k += steps;
+        }
+        r *= 2;
+        if r > 1 << 26 {
+            return None;
+        }
+    }
+}
+
+/// Finds the first step of a batch whose |x - y| shares a factor with n.
+fn retrace(n: u64, x: u64, mut y: u64, steps: usize, f: &impl Fn(u64) -> u64) -> Option<u64> {
+    for _ in 0..steps {
+        y = f(y);
+        let g = gcd(x.abs_diff(y), n);
+        if g != 1 {
+            return Some(g);
+        }
+    }
+    None
+}
+
+/// Binary gcd; `gcd(0, n) = n`.
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    if a == 0 {
+        return b;
+    }
+    if b == 0 {
+        return a;
+    }
+    let shift = (a | b).trailing_zeros();
+    a >>= a.trailing_zeros();
+    loop {
+        b >>= b.trailing_zeros();
+        if a > b {
+            std::mem::swap(&mut a, &mut b);
+        }
+        b -= a;
+        if b == 0 {
+            return a << shift;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // pq = p·q cases from ../shared/vectors/pq.json (sources: the official
+    // sample page, grammers, mtcute, tdlib tdutils/test/pq.cpp, tweb).
+    const VECTORS: [(u64, u64, u64); 17] = [
+        (1514134277173997537, 1054028803, 1436520779),
+        (1468428376148703121, 1008949199, 1455403679),
+        (1372318559046200203, 1141464581, 1202243663),
+        (1724114033281923457, 1229739323, 1402015859),
+        (1512271926327123781, 1229741209, 1229748109),
+        (1470626929934143021, 1206429347, 1218991343),
+        (2363612107535801713, 1518968219, 1556064227),
+        (2804275833720261793, 1555252417, 1803100129),
+        (2090522174869285481, 1112973847, 1878321023),
+        (2151485857115995003, 1455308411, 1478371073),
+        (1483125229447899461, 1000717891, 1482061271),
+        (1655207937115841569, 1272386663, 1300868663),
+        (1056710243275307827, 1004505961, 1051970107),
+        (15, 3, 5),
+        (32193202156827203, 179424611, 179424673),
+        (21, 3, 7),
+        (18442450077884059639, 4294467311, 4294467449), // pq >= 2^63
+    ];
+
+    #[test]
+    fn shared_vectors() {
+        for (pq, p, q) in VECTORS {
+            assert_eq!(factorize_pq(pq), Ok((p, q)), "pq {pq}");
+        }
+    }
+
+    #[test]
+    fn tdlib_generated_server_cases() {
+        // tdlib's generated_server test: products of the first primes at or
+        // above i·10^8 for i = 10..19 (see pq.json's note).
+        let primes: Vec<u64> = (10..20u64)
+            .map(|i| (i * 100_000_000..).find(|&x| is_prime_u64(x)).unwrap())
+            .collect();
+        for (a, &p) in primes.iter().enumerate() {
+            for &q in &primes[a..] {
+                assert_eq!(factorize_pq(p * q), Ok((p, q)));
+            }
+        }
+    }
+
+    #[test]
+    fn rejects_what_is_not_two_primes() {
+        for pq in [0u64, 1, 2, 3, 7, 1_000_000_007, 18_446_744_073_709_551_557, 8, 27, 30] {
+            assert_eq!(factorize_pq(pq), Err(PqError::NotSemiprime { pq }), "{pq}");
+        }
+        // Three prime factors of about 21 bits each.
+        let pq = 2_097_143u64 * 2_097_131 * 2_097_133;
+        assert_eq!(factorize_pq(pq), Err(PqError::NotSemiprime { pq }));
+    }
+
+    #[test]
+    fn small_factors_and_squares() {
+        assert_eq!(factorize_pq(4), Ok((2, 2)));
+        assert_eq!(factorize_pq(2 * 4_294_967_291), Ok((2, 4_294_967_291)));
+        assert_eq!(factorize_pq(4_294_967_291 * 4_294_967_291), Ok((4_294_967_291, 4_294_967_291)));
+        assert_eq!(factorize_pq(3 * 6_148_914_691_236_517_199), Ok((3, 6_148_914_691_236_517_199)));
+    }
+
+    #[test]
+    fn gcd_cases() {
+        assert_eq!(gcd(0, 9), 9);
+        assert_eq!(gcd(12, 18), 6);
+        assert_eq!(gcd(17, 5), 1);
+        assert_eq!(gcd(1 << 40, 1 << 20), 1 << 20);
+    }
+}
