@@ -6,7 +6,10 @@
 /// `u mod v`, as `v.len()` limbs. `v` must have a nonzero top limb.
 pub(crate) fn rem_limbs(u: &[u64], v: &[u64]) -> Vec<u64> {
     let n = v.len();
-    assert!(n > 0 && v[n - 1] != 0, "divisor must be normalized and nonzero");
+    assert!(
+        n > 0 && v[n - 1] != 0,
+        "divisor must be normalized and nonzero"
+    );
     let u = &u[..u.iter().rposition(|&l| l != 0).map_or(0, |i| i + 1)];
     if u.len() < n {
         let mut r = u.to_vec();
@@ -15,7 +18,10 @@ pub(crate) fn rem_limbs(u: &[u64], v: &[u64]) -> Vec<u64> {
     }
     if n == 1 {
         let d = v[0] as u128;
-        let r = u.iter().rev().fold(0u128, |r, &l| ((r << 64) | l as u128) % d);
+        let r = u
+            .iter()
+            .rev()
+            .fold(0u128, |r, &l| ((r << 64) | l as u128) % d);
         return vec![r as u64];
     }
 

@@ -141,7 +141,10 @@ mod tests {
     #[test]
     fn edge_cases() {
         let one = BigUint::from_u64(1);
-        assert_eq!(mod_pow(&BigUint::from_u64(5), &[3], &one).unwrap(), BigUint::ZERO);
+        assert_eq!(
+            mod_pow(&BigUint::from_u64(5), &[3], &one).unwrap(),
+            BigUint::ZERO
+        );
         assert_eq!(
             mod_pow(&BigUint::from_u64(0), &[], &BigUint::from_u64(7)).unwrap(),
             one
@@ -158,6 +161,9 @@ mod tests {
             mod_pow(&one, &[1], &BigUint::ZERO),
             Err(BignumError::ZeroModulus)
         ));
-        assert_eq!(mod_pow_be(&[2], &[10], &[0, 0, 0x10, 0x01]).unwrap(), vec![0x04, 0x00]);
+        assert_eq!(
+            mod_pow_be(&[2], &[10], &[0, 0, 0x10, 0x01]).unwrap(),
+            vec![0x04, 0x00]
+        );
     }
 }

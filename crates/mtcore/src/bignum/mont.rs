@@ -47,7 +47,10 @@ impl Modulus {
             return Err(BignumError::EvenModulus);
         }
         let used = n.limbs().len();
-        let width = *WIDTHS.iter().find(|&&w| w >= used).expect("at most 64 limbs");
+        let width = *WIDTHS
+            .iter()
+            .find(|&&w| w >= used)
+            .expect("at most 64 limbs");
         let mut limbs = [0u64; MAX_LIMBS];
         limbs[..used].copy_from_slice(n.limbs());
         // R = 2^(64·width): R mod n and R^2 mod n by long division, once.
@@ -217,7 +220,11 @@ fn window_value(exp: &[u8], lo: usize, w: usize) -> usize {
     let len = exp.len();
     (0..w).fold(0usize, |v, j| {
         let bit = lo + j;
-        let byte = if bit / 8 < len { exp[len - 1 - bit / 8] } else { 0 };
+        let byte = if bit / 8 < len {
+            exp[len - 1 - bit / 8]
+        } else {
+            0
+        };
         v | ((((byte >> (bit % 8)) & 1) as usize) << j)
     })
 }
@@ -274,9 +281,15 @@ mod tests {
         let x = BigUint::from_u64(123_456_789);
         let y = BigUint::from_u64(987_654_321);
         let p = m.from_mont(&m.mul(&m.to_mont(&x), &m.to_mont(&y)));
-        assert_eq!(p, BigUint::from_u64(123_456_789 * 987_654_321 % 1_000_000_007));
+        assert_eq!(
+            p,
+            BigUint::from_u64(123_456_789 * 987_654_321 % 1_000_000_007)
+        );
         assert_eq!(m.from_mont(&m.one()), BigUint::from_u64(1));
         let s = m.from_mont(&m.sqr(&m.to_mont(&x)));
-        assert_eq!(s, BigUint::from_u64(123_456_789 * 123_456_789 % 1_000_000_007));
+        assert_eq!(
+            s,
+            BigUint::from_u64(123_456_789 * 123_456_789 % 1_000_000_007)
+        );
     }
 }

@@ -37,7 +37,7 @@ pub fn factorize_pq(pq: u64) -> Result<(u64, u64), PqError> {
     if pq < 4 || is_prime_u64(pq) {
         return Err(not_semiprime);
     }
-    let d = if pq % 2 == 0 {
+    let d = if pq.is_multiple_of(2) {
         2
     } else {
         let s = pq.isqrt();
@@ -72,7 +72,8 @@ fn find_factor(n: u64) -> Result<u64, PqError> {
     // Constants 1, 2, 3...: deterministic. A run fails only when a sequence
     // closes its cycle modulo n and modulo the factor at once, which is rare.
     for attempt in 0..32u64 {
-        let cs: [u64; LANES] = std::array::from_fn(|l| m.to_mont((attempt * LANES as u64 + l as u64 + 1) % n));
+        let cs: [u64; LANES] =
+            std::array::from_fn(|l| m.to_mont((attempt * LANES as u64 + l as u64 + 1) % n));
         if let Some(d) = brent(&m, n, cs) {
             return Ok(d);
         }
@@ -224,7 +225,18 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_two_primes() {
-        for pq in [0u64, 1, 2, 3, 7, 1_000_000_007, 18_446_744_073_709_551_557, 8, 27, 30] {
+        for pq in [
+            0u64,
+            1,
+            2,
+            3,
+            7,
+            1_000_000_007,
+            18_446_744_073_709_551_557,
+            8,
+            27,
+            30,
+        ] {
             assert_eq!(factorize_pq(pq), Err(PqError::NotSemiprime { pq }), "{pq}");
         }
         // Three prime factors of about 21 bits each.
@@ -236,8 +248,14 @@ mod tests {
     fn small_factors_and_squares() {
         assert_eq!(factorize_pq(4), Ok((2, 2)));
         assert_eq!(factorize_pq(2 * 4_294_967_291), Ok((2, 4_294_967_291)));
-        assert_eq!(factorize_pq(4_294_967_291 * 4_294_967_291), Ok((4_294_967_291, 4_294_967_291)));
-        assert_eq!(factorize_pq(3 * 6_148_914_691_236_517_199), Ok((3, 6_148_914_691_236_517_199)));
+        assert_eq!(
+            factorize_pq(4_294_967_291 * 4_294_967_291),
+            Ok((4_294_967_291, 4_294_967_291))
+        );
+        assert_eq!(
+            factorize_pq(3 * 6_148_914_691_236_517_199),
+            Ok((3, 6_148_914_691_236_517_199))
+        );
     }
 
     #[test]

@@ -38,7 +38,7 @@ impl Mont64 {
     }
 
     /// `x·2^64 mod n`.
-    pub(crate) fn to_mont(&self, x: u64) -> u64 {
+    pub(crate) fn to_mont(self, x: u64) -> u64 {
         (((x as u128) << 64) % self.n as u128) as u64
     }
 
@@ -77,7 +77,7 @@ pub(crate) fn is_prime_u64(n: u64) -> bool {
         return false;
     }
     for p in BASES {
-        if n % p == 0 {
+        if n.is_multiple_of(p) {
             return n == p;
         }
     }
@@ -107,7 +107,10 @@ mod tests {
     use super::*;
 
     fn naive_is_prime(n: u64) -> bool {
-        n >= 2 && (2..).take_while(|d| d * d <= n).all(|d| n % d != 0)
+        n >= 2
+            && (2..)
+                .take_while(|d| d * d <= n)
+                .all(|d| !n.is_multiple_of(d))
     }
 
     #[test]

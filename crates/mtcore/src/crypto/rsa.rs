@@ -64,7 +64,10 @@ impl std::fmt::Display for RsaError {
             RsaError::LegacyFormat => write!(f, "legacy RSA block does not start with a zero byte"),
             RsaError::LegacyHash => write!(f, "legacy RSA block hash mismatch"),
             RsaError::RetryLimit { attempts } => {
-                write!(f, "no temp_key gave key_aes_encrypted < n in {attempts} attempts")
+                write!(
+                    f,
+                    "no temp_key gave key_aes_encrypted < n in {attempts} attempts"
+                )
             }
         }
     }
@@ -364,15 +367,25 @@ mod tests {
         // A source that repeats the bad key forever hits the limit.
         let bad = unhex(PAD_TEMP_KEY_0);
         let mut first = true;
-        let result = pad_encrypt(&unhex(PAD_DATA), &unhex(PAD_N), &[1, 0, 1], |buf: &mut [u8]| {
-            if first {
-                buf.copy_from_slice(&unhex(PAD_RANDOM));
-                first = false;
-            } else {
-                buf.copy_from_slice(&bad);
-            }
-        });
-        assert_eq!(result, Err(RsaError::RetryLimit { attempts: PAD_MAX_ATTEMPTS }));
+        let result = pad_encrypt(
+            &unhex(PAD_DATA),
+            &unhex(PAD_N),
+            &[1, 0, 1],
+            |buf: &mut [u8]| {
+                if first {
+                    buf.copy_from_slice(&unhex(PAD_RANDOM));
+                    first = false;
+                } else {
+                    buf.copy_from_slice(&bad);
+                }
+            },
+        );
+        assert_eq!(
+            result,
+            Err(RsaError::RetryLimit {
+                attempts: PAD_MAX_ATTEMPTS
+            })
+        );
     }
 
     #[test]
