@@ -62,8 +62,8 @@ const BATCH: usize = 256;
 /// sequence is bound by the latency of its chain of dependent multiplications;
 /// several fill the multipliers' idle cycles, and the first of L random walks
 /// to close its cycle does so about sqrt(L) times sooner than a single walk.
-/// Measured on 63-bit pq: median 300 us with 1 lane, 265 with 2, ~195 with 4,
-/// 240 with 6 (throughput-bound from there on).
+/// Measured on 63-bit pq (Zen 5): median ~300 us with 1 lane, 265 with 2,
+/// ~200 with 3, ~165 with 4, ~185 with 5 (throughput-bound from 4 on).
 const LANES: usize = 4;
 
 /// A nontrivial factor of an odd composite `n` that is not a perfect square.
@@ -72,8 +72,7 @@ fn find_factor(n: u64) -> Result<u64, PqError> {
     // Constants 1, 2, 3...: deterministic. A run fails only when a sequence
     // closes its cycle modulo n and modulo the factor at once, which is rare.
     for attempt in 0..32u64 {
-        let cs: [u64; LANES] =
-            std::array::from_fn(|l| m.to_mont((attempt * LANES as u64 + l as u64 + 1) % n));
+        let cs: [u64; LANES] = std::array::from_fn(|l| attempt * LANES as u64 + l as u64 + 1);
         if let Some(d) = brent(&m, n, cs) {
             return Ok(d);
         }
@@ -81,11 +80,12 @@ fn find_factor(n: u64) -> Result<u64, PqError> {
     Err(PqError::NoFactorFound { pq: n })
 }
 
-/// The rho map f(y) = y^2/R + c (mod n) in Montgomery form: still a
-/// polynomial modulo each prime factor, which is all rho needs.
+/// The rho map f(y) = (y^2 + c)/R (mod n), R = 2^64: a quadratic polynomial
+/// modulo each prime factor (R is invertible), which is all rho needs, and
+/// one Montgomery reduction with no modular addition after it.
 #[inline(always)]
 fn step(m: &Mont64, y: u64, c: u64) -> u64 {
-    m.add(m.mul(y, y), c)
+    m.sqr_plus(y, c)
 }
 
 /// Brent's cycle search over `LANES` sequences at once; the factor found, or

@@ -37,20 +37,25 @@ impl Mont64 {
         }
     }
 
+    /// `(a * a + c) / 2^64 mod n` for `a < n` and a small `c`: the constant
+    /// joins the product before the reduction, so no modular addition
+    /// follows it (a·a + c stays below n·2^64, which the reduction needs).
+    #[inline(always)]
+    pub(crate) fn sqr_plus(&self, a: u64, c: u64) -> u64 {
+        let t = a as u128 * a as u128 + c as u128;
+        let m = (t as u64).wrapping_mul(self.n_inv);
+        let mn_hi = ((m as u128 * self.n as u128) >> 64) as u64;
+        let (r, borrow) = ((t >> 64) as u64).overflowing_sub(mn_hi);
+        if borrow {
+            r.wrapping_add(self.n)
+        } else {
+            r
+        }
+    }
+
     /// `x·2^64 mod n`.
     pub(crate) fn to_mont(self, x: u64) -> u64 {
         (((x as u128) << 64) % self.n as u128) as u64
-    }
-
-    /// `a + b mod n` for `a, b < n`.
-    #[inline(always)]
-    pub(crate) fn add(&self, a: u64, b: u64) -> u64 {
-        let (s, c) = a.overflowing_add(b);
-        if c || s >= self.n {
-            s.wrapping_sub(self.n)
-        } else {
-            s
-        }
     }
 
     /// `base^exp` in Montgomery form (`base` in Montgomery form too).
@@ -132,6 +137,36 @@ mod tests {
         assert!(!is_prime_u64(u64::MAX));
         assert!(is_prime_u64(4_294_967_291));
         assert!(!is_prime_u64(4_294_967_291 * 3));
+    }
+
+    #[test]
+    fn sqr_plus_is_square_plus_constant_over_r() {
+        for n in [
+            1_000_000_007u64,
+            18_446_744_073_709_551_557,
+            2_097_143 * 2_097_131,
+        ] {
+            let m = Mont64::new(n);
+            let r_inv = |x: u128| {
+                // x / 2^64 mod n by repeated halving (n odd).
+                (0..64).fold(x % n as u128, |v, _| {
+                    if v % 2 == 0 {
+                        v / 2
+                    } else {
+                        (v + n as u128) / 2
+                    }
+                })
+            };
+            for (a, c) in [
+                (0u64, 1u64),
+                (n - 1, 3),
+                (n / 3, 7),
+                (12345, u32::MAX as u64),
+            ] {
+                let want = r_inv(a as u128 * a as u128 + c as u128) as u64;
+                assert_eq!(m.sqr_plus(a, c), want, "n {n} a {a} c {c}");
+            }
+        }
     }
 
     #[test]
