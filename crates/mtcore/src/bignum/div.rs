@@ -1,28 +1,37 @@
 //! Long division of little-endian u64 limb strings (Knuth, TAOCP vol. 2,
-//! 4.3.1, Algorithm D). Only the remainder is needed: reducing inputs below a
-//! modulus, computing R^2 mod n for Montgomery form, and the even-modulus
-//! fallback of `modpow`. Variable-time: used on public values only.
+//! 4.3.1, Algorithm D): reducing inputs below a modulus, R^2 mod n for
+//! Montgomery form, the Barrett constant of the small-base path, and the
+//! even-modulus fallback of `modpow`. Variable-time: used on public values only.
 
 /// `u mod v`, as `v.len()` limbs. `v` must have a nonzero top limb.
 pub(crate) fn rem_limbs(u: &[u64], v: &[u64]) -> Vec<u64> {
+    div_rem_limbs(u, v).1
+}
+
+/// `(u / v, u mod v)`: the quotient as `u.len() - v.len() + 1` limbs (at
+/// least one), the remainder as `v.len()` limbs. `v` must have a nonzero top limb.
+pub(crate) fn div_rem_limbs(u: &[u64], v: &[u64]) -> (Vec<u64>, Vec<u64>) {
     let n = v.len();
     assert!(
         n > 0 && v[n - 1] != 0,
         "divisor must be normalized and nonzero"
     );
+    let mut q = vec![0u64; u.len().saturating_sub(n) + 1];
     let u = &u[..u.iter().rposition(|&l| l != 0).map_or(0, |i| i + 1)];
     if u.len() < n {
         let mut r = u.to_vec();
         r.resize(n, 0);
-        return r;
+        return (q, r);
     }
     if n == 1 {
         let d = v[0] as u128;
-        let r = u
-            .iter()
-            .rev()
-            .fold(0u128, |r, &l| ((r << 64) | l as u128) % d);
-        return vec![r as u64];
+        let mut r = 0u128;
+        for (i, &l) in u.iter().enumerate().rev() {
+            let cur = (r << 64) | l as u128;
+            q[i] = (cur / d) as u64;
+            r = cur % d;
+        }
+        return (q, vec![r as u64]);
     }
 
     // D1: normalize so the divisor's top bit is set; the dividend gains a limb.
@@ -69,7 +78,9 @@ pub(crate) fn rem_limbs(u: &[u64], v: &[u64]) -> Vec<u64> {
                 carry = c1 | c2;
             }
             un[j + n] = un[j + n].wrapping_add(carry as u64);
+            qhat -= 1;
         }
+        q[j] = qhat as u64;
     }
 
     // D8: un[..n] holds the remainder shifted left by s.
@@ -81,7 +92,7 @@ pub(crate) fn rem_limbs(u: &[u64], v: &[u64]) -> Vec<u64> {
             (un[i] >> s) | (un[i + 1] << (64 - s))
         };
     }
-    r
+    (q, r)
 }
 
 /// `x << s` (s < 64) into `len` limbs.
@@ -120,7 +131,7 @@ mod tests {
     }
 
     #[test]
-    fn remainder_matches_num_bigint() {
+    fn division_matches_num_bigint() {
         let mut seed = 0x9e3779b97f4a7c15u64;
         for round in 0..2000 {
             let ul = 1 + (xorshift(&mut seed) % 70) as usize;
@@ -142,9 +153,10 @@ mod tests {
             if v[vl - 1] == 0 {
                 v[vl - 1] = 1;
             }
-            let r = rem_limbs(&u, &v);
+            let (q, r) = div_rem_limbs(&u, &v);
             assert_eq!(r.len(), vl);
             assert_eq!(to_ref(&r), to_ref(&u) % to_ref(&v), "round {round}");
+            assert_eq!(to_ref(&q), to_ref(&u) / to_ref(&v), "round {round}");
         }
     }
 }

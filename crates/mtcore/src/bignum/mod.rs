@@ -16,6 +16,7 @@ mod mont;
 pub mod pq;
 pub mod prime;
 mod prime64;
+mod smallbase;
 mod uint;
 
 pub use modpow::{mod_pow, mod_pow_be};

@@ -139,6 +139,31 @@ mod tests {
     }
 
     #[test]
+    fn small_bases_match_num_bigint() {
+        // The small-base path (bases below 2^21), at several widths and
+        // exponent lengths, including zero-length and all-zero exponents.
+        let mut seed = 99;
+        for round in 0..300 {
+            let mlen = [1usize, 8, 30, 64, 200, 256, 300, 512][round % 8];
+            let mut m = random_bytes(&mut seed, mlen);
+            m[0] |= 0x80;
+            m[mlen - 1] |= 1;
+            let base = match round % 5 {
+                0 => 2u64,
+                1 => 3,
+                2 => 7,
+                3 => (1 << 21) - 1,
+                _ => xorshift(&mut seed) % 16,
+            };
+            let exp_len = xorshift(&mut seed) as usize % (mlen + 3);
+            let exp = random_bytes(&mut seed, exp_len);
+            let got = mod_pow_be(&base.to_be_bytes(), &exp, &m).unwrap();
+            let want = Ref::from(base).modpow(&Ref::from_bytes_be(&exp), &Ref::from_bytes_be(&m));
+            assert_eq!(Ref::from_bytes_be(&got), want, "round {round} base {base}");
+        }
+    }
+
+    #[test]
     fn edge_cases() {
         let one = BigUint::from_u64(1);
         assert_eq!(

@@ -13,6 +13,7 @@
 //! which is not worth a second, leaky code path.
 
 use super::kernel::{mont_mul, mont_sqr, neg_inv_u64};
+use super::smallbase::{powers, select_limb, small_window, Barrett, SMALL_BASE_BITS};
 use super::uint::{BigUint, MAX_LIMBS};
 use super::BignumError;
 use subtle::ConstantTimeEq;
@@ -35,6 +36,8 @@ pub struct Modulus {
     r2: [u64; MAX_LIMBS],
     /// R mod n: one in Montgomery form.
     one: [u64; MAX_LIMBS],
+    /// For multiplying by one-limb numbers (small bases).
+    barrett: Barrett,
 }
 
 impl Modulus {
@@ -71,6 +74,7 @@ impl Modulus {
             n0: neg_inv_u64(n.limbs()[0]),
             r2,
             one,
+            barrett: Barrett::new(n),
         })
     }
 
@@ -88,6 +92,19 @@ impl Modulus {
         } else {
             *base
         };
+        if base.bits() <= SMALL_BASE_BITS {
+            let s = base.limbs().first().copied().unwrap_or(0);
+            let r = match self.width {
+                4 => self.pow_small_n::<4>(s, exp),
+                8 => self.pow_small_n::<8>(s, exp),
+                16 => self.pow_small_n::<16>(s, exp),
+                24 => self.pow_small_n::<24>(s, exp),
+                32 => self.pow_small_n::<32>(s, exp),
+                48 => self.pow_small_n::<48>(s, exp),
+                _ => self.pow_small_n::<64>(s, exp),
+            };
+            return BigUint::from_limbs(&r).expect("below the modulus");
+        }
         let mut b = [0u64; MAX_LIMBS];
         b[..base.limbs().len()].copy_from_slice(base.limbs());
         let r = match self.width {
@@ -154,6 +171,31 @@ impl Modulus {
             48 => go::<48>(self, a),
             _ => go::<64>(self, a),
         }
+    }
+
+    /// Fixed-window exponentiation of a small base (see `smallbase`): the
+    /// multiplication per window is a one-limb Barrett row.
+    fn pow_small_n<const N: usize>(&self, base: u64, exp: &[u8]) -> [u64; MAX_LIMBS] {
+        let n: [u64; N] = head(&self.limbs);
+        let n0 = self.n0;
+        let bits = exp.len() * 8;
+        let w = small_window(base, window_bits(bits));
+        let table = powers(base, w);
+        let table = &table[..1 << w];
+        let windows = bits.div_ceil(w);
+        let mut acc = head::<N>(&self.one);
+        for k in (0..windows).rev() {
+            if k + 1 != windows {
+                for _ in 0..w {
+                    acc = mont_sqr(&acc, &n, n0);
+                }
+            }
+            let s = select_limb(table, window_value(exp, k * w, w));
+            acc = self.barrett.mul_limb(&acc, s, &n);
+        }
+        let mut unit = [0u64; N];
+        unit[0] = 1;
+        pad(&mont_mul(&acc, &unit, &n, n0))
     }
 
     fn pow_n<const N: usize>(&self, base: &[u64; MAX_LIMBS], exp: &[u8]) -> [u64; MAX_LIMBS] {
