@@ -2,7 +2,8 @@
 //!
 //! - `BigUint`: unsigned integers up to 4096 bits in fixed (stack) storage.
 //! - `Modulus`: Montgomery arithmetic for odd moduli, with constant-time
-//!   fixed-window exponentiation; `mod_pow`/`mod_pow_be` for any modulus.
+//!   fixed-window exponentiation (a cheaper path for small bases such as
+//!   DH's g); `mod_pow`/`mod_pow_be` for any modulus.
 //! - `prime`: Miller-Rabin and the safe-prime test that DH parameters need.
 //! - `pq`: Pollard-Brent factorization of the handshake's 64-bit `pq`.
 //!
