@@ -7,7 +7,9 @@ use libfuzzer_sys::fuzz_target;
 use mtcore::crypto::envelope::{self, AuthKey, Sender};
 
 fn key() -> AuthKey {
-    AuthKey::new(std::array::from_fn(|i| (i as u8).wrapping_mul(29).wrapping_add(3)))
+    AuthKey::new(std::array::from_fn(|i| {
+        (i as u8).wrapping_mul(29).wrapping_add(3)
+    }))
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -15,7 +17,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let key = key();
-    let sender = if mode & 1 == 0 { Sender::Client } else { Sender::Server };
+    let sender = if mode & 1 == 0 {
+        Sender::Client
+    } else {
+        Sender::Server
+    };
     if mode & 2 == 0 {
         // Raw bytes, with the right auth_key_id half the time so the msg_key check is reached.
         let mut packet = rest.to_vec();
