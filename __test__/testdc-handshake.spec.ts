@@ -7,11 +7,13 @@ import { readFileSync } from 'node:fs';
 import test from 'ava';
 import { TL } from '../bindings';
 import { TELEGRAM_RSA_KEYS } from '../bindings/auth/telegram-keys';
+import * as native from '../bindings/native';
 import { HANDSHAKE_FAULTS, type HandshakeFault, TestDc } from '../bindings/testing';
 import { kdfV1 } from '../bindings/testing/bind-temp-key';
 import { igeDecrypt, igeEncrypt } from '../bindings/testing/crypto';
+import { dhHalf, fakeDhPrime, TELEGRAM_DH_PRIME } from '../bindings/testing/dh';
 import { isPrime, randomPq } from '../bindings/testing/pq';
-import { rsaFingerprint } from '../bindings/testing/rsa-key';
+import { rsaDecryptRaw, rsaFingerprint, sharedTestRsaKey } from '../bindings/testing/rsa-key';
 import { firstSalt, newNonceHash, tmpAesKeyIv } from '../bindings/testing/server-handshake';
 import { clientHandshake, factor, type HandshakeOptions, type InnerKind, TestClient } from './testdc-helpers';
 
@@ -201,4 +203,72 @@ test('the MTProto v1 key derivation of binding messages matches the public vecto
     t.is(key.toString('hex'), v.aes_key);
     t.is(iv.toString('hex'), v.aes_iv);
   }
+});
+
+// --- Against the native functions of crates/mtcore (an independent implementation) ---
+
+test('TestDc fingerprints, IGE and pq agree with the native functions', (t) => {
+  const key = sharedTestRsaKey();
+  t.is(BigInt.asUintN(64, native.rsaFingerprint(key.modulus, key.exponent)), key.fingerprint);
+  for (let i = 0; i < 20; i++) {
+    const data = randomBytes(16 * (1 + i));
+    const k = randomBytes(32);
+    const iv = randomBytes(32);
+    t.deepEqual(igeEncrypt(data, k, iv), native.aesIgeEncrypt(data, k, iv));
+    t.deepEqual(igeDecrypt(data, k, iv), native.aesIgeDecrypt(data, k, iv));
+    const { p, q, pq } = randomPq(randomBytes);
+    t.deepEqual(native.factorizePq(pq), [p, q]);
+  }
+});
+
+for (const scheme of ['pad', 'legacy'] as const) {
+  test.serial(`a client using the native RSA (${scheme}) and factorization is accepted`, async (t) => {
+    const c = await TestClient.open(dc.port);
+    const k = await clientHandshake(c, dc.rsaPublicKey, { scheme, native: true });
+    c.close();
+    t.like(
+      dc.authKeys().find((x) => x.authKeyId === k.authKeyId),
+      { rsaScheme: scheme },
+    );
+  });
+}
+
+test('what TestDc encrypts with RSA_PAD by hand, the native server-side decryption opens', (t) => {
+  const key = sharedTestRsaKey();
+  const d = Buffer.from(key.privateKey.export({ format: 'jwk' }).d!, 'base64url');
+  const data = TL.serialize({
+    _: 'p_q_inner_data_dc',
+    pq: Buffer.alloc(8, 1),
+    p: Buffer.alloc(4, 2),
+    q: Buffer.alloc(4, 3),
+    nonce: randomBytes(16),
+    serverNonce: randomBytes(16),
+    newNonce: randomBytes(32),
+    dc: 2,
+  });
+  const enc = native.rsaPadEncrypt(data, key.modulus, key.exponent);
+  t.deepEqual(native.rsaPadDecrypt(enc, key.modulus, d).subarray(0, data.length), data);
+  t.deepEqual(rsaDecryptRaw(key, enc)!.length, 256);
+});
+
+test('the DH faults are the ones the native checks catch', (t) => {
+  const random = randomBytes;
+  const good = dhHalf(TELEGRAM_DH_PRIME, 3, random);
+  t.notThrows(() => native.checkDhParams(TELEGRAM_DH_PRIME, 3, good.gA));
+  // bad-g-a: p - 1
+  const pMinus1 = Buffer.from(TELEGRAM_DH_PRIME);
+  pMinus1[255] -= 1;
+  t.throws(() => native.checkDhParams(TELEGRAM_DH_PRIME, 3, pMinus1), { code: 'ERR_DH_GA_RANGE' });
+  // bad-g: 9
+  t.throws(() => native.checkDhParams(TELEGRAM_DH_PRIME, 9, good.gA), { code: 'ERR_DH_BAD_G' });
+  // bad-dh-prime: odd, 2048 bits, right residue for g = 3, divisible by 5.
+  const bad = fakeDhPrime();
+  t.is(bad.length, 256);
+  t.true(bad[0] >= 0x80);
+  const half = dhHalf(bad, 3, random);
+  t.throws(() => native.checkDhParams(bad, 3, half.gA), { code: 'ERR_DH_PRIME_NOT_SAFE' });
+  // The server's own shared secret agrees with a native modPow on the client side.
+  const b = randomBytes(256);
+  const gB = native.modPow(Buffer.from([3]), b, TELEGRAM_DH_PRIME);
+  t.deepEqual(good.secret(gB), native.modPow(good.gA, b, TELEGRAM_DH_PRIME));
 });

@@ -6,9 +6,12 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
 import { connect, type Socket } from 'node:net';
 import { TL } from '../bindings';
 import {
+  factorizePq,
   type MtpEvent,
   MtpSession,
   mtpMsgIdAt,
+  rsaLegacyEncrypt,
+  rsaPadEncrypt,
   TransportCodec,
   type TransportEvent,
   type TransportOptions,
@@ -226,6 +229,8 @@ export interface HandshakeOptions {
   /** Corrupt one step on purpose (tests of the server's strictness). */
   tamper?: 'p' | 'fingerprint' | 'inner-nonce' | 'dc' | 'client-hash' | 'g_b' | 'retry-id';
   useReqPq?: boolean;
+  /** RSA and pq by the native functions (crates/mtcore) instead of this file's bigint code. */
+  native?: boolean;
 }
 
 /** The whole key exchange as a client does it, checking everything the server sends. */
@@ -242,7 +247,7 @@ export async function clientHandshake(
   const fp = resPQ.serverPublicKeyFingerprints.map((f) => BigInt.asUintN(64, f));
   if (!fp.includes(key.fingerprint)) throw new Error('resPQ: unknown fingerprints');
   const pq = big(resPQ.pq);
-  const [p, q] = factor(pq);
+  const [p, q] = o.native ? factorizePq(pq) : factor(pq);
   if (p * q !== pq || p === 1n) throw new Error('resPQ: pq does not factor');
   const newNonce = randomBytes(32);
   const inner = o.inner ?? 'p_q_inner_data_dc';
@@ -258,7 +263,12 @@ export async function clientHandshake(
     ...(inner === 'p_q_inner_data_temp_dc' ? { expiresIn: o.expiresIn ?? 3600 } : {}),
   } as TL.Objects[InnerKind];
   const data = TL.serialize(innerObj);
-  const encrypted = (o.scheme ?? 'pad') === 'pad' ? rsaPad(data, key) : rsaLegacy(data, key);
+  const scheme = o.scheme ?? 'pad';
+  const encrypted = o.native
+    ? (scheme === 'pad' ? rsaPadEncrypt : rsaLegacyEncrypt)(data, key.modulus, key.exponent)
+    : scheme === 'pad'
+      ? rsaPad(data, key)
+      : rsaLegacy(data, key);
   const dhParams = TL.deserialize(
     await c.plain(
       TL.serialize({

@@ -20,6 +20,18 @@ export const TELEGRAM_DH_PRIME = Buffer.from(
 /** The generator of the official example (g = 3 needs dh_prime mod 3 = 2, which holds). */
 export const TELEGRAM_DH_G = 3;
 
+/**
+ * For the bad-dh-prime fault: an odd 2048-bit number that passes every cheap check (its
+ * size, and dh_prime mod 3 = 2 as g = 3 needs) but is not a prime: the prime plus the
+ * smallest multiple of 6 that makes it divisible by 5.
+ */
+export function fakeDhPrime(prime: Buffer = TELEGRAM_DH_PRIME): Buffer {
+  const p = bigFromBytes(prime);
+  let k = 1n;
+  while ((p + 6n * k) % 5n !== 0n) k++;
+  return bytesFromBig(p + 6n * k, 256);
+}
+
 /** A value g_a / g_b must lie in: 2^(2048-64) <= v <= dh_prime - 2^(2048-64) (security guidelines). */
 export function dhValueInRange(v: bigint, prime: bigint): boolean {
   const margin = 1n << 1984n;

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import * as TL from '../tl';
 import { TlReader } from '../tl';
 import { bigFromBytes, bytesFromBig, igeDecrypt, igeEncrypt, sha1, sha256, xor } from './crypto';
-import { type DhHalf, dhHalf, dhValueInRange, TELEGRAM_DH_G, TELEGRAM_DH_PRIME } from './dh';
+import { type DhHalf, dhHalf, dhValueInRange, fakeDhPrime, TELEGRAM_DH_G, TELEGRAM_DH_PRIME } from './dh';
 import { type Pq, randomPq, randomPrime62 } from './pq';
 import { rsaDecryptRaw, type TestRsaKey } from './rsa-key';
 
@@ -272,7 +272,7 @@ export class HandshakeServer {
       return this.fail(ex.nonce, 'req_DH_params: temporary key without a positive expires_in');
     }
     const fault = this.fault;
-    const prime = fault === 'bad-dh-prime' ? bytesFromBig((1n << 2047n) + 1n, 256) : this.prime;
+    const prime = fault === 'bad-dh-prime' ? fakeDhPrime(this.prime) : this.prime;
     const g = fault === 'bad-g' ? 9 : this.g;
     const half = dhHalf(prime, g, this.random);
     const gA = fault === 'bad-g-a' ? bytesFromBig(this.primeNum - 1n, 256) : half.gA;
