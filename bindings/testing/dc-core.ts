@@ -13,6 +13,9 @@ import type { HandshakeServer } from './server-handshake';
 import type { WorldLink } from './test-dc';
 import type { Execution, Handler, SessionSelector, TestDcStats } from './types';
 
+/** How many executions `executions()` keeps (the oldest tenth goes past it). */
+export const EXECUTION_LOG_LIMIT = 100_000;
+
 /** One client connection as the core sees it (DcConnection over a socket, or a fake). */
 export interface Link {
   readonly id: number;
@@ -317,6 +320,12 @@ export class DcCore {
     if (this.executedIds.has(id)) this.stats.duplicates++;
     this.executedIds.add(id);
     this.executionLog.push(e);
+    // Bounded memory under benchmarks: a msg_id that old is refused anyway (code 16/20).
+    if (this.executionLog.length > EXECUTION_LOG_LIMIT) {
+      for (const old of this.executionLog.splice(0, EXECUTION_LOG_LIMIT / 10)) {
+        this.executedIds.delete(`${old.authKeyId}:${old.sessionId}:${old.msgId}`);
+      }
+    }
   }
 
   pushTo(s: DcSession, body: Buffer): void {
