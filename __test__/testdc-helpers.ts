@@ -9,6 +9,7 @@ import {
   factorizePq,
   type MtpEvent,
   MtpSession,
+  modPow,
   mtpMsgIdAt,
   rsaLegacyEncrypt,
   rsaPadEncrypt,
@@ -313,8 +314,10 @@ export async function clientHandshake(
   if (!(gA > margin && gA < prime - margin)) throw new Error('bad g_a');
   let retryId = 0n;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const b = big(randomBytes(256));
-    const gB = powMod(BigInt(innerDh.g), b, prime);
+    const bBytes = randomBytes(256);
+    const pow = (base: bigint, e: Buffer, m: bigint) =>
+      o.native ? big(modPow(bytes(base), e, bytes(m))) : powMod(base, big(e), m);
+    const gB = pow(BigInt(innerDh.g), bBytes, prime);
     const clientInner = TL.serialize({
       _: 'client_DH_inner_data',
       nonce,
@@ -336,7 +339,7 @@ export async function clientHandshake(
         }),
       ),
     ) as TL.Objects['dh_gen_ok'] | TL.Objects['dh_gen_retry'] | TL.Objects['dh_gen_fail'];
-    const authKey = bytes(powMod(gA, b, prime), 256);
+    const authKey = bytes(pow(gA, bBytes, prime), 256);
     const aux = sha1(authKey).subarray(0, 8);
     const expect = (n: number) => sha1(newNonce, Buffer.from([n]), aux).subarray(4, 20);
     if (gen._ === 'dh_gen_ok') {

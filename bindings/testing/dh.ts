@@ -47,20 +47,41 @@ export interface DhHalf {
   secret(gB: Buffer): Buffer;
 }
 
-/** a and g_a over node:crypto (OpenSSL) for a real prime; bigint for the fault cases. */
+// createDiffieHellman checks its prime (about 0.2 s): one object per (prime, g), its
+// private key set anew for each exchange (every use is synchronous, so none interleave).
+const groups = new Map<string, DiffieHellman | null>();
+
+function group(prime: Buffer, g: number): DiffieHellman | null {
+  const id = `${g}:${prime.toString('hex')}`;
+  let dh = groups.get(id);
+  if (dh === undefined) {
+    try {
+      dh = createDiffieHellman(prime, Buffer.from([g]));
+    } catch {
+      // OpenSSL refuses some parameters (the composite prime of a fault): bigint then.
+      dh = null;
+    }
+    groups.set(id, dh);
+  }
+  return dh;
+}
+
+/** a and g_a over node:crypto (OpenSSL) when it takes the parameters, bigint otherwise. */
 export function dhHalf(prime: Buffer, g: number, random: (n: number) => Buffer): DhHalf {
   const p = bigFromBytes(prime);
+  const dh = group(prime, g);
   for (;;) {
     const a = random(256);
     let gA: Buffer;
     let secret: (gB: Buffer) => Buffer;
-    try {
-      const dh: DiffieHellman = createDiffieHellman(prime, Buffer.from([g]));
+    if (dh) {
       dh.setPrivateKey(a);
       gA = bytesFromBig(bigFromBytes(dh.generateKeys()), 256);
-      secret = (gB) => bytesFromBig(bigFromBytes(dh.computeSecret(gB)), 256);
-    } catch {
-      // OpenSSL refuses some parameters (a composite prime of a fault): plain bigint.
+      secret = (gB) => {
+        dh.setPrivateKey(a);
+        return bytesFromBig(bigFromBytes(dh.computeSecret(gB)), 256);
+      };
+    } else {
       const aNum = bigFromBytes(a);
       gA = bytesFromBig(modPow(BigInt(g), aNum, p), 256);
       secret = (gB) => bytesFromBig(modPow(bigFromBytes(gB), aNum, p), 256);
