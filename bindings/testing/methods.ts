@@ -26,6 +26,10 @@ export interface DispatchHost {
 
 type AnyRequest = { _: string; query?: unknown } & Record<string, unknown>;
 
+/** Methods usable before login (the rest answer 401 AUTH_KEY_UNREGISTERED without a handler). */
+const NO_AUTH_NEEDED =
+  /^(help|auth|langpack)\.|^(ping|ping_delay_disconnect|get_future_salts|destroy_session|destroy_auth_key|rpc_drop_answer)$/;
+
 export function isMethod(name: string): boolean {
   return Object.hasOwn(RESULT_READERS, name);
 }
@@ -74,6 +78,9 @@ export async function runQuery(
   const handler = host.handlerFor(method);
   if (!handler) {
     host.log(`query ${msgId}: no handler for ${method}`);
+    // As Telegram: a method that needs a logged-in user fails with 401 before anything else.
+    if (key.userId === undefined && !NO_AUTH_NEEDED.test(method))
+      return rpcErrorBody(401, 'AUTH_KEY_UNREGISTERED');
     return rpcErrorBody(400, 'METHOD_INVALID');
   }
   host.recordExecution({
@@ -201,6 +208,28 @@ export function builtinHandlers(host: BuiltinHost): Map<string, Handler> {
     return {
       _: 'auth.authorization' as const,
       user: { _: 'user' as const, self: true, id: userId, firstName: 'Test' },
+    };
+  });
+  // The first calls clients make after login (Telethon and GramJS do): the user itself, and
+  // an update state to start from. Both need a logged-in key (401 otherwise).
+  add('users.getUsers', (req, ctx) => {
+    if (ctx.userId === undefined) return ctx.rpcError(401, 'AUTH_KEY_UNREGISTERED');
+    const self = ctx.userId;
+    return req.id.map((u) =>
+      u._ === 'inputUserSelf' || (u._ === 'inputUser' && u.userId === self)
+        ? { _: 'user' as const, self: true, id: self, firstName: 'Test' }
+        : { _: 'userEmpty' as const, id: u._ === 'inputUser' ? u.userId : 0n },
+    );
+  });
+  add('updates.getState', (_req, ctx) => {
+    if (ctx.userId === undefined) return ctx.rpcError(401, 'AUTH_KEY_UNREGISTERED');
+    return {
+      _: 'updates.state' as const,
+      pts: 1,
+      qts: 0,
+      date: Math.floor(host.serverNow() / 1000),
+      seq: 0,
+      unreadCount: 0,
     };
   });
   add('auth.bindTempAuthKey', (req, ctx) => {
