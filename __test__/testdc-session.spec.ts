@@ -445,3 +445,17 @@ test.serial('auth.bindTempAuthKey binds a temporary key to a permanent one (PFS)
   });
   c3.close();
 });
+
+test.serial('a handler answering bytes that are no TL object gets 500, TestDc goes on', async (t) => {
+  const { s } = await open();
+  dc.handle('help.getPromoData', () => Buffer.from([1, 2, 3]));
+  const e = await t.throwsAsync(s.call({ _: 'help.getPromoData' }));
+  t.like(e, { code: 500, message: 'INTERNAL_SERVER_ERROR' });
+  dc.handle('help.getPromoData', () => {
+    throw new Error('boom');
+  });
+  t.like(await t.throwsAsync(s.call({ _: 'help.getPromoData' })), { code: 500 });
+  t.is((await s.call({ _: 'help.getNearestDc' })).thisDc, 2);
+  dc.unhandle('help.getPromoData');
+  s.client.close();
+});

@@ -5,7 +5,7 @@
 // (with the reply faults), and keeps the keys, the sessions and the counters.
 
 import { MtpSession } from '../native';
-import { DcSession } from './dc-session';
+import { DcSession, rpcErrorBody } from './dc-session';
 import { DcFaults } from './faults';
 import { AuthKeyRecord } from './keys';
 import { type BuiltinHost, builtinHandlers, type DispatchHost, runQuery } from './methods';
@@ -131,6 +131,15 @@ export class DcCore {
   *select(target: SessionSelector): Generator<DcSession> {
     for (const k of this.keys.values())
       for (const s of k.sessions.values()) if (selects(target, k, s)) yield s;
+  }
+
+  /** Runs timer work; nothing a timer does may throw out of TestDc. */
+  private safely(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.log(`timer work failed (${(e as Error).message})`);
+    }
   }
 
   /** Stops every timer and held answer. */
@@ -284,11 +293,19 @@ export class DcCore {
     }
     const deliver = () => {
       if (this.stopped || key.sessions.get(session.sessionId) !== session) return;
-      if (session.answer(msgId, result, this.clock())) this.stats.gzipped++;
+      try {
+        if (session.answer(msgId, result, this.clock())) this.stats.gzipped++;
+      } catch (e) {
+        // A handler's raw answer that is no TL object (not whole words, over 1 MiB).
+        this.log(
+          `answer to ${msgId} refused by the message layer (${(e as { code?: string }).code ?? 'error'})`,
+        );
+        session.answer(msgId, rpcErrorBody(500, 'INTERNAL_SERVER_ERROR'), this.clock());
+      }
       this.flush(session);
     };
     if (this.faults.replyDelayMs > 0) {
-      this.io.setTimer(() => this.hold(deliver), this.faults.replyDelayMs);
+      this.io.setTimer(() => this.safely(() => this.hold(deliver)), this.faults.replyDelayMs);
     } else {
       this.hold(deliver);
     }
@@ -349,7 +366,7 @@ export class DcCore {
     if (t.deadline !== undefined) {
       this.timers.set(
         s,
-        this.io.setTimer(() => this.flush(s), Math.max(0, t.deadline - now)),
+        this.io.setTimer(() => this.safely(() => this.flush(s)), Math.max(0, t.deadline - now)),
       );
     }
   }
