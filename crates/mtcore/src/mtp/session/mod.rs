@@ -29,6 +29,9 @@
 //!   outside the window, so a clock that jumps can always be repaired.
 //! - rpc_error is parsed (`RpcError { code, message }`); gzip_packed is
 //!   inflated up to `max_gzip_len` (16 MiB), past which the request fails.
+//! - Server side with `server_checks` (an embedded test DC): every client message
+//!   is checked as a Telegram server does and refusals are answered with
+//!   bad_msg_notification / bad_server_salt (`Rejected` events); see `server`.
 
 mod receive;
 mod recovery;
