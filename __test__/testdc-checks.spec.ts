@@ -7,7 +7,7 @@ import test from 'ava';
 import { TL } from '../bindings';
 import { mtpMsgIdAt } from '../bindings/native';
 import { TestDc } from '../bindings/testing';
-import { clientHandshake, RawSession, sealFromClient, TestClient } from './testdc-helpers';
+import { clientHandshake, expectedQuickAck, RawSession, sealFromClient, TestClient } from './testdc-helpers';
 
 let dc: TestDc;
 let authKey: Buffer;
@@ -275,3 +275,22 @@ test.serial('garbage never crashes it: random bytes, truncated frames, bad plain
   t.pass();
   s.client.close();
 });
+
+for (const kind of ['abridged', 'intermediate', 'padded'] as const) {
+  test.serial(`a quick-ack request is confirmed with its token (${kind})`, async (t) => {
+    const c = await TestClient.open(dc.port, { kind, obfuscated: kind === 'padded', dcId: 2 });
+    const s = new RawSession(c, authKey, salt);
+    const p = sealFromClient(authKey, {
+      salt,
+      sessionId: s.sessionId,
+      msgId: s.msgId(),
+      seqno: s.seqno(),
+      body: ping(5n),
+    });
+    c.socket.write(c.codec.encode(p, true));
+    const e = await c.next();
+    t.deepEqual(e, { kind: 'quickAck', token: expectedQuickAck(authKey, p) });
+    await s.until((o) => o._ === 'pong');
+    c.close();
+  });
+}

@@ -41,6 +41,7 @@ class FakeLink implements Link {
   sendTransportError(code: number) {
     this.errors.push(code);
   }
+  sendQuickAck() {}
   armDisconnect() {}
   end() {
     this.ended = true;

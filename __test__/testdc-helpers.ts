@@ -601,3 +601,10 @@ export function bindingMessage(
   const padded = Buffer.concat([plain, randomBytes((16 - (plain.length % 16)) % 16)]);
   return Buffer.concat([sha1(permKey).subarray(12, 20), msgKey, ige(padded, key, iv, true)]);
 }
+
+/** The quick-ack token the server owes for a client packet (msg_key_large's first word | MSB). */
+export function expectedQuickAck(authKey: Buffer, packet: Buffer): number {
+  const { key, iv } = kdf(authKey, packet.subarray(8, 24), 0);
+  const large = sha256(authKey.subarray(88, 120), ige(packet.subarray(24), key, iv, false));
+  return (large.readUInt32LE(0) | 0x80000000) >>> 0;
+}

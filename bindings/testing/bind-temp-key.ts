@@ -26,7 +26,7 @@ export function kdfV1(authKey: Buffer, msgKey: Buffer, x: number): { key: Buffer
 }
 
 /** MTProto 2.0 aes key and iv (x = 0: sent by the client). */
-function kdfV2(authKey: Buffer, msgKey: Buffer, x: number): { key: Buffer; iv: Buffer } {
+export function kdfV2(authKey: Buffer, msgKey: Buffer, x: number): { key: Buffer; iv: Buffer } {
   const a = sha256(msgKey, authKey.subarray(x, x + 36));
   const b = sha256(authKey.subarray(40 + x, 76 + x), msgKey);
   return {

@@ -8,7 +8,7 @@ import { HandshakeServer, type HandshakeServerOptions } from './server-handshake
 
 export interface ConnectionHandlers {
   /** One whole packet from the client (padding of the padded transport removed). */
-  onPacket(conn: DcConnection, packet: Buffer): void;
+  onPacket(conn: DcConnection, packet: Buffer, quickAck: boolean): void;
   onClose(conn: DcConnection): void;
   log(message: string): void;
 }
@@ -80,7 +80,7 @@ export class DcConnection {
       this.packetsIn++;
       const packet = this.codec.kind === 'padded' ? trimPadding(ev.data) : ev.data;
       try {
-        this.handlers.onPacket(this, packet);
+        this.handlers.onPacket(this, packet, ev.quickAck);
       } catch (e) {
         // A bug or an input nobody foresaw must not take TestDc down: drop the connection.
         this.handlers.log(`conn ${this.id}: packet handling failed (${(e as Error).message}), closing`);
@@ -113,6 +113,16 @@ export class DcConnection {
     const b = Buffer.alloc(4);
     b.writeInt32LE(code);
     this.send(b);
+  }
+
+  /** Confirms a packet sent with the quick-ack flag (not possible in the full transport). */
+  sendQuickAck(token: number): void {
+    if (this.closed || this.socket.destroyed) return;
+    try {
+      this.socket.write(this.codec.quickAckAnswer(token));
+    } catch {
+      // The full transport has no quick acks (a client cannot have asked for one).
+    }
   }
 
   /** Raw bytes on the socket, bypassing framing (garbage fault). */

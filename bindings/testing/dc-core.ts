@@ -9,6 +9,7 @@ import { DcSession, rpcErrorBody } from './dc-session';
 import { DcFaults } from './faults';
 import { AuthKeyRecord } from './keys';
 import { type BuiltinHost, builtinHandlers, type DispatchHost, runQuery } from './methods';
+import { quickAckToken } from './quick-ack';
 import type { HandshakeServer } from './server-handshake';
 import type { WorldLink } from './test-dc';
 import type { Execution, Handler, SessionSelector, TestDcStats } from './types';
@@ -24,6 +25,7 @@ export interface Link {
   send(packet: Buffer): void;
   sendPlain(body: Buffer, serverNow: number): void;
   sendTransportError(code: number): void;
+  sendQuickAck(token: number): void;
   armDisconnect(seconds: number): void;
   end(): void;
   destroy(): void;
@@ -163,7 +165,7 @@ export class DcCore {
   }
 
   /** One whole packet from a client connection. */
-  onPacket(conn: Link, packet: Buffer): void {
+  onPacket(conn: Link, packet: Buffer, quickAck = false): void {
     this.stats.packetsIn++;
     if (this.faults.countPacket()) {
       this.log(`conn ${conn.id} dropped (fault)`);
@@ -176,7 +178,7 @@ export class DcCore {
     }
     const keyId = packet.readBigUInt64LE(0);
     if (keyId === 0n) this.onPlain(conn, packet);
-    else this.onEncrypted(conn, keyId, packet);
+    else this.onEncrypted(conn, keyId, packet, quickAck);
   }
 
   private onPlain(conn: Link, packet: Buffer): void {
@@ -226,7 +228,7 @@ export class DcCore {
     conn.sendTransportError(code);
   }
 
-  private onEncrypted(conn: Link, keyId: bigint, packet: Buffer): void {
+  private onEncrypted(conn: Link, keyId: bigint, packet: Buffer, quickAck: boolean): void {
     const now = this.clock();
     const key = this.keys.get(keyId);
     if (!key || key.expired(this.now())) {
@@ -242,6 +244,10 @@ export class DcCore {
       this.stats.dropped++;
       this.log(`conn ${conn.id} packet does not decrypt (msg_key), ignored`);
       return;
+    }
+    if (quickAck) {
+      const token = quickAckToken(key.authKey, packet);
+      if (token !== null) conn.sendQuickAck(token);
     }
     let session = key.sessions.get(sessionId);
     if (!session) {

@@ -282,7 +282,7 @@ export class TestDc {
         keyIdTaken: (id) => this.core.keys.has(id),
       },
       {
-        onPacket: (c, p) => this.core.onPacket(c, p),
+        onPacket: (c, p, quickAck) => this.core.onPacket(c, p, quickAck),
         onClose: (c) => {
           if (!this.connections.delete(c)) return;
           this.stats.activeConnections--;
