@@ -459,3 +459,13 @@ test.serial('a handler answering bytes that are no TL object gets 500, TestDc go
   dc.unhandle('help.getPromoData');
   s.client.close();
 });
+
+test.serial('forgetSessions: the next message opens a new session; the client goes on', async (t) => {
+  const { s, key } = await open();
+  await s.call({ _: 'help.getNearestDc' });
+  t.is(dc.forgetSessions(key.authKeyId), 1);
+  t.false(dc.sessions().some((x) => x.authKeyId === key.authKeyId));
+  t.is((await s.call({ _: 'help.getNearestDc' })).thisDc, 2);
+  t.is(s.events.filter((e) => e.kind === 'sessionCreated').length, 2);
+  s.client.close();
+});

@@ -224,6 +224,19 @@ export class TestDc {
     for (const c of [...this.connections]) c.destroy();
   }
 
+  /**
+   * Forgets the selected sessions (default all), as a restarted server would: their next
+   * message opens a new session (new_session_created); keys and salts stay. Returns how many.
+   */
+  forgetSessions(target: SessionSelector = 'all'): number {
+    let n = 0;
+    for (const s of [...this.core.select(target)]) {
+      const key = this.core.keys.get(s.authKeyId);
+      if (key && this.core.destroySession(key, s.sessionId)) n++;
+    }
+    return n;
+  }
+
   /** Holds every answer `ms` before sending it (0: off). */
   delayReplies(ms: number): void {
     this.core.faults.replyDelayMs = Math.max(0, ms);
