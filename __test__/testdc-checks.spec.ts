@@ -294,3 +294,37 @@ for (const kind of ['abridged', 'intermediate', 'padded'] as const) {
     c.close();
   });
 }
+
+test.serial('invokeAfterMsg waits for the named query; rpc_drop_answer drops a running one', async (t) => {
+  dc.handle('help.getPromoData', async () => {
+    await new Promise((r) => setTimeout(r, 200));
+    return { _: 'help.promoDataEmpty', expires: 1 };
+  });
+  try {
+    const s = await session();
+    const slow = s.send({ body: TL.serialize({ _: 'help.getPromoData' }) });
+    const after = s.send({
+      body: TL.serialize({ _: 'invokeAfterMsg', msgId: slow.msgId, query: { _: 'help.getNearestDc' } }),
+    });
+    await s.until((o) => o._ === 'rpc_result' && o.reqMsgId === signed(after.msgId));
+    const order = s.received.filter((r) => r.obj._ === 'rpc_result').map((r) => r.obj.reqMsgId);
+    t.deepEqual(order, [signed(slow.msgId), signed(after.msgId)]);
+
+    const doomed = s.send({ body: TL.serialize({ _: 'help.getPromoData' }) });
+    const drop = s.send({ body: TL.serialize({ _: 'rpc_drop_answer', reqMsgId: doomed.msgId }) });
+    const r = await s.until((o) => o._ === 'rpc_result' && o.reqMsgId === signed(drop.msgId));
+    t.like(TL.deserializeResult('rpc_drop_answer', r.obj.result as Buffer), {
+      _: 'rpc_answer_dropped_running',
+    });
+    await new Promise((res) => setTimeout(res, 400));
+    s.send({ body: ping(1n) });
+    await s.until((o) => o._ === 'pong');
+    t.false(s.received.some((x) => x.obj._ === 'rpc_result' && x.obj.reqMsgId === signed(doomed.msgId)));
+    const unknown = s.send({ body: TL.serialize({ _: 'rpc_drop_answer', reqMsgId: slow.msgId }) });
+    const u = await s.until((o) => o._ === 'rpc_result' && o.reqMsgId === signed(unknown.msgId));
+    t.like(TL.deserializeResult('rpc_drop_answer', u.obj.result as Buffer), { _: 'rpc_answer_unknown' });
+    s.client.close();
+  } finally {
+    dc.unhandle('help.getPromoData');
+  }
+});

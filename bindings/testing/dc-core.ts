@@ -290,13 +290,24 @@ export class DcCore {
   }
 
   private async run(key: AuthKeyRecord, session: DcSession, msgId: bigint, body: Buffer): Promise<void> {
+    let finished = () => {};
+    session.running.set(
+      msgId,
+      new Promise<void>((resolve) => {
+        finished = resolve;
+      }),
+    );
     let result: Buffer;
     try {
       result = await runQuery(this.dispatchHost, key, session, msgId, body);
     } catch (e) {
       this.log(`query failed unexpectedly (${(e as Error).message})`);
       return;
+    } finally {
+      session.running.delete(msgId);
+      finished();
     }
+    if (session.dropped.delete(msgId)) return;
     const deliver = () => {
       if (this.stopped || key.sessions.get(session.sessionId) !== session) return;
       try {

@@ -95,6 +95,10 @@ export class DcSession {
   initConnection?: InitConnectionInfo;
   /** Queries answered so far. */
   answered = 0;
+  /** Queries being run, by msg_id: what invokeAfterMsg waits for and rpc_drop_answer finds. */
+  readonly running = new Map<bigint, Promise<void>>();
+  /** Running queries whose answer the client dropped (rpc_drop_answer). */
+  readonly dropped = new Set<bigint>();
   private readonly salts: SaltSchedule;
   private saltsVersion = -1;
   private readonly gzipAbove: number;

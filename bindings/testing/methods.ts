@@ -62,6 +62,12 @@ export async function runQuery(
   let query: AnyRequest = req;
   while ((query._ === 'initConnection' || query._.startsWith('invoke')) && isMethod(query._) && query.query) {
     if (query._ === 'invokeWithLayer') session.layer = query.layer as number;
+    // Spec: run only after the named queries of this session are done.
+    const after =
+      query._ === 'invokeAfterMsg' ? [query.msgId] : query._ === 'invokeAfterMsgs' ? query.msgIds : [];
+    for (const id of after as bigint[]) {
+      if (BigInt.asUintN(64, id) !== msgId) await session.running.get(BigInt.asUintN(64, id));
+    }
     if (query._ === 'initConnection') {
       const { _: _name, query: _inner, ...params } = query;
       session.initConnection = params as InitConnectionInfo;
@@ -70,6 +76,7 @@ export async function runQuery(
   }
   const method = query._;
   if (!isMethod(method)) return rpcErrorBody(400, 'INPUT_METHOD_INVALID');
+  if (method === 'rpc_drop_answer') return dropAnswer(session, BigInt.asUintN(64, query.reqMsgId as bigint));
   const injected = host.faults.takeRpcError(method);
   if (injected) {
     host.stats.injectedErrors++;
@@ -126,6 +133,19 @@ export async function runQuery(
     host.log(`query ${msgId}: the result of ${method} does not serialize (${(e as Error).message})`);
     return rpcErrorBody(500, 'INTERNAL_SERVER_ERROR');
   }
+}
+
+/**
+ * rpc_drop_answer (https://core.telegram.org/mtproto/service_messages#cancellation-of-an-rpc-query):
+ * a query still running is answered rpc_answer_dropped_running and its own answer is never
+ * sent; anything else (unknown, or answered already) is rpc_answer_unknown.
+ */
+function dropAnswer(session: DcSession, reqMsgId: bigint): Buffer {
+  if (session.running.has(reqMsgId)) {
+    session.dropped.add(reqMsgId);
+    return TL.serialize({ _: 'rpc_answer_dropped_running' });
+  }
+  return TL.serialize({ _: 'rpc_answer_unknown' });
 }
 
 /** What the built-in handlers need to know about their DC and its world. */
