@@ -466,6 +466,8 @@ test.serial('forgetSessions: the next message opens a new session; the client go
   t.is(dc.forgetSessions(key.authKeyId), 1);
   t.false(dc.sessions().some((x) => x.authKeyId === key.authKeyId));
   t.is((await s.call({ _: 'help.getNearestDc' })).thisDc, 2);
+  // The new session's msg_ids continue above the old one's: nothing is dropped as a duplicate.
   t.is(s.events.filter((e) => e.kind === 'sessionCreated').length, 2);
+  t.false(s.events.some((e) => e.kind === 'dropped'));
   s.client.close();
 });

@@ -261,6 +261,7 @@ export class DcCore {
         gzipAbove: this.gzipAbove,
         destroySession: (id) => this.destroySession(key, id),
       });
+      if (key.retiredMsgId > session.mtp.lastMsgId) session.mtp.lastMsgId = key.retiredMsgId;
       key.sessions.set(sessionId, session);
     }
     if (this.faults.badSaltPackets > 0) {
@@ -286,6 +287,7 @@ export class DcCore {
     const s = key.sessions.get(sessionId);
     if (!s) return false;
     this.detach(s);
+    if (s.mtp.lastMsgId > key.retiredMsgId) key.retiredMsgId = s.mtp.lastMsgId;
     return key.sessions.delete(sessionId);
   }
 

@@ -12,6 +12,11 @@ export class AuthKeyRecord {
   readonly authKeyId: bigint;
   readonly salts: SaltSchedule;
   readonly sessions = new Map<bigint, DcSession>();
+  /**
+   * The highest msg_id sent by a session of this key that is gone: a session opened
+   * later for the same session_id starts above it, so no server msg_id repeats.
+   */
+  retiredMsgId = 0n;
   /** A temporary key bound to a permanent one (auth.bindTempAuthKey) acts for it. */
   boundTo: AuthKeyRecord | undefined;
   private ownUserId: bigint | undefined;
