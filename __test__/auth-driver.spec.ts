@@ -8,6 +8,7 @@
 // close, garbage, transport errors, wrong nonces) and every failure must be
 // the typed error naming it, settle within its timeout, and leave no socket or
 // timer behind.
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -126,15 +127,9 @@ function pageOptions(port: number, extra: CreateAuthKeyOptions = {}): CreateAuth
   };
 }
 
-/** Our kind of handles: TCP sockets and timers (not the stdio pipes ava opens lazily). */
+/** Our kind of resources: TCP sockets and timers (not the stdio pipes ava and tsx open lazily). */
 const handles = () =>
-  (
-    process as unknown as {
-      _getActiveHandles(): Array<{ constructor?: { name?: string }; _handle?: object }>;
-    }
-  )
-    ._getActiveHandles()
-    .filter((h) => h?.constructor?.name === 'Timeout' || h?._handle?.constructor?.name === 'TCP').length;
+  process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'Timeout').length;
 
 async function settles(cond: () => boolean): Promise<boolean> {
   for (let i = 0; i < 50 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
@@ -171,6 +166,7 @@ const SETUPS: Array<{ name: string; client: CreateAuthKeyOptions; server: Transp
 for (const setup of SETUPS) {
   test.serial(`${setup.name}: the page's handshake end to end`, async (t) => {
     const server = await scriptedServer(setup.server);
+    t.teardown(() => server.close());
     const before = handles();
     const result = await createAuthKey(pageOptions(server.port, setup.client));
     t.deepEqual(server.problems, []);
@@ -181,7 +177,6 @@ for (const setup of SETUPS) {
     t.true(Math.abs(result.timeOffset - expectedOffset) <= 2);
     t.is(server.connections, 1);
     t.true(await settles(() => handles() <= before), 'no socket or timer left');
-    await server.close();
   });
 }
 
@@ -230,7 +225,8 @@ const FAULTS: FaultCase[] = [
     misbehave: at('any', silent),
     code: 'ERR_AUTH_TIMEOUT',
     step: 'req_pq',
-    options: { timeoutMs: 200, retries: 2 },
+    // Fresh randomness per attempt (the page's would be used up by the first).
+    options: { timeoutMs: 200, retries: 2, random: randomBytes },
     connections: 3,
     within: 2500,
   },
@@ -314,6 +310,7 @@ function mutate(message: Buffer, at: number): Buffer {
 for (const f of FAULTS) {
   test.serial(`fault: ${f.name} -> ${f.code}`, async (t) => {
     const server = await scriptedServer(f.server ?? { role: 'server' }, f.misbehave);
+    t.teardown(() => server.close());
     const before = handles();
     const start = Date.now();
     const err = await t.throwsAsync(createAuthKey(pageOptions(server.port, f.options)), {
@@ -325,12 +322,12 @@ for (const f of FAULTS) {
     t.true(elapsed < f.within, `settled after ${elapsed} ms`);
     if (f.connections !== undefined) t.is(server.connections, f.connections);
     t.true(await settles(() => handles() <= before), 'no socket or timer left');
-    await server.close();
   });
 }
 
 test.serial('abort mid-handshake -> ERR_AUTH_ABORTED, nothing left', async (t) => {
-  const server = await scriptedServer({ role: 'server' }, (i) => (i === 1 ? 'done' : 'answer'));
+  const server = await scriptedServer({ role: 'server' }, at(1, silent));
+  t.teardown(() => server.close());
   const before = handles();
   const ac = new AbortController();
   setTimeout(() => ac.abort(), 100);
@@ -340,7 +337,6 @@ test.serial('abort mid-handshake -> ERR_AUTH_ABORTED, nothing left', async (t) =
   t.is(err?.code, 'ERR_AUTH_ABORTED');
   t.is(err?.step, 'req_DH_params');
   t.true(await settles(() => handles() <= before), 'no socket or timer left');
-  await server.close();
 });
 
 test.serial('refused connection -> ERR_AUTH_CONNECT; bad options -> ERR_AUTH_BAD_OPTIONS', async (t) => {

@@ -108,16 +108,9 @@ function lengthPrefixed(n: number): Buffer {
   return p;
 }
 
-/** Our kind of handles: TCP sockets and timers (not the stdio pipes ava and tsx open lazily). */
+/** Our kind of resources: TCP sockets and timers (not the stdio pipes ava and tsx open lazily). */
 const handles = () =>
-  (
-    process as unknown as {
-      _getActiveHandles(): Array<{ constructor?: { name?: string }; _handle?: object }>;
-    }
-  )
-    ._getActiveHandles()
-    .filter((h) => h?.constructor?.name === 'Timeout' || h?._handle?.constructor?.name === 'TCP')
-    .map((h) => h.constructor?.name);
+  process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'Timeout');
 
 /** Whether `cond` becomes true within 500 ms (sockets close a few ticks after destroy). */
 async function settles(cond: () => boolean): Promise<boolean> {

@@ -266,8 +266,9 @@ export class AuthKeyExchange {
     this.nowSec = Math.floor(now / 1000);
     this.timeOffsetSec = inner.serverTime - this.nowSec;
     this.dh = { g: inner.g, dhPrime: inner.dhPrime, gA: inner.gA, tmpKey, tmpIv };
+    const next = this.clientDhParams(0n);
     this.stage = 'dhGen';
-    return this.clientDhParams(0n);
+    return next;
   }
 
   /**
