@@ -8,12 +8,16 @@
 //    recorded output is sent on); GramJS's is doAuthentication over an
 //    in-memory sender (its RSA, TL and big-integer DH all run). CPU time by
 //    process.cpuUsage over many keys.
-// 2. Handshakes per second on loopback against TestDc (see runTestDc below),
-//    when TestDc is available.
+// 2. Handshakes per second on loopback against TestDc (bindings/testing), in
+//    this process and in a forked one, ours (createAuthKey) beside GramJS
+//    (doAuthentication over its abridged TCP connection, TestDc's key added to
+//    its key map), both over the abridged transport; with TestDc forked, also
+//    each client process's whole CPU time per key (I/O included).
+import { type ChildProcess, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AuthKeyExchange, RsaKeyring, rsaPadEncrypt } from '../bindings';
-import { type Measured, report } from './harness';
+import { AuthKeyExchange, createAuthKey, type RsaKeyInput, RsaKeyring, rsaPadEncrypt } from '../bindings';
+import { type Measured, opsPerSecondAsync, report } from './harness';
 
 const VECTORS = join(__dirname, '..', '..', 'shared', 'vectors');
 const hex = (s: string) => Buffer.from(s, 'hex');
@@ -110,6 +114,147 @@ async function sampleReplay(): Promise<{ ours: number; gramjs: number }> {
   }
 }
 
+interface DcTarget {
+  host: string;
+  port: number;
+  dcId: number;
+  rsaPublicKey: { modulus: Buffer; exponent: Buffer; pem: string; fingerprint: bigint };
+}
+
+/** One handshake by our client. */
+function oursAgainst(dc: DcTarget): () => Promise<unknown> {
+  const rsaKeys: RsaKeyInput[] = [dc.rsaPublicKey.pem];
+  return () => createAuthKey({ host: dc.host, port: dc.port, dcId: dc.dcId, transport: 'abridged', rsaKeys });
+}
+
+/** One handshake by GramJS: its abridged connection, plain sender and doAuthentication. */
+function gramjsAgainst(dc: DcTarget): () => Promise<unknown> {
+  const bigInt = require('big-integer');
+  const { _serverKeys } = require('telegram/crypto/RSA');
+  const { ConnectionTCPAbridged, MTProtoPlainSender, doAuthentication } = require('telegram/network');
+  const { Logger, PromisedNetSockets } = require('telegram/extensions');
+  const { LogLevel } = require('telegram/extensions/Logger');
+  // GramJS keeps known keys by signed fingerprint (decimal string).
+  _serverKeys.set(BigInt.asIntN(64, dc.rsaPublicKey.fingerprint).toString(), {
+    n: bigInt(dc.rsaPublicKey.modulus.toString('hex'), 16),
+    e: Number(BigInt(`0x${dc.rsaPublicKey.exponent.toString('hex')}`)),
+  });
+  const loggers = new Logger(LogLevel.NONE);
+  return async () => {
+    const conn = new ConnectionTCPAbridged({
+      ip: dc.host,
+      port: dc.port,
+      dcId: dc.dcId,
+      loggers,
+      socket: PromisedNetSockets,
+      testServers: false,
+    });
+    await conn.connect();
+    try {
+      await doAuthentication(new MTProtoPlainSender(conn, loggers), loggers);
+    } finally {
+      await conn.disconnect();
+    }
+  };
+}
+
+/** Handshakes per second (and process CPU per key) of `fn`, `concurrency` at a time. */
+async function rate(fn: () => Promise<unknown>, ms: number, concurrency: number) {
+  await fn(); // warm-up
+  const cpu = process.cpuUsage();
+  let ops = 0;
+  const perSec = await opsPerSecondAsync(
+    async () => {
+      await fn();
+      ops++;
+    },
+    ms,
+    concurrency,
+  );
+  const used = process.cpuUsage(cpu);
+  return { perSec, cpuMsPerKey: (used.user + used.system) / 1000 / ops };
+}
+
+async function againstDc(label: string, dc: DcTarget, showCpu: boolean): Promise<void> {
+  const ours = oursAgainst(dc);
+  const gramjs = gramjsAgainst(dc);
+  for (const concurrency of [1, 8]) {
+    const g = await rate(gramjs, 4000, concurrency);
+    const o = await rate(ours, 3000, concurrency);
+    report(
+      `handshakes/s, TestDc ${label}, abridged, ${concurrency} at a time`,
+      [
+        { name: 'GramJS doAuthentication', opsPerSec: g.perSec },
+        { name: 'telegram-mt createAuthKey', opsPerSec: o.perSec },
+      ],
+      'GramJS doAuthentication',
+    );
+    if (showCpu) {
+      console.log(
+        `  client process CPU per key (I/O included): telegram-mt ${o.cpuMsPerKey.toFixed(2)} ms, ` +
+          `GramJS ${g.cpuMsPerKey.toFixed(2)} ms (1/${(g.cpuMsPerKey / o.cpuMsPerKey).toFixed(1)})`,
+      );
+    }
+  }
+}
+
+/** TestDc in this process. */
+async function inProcess(): Promise<void> {
+  const { TestDc } = await import('../bindings/testing');
+  const dc = await TestDc.start({ dcId: 2, rsaKey: 'generate' });
+  try {
+    await againstDc('in this process', dc, false);
+  } finally {
+    await dc.stop();
+  }
+}
+
+/** TestDc in a forked process (this file with --testdc-child). */
+async function forked(): Promise<void> {
+  const child: ChildProcess = fork(__filename, ['--testdc-child'], { execArgv: ['--import', 'tsx'] });
+  try {
+    const info = await new Promise<{ port: number; dcId: number; key: Record<string, string> }>(
+      (resolve, reject) => {
+        child.once('message', (m) => resolve(m as never));
+        child.once('exit', (code) => reject(new Error(`TestDc child exited (${code})`)));
+      },
+    );
+    const dc: DcTarget = {
+      host: '127.0.0.1',
+      port: info.port,
+      dcId: info.dcId,
+      rsaPublicKey: {
+        modulus: Buffer.from(info.key.modulus, 'hex'),
+        exponent: Buffer.from(info.key.exponent, 'hex'),
+        pem: info.key.pem,
+        fingerprint: BigInt(info.key.fingerprint),
+      },
+    };
+    await againstDc('in another process', dc, true);
+  } finally {
+    child.kill();
+  }
+}
+
+async function childMain(): Promise<void> {
+  const { TestDc } = await import('../bindings/testing');
+  const dc = await TestDc.start({ dcId: 2, rsaKey: 'generate' });
+  const k = dc.rsaPublicKey;
+  process.send?.({
+    port: dc.port,
+    dcId: dc.dcId,
+    key: {
+      modulus: k.modulus.toString('hex'),
+      exponent: k.exponent.toString('hex'),
+      pem: k.pem,
+      fingerprint: k.fingerprint.toString(),
+    },
+  });
+  process.on('disconnect', () => void dc.stop().then(() => process.exit(0)));
+}
+
+if (process.argv.includes('--testdc-child')) void childMain();
+
 export async function run(): Promise<void> {
   const { ours, gramjs } = await sampleReplay();
   const rows: Measured[] = [
@@ -125,4 +270,6 @@ export async function run(): Promise<void> {
     `  CPU per key: telegram-mt ${(ours / 1000).toFixed(3)} ms, GramJS ${(gramjs / 1000).toFixed(3)} ms ` +
       `(ours = 1/${(gramjs / ours).toFixed(1)} of GramJS's)`,
   );
+  await inProcess();
+  await forked();
 }
