@@ -328,7 +328,11 @@ test('server_DH_params: nonces outside and inside, answer hash, padding, DH chec
       TL.serialize({ ...ok, encryptedAnswer: ok.encryptedAnswer.subarray(1) }),
       'ERR_AUTH_BAD_RESPONSE',
     ],
-    ['dh_prime not safe (p + 6 keeps g = 3 valid: = 2 mod 3)', dhParamsOk({ dhPrime: toBuf(p + 6n, 256) }), 'ERR_AUTH_DH_PRIME'],
+    [
+      'dh_prime not safe (p + 6 keeps g = 3 valid: = 2 mod 3)',
+      dhParamsOk({ dhPrime: toBuf(p + 6n, 256) }),
+      'ERR_AUTH_DH_PRIME',
+    ],
     ['dh_prime 2047 bits', dhParamsOk({ dhPrime: toBuf(p >> 1n, 256).subarray(1) }), 'ERR_AUTH_DH_PRIME'],
     ['g = 8', dhParamsOk({ g: 8 }), 'ERR_AUTH_DH_G'],
     ['g = 1', dhParamsOk({ g: 1 }), 'ERR_AUTH_DH_G'],
