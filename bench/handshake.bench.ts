@@ -14,9 +14,17 @@
 //    its key map), both over the abridged transport; with TestDc forked, also
 //    each client process's whole CPU time per key (I/O included).
 import { type ChildProcess, fork } from 'node:child_process';
+import { createDiffieHellman } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AuthKeyExchange, createAuthKey, type RsaKeyInput, RsaKeyring, rsaPadEncrypt } from '../bindings';
+import {
+  AuthKeyExchange,
+  createAuthKey,
+  modPow,
+  type RsaKeyInput,
+  RsaKeyring,
+  rsaPadEncrypt,
+} from '../bindings';
 import { type Measured, opsPerSecondAsync, report } from './harness';
 
 const VECTORS = join(__dirname, '..', '..', 'shared', 'vectors');
@@ -41,6 +49,25 @@ async function cpuPerCall(fn: () => unknown, ms: number): Promise<number> {
   }
   const used = process.cpuUsage(start);
   return (used.user + used.system) / calls;
+}
+
+/** The two 2048-bit exponentiations of a key (g^b, g_a^b), natively and with OpenSSL (node:crypto DH). */
+async function dhShare(): Promise<{ native: number; openssl: number }> {
+  const S = sample();
+  const p = hex(S.server_DH_inner_data.dh_prime);
+  const gA = hex(S.server_DH_inner_data.g_a);
+  const b = hex(S.step7_client.b);
+  const native = await cpuPerCall(() => {
+    modPow(Buffer.of(3), b, p);
+    modPow(gA, b, p);
+  }, 1000);
+  const dh = createDiffieHellman(p, Buffer.of(3)); // checks the prime once (slow), reused after
+  const openssl = await cpuPerCall(() => {
+    dh.setPrivateKey(b);
+    dh.generateKeys();
+    dh.computeSecret(gA);
+  }, 1000);
+  return { native, openssl };
 }
 
 async function sampleReplay(): Promise<{ ours: number; gramjs: number }> {
@@ -198,6 +225,15 @@ async function againstDc(label: string, dc: DcTarget, showCpu: boolean): Promise
   }
 }
 
+async function hasTestDc(): Promise<boolean> {
+  try {
+    await import('../bindings/testing');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** TestDc in this process. */
 async function inProcess(): Promise<void> {
   const { TestDc } = await import('../bindings/testing');
@@ -270,6 +306,15 @@ export async function run(): Promise<void> {
     `  CPU per key: telegram-mt ${(ours / 1000).toFixed(3)} ms, GramJS ${(gramjs / 1000).toFixed(3)} ms ` +
       `(ours = 1/${(gramjs / ours).toFixed(1)} of GramJS's)`,
   );
-  await inProcess();
-  await forked();
+  const dh = await dhShare();
+  console.log(
+    `  of which g^b and g_a^b (native modPow): ${(dh.native / 1000).toFixed(3)} ms; ` +
+      `the same two with OpenSSL (node:crypto DH) on this machine: ${(dh.openssl / 1000).toFixed(3)} ms`,
+  );
+  if (await hasTestDc()) {
+    await inProcess();
+    await forked();
+  } else {
+    console.log('  (TestDc not available: no loopback handshake figures)');
+  }
 }
