@@ -148,7 +148,7 @@ export class AuthKeyExchange {
         case 'serverDH':
           return this.onServerDhParams(obj, now);
         case 'dhGen':
-          return this.onDhGen(obj, now);
+          return this.onDhGen(obj);
         default:
           throw this.fail('ERR_AUTH_BAD_RESPONSE', 'no answer is expected now');
       }
@@ -328,7 +328,7 @@ export class AuthKeyExchange {
     // data_with_hash = SHA1(data) + data + 0..15 random bytes to a multiple of 16.
     const padLength = (16 - ((20 + data.length) % 16)) % 16;
     const plain = Buffer.concat([sha1(data), data, padLength ? this.random(padLength) : Buffer.alloc(0)]);
-    const encryptedData = aesIgeEncrypt(plain, this.dh!.tmpKey, this.dh!.tmpIv);
+    const encryptedData = aesIgeEncrypt(plain, dh.tmpKey, dh.tmpIv);
     return {
       kind: 'send',
       step: 'set_client_DH_params',
@@ -342,7 +342,7 @@ export class AuthKeyExchange {
   }
 
   // Step 9: dh_gen_ok / dh_gen_retry / dh_gen_fail with their new_nonce_hash checks.
-  private onDhGen(obj: TL.TlObject, _now: number): ExchangeStep {
+  private onDhGen(obj: TL.TlObject): ExchangeStep {
     if (obj._ !== 'dh_gen_ok' && obj._ !== 'dh_gen_retry' && obj._ !== 'dh_gen_fail') {
       throw this.fail('ERR_AUTH_BAD_RESPONSE', `expected dh_gen_*, got ${obj._}`);
     }
