@@ -13,6 +13,7 @@ import { createCipheriv, createDecipheriv, createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
+import fc from 'fast-check';
 import { TL } from '../bindings';
 import {
   AuthKeyError,
@@ -490,4 +491,32 @@ test('a b whose g_b is out of range is replaced; a generator that keeps failing 
   });
   advance(zeros, 1);
   failsWith(t, () => zeros.receive(DH_PARAMS_OK, NOW), 'ERR_AUTH_DH_GB', 'req_DH_params');
+});
+
+test('property: any corrupted answer at any step ends in an AuthKeyError (never another throw)', (t) => {
+  const answers = [RES_PQ, DH_PARAMS_OK, DH_GEN_OK];
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 2 }),
+      fc.nat(),
+      fc.integer({ min: 1, max: 255 }),
+      fc.option(fc.nat({ max: 700 }), { nil: undefined }),
+      (step, at, xor, cut) => {
+        const ex = sampleExchange();
+        advance(ex, step);
+        const answer = Buffer.from(answers[step]);
+        answer[at % answer.length] ^= xor;
+        const body = cut === undefined ? answer : answer.subarray(0, cut % (answer.length + 1));
+        try {
+          const out = ex.receive(body, NOW);
+          // A change no check can see (none is expected here) would still be a well-formed step.
+          return out.kind === 'send' || out.kind === 'done';
+        } catch (err) {
+          return err instanceof AuthKeyError;
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
+  t.pass();
 });
