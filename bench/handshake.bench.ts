@@ -185,21 +185,30 @@ function gramjsAgainst(dc: DcTarget): () => Promise<unknown> {
   };
 }
 
-/** Handshakes per second (and process CPU per key) of `fn`, `concurrency` at a time. */
+/** Handshakes per second (and process CPU per key) of `fn`, `concurrency` at a time; failures counted apart. */
 async function rate(fn: () => Promise<unknown>, ms: number, concurrency: number) {
   await fn(); // warm-up
   const cpu = process.cpuUsage();
-  let ops = 0;
-  const perSec = await opsPerSecondAsync(
+  let ok = 0;
+  let failed = 0;
+  let lastError = '';
+  const start = performance.now();
+  await opsPerSecondAsync(
     async () => {
-      await fn();
-      ops++;
+      try {
+        await fn();
+        ok++;
+      } catch (err) {
+        failed++;
+        lastError = (err as Error).message;
+      }
     },
     ms,
     concurrency,
   );
+  const seconds = (performance.now() - start) / 1000;
   const used = process.cpuUsage(cpu);
-  return { perSec, cpuMsPerKey: (used.user + used.system) / 1000 / ops };
+  return { perSec: ok / seconds, cpuMsPerKey: (used.user + used.system) / 1000 / ok, failed, lastError };
 }
 
 async function againstDc(label: string, dc: DcTarget, showCpu: boolean): Promise<void> {
@@ -216,6 +225,12 @@ async function againstDc(label: string, dc: DcTarget, showCpu: boolean): Promise
       ],
       'GramJS doAuthentication',
     );
+    for (const [who, r] of [
+      ['GramJS', g],
+      ['telegram-mt', o],
+    ] as const) {
+      if (r.failed) console.log(`  ${who}: ${r.failed} handshakes failed (last: ${r.lastError})`);
+    }
     if (showCpu) {
       console.log(
         `  client process CPU per key (I/O included): telegram-mt ${o.cpuMsPerKey.toFixed(2)} ms, ` +
