@@ -7,7 +7,7 @@
 
 use std::cell::RefCell;
 
-use mtcore::crypto::envelope::{AuthKey, Sender};
+use mtcore::crypto::envelope::{self, AuthKey, Sender};
 use mtcore::mtp::session::check_body;
 use mtcore::mtp::{self, plain, DropReason, Event, FutureSalt, Options, Session, SessionState};
 use napi::bindgen_prelude::{
@@ -134,6 +134,10 @@ pub struct MtpOptions {
     pub max_gzip: Option<u32>,
     /// Ask for future salts ahead of expiry (client default true).
     pub auto_future_salts: Option<bool>,
+    /// Server: check every client message as Telegram does, answering
+    /// bad_msg_notification (16-20, 32-35, 64), bad_server_salt (48) and
+    /// new_session_created; refusals come as `rejected` events. Default false.
+    pub server_checks: Option<bool>,
 }
 
 #[napi(object)]
@@ -148,6 +152,14 @@ fn salt_js(s: &FutureSalt) -> MtpFutureSalt {
         valid_since: s.valid_since,
         valid_until: s.valid_until,
         salt: big(s.salt),
+    }
+}
+
+fn salt_rs(s: &MtpFutureSalt) -> FutureSalt {
+    FutureSalt {
+        valid_since: s.valid_since,
+        valid_until: s.valid_until,
+        salt: u64_of(&s.salt),
     }
 }
 
@@ -250,6 +262,12 @@ pub enum MtpEvent {
         session_id: BigInt,
         existed: bool,
     },
+    /// Server checks: a client message was refused with this bad_msg_notification
+    /// code (48: bad_server_salt).
+    Rejected {
+        msg_id: BigInt,
+        error_code: i32,
+    },
     Dropped {
         /// Stable code: MSG_KEY, AUTH_KEY_ID, ENVELOPE, SESSION_ID, MSG_ID, TIME_WINDOW,
         /// DUPLICATE, TOO_OLD, MALFORMED, GZIP, NESTED_CONTAINER, UNKNOWN_MESSAGE.
@@ -340,6 +358,10 @@ fn event_js(e: Event) -> MtpEvent {
             session_id: big(session_id),
             existed,
         },
+        Event::Rejected { msg_id, error_code } => MtpEvent::Rejected {
+            msg_id: big(msg_id),
+            error_code,
+        },
         Event::Dropped(reason) => dropped_js(&reason),
     }
 }
@@ -409,6 +431,9 @@ impl MtpSession {
         }
         if let Some(v) = o.auto_future_salts {
             opts.auto_future_salts = v;
+        }
+        if let Some(v) = o.server_checks {
+            opts.server_checks = v && opts.role == Sender::Server;
         }
         Ok(MtpSession {
             inner: Session::new(key, opts),
@@ -560,6 +585,24 @@ impl MtpSession {
         self.inner.future_salts().iter().map(salt_js).collect()
     }
 
+    /// Replaces the future salts (server: the salts clients may use, each inside its
+    /// window; the current one follows the time).
+    #[napi]
+    pub fn set_future_salts(&mut self, salts: Vec<MtpFutureSalt>, now: f64) {
+        self.inner
+            .set_future_salts(salts.iter().map(salt_rs).collect(), ms(now));
+    }
+
+    /// Server side: the session_id inside a client's packet (a copy is decrypted with
+    /// `authKey`), or null when the packet does not decrypt with it. Lets a server pick
+    /// the session that must `receive` the packet.
+    #[napi]
+    pub fn peek_session_id(auth_key: BufferSlice, packet: BufferSlice) -> Option<BigInt> {
+        let key = AuthKey::from_slice(&auth_key)?;
+        let plain = envelope::decrypt(&key, Sender::Client, &packet).ok()?;
+        Some(big(u64::from_le_bytes(plain[8..16].try_into().ok()?)))
+    }
+
     /// Everything to persist, the auth key included.
     #[napi]
     pub fn export_state(&self) -> MtpState {
@@ -582,15 +625,7 @@ impl MtpSession {
         let s = SessionState {
             session_id: u64_of(&state.session_id),
             salt: u64_of(&state.salt),
-            future_salts: state
-                .future_salts
-                .iter()
-                .map(|f| FutureSalt {
-                    valid_since: f.valid_since,
-                    valid_until: f.valid_until,
-                    salt: u64_of(&f.salt),
-                })
-                .collect(),
+            future_salts: state.future_salts.iter().map(salt_rs).collect(),
             time_offset_ms: ms(state.time_offset),
             time_synced: state.time_synced,
             seqno: state.seqno,
