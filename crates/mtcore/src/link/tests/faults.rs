@@ -235,7 +235,6 @@ fn reconnect_keeps_the_session_and_resends_only_what_was_lost() {
             deliver(&mut client, t.frames.bytes(), now, &mut rng),
             &mut open,
         );
-        drop(track);
         answered.sort_unstable();
         assert_eq!(answered, [1, 2, 3], "{config:?}");
         assert_eq!(resent, 2, "{config:?}");
