@@ -5,7 +5,11 @@
 #![cfg_attr(test, allow(dead_code))]
 
 mod bignum;
+mod convert;
 mod crypto;
 mod errors;
+mod link;
 mod mtp;
+mod mtp_convert;
+mod random;
 mod transport;
