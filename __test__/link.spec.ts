@@ -462,6 +462,34 @@ test('state export and import pass through to the session', (t) => {
   t.true(id > state.lastMsgId, 'msg_ids continue after the imported ones');
 });
 
+test('pooled frames and bodies are Buffers whose bytes later calls never touch', (t) => {
+  const client = new MtpLink(authKey, { kind: 'intermediate' }, clientOptions({ sessionId: 5n }));
+  const codec = new TransportCodec({ role: 'server' });
+  const kept: Array<[Buffer, Buffer]> = [];
+  for (let i = 0; i < 400; i++) {
+    const frame = client.transmit(Date.now(), [request(i)]).frame as Buffer;
+    t.true(Buffer.isBuffer(frame));
+    kept.push([frame, Buffer.from(frame)]);
+    codec.decode(frame);
+  }
+  // Past several pools: every frame still holds its own bytes.
+  t.true(new Set(kept.map(([f]) => f.buffer)).size > 1, 'frames come from more than one pool');
+  t.true(kept.every(([f, copy]) => f.equals(copy)));
+  const bodies: Array<[Buffer, Buffer]> = [];
+  for (let i = 0; i < 300; i++) {
+    const update = Buffer.concat([u32(0x11223344), u32(i), Buffer.alloc((i % 13) * 4, i)]);
+    const msgId = (BigInt(Math.floor(Date.now() / 1000)) << 32n) | BigInt(4 * i + 1);
+    const [e] = client.receive(codec.encode(refSeal(5n, msgId, 2 * i + 1, update)), Date.now()).events;
+    if (e.kind !== 'message')
+      return t.fail(JSON.stringify(e, (_, v) => (typeof v === 'bigint' ? `${v}` : v)));
+    t.true(Buffer.isBuffer(e.body));
+    t.deepEqual(e.body, update);
+    bodies.push([e.body, update]);
+  }
+  t.true(bodies.every(([b, copy]) => b.equals(copy)));
+  t.true(kept.every(([f, copy]) => f.equals(copy)));
+});
+
 // --- Batches across 100 links ---
 test('transmitAll / receiveAll across 100 links, chunks cut anywhere', (t) => {
   const N = 100;

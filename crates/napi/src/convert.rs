@@ -74,6 +74,47 @@ pub unsafe fn buffer_of(
     Ok(out)
 }
 
+/// 64-bit ids handed to JS as an array of bigint, made without the per-id
+/// allocation of napi-rs's `BigInt`.
+pub struct Ids(pub Vec<u64>);
+
+impl TypeName for Ids {
+    fn type_name() -> &'static str {
+        "Array<bigint>"
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}
+
+impl ToNapiValue for Ids {
+    unsafe fn to_napi_value(
+        env: napi::sys::napi_env,
+        val: Self,
+    ) -> napi::Result<napi::sys::napi_value> {
+        let fail = |what| napi::Error::new(napi::Status::GenericFailure, what);
+        let mut array = std::ptr::null_mut();
+        // SAFETY (all calls): `env` is valid (trait contract); out-pointers are locals.
+        let status =
+            unsafe { napi::sys::napi_create_array_with_length(env, val.0.len(), &mut array) };
+        if status != napi::sys::Status::napi_ok {
+            return Err(fail("could not create an array"));
+        }
+        for (i, id) in val.0.into_iter().enumerate() {
+            let mut value = std::ptr::null_mut();
+            let ok = unsafe { napi::sys::napi_create_bigint_uint64(env, id, &mut value) }
+                == napi::sys::Status::napi_ok
+                && unsafe { napi::sys::napi_set_element(env, array, i as u32, value) }
+                    == napi::sys::Status::napi_ok;
+            if !ok {
+                return Err(fail("could not create a bigint"));
+            }
+        }
+        Ok(array)
+    }
+}
+
 pub fn u64_of(v: &BigInt) -> u64 {
     // Low 64 bits, two's complement for negatives (a signed int64 from the TL layer).
     let magnitude = v.words.first().copied().unwrap_or(0);

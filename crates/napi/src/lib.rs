@@ -4,6 +4,7 @@
 // build sees every binding as unused.
 #![cfg_attr(test, allow(dead_code))]
 
+mod arena;
 mod bignum;
 mod convert;
 mod crypto;

@@ -15,15 +15,58 @@ use napi::bindgen_prelude::{
 };
 use napi_derive::napi;
 
-use crate::convert::{big, buffer_of, ms, u64_of};
+use crate::arena;
+use crate::convert::{big, buffer_of, ms, u64_of, Ids};
 use crate::errors::{coded, JsError};
-use crate::mtp_convert::{self, event_js, MtpEvent, MtpOptions, MtpState};
+use crate::mtp_convert::{self, event_js_with, Body, MtpEvent, MtpOptions, MtpState};
 use crate::random::fill as random;
 use crate::transport::{kind_name, transport_error, transport_error_code};
 use crate::transport::{CodecConfig, TransportOptions};
 
-/// Frames of one or more transmits, handed to JS as one Buffer.
-pub struct FrameBytes(Vec<Frames>);
+/// Frames of one transmit, handed to JS as one Buffer (a view into the thread's
+/// pool, or a Buffer of its own when long).
+pub struct FrameView(Frames);
+
+impl TypeName for FrameView {
+    fn type_name() -> &'static str {
+        "Buffer"
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}
+
+impl ToNapiValue for FrameView {
+    unsafe fn to_napi_value(
+        env: napi::sys::napi_env,
+        val: Self,
+    ) -> napi::Result<napi::sys::napi_value> {
+        let parts = [val.0.bytes()];
+        // SAFETY: the caller's contract on `env`, forwarded.
+        match unsafe { arena::view_of(env, &parts) }? {
+            Some(view) => Ok(view),
+            // SAFETY: as above.
+            None => unsafe { buffer_of(env, &parts) },
+        }
+    }
+}
+
+/// Frames of many transmits, gathered in the thread's scratch Vec and handed to
+/// JS as one Buffer. Each link's frames are copied there as soon as they are
+/// made, so their allocations are reused at once rather than freed in a burst
+/// of a thousand (which costs glibc more than the copy).
+pub struct FrameBytes(Vec<u8>);
+
+thread_local! {
+    static SCRATCH: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+impl FrameBytes {
+    fn new() -> Self {
+        Self(SCRATCH.take())
+    }
+}
 
 impl TypeName for FrameBytes {
     fn type_name() -> &'static str {
@@ -40,9 +83,14 @@ impl ToNapiValue for FrameBytes {
         env: napi::sys::napi_env,
         val: Self,
     ) -> napi::Result<napi::sys::napi_value> {
-        let parts: Vec<&[u8]> = val.0.iter().map(Frames::bytes).collect();
         // SAFETY: the caller's contract on `env`, forwarded.
-        unsafe { buffer_of(env, &parts) }
+        let out = unsafe { buffer_of(env, &[&val.0]) };
+        let mut scratch = val.0;
+        if scratch.capacity() <= 4 << 20 {
+            scratch.clear();
+            SCRATCH.set(scratch);
+        }
+        out
     }
 }
 
@@ -79,7 +127,7 @@ pub type LinkEventJs = Either<MtpEvent, LinkTransportEvent>;
 
 fn link_event_js(e: LinkEvent) -> LinkEventJs {
     match e {
-        LinkEvent::Session(e) => Either::A(event_js(e)),
+        LinkEvent::Session(e) => Either::A(event_js_with(e, Body::Pooled)),
         LinkEvent::QuickAck { token } => Either::B(LinkTransportEvent::QuickAck { token }),
         LinkEvent::TransportError(code) => Either::B(LinkTransportEvent::TransportError {
             code: code.code(),
@@ -113,11 +161,14 @@ fn deadline_js(d: Option<i64>) -> Option<f64> {
 #[napi(object, object_from_js = false)]
 pub struct LinkTransmit {
     /// Every frame due, back to back, for one socket write; null when nothing is due.
+    /// Small ones view a shared pool (as `Buffer.allocUnsafe`'s do) whose bytes are
+    /// never reused, so it can go to `socket.write` as it is.
     #[napi(ts_type = "Buffer | null")]
-    pub frame: Either<FrameBytes, Null>,
+    pub frame: Either<FrameView, Null>,
     /// msg_ids of the requests the frames carry, in queue order (earlier enqueued
     /// ones, re-sends, then `bodies`).
-    pub msg_ids: Vec<BigInt>,
+    #[napi(ts_type = "Array<bigint>")]
+    pub msg_ids: Ids,
     /// When to call transmit again (ms since the epoch), or absent when idle.
     pub deadline: Option<f64>,
 }
@@ -176,9 +227,9 @@ impl MtpLink {
             frame: if t.frames.is_empty() {
                 Either::B(Null)
             } else {
-                Either::A(FrameBytes(vec![t.frames]))
+                Either::A(FrameView(t.frames))
             },
-            msg_ids: t.msg_ids.into_iter().map(big).collect(),
+            msg_ids: Ids(t.msg_ids),
             deadline: deadline_js(t.deadline),
         })
     }
@@ -350,24 +401,20 @@ impl MtpLink {
             check_body(b).map_err(|e| coded("ERR_BAD_BODY", e))?;
         }
         let mut bodies = bodies.into_iter();
-        let mut frames = Vec::with_capacity(links.len());
+        let mut frames = FrameBytes::new();
         let mut frame_ends = Vec::with_capacity(links.len());
         let mut msg_ids = Vec::with_capacity(links.len());
         let mut msg_id_link = Vec::with_capacity(links.len());
         let mut deadlines = Vec::with_capacity(links.len());
         let mut errors = Vec::new();
-        let mut end = 0;
         for (i, link) in links.iter_mut().enumerate() {
             let list = bodies.next().flatten().unwrap_or_default();
             match link.inner.transmit_slices(ms(now), &list, &mut random) {
                 Ok(t) => {
-                    end += t.frames.len();
+                    frames.0.extend_from_slice(t.frames.bytes());
                     msg_id_link.extend(std::iter::repeat_n(i as u32, t.msg_ids.len()));
                     msg_ids.extend(t.msg_ids);
                     deadlines.push(t.deadline.map_or(f64::NAN, |d| d as f64));
-                    if !t.frames.is_empty() {
-                        frames.push(t.frames);
-                    }
                 }
                 Err(e) => {
                     let e = link_error(e);
@@ -379,10 +426,10 @@ impl MtpLink {
                     deadlines.push(f64::NAN);
                 }
             }
-            frame_ends.push(end as u32);
+            frame_ends.push(frames.0.len() as u32);
         }
         Ok(LinkBatchTransmit {
-            frames: FrameBytes(frames),
+            frames,
             frame_ends: frame_ends.into(),
             msg_ids: msg_ids.into(),
             msg_id_link: msg_id_link.into(),

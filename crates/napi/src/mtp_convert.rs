@@ -3,10 +3,10 @@
 
 use mtcore::crypto::envelope::{AuthKey, Sender};
 use mtcore::mtp::{DropReason, Event, FutureSalt, Options, Session, SessionState};
-use napi::bindgen_prelude::{BigInt, Buffer};
+use napi::bindgen_prelude::{BigInt, Buffer, ToNapiValue, TypeName, ValueType};
 use napi_derive::napi;
 
-use crate::convert::{big, ms, u64_of, Bytes};
+use crate::convert::{big, buffer_of, ms, u64_of, Bytes};
 use crate::errors::{coded, JsError};
 
 #[napi(object)]
@@ -156,6 +156,40 @@ pub fn import_state(session: &mut Session, state: &MtpState, now: f64) {
     session.set_state(&s, ms(now));
 }
 
+/// The body of an event, handed to JS as a Buffer.
+pub enum Body {
+    /// A Buffer of its own (as `MtpSession` gives).
+    Own(Vec<u8>),
+    /// Small ones a view into the thread's pool (see `arena`).
+    Pooled(Vec<u8>),
+}
+
+impl TypeName for Body {
+    fn type_name() -> &'static str {
+        "Buffer"
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}
+
+impl ToNapiValue for Body {
+    unsafe fn to_napi_value(
+        env: napi::sys::napi_env,
+        val: Self,
+    ) -> napi::Result<napi::sys::napi_value> {
+        // SAFETY (all three calls): the caller's contract on `env`, forwarded.
+        match val {
+            Body::Own(v) => unsafe { Bytes::to_napi_value(env, Bytes(v)) },
+            Body::Pooled(v) => match unsafe { crate::arena::view_of(env, &[&v]) }? {
+                Some(view) => Ok(view),
+                None => unsafe { buffer_of(env, &[&v]) },
+            },
+        }
+    }
+}
+
 /// What happened on receipt; `kind` tells which.
 #[napi(
     discriminant = "kind",
@@ -166,7 +200,7 @@ pub enum MtpEvent {
     RpcResult {
         req_msg_id: BigInt,
         #[napi(ts_type = "Buffer")]
-        body: Bytes,
+        body: Body,
     },
     RpcError {
         req_msg_id: BigInt,
@@ -177,7 +211,7 @@ pub enum MtpEvent {
         msg_id: BigInt,
         seqno: u32,
         #[napi(ts_type = "Buffer")]
-        body: Bytes,
+        body: Body,
     },
     Acked {
         msg_ids: Vec<BigInt>,
@@ -235,10 +269,18 @@ pub enum MtpEvent {
 }
 
 pub fn event_js(e: Event) -> MtpEvent {
+    event_js_with(e, Body::Own)
+}
+
+/// `event_js` with the bodies made by `body` (`Body::Pooled` for the hot path).
+pub fn event_js_with(e: Event, body: fn(Vec<u8>) -> Body) -> MtpEvent {
     match e {
-        Event::RpcResult { req_msg_id, body } => MtpEvent::RpcResult {
+        Event::RpcResult {
+            req_msg_id,
+            body: body_bytes,
+        } => MtpEvent::RpcResult {
             req_msg_id: big(req_msg_id),
-            body: Bytes(body),
+            body: body(body_bytes),
         },
         Event::RpcError {
             req_msg_id,
@@ -252,11 +294,11 @@ pub fn event_js(e: Event) -> MtpEvent {
         Event::Message {
             msg_id,
             seqno,
-            body,
+            body: body_bytes,
         } => MtpEvent::Message {
             msg_id: big(msg_id),
             seqno,
-            body: Bytes(body),
+            body: body(body_bytes),
         },
         Event::Acked { msg_ids } => MtpEvent::Acked {
             msg_ids: msg_ids.into_iter().map(big).collect(),
