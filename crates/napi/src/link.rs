@@ -19,7 +19,7 @@ use crate::arena;
 use crate::convert::{big, buffer_of, ms, u64_of, Ids};
 use crate::errors::{coded, JsError};
 use crate::mtp_convert::{self, event_js_with, Body, MtpEvent, MtpOptions, MtpState};
-use crate::random::fill as random;
+use crate::random::with_random;
 use crate::transport::{kind_name, transport_error, transport_error_code};
 use crate::transport::{CodecConfig, TransportOptions};
 
@@ -203,7 +203,7 @@ impl MtpLink {
         let config = CodecConfig::from_options(&transport)?;
         let codec = config.codec()?;
         Ok(Self {
-            inner: Link::new(key, mtp_convert::options(options), codec),
+            inner: Link::new(key, mtp_convert::options(options)?, codec),
             config,
         })
     }
@@ -219,9 +219,7 @@ impl MtpLink {
         bodies: Option<Vec<BufferSlice>>,
     ) -> Result<LinkTransmit, JsError> {
         let bodies = bodies.unwrap_or_default();
-        let t = self
-            .inner
-            .transmit_slices(ms(now), &bodies, &mut random)
+        let t = with_random(|random| self.inner.transmit_slices(ms(now), &bodies, random))?
             .map_err(link_error)?;
         Ok(LinkTransmit {
             frame: if t.frames.is_empty() {
@@ -237,12 +235,12 @@ impl MtpLink {
     /// Takes what the socket delivered; returns the events of every whole frame
     /// in it (a partial frame waits for the next chunk).
     #[napi]
-    pub fn receive(&mut self, chunk: BufferSlice, now: f64) -> LinkReceive {
-        let r = self.inner.receive(&chunk, ms(now), &mut random);
-        LinkReceive {
+    pub fn receive(&mut self, chunk: BufferSlice, now: f64) -> Result<LinkReceive, JsError> {
+        let r = with_random(|random| self.inner.receive(&chunk, ms(now), random))?;
+        Ok(LinkReceive {
             events: r.events.into_iter().map(link_event_js).collect(),
             deadline: deadline_js(r.deadline),
-        }
+        })
     }
 
     /// After the socket reconnected: a fresh codec (the same transport unless
@@ -407,27 +405,29 @@ impl MtpLink {
         let mut msg_id_link = Vec::with_capacity(links.len());
         let mut deadlines = Vec::with_capacity(links.len());
         let mut errors = Vec::new();
-        for (i, link) in links.iter_mut().enumerate() {
-            let list = bodies.next().flatten().unwrap_or_default();
-            match link.inner.transmit_slices(ms(now), &list, &mut random) {
-                Ok(t) => {
-                    frames.0.extend_from_slice(t.frames.bytes());
-                    msg_id_link.extend(std::iter::repeat_n(i as u32, t.msg_ids.len()));
-                    msg_ids.extend(t.msg_ids);
-                    deadlines.push(t.deadline.map_or(f64::NAN, |d| d as f64));
+        with_random(|random| {
+            for (i, link) in links.iter_mut().enumerate() {
+                let list = bodies.next().flatten().unwrap_or_default();
+                match link.inner.transmit_slices(ms(now), &list, random) {
+                    Ok(t) => {
+                        frames.0.extend_from_slice(t.frames.bytes());
+                        msg_id_link.extend(std::iter::repeat_n(i as u32, t.msg_ids.len()));
+                        msg_ids.extend(t.msg_ids);
+                        deadlines.push(t.deadline.map_or(f64::NAN, |d| d as f64));
+                    }
+                    Err(e) => {
+                        let e = link_error(e);
+                        errors.push(LinkBatchError {
+                            link: i as u32,
+                            code: e.status.to_string(),
+                            message: e.reason.clone(),
+                        });
+                        deadlines.push(f64::NAN);
+                    }
                 }
-                Err(e) => {
-                    let e = link_error(e);
-                    errors.push(LinkBatchError {
-                        link: i as u32,
-                        code: e.status.to_string(),
-                        message: e.reason.clone(),
-                    });
-                    deadlines.push(f64::NAN);
-                }
+                frame_ends.push(frames.0.len() as u32);
             }
-            frame_ends.push(frames.0.len() as u32);
-        }
+        })?;
         Ok(LinkBatchTransmit {
             frames,
             frame_ends: frame_ends.into(),
@@ -456,13 +456,13 @@ impl MtpLink {
         let mut raw = Vec::with_capacity(links.len());
         let mut event_link = Vec::with_capacity(links.len());
         let mut deadlines = Vec::with_capacity(links.len());
-        for (i, (link, chunk)) in links.iter_mut().zip(&chunks).enumerate() {
-            let n = link
-                .inner
-                .receive_into(chunk, ms(now), &mut random, &mut raw);
-            event_link.extend(std::iter::repeat_n(i as u32, n));
-            deadlines.push(link.inner.deadline(ms(now)).map_or(f64::NAN, |d| d as f64));
-        }
+        with_random(|random| {
+            for (i, (link, chunk)) in links.iter_mut().zip(&chunks).enumerate() {
+                let n = link.inner.receive_into(chunk, ms(now), random, &mut raw);
+                event_link.extend(std::iter::repeat_n(i as u32, n));
+                deadlines.push(link.inner.deadline(ms(now)).map_or(f64::NAN, |d| d as f64));
+            }
+        })?;
         Ok(LinkBatchReceive {
             events: raw.into_iter().map(link_event_js).collect(),
             event_link: event_link.into(),

@@ -1,6 +1,6 @@
 //! JS binding of mtcore::mtp: the `MtpSession` class, its batch forms, and the
 //! plain (unencrypted) message helpers. Conversions only (shared ones live in
-//! `mtp_convert`); OS randomness for padding comes from `crate::random`.
+//! `mtp_convert`); randomness for padding comes from `crate::random`.
 //!
 //! 64-bit ids cross as bigint: outputs are unsigned; inputs may be signed
 //! (int64 as the TL layer reads them) or unsigned.
@@ -16,7 +16,7 @@ use napi_derive::napi;
 use crate::convert::{big, ms, u64_of, Bytes};
 use crate::errors::{coded, JsError};
 use crate::mtp_convert::{self, event_js, salt_js, MtpEvent, MtpFutureSalt, MtpOptions, MtpState};
-use crate::random::fill as random;
+use crate::random::with_random;
 
 #[napi(object, object_from_js = false)]
 pub struct MtpTransmit {
@@ -47,7 +47,7 @@ impl MtpSession {
     #[napi(constructor)]
     pub fn new(auth_key: Buffer, options: Option<MtpOptions>) -> Result<Self, JsError> {
         let key = mtp_convert::auth_key(&auth_key)?;
-        let opts = mtp_convert::options(options);
+        let opts = mtp_convert::options(options)?;
         Ok(MtpSession {
             inner: Session::new(key, opts),
         })
@@ -96,7 +96,7 @@ impl MtpSession {
 
     /// Decrypts a whole packet in place (its bytes are consumed) and returns the events.
     #[napi]
-    pub fn receive(&mut self, mut packet: BufferSlice, now: f64) -> MtpReceive {
+    pub fn receive(&mut self, mut packet: BufferSlice, now: f64) -> Result<MtpReceive, JsError> {
         receive_js(&mut self.inner, &mut packet, now)
     }
 
@@ -234,22 +234,24 @@ impl MtpSession {
         }
         let mut bodies = bodies.into_iter();
         let mut out = BatchTransmit::default();
-        for (i, s) in sessions.iter_mut().enumerate() {
-            if let Some(list) = bodies.next().flatten() {
-                s.inner
-                    .enqueue_all(list.iter().map(|b| b.to_vec()).collect(), ms(now))
-                    .expect("bodies checked above");
+        with_random(|random| {
+            for (i, s) in sessions.iter_mut().enumerate() {
+                if let Some(list) = bodies.next().flatten() {
+                    s.inner
+                        .enqueue_all(list.iter().map(|b| b.to_vec()).collect(), ms(now))
+                        .expect("bodies checked above");
+                }
+                let t = s.inner.transmit(ms(now), random);
+                out.msg_id_session
+                    .extend(std::iter::repeat_n(i as u32, t.msg_ids.len()));
+                out.msg_ids.extend(t.msg_ids);
+                out.packet_session
+                    .extend(std::iter::repeat_n(i as u32, t.packets.len()));
+                out.packets.extend(t.packets.into_iter().map(Bytes));
+                out.deadlines
+                    .push(t.deadline.map_or(f64::NAN, |d| d as f64));
             }
-            let t = s.inner.transmit(ms(now), &mut random);
-            out.msg_id_session
-                .extend(std::iter::repeat_n(i as u32, t.msg_ids.len()));
-            out.msg_ids.extend(t.msg_ids);
-            out.packet_session
-                .extend(std::iter::repeat_n(i as u32, t.packets.len()));
-            out.packets.extend(t.packets.into_iter().map(Bytes));
-            out.deadlines
-                .push(t.deadline.map_or(f64::NAN, |d| d as f64));
-        }
+        })?;
         Ok(MtpBatchTransmit {
             packets: out.packets,
             packet_session: out.packet_session.into(),
@@ -276,13 +278,15 @@ impl MtpSession {
         let mut events = Vec::with_capacity(packets.len());
         let mut event_session = Vec::with_capacity(packets.len());
         let mut deadlines = Vec::with_capacity(packets.len());
-        for (i, (s, mut p)) in sessions.iter_mut().zip(packets).enumerate() {
-            for e in s.inner.receive(&mut p, ms(now), &mut random) {
-                events.push(event_js(e));
-                event_session.push(i as u32);
+        with_random(|random| {
+            for (i, (s, mut p)) in sessions.iter_mut().zip(packets).enumerate() {
+                for e in s.inner.receive(&mut p, ms(now), random) {
+                    events.push(event_js(e));
+                    event_session.push(i as u32);
+                }
+                deadlines.push(s.inner.deadline(ms(now)).map_or(f64::NAN, |d| d as f64));
             }
-            deadlines.push(s.inner.deadline(ms(now)).map_or(f64::NAN, |d| d as f64));
-        }
+        })?;
         Ok(MtpBatchReceive {
             events,
             event_session: event_session.into(),
@@ -331,11 +335,13 @@ fn transmit_js(
     now: f64,
     bodies: Option<Vec<BufferSlice>>,
 ) -> Result<MtpTransmit, JsError> {
-    if let Some(bodies) = bodies {
-        s.enqueue_all(bodies.iter().map(|b| b.to_vec()).collect(), ms(now))
-            .map_err(|e| coded("ERR_BAD_BODY", e))?;
-    }
-    let t = s.transmit(ms(now), &mut random);
+    let t = with_random(|random| {
+        if let Some(bodies) = bodies {
+            s.enqueue_all(bodies.iter().map(|b| b.to_vec()).collect(), ms(now))
+                .map_err(|e| coded("ERR_BAD_BODY", e))?;
+        }
+        Ok::<_, JsError>(s.transmit(ms(now), random))
+    })??;
     Ok(MtpTransmit {
         packets: t.packets.into_iter().map(Bytes).collect(),
         msg_ids: t.msg_ids.into_iter().map(big).collect(),
@@ -343,12 +349,12 @@ fn transmit_js(
     })
 }
 
-fn receive_js(s: &mut Session, packet: &mut [u8], now: f64) -> MtpReceive {
-    let events = s.receive(packet, ms(now), &mut random);
-    MtpReceive {
+fn receive_js(s: &mut Session, packet: &mut [u8], now: f64) -> Result<MtpReceive, JsError> {
+    let events = with_random(|random| s.receive(packet, ms(now), random))?;
+    Ok(MtpReceive {
         events: events.into_iter().map(event_js).collect(),
         deadline: s.deadline(ms(now)).map(|d| d as f64),
-    }
+    })
 }
 
 #[napi(object)]

@@ -61,7 +61,7 @@ pub fn auth_key(bytes: &[u8]) -> Result<AuthKey, JsError> {
 }
 
 /// Session options from JS ones; a client without a session_id gets a random one.
-pub fn options(o: Option<MtpOptions>) -> Options {
+pub fn options(o: Option<MtpOptions>) -> Result<Options, JsError> {
     let o = o.unwrap_or_default();
     let mut opts = if o.server == Some(true) {
         Options::server()
@@ -74,9 +74,11 @@ pub fn options(o: Option<MtpOptions>) -> Options {
         None if opts.role == Sender::Server => 0,
         None => {
             let mut b = [0u8; 8];
-            while b == [0; 8] {
-                crate::random::fill(&mut b);
-            }
+            crate::random::with_random(|random| {
+                while b == [0; 8] {
+                    random(&mut b);
+                }
+            })?;
             u64::from_le_bytes(b)
         }
     };
@@ -103,7 +105,7 @@ pub fn options(o: Option<MtpOptions>) -> Options {
     if let Some(v) = o.auto_future_salts {
         opts.auto_future_salts = v;
     }
-    opts
+    Ok(opts)
 }
 
 /// Everything to persist besides the auth key (which `authKey` also carries).

@@ -1,70 +1,44 @@
-//! OS randomness for the bindings: padding, session ids, the obfuscated2 init.
+//! Randomness for every binding's hot path (message and transport padding, the
+//! obfuscated2 init, session ids): one ChaCha20 generator per thread, seeded once
+//! from the operating system. (One-off key material in `bignum` comes from the OS
+//! directly.)
 //!
-//! A system call per packet would cost more than sealing it, so bytes are
-//! drawn from the OS a block at a time into a per-thread pool and handed out
-//! once each (they are wiped as they leave the pool).
+//! A syscall per message (getrandom) would cost more than the whole envelope, so
+//! the OS is asked once per thread for a 256-bit seed and ChaCha20 (RustCrypto's
+//! `chacha20`, SIMD backends picked at run time) expands it. Padding only needs to
+//! be unpredictable to an observer of the wire; ChaCha20 keyed by an OS seed is a
+//! CSPRNG, and its state never leaves the thread. Node never forks a process
+//! without exec, so two processes never share a seeded state.
 
 use std::cell::RefCell;
 
-const POOL_LEN: usize = 4096;
+use chacha20::rand_core::{Rng, SeedableRng};
+use chacha20::ChaCha20Rng;
 
-struct Pool {
-    bytes: [u8; POOL_LEN],
-    used: usize,
-}
+use crate::errors::{coded, JsError};
 
 thread_local! {
-    static POOL: RefCell<Pool> = const {
-        RefCell::new(Pool { bytes: [0; POOL_LEN], used: POOL_LEN })
-    };
+    static RNG: RefCell<Option<ChaCha20Rng>> = const { RefCell::new(None) };
 }
 
-/// Fills `dest` with OS randomness (buffered per thread). Usable wherever
-/// mtcore takes randomness: `&mut fill` is both a `FnMut(&mut [u8])` and a
-/// `transport::RandomSource`.
-///
-/// Panics if the OS generator fails, which it does not once the system has
-/// booted; sending predictable padding or init bytes would be worse.
-pub fn fill(dest: &mut [u8]) {
-    POOL.with(|pool| {
-        let pool = &mut *pool.borrow_mut();
-        let mut out = dest;
-        while !out.is_empty() {
-            if pool.used == POOL_LEN {
-                getrandom::fill(&mut pool.bytes).expect("the OS random source failed");
-                pool.used = 0;
+/// Runs `f` with this thread's generator as a `fill(bytes)` callback, seeding it
+/// from the OS on first use.
+pub fn with_random<T>(f: impl FnOnce(&mut dyn FnMut(&mut [u8])) -> T) -> Result<T, JsError> {
+    RNG.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let rng = match &mut *slot {
+            Some(rng) => rng,
+            empty => {
+                let mut seed = [0u8; 32];
+                getrandom::fill(&mut seed).map_err(|e| {
+                    coded(
+                        "ERR_NO_RANDOMNESS",
+                        format!("the OS gave no random seed: {e}"),
+                    )
+                })?;
+                empty.insert(ChaCha20Rng::from_seed(seed))
             }
-            let n = out.len().min(POOL_LEN - pool.used);
-            let taken = &mut pool.bytes[pool.used..pool.used + n];
-            out[..n].copy_from_slice(taken);
-            // Never hand out the same bytes twice.
-            taken.fill(0);
-            pool.used += n;
-            out = &mut out[n..];
-        }
+        };
+        Ok(f(&mut |bytes: &mut [u8]| rng.fill_bytes(bytes)))
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bytes_are_not_handed_out_twice() {
-        let mut a = [0u8; 3000];
-        let mut b = [0u8; 3000];
-        fill(&mut a);
-        fill(&mut b);
-        assert_ne!(a, b);
-        assert_ne!(a, [0; 3000]);
-        // Across a refill, and in single bytes.
-        let mut one = [0u8; 1];
-        let ones: Vec<u8> = (0..5000)
-            .map(|_| {
-                fill(&mut one);
-                one[0]
-            })
-            .collect();
-        assert!(ones.iter().any(|&x| x != ones[0]));
-    }
 }

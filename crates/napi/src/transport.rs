@@ -103,9 +103,12 @@ fn bad_options(message: &str) -> JsError {
     coded("ERR_TRANSPORT_BAD_OPTIONS", message)
 }
 
-/// Runs `f` with the thread's OS randomness as a `RandomSource`.
-fn with_random<T>(f: impl FnOnce(&mut fn(&mut [u8])) -> T) -> T {
-    f(&mut (crate::random::fill as fn(&mut [u8])))
+/// Runs `f` with the thread's generator (`crate::random`) as a `RandomSource`;
+/// its transport error, or a failure to seed the generator, becomes a JS error.
+fn with_random<T>(
+    f: impl FnOnce(&mut &mut dyn FnMut(&mut [u8])) -> Result<T, TransportError>,
+) -> Result<T, JsError> {
+    crate::random::with_random(|mut rng| f(&mut rng))?.map_err(transport_error)
 }
 
 /// Runs `f` with this thread's empty scratch Vec (frames are built there,
@@ -190,9 +193,8 @@ impl CodecConfig {
     pub(crate) fn codec(&self) -> Result<Codec, JsError> {
         match self {
             Self::Client(config) => with_random(|rng| Codec::client(config, rng)),
-            Self::Server(config) => Codec::server(config),
+            Self::Server(config) => Codec::server(config).map_err(transport_error),
         }
-        .map_err(transport_error)
     }
 }
 
@@ -284,8 +286,7 @@ impl TransportCodec {
             with_random(|rng| {
                 self.inner
                     .encode_vec(buf, before, quick_ack.unwrap_or(false), rng)
-            })
-            .map_err(transport_error)?;
+            })?;
             js_buffer(&env, buf)
         })
     }
@@ -320,8 +321,7 @@ impl TransportCodec {
         let frame = with_random(|rng| {
             self.inner
                 .encode_in_place(out, at..end, quick_ack.unwrap_or(false), rng)
-        })
-        .map_err(transport_error)?;
+        })?;
         debug_assert_eq!(frame.start, 0);
         Ok(frame.end as u32)
     }
@@ -343,8 +343,7 @@ impl TransportCodec {
                     debug_assert_eq!(frame_start, start);
                 }
                 Ok(())
-            })
-            .map_err(transport_error)?;
+            })?;
             js_buffer(&env, out)
         })
     }
