@@ -14,7 +14,7 @@ import {
   randomFillSync,
 } from 'node:crypto';
 import { MtpLink, MtpSession, TransportCodec, type TransportOptions } from '../bindings';
-import { type Measured, opsPerSecond, report } from './harness';
+import { type Measured, report } from './harness';
 
 const authKey = Buffer.from(Array.from({ length: 256 }, (_, i) => (i * 31 + 7) & 0xff));
 const body = Buffer.alloc(128, 0x11);
@@ -177,17 +177,44 @@ function feed(transport: TransportOptions, sid: number, count: number, now: numb
   return { client: c, frames };
 }
 
-/** Operations per second of `count` calls of `fn` (for work that cannot repeat). */
-function fixedRate(count: number, fn: (i: number) => void): number {
-  const start = performance.now();
-  for (let i = 0; i < count; i++) fn(i);
-  return (count * 1000) / (performance.now() - start);
+// --- Measuring ---
+// BENCH_CLOCK=cpu divides by the process's CPU time (all threads, the GC's too)
+// instead of wall time: steadier on a shared machine.
+const cpuClock = process.env.BENCH_CLOCK === 'cpu';
+function clock(): number {
+  if (!cpuClock) return performance.now();
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }
 
-const rate = (name: string, fn: () => void, perCall = 1): Measured => ({
-  name,
-  opsPerSec: opsPerSecond(fn) * perCall,
-});
+/** Operations per second of `count` calls of `fn` (for work that cannot repeat). */
+function fixedRate(count: number, fn: (i: number) => void): number {
+  const start = clock();
+  for (let i = 0; i < count; i++) fn(i);
+  return (count * 1000) / (clock() - start);
+}
+
+/**
+ * Operations per second of `fn` (each call `ops` operations), in segments of
+ * `calls` calls after an untimed `setup`: links are renewed between segments
+ * (unanswered requests stay in flight) and the renewal is not counted.
+ */
+function segmented(setup: () => void, fn: () => void, calls: number, ops = 1, ms = 400): number {
+  let spent = 0;
+  let done = 0;
+  for (let warm = 0; warm < 2; warm++) {
+    setup();
+    for (let i = 0; i < calls; i++) fn();
+  }
+  while (spent < ms) {
+    setup();
+    const start = clock();
+    for (let i = 0; i < calls; i++) fn();
+    spent += clock() - start;
+    done += calls * ops;
+  }
+  return (done * 1000) / spent;
+}
 
 /** Best of three: the machine is shared, and a figure only gets slower by noise. */
 function best(name: string, measure: () => number): Measured {
@@ -196,9 +223,9 @@ function best(name: string, measure: () => number): Measured {
 
 export async function run(): Promise<void> {
   const now = Date.now();
+  console.log(`clock: ${cpuClock ? 'CPU time (BENCH_CLOCK=cpu)' : 'wall time'}`);
 
-  // transmit. Links are renewed now and then, since unanswered requests stay in flight.
-  let n = 0;
+  // transmit: one link (or 1,000) renewed every 256 calls (64 batches), untimed.
   let js = new JsLink(1n, 0);
   let one = client(OBFUSCATED);
   let plain = client(PLAIN);
@@ -208,110 +235,132 @@ export async function run(): Promise<void> {
   const idle = client(OBFUSCATED);
   const tx: Measured[] = [
     best('js node:crypto (seal+frame)', () =>
-      opsPerSecond(() => {
-        if (++n % 1024 === 0) js = new JsLink(1n, 0);
-        js.transmit(body, now);
-      }),
+      segmented(
+        () => {
+          js = new JsLink(1n, 0);
+        },
+        () => js.transmit(body, now),
+        256,
+      ),
     ),
     best('link.transmit(now, [body]) obf2', () =>
-      opsPerSecond(() => {
-        if (++n % 1024 === 0) one = client(OBFUSCATED);
-        one.transmit(now, [body]);
-      }),
+      segmented(
+        () => {
+          one = client(OBFUSCATED);
+        },
+        () => one.transmit(now, [body]),
+        256,
+      ),
     ),
     best('link.transmit(now, [body]) plain', () =>
-      opsPerSecond(() => {
-        if (++n % 1024 === 0) plain = client(PLAIN);
-        plain.transmit(now, [body]);
-      }),
+      segmented(
+        () => {
+          plain = client(PLAIN);
+        },
+        () => plain.transmit(now, [body]),
+        256,
+      ),
     ),
   ];
-  let many = Array.from({ length: N }, (_, i) => client(OBFUSCATED, i + 1));
-  let jsMany = Array.from({ length: N }, (_, i) => new JsLink(BigInt(i + 1), 0));
-  const bodies = many.map(() => [body]);
-  let rounds = 0;
+  let many: MtpLink[] = [];
+  let jsMany: JsLink[] = [];
+  const bodies = Array.from({ length: N }, () => [body]);
   tx.push(
-    best(
-      `js node:crypto x${N} links`,
-      () =>
-        opsPerSecond(() => {
-          if (++rounds % 256 === 0)
-            jsMany = Array.from({ length: N }, (_, i) => new JsLink(BigInt(i + 1), 0));
+    best(`js node:crypto x${N} links`, () =>
+      segmented(
+        () => {
+          jsMany = Array.from({ length: N }, (_, i) => new JsLink(BigInt(i + 1), 0));
+        },
+        () => {
           for (const s of jsMany) s.transmit(body, now);
-        }) * N,
+        },
+        64,
+        N,
+      ),
     ),
-    best(
-      `MtpLink.transmitAll x${N} links`,
-      () =>
-        opsPerSecond(() => {
-          if (++rounds % 256 === 0) many = Array.from({ length: N }, (_, i) => client(OBFUSCATED, i + 1));
-          MtpLink.transmitAll(many, now, bodies);
-        }) * N,
+    best(`MtpLink.transmitAll x${N} links`, () =>
+      segmented(
+        () => {
+          many = Array.from({ length: N }, (_, i) => client(OBFUSCATED, i + 1));
+        },
+        () => MtpLink.transmitAll(many, now, bodies),
+        64,
+        N,
+      ),
     ),
     // Where the time goes: parts of the work through their own bindings.
-    rate('  part: idle transmit (napi floor)', () => idle.transmit(now)),
-    rate('  part: MtpSession seal only', () => {
-      if (++n % 1024 === 0)
-        session = new MtpSession(authKey, { sessionId: 1n, timeOffset: 0, autoFutureSalts: false });
-      session.transmit(now, [body]);
-    }),
-    rate('  part: TransportCodec.encode only', () => codec.encode(sealed)),
+    best('  part: idle transmit (napi floor)', () =>
+      segmented(
+        () => {},
+        () => idle.transmit(now),
+        4096,
+      ),
+    ),
+    best('  part: MtpSession seal only', () =>
+      segmented(
+        () => {
+          session = new MtpSession(authKey, { sessionId: 1n, timeOffset: 0, autoFutureSalts: false });
+        },
+        () => session.transmit(now, [body]),
+        256,
+      ),
+    ),
+    best('  part: TransportCodec.encode only', () =>
+      segmented(
+        () => {},
+        () => codec.encode(sealed),
+        4096,
+      ),
+    ),
   );
   report('link transmit: 128-byte request sealed and framed (messages/s)', tx, 'js node:crypto (seal+frame)');
-
-  // receive: fresh streams (an obfuscated2 stream cannot be replayed), made first.
-  const M = 50_000;
-  const streams = Array.from({ length: 5 }, () => feed(OBFUSCATED, 1, M / 5, now));
-  const per = M / 5;
-  const jsStreams = Array.from({ length: 5 }, () => {
-    const keys = randomBytes(96);
-    const server = new JsLink(1n, 8, keys);
-    return {
-      client: new JsLink(1n, 0, keys),
-      frames: Array.from({ length: per }, () => server.transmit(body, now).frame),
-    };
-  });
+  // receive: fresh streams for every pass (an obfuscated2 stream cannot be
+  // replayed), made untimed; best of three passes.
+  const M = 40_000;
+  const S = 4;
+  const per = M / S;
   const rx: Measured[] = [
-    {
-      name: 'js node:crypto (unframe+open)',
-      opsPerSec: fixedRate(M, (i) => {
-        const s = jsStreams[Math.floor(i / per)];
-        s.client.receive(s.frames[i % per], now);
-      }),
-    },
-    {
-      name: 'link.receive(chunk) obf2',
-      opsPerSec: fixedRate(M, (i) => {
+    best('js node:crypto (unframe+open)', () => {
+      const streams = Array.from({ length: S }, () => {
+        const keys = randomBytes(96);
+        const server = new JsLink(1n, 8, keys);
+        const frames = Array.from({ length: per }, () => server.transmit(body, now).frame);
+        return { client: new JsLink(1n, 0, keys), frames };
+      });
+      return fixedRate(M, (i) => {
         const s = streams[Math.floor(i / per)];
         s.client.receive(s.frames[i % per], now);
-      }),
-    },
+      });
+    }),
+    best('link.receive(chunk) obf2', () => {
+      const streams = Array.from({ length: S }, () => feed(OBFUSCATED, 1, per, now));
+      return fixedRate(M, (i) => {
+        const s = streams[Math.floor(i / per)];
+        s.client.receive(s.frames[i % per], now);
+      });
+    }),
   ];
   // Batched: 1,000 links, one frame each per call.
-  const K = 48;
-  const feeds = Array.from({ length: N }, (_, s) => feed(OBFUSCATED, s + 1, K, now));
-  const links = feeds.map((f) => f.client);
-  const batches = Array.from({ length: K }, (_, k) => feeds.map((f) => f.frames[k]));
-  const jsFeeds = Array.from({ length: N }, (_, s) => {
-    const keys = randomBytes(96);
-    const server = new JsLink(BigInt(s + 1), 8, keys);
-    return {
-      client: new JsLink(BigInt(s + 1), 0, keys),
-      frames: Array.from({ length: K }, () => server.transmit(body, now).frame),
-    };
-  });
+  const K = 32;
   rx.push(
-    {
-      name: `js node:crypto x${N} links`,
-      opsPerSec: fixedRate(K * N, (i) => {
-        const f = jsFeeds[i % N];
+    best(`js node:crypto x${N} links`, () => {
+      const feeds = Array.from({ length: N }, (_, s) => {
+        const keys = randomBytes(96);
+        const server = new JsLink(BigInt(s + 1), 8, keys);
+        const frames = Array.from({ length: K }, () => server.transmit(body, now).frame);
+        return { client: new JsLink(BigInt(s + 1), 0, keys), frames };
+      });
+      return fixedRate(K * N, (i) => {
+        const f = feeds[i % N];
         f.client.receive(f.frames[Math.floor(i / N)], now);
-      }),
-    },
-    {
-      name: `MtpLink.receiveAll x${N} links`,
-      opsPerSec: fixedRate(K, (k) => MtpLink.receiveAll(links, batches[k], now)) * N,
-    },
+      });
+    }),
+    best(`MtpLink.receiveAll x${N} links`, () => {
+      const feeds = Array.from({ length: N }, (_, s) => feed(OBFUSCATED, s + 1, K, now));
+      const links = feeds.map((f) => f.client);
+      const batches = Array.from({ length: K }, (_, k) => feeds.map((f) => f.frames[k]));
+      return fixedRate(K, (k) => MtpLink.receiveAll(links, batches[k], now)) * N;
+    }),
   );
   report(
     'link receive: one small update unframed, decrypted, checked (messages/s)',
