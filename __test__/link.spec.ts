@@ -569,4 +569,14 @@ test('transmitAll: a broken link is reported and skipped, a bad body changes not
   t.true(Number.isNaN(out.deadlines[1]));
   t.is(links[1].inFlight().length, 0);
   t.throws(() => MtpLink.receiveAll(links, [], Date.now()), { code: 'ERR_BAD_BATCH' });
+  // Something that is not a link: nothing changes, not even for the links before it.
+  const notALink = { transmit() {} } as unknown as MtpLink;
+  t.throws(() => MtpLink.transmitAll([links[0], notALink], Date.now(), [[request(4)]]), {
+    code: 'ERR_BAD_BATCH',
+  });
+  t.is(links[0].inFlight().length, 1);
+  // The same link twice: its chunks are taken in order.
+  const twice = MtpLink.transmitAll([links[2], links[2]], Date.now(), [[request(5)], [request(6)]]);
+  t.deepEqual([...twice.msgIdLink], [0, 1]);
+  t.is(links[2].inFlight().length, 3);
 });

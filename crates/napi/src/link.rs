@@ -10,7 +10,7 @@
 use mtcore::link::{Frames, Link, LinkError, LinkEvent, TransportCode};
 use mtcore::mtp::session::check_body;
 use napi::bindgen_prelude::{
-    BigInt, BigUint64Array, Buffer, BufferSlice, ClassInstance, Either, Float64Array, Null,
+    Array, BigInt, BigUint64Array, Buffer, BufferSlice, ClassInstance, Either, Float64Array, Null,
     ToNapiValue, TypeName, Uint32Array, ValueType,
 };
 use napi_derive::napi;
@@ -384,15 +384,17 @@ impl MtpLink {
     /// bodies not queued, and the others go on.
     #[napi]
     pub fn transmit_all(
-        mut links: Vec<ClassInstance<MtpLink>>,
+        #[napi(ts_arg_type = "Array<MtpLink>")] links: Array,
         now: f64,
         bodies: Option<Vec<Option<Vec<BufferSlice>>>>,
     ) -> Result<LinkBatchTransmit, JsError> {
+        let mut links = Links::new(links)?;
+        let count = links.len();
         let bodies = bodies.unwrap_or_default();
-        if bodies.len() > links.len() {
+        if bodies.len() > count {
             return Err(coded(
                 "ERR_BAD_BATCH",
-                format!("{} links but {} body lists", links.len(), bodies.len()),
+                format!("{count} links but {} body lists", bodies.len()),
             ));
         }
         for b in bodies.iter().flatten().flatten() {
@@ -400,13 +402,13 @@ impl MtpLink {
         }
         let mut bodies = bodies.into_iter();
         let mut frames = FrameBytes::new();
-        let mut frame_ends = Vec::with_capacity(links.len());
-        let mut msg_ids = Vec::with_capacity(links.len());
-        let mut msg_id_link = Vec::with_capacity(links.len());
-        let mut deadlines = Vec::with_capacity(links.len());
+        let mut frame_ends = Vec::with_capacity(count);
+        let mut msg_ids = Vec::with_capacity(count);
+        let mut msg_id_link = Vec::with_capacity(count);
+        let mut deadlines = Vec::with_capacity(count);
         let mut errors = Vec::new();
         with_random(|random| {
-            for (i, link) in links.iter_mut().enumerate() {
+            links.each(|i, link| {
                 let list = bodies.next().flatten().unwrap_or_default();
                 match link.inner.transmit_slices(ms(now), &list, random) {
                     Ok(t) => {
@@ -426,8 +428,9 @@ impl MtpLink {
                     }
                 }
                 frame_ends.push(frames.0.len() as u32);
-            }
-        })?;
+                Ok(())
+            })
+        })??;
         Ok(LinkBatchTransmit {
             frames,
             frame_ends: frame_ends.into(),
@@ -443,31 +446,87 @@ impl MtpLink {
     /// the index of its pair.
     #[napi]
     pub fn receive_all(
-        mut links: Vec<ClassInstance<MtpLink>>,
+        #[napi(ts_arg_type = "Array<MtpLink>")] links: Array,
         chunks: Vec<BufferSlice>,
         now: f64,
     ) -> Result<LinkBatchReceive, JsError> {
-        if links.len() != chunks.len() {
+        let mut links = Links::new(links)?;
+        let count = links.len();
+        if count != chunks.len() {
             return Err(coded(
                 "ERR_BAD_BATCH",
-                format!("{} links but {} chunks", links.len(), chunks.len()),
+                format!("{count} links but {} chunks", chunks.len()),
             ));
         }
-        let mut raw = Vec::with_capacity(links.len());
-        let mut event_link = Vec::with_capacity(links.len());
-        let mut deadlines = Vec::with_capacity(links.len());
+        let mut raw = Vec::with_capacity(count);
+        let mut event_link = Vec::with_capacity(count);
+        let mut deadlines = Vec::with_capacity(count);
         with_random(|random| {
-            for (i, (link, chunk)) in links.iter_mut().zip(&chunks).enumerate() {
-                let n = link.inner.receive_into(chunk, ms(now), random, &mut raw);
+            links.each(|i, link| {
+                let n = link
+                    .inner
+                    .receive_into(&chunks[i], ms(now), random, &mut raw);
                 event_link.extend(std::iter::repeat_n(i as u32, n));
                 deadlines.push(link.inner.deadline(ms(now)).map_or(f64::NAN, |d| d as f64));
-            }
-        })?;
+                Ok(())
+            })
+        })??;
         Ok(LinkBatchReceive {
             events: raw.into_iter().map(link_event_js).collect(),
             event_link: event_link.into(),
             deadlines: deadlines.into(),
         })
+    }
+}
+
+/// The links of a batch, each checked to be an `MtpLink` before anything changes.
+struct Links<'a> {
+    array: Array<'a>,
+    /// The links, when none appears twice (else each is taken when its turn
+    /// comes, so that one link is never borrowed twice at once).
+    distinct: Option<Vec<ClassInstance<'a, MtpLink>>>,
+}
+
+impl<'a> Links<'a> {
+    fn new(array: Array<'a>) -> Result<Self, JsError> {
+        let all = (0..array.len() as usize)
+            .map(|i| link_at(&array, i))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut at: Vec<*const MtpLink> = all.iter().map(|l| &**l as *const MtpLink).collect();
+        at.sort_unstable();
+        let repeated = at.windows(2).any(|w| w[0] == w[1]);
+        Ok(Self {
+            array,
+            distinct: (!repeated).then_some(all),
+        })
+    }
+
+    fn len(&self) -> usize {
+        self.array.len() as usize
+    }
+
+    /// Runs `f` on each link in order.
+    fn each(
+        &mut self,
+        mut f: impl FnMut(usize, &mut MtpLink) -> Result<(), JsError>,
+    ) -> Result<(), JsError> {
+        match &mut self.distinct {
+            Some(all) => all.iter_mut().enumerate().try_for_each(|(i, l)| f(i, l)),
+            None => (0..self.len()).try_for_each(|i| {
+                let mut link = link_at(&self.array, i)?;
+                f(i, &mut link)
+            }),
+        }
+    }
+}
+
+fn link_at<'a>(links: &Array<'a>, i: usize) -> Result<ClassInstance<'a, MtpLink>, JsError> {
+    match links.get::<ClassInstance<MtpLink>>(i as u32) {
+        Ok(Some(link)) => Ok(link),
+        _ => Err(coded(
+            "ERR_BAD_BATCH",
+            format!("element {i} of the batch is not an MtpLink"),
+        )),
     }
 }
 
