@@ -19,7 +19,9 @@
 //!
 //! Sans-IO like its parts: time and randomness come in, deadlines go out.
 //! Encrypted traffic only: the handshake's plain messages use `mtp::plain`
-//! and a codec of their own.
+//! and a codec of their own. Quick-ack is reported when the server sends one
+//! but never asked for: its token is a hash over the plaintext that the
+//! session does not keep once a packet is sealed.
 
 mod receive;
 mod transmit;
