@@ -5,7 +5,7 @@
 //! 64-bit ids cross as bigint: outputs are unsigned; inputs may be signed
 //! (int64 as the TL layer reads them) or unsigned.
 
-use mtcore::crypto::envelope::Sender;
+use mtcore::crypto::envelope::{self, AuthKey, Sender};
 use mtcore::mtp::session::check_body;
 use mtcore::mtp::{self, plain, Session};
 use napi::bindgen_prelude::{
@@ -15,7 +15,9 @@ use napi_derive::napi;
 
 use crate::convert::{big, ms, u64_of, Bytes};
 use crate::errors::{coded, JsError};
-use crate::mtp_convert::{self, event_js, salt_js, MtpEvent, MtpFutureSalt, MtpOptions, MtpState};
+use crate::mtp_convert::{
+    self, event_js, salt_js, salt_rs, MtpEvent, MtpFutureSalt, MtpOptions, MtpState,
+};
 use crate::random::with_random;
 
 #[napi(object, object_from_js = false)]
@@ -196,6 +198,24 @@ impl MtpSession {
     #[napi(getter)]
     pub fn future_salts(&self) -> Vec<MtpFutureSalt> {
         self.inner.future_salts().iter().map(salt_js).collect()
+    }
+
+    /// Replaces the future salts (server: the salts clients may use, each inside its
+    /// window; the current one follows the time).
+    #[napi]
+    pub fn set_future_salts(&mut self, salts: Vec<MtpFutureSalt>, now: f64) {
+        self.inner
+            .set_future_salts(salts.iter().map(salt_rs).collect(), ms(now));
+    }
+
+    /// Server side: the session_id inside a client's packet (a copy is decrypted with
+    /// `authKey`), or null when the packet does not decrypt with it. Lets a server pick
+    /// the session that must `receive` the packet.
+    #[napi]
+    pub fn peek_session_id(auth_key: BufferSlice, packet: BufferSlice) -> Option<BigInt> {
+        let key = AuthKey::from_slice(&auth_key)?;
+        let plain = envelope::decrypt(&key, Sender::Client, &packet).ok()?;
+        Some(big(u64::from_le_bytes(plain[8..16].try_into().ok()?)))
     }
 
     /// Everything to persist, the auth key included.

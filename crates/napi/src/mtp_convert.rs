@@ -33,6 +33,10 @@ pub struct MtpOptions {
     pub max_gzip: Option<u32>,
     /// Ask for future salts ahead of expiry (client default true).
     pub auto_future_salts: Option<bool>,
+    /// Server: check every client message as Telegram does, answering
+    /// bad_msg_notification (16-20, 32-35, 64), bad_server_salt (48) and
+    /// new_session_created; refusals come as `rejected` events. Default false.
+    pub server_checks: Option<bool>,
 }
 
 #[napi(object)]
@@ -47,6 +51,14 @@ pub fn salt_js(s: &FutureSalt) -> MtpFutureSalt {
         valid_since: s.valid_since,
         valid_until: s.valid_until,
         salt: big(s.salt),
+    }
+}
+
+pub fn salt_rs(s: &MtpFutureSalt) -> FutureSalt {
+    FutureSalt {
+        valid_since: s.valid_since,
+        valid_until: s.valid_until,
+        salt: u64_of(&s.salt),
     }
 }
 
@@ -105,6 +117,9 @@ pub fn options(o: Option<MtpOptions>) -> Result<Options, JsError> {
     if let Some(v) = o.auto_future_salts {
         opts.auto_future_salts = v;
     }
+    if let Some(v) = o.server_checks {
+        opts.server_checks = v && opts.role == Sender::Server;
+    }
     Ok(opts)
 }
 
@@ -141,15 +156,7 @@ pub fn import_state(session: &mut Session, state: &MtpState, now: f64) {
     let s = SessionState {
         session_id: u64_of(&state.session_id),
         salt: u64_of(&state.salt),
-        future_salts: state
-            .future_salts
-            .iter()
-            .map(|f| FutureSalt {
-                valid_since: f.valid_since,
-                valid_until: f.valid_until,
-                salt: u64_of(&f.salt),
-            })
-            .collect(),
+        future_salts: state.future_salts.iter().map(salt_rs).collect(),
         time_offset_ms: ms(state.time_offset),
         time_synced: state.time_synced,
         seqno: state.seqno,
@@ -261,6 +268,12 @@ pub enum MtpEvent {
         session_id: BigInt,
         existed: bool,
     },
+    /// Server checks: a client message was refused with this bad_msg_notification
+    /// code (48: bad_server_salt).
+    Rejected {
+        msg_id: BigInt,
+        error_code: i32,
+    },
     Dropped {
         /// Stable code: MSG_KEY, AUTH_KEY_ID, ENVELOPE, SESSION_ID, MSG_ID, TIME_WINDOW,
         /// DUPLICATE, TOO_OLD, MALFORMED, GZIP, NESTED_CONTAINER, UNKNOWN_MESSAGE.
@@ -358,6 +371,10 @@ pub fn event_js_with(e: Event, body: fn(Vec<u8>) -> Body) -> MtpEvent {
         } => MtpEvent::DestroySession {
             session_id: big(session_id),
             existed,
+        },
+        Event::Rejected { msg_id, error_code } => MtpEvent::Rejected {
+            msg_id: big(msg_id),
+            error_code,
         },
         Event::Dropped(reason) => dropped_js(&reason),
     }
