@@ -10,6 +10,7 @@ mod convert;
 mod crypto;
 mod errors;
 mod link;
+mod link_convert;
 mod mtp;
 mod mtp_convert;
 mod random;
