@@ -14,7 +14,6 @@
 
 mod envelope;
 mod fast;
-mod random;
 
 use mtcore::crypto::{ige, sha};
 use napi::bindgen_prelude::{BufferSlice, Uint8ArraySlice};

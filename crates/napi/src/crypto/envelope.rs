@@ -16,9 +16,9 @@ use napi::bindgen_prelude::{
 use napi::Env;
 use napi_derive::napi;
 
-use super::random::with_random;
 use super::{bytes_mut, new_buffer};
 use crate::errors::{coded, JsError};
+use crate::random::with_random;
 
 /// Bytes before the ciphertext in an encrypted packet: auth_key_id and msg_key.
 #[napi]

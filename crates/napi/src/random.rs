@@ -1,5 +1,7 @@
-//! Randomness for message padding: one ChaCha20 generator per thread, seeded once
-//! from the operating system.
+//! Randomness for every binding's hot path (message and transport padding, the
+//! obfuscated2 init, session ids): one ChaCha20 generator per thread, seeded once
+//! from the operating system. (One-off key material in `bignum` comes from the OS
+//! directly.)
 //!
 //! A syscall per message (getrandom) would cost more than the whole envelope, so
 //! the OS is asked once per thread for a 256-bit seed and ChaCha20 (RustCrypto's
