@@ -1,4 +1,22 @@
 // telegram-mt: the public entry point.
+
+export {
+  AuthKeyError,
+  type AuthKeyErrorCode,
+  AuthKeyExchange,
+  type AuthKeyExchangeOptions,
+  type AuthKeyResult,
+  type AuthKeyStep,
+  type CreateAuthKeyOptions,
+  createAuthKey,
+  type ExchangeStep,
+  parseRsaKey,
+  type RsaKeyInput,
+  RsaKeyring,
+  type RsaPublicKey,
+  TELEGRAM_RSA_KEYS,
+  type TelegramKeySet,
+} from './auth';
 export * from './native';
 export * as TL from './tl';
 export {
@@ -19,3 +37,11 @@ export {
   TlUnknownConstructorError,
   TlWriter,
 } from './tl';
+export {
+  TransportConnection,
+  TransportConnectionError,
+  type TransportConnectionErrorCode,
+  type TransportConnectOptions,
+  type TransportHandlers,
+  type TransportKind,
+} from './transport';

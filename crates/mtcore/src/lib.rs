@@ -6,5 +6,6 @@
 
 pub mod bignum;
 pub mod crypto;
+pub mod link;
 pub mod mtp;
 pub mod transport;

@@ -4,8 +4,14 @@
 // build sees every binding as unused.
 #![cfg_attr(test, allow(dead_code))]
 
+mod arena;
 mod bignum;
+mod convert;
 mod crypto;
 mod errors;
+mod link;
+mod link_convert;
 mod mtp;
+mod mtp_convert;
+mod random;
 mod transport;

@@ -1,15 +1,13 @@
 //! JS binding of mtcore::transport: `TransportCodec` and `aesCtr`.
 //!
-//! Randomness (padding, the obfuscated2 init) comes from the OS generator,
-//! drawn in blocks into a per-thread pool so that a padded frame does not
-//! cost a system call.
+//! Randomness (padding, the obfuscated2 init) comes from `crate::random`.
 
 use std::cell::RefCell;
 
 use crate::errors::{coded, JsError};
 use mtcore::transport::{
-    obfuscated, ClientConfig, Codec, Frame, Kind, ProxySecret, RandomSource, Role, ServerConfig,
-    TransportError, DEFAULT_MAX_PACKET_LEN,
+    obfuscated, ClientConfig, Codec, Frame, Kind, ProxySecret, Role, ServerConfig, TransportError,
+    DEFAULT_MAX_PACKET_LEN,
 };
 use napi::bindgen_prelude::{Buffer, BufferSlice};
 use napi::Env;
@@ -29,7 +27,7 @@ fn parse_kind(name: &str) -> Result<Kind, JsError> {
     })
 }
 
-fn kind_name(kind: Kind) -> &'static str {
+pub(crate) fn kind_name(kind: Kind) -> &'static str {
     match kind {
         Kind::Abridged => "abridged",
         Kind::Intermediate => "intermediate",
@@ -74,9 +72,9 @@ pub enum TransportEvent {
 }
 
 /// The stable `code` of each transport error.
-pub fn transport_error(e: TransportError) -> JsError {
+pub(crate) fn transport_error_code(e: TransportError) -> &'static str {
     use TransportError::*;
-    let code = match e {
+    match e {
         FrameTooLong { .. } => "ERR_TRANSPORT_FRAME_TOO_LONG",
         BadLength { .. } => "ERR_TRANSPORT_BAD_LENGTH",
         Unaligned { .. } => "ERR_TRANSPORT_UNALIGNED",
@@ -93,48 +91,24 @@ pub fn transport_error(e: TransportError) -> JsError {
         BadRandomness => "ERR_TRANSPORT_RANDOMNESS",
         NotReady => "ERR_TRANSPORT_NOT_READY",
         BufferTooSmall { .. } => "ERR_TRANSPORT_BUFFER_TOO_SMALL",
-    };
-    coded(code, e)
+    }
+}
+
+/// A transport error as a JS error with its stable `code`.
+pub fn transport_error(e: TransportError) -> JsError {
+    coded(transport_error_code(e), e)
 }
 
 fn bad_options(message: &str) -> JsError {
     coded("ERR_TRANSPORT_BAD_OPTIONS", message)
 }
 
-/// OS randomness, drawn a block at a time.
-struct Pool {
-    bytes: [u8; 512],
-    used: usize,
-}
-
-thread_local! {
-    static POOL: RefCell<Pool> = const { RefCell::new(Pool { bytes: [0; 512], used: 512 }) };
-}
-
-/// Borrows the thread's pool as a `RandomSource`.
-struct OsRandom<'a>(&'a mut Pool);
-
-impl RandomSource for OsRandom<'_> {
-    fn fill_random(&mut self, dest: &mut [u8]) {
-        let pool = &mut *self.0;
-        for b in dest {
-            if pool.used == pool.bytes.len() {
-                // The OS generator does not fail once the system has booted;
-                // if it ever did, an obfuscated2 init of zeros is refused by
-                // mtcore (BadRandomness) rather than sent.
-                if getrandom::fill(&mut pool.bytes).is_err() {
-                    pool.bytes.fill(0);
-                }
-                pool.used = 0;
-            }
-            *b = pool.bytes[pool.used];
-            pool.used += 1;
-        }
-    }
-}
-
-fn with_random<T>(f: impl FnOnce(&mut OsRandom<'_>) -> T) -> T {
-    POOL.with(|pool| f(&mut OsRandom(&mut pool.borrow_mut())))
+/// Runs `f` with the thread's generator (`crate::random`) as a `RandomSource`;
+/// its transport error, or a failure to seed the generator, becomes a JS error.
+fn with_random<T>(
+    f: impl FnOnce(&mut &mut dyn FnMut(&mut [u8])) -> Result<T, TransportError>,
+) -> Result<T, JsError> {
+    crate::random::with_random(|mut rng| f(&mut rng))?.map_err(transport_error)
 }
 
 /// Runs `f` with this thread's empty scratch Vec (frames are built there,
@@ -171,6 +145,59 @@ fn secret(bytes: &Option<Buffer>) -> Result<Option<ProxySecret>, JsError> {
         .map_err(transport_error)
 }
 
+/// A codec's settings, kept so that a connection can get a fresh codec on reconnect.
+#[derive(Clone)]
+pub(crate) enum CodecConfig {
+    Client(ClientConfig),
+    Server(ServerConfig),
+}
+
+impl CodecConfig {
+    /// The settings `options` describe (shared with `MtpLink`).
+    pub(crate) fn from_options(options: &TransportOptions) -> Result<Self, JsError> {
+        let max_packet_len = options
+            .max_packet_length
+            .map_or(DEFAULT_MAX_PACKET_LEN, |m| m as usize);
+        let secret = secret(&options.secret)?;
+        let kind = options.kind.as_deref().map(parse_kind).transpose()?;
+        Ok(match options.role.as_deref().unwrap_or("client") {
+            "client" => {
+                let kind = kind.ok_or_else(|| bad_options("a client needs a transport kind"))?;
+                let dc_id = options
+                    .dc_id
+                    .map(|d| i16::try_from(d).map_err(|_| bad_options("dcId must fit an int16")))
+                    .transpose()?;
+                Self::Client(ClientConfig {
+                    kind,
+                    obfuscated: options.obfuscated.unwrap_or(false),
+                    secret,
+                    dc_id,
+                    max_packet_len,
+                })
+            }
+            "server" => {
+                let has_secret = secret.is_some();
+                Self::Server(ServerConfig {
+                    kind,
+                    accept_plain: options.obfuscated.map_or(!has_secret, |o| !o),
+                    accept_obfuscated: options.obfuscated.unwrap_or(true),
+                    secret,
+                    max_packet_len,
+                })
+            }
+            _ => return Err(bad_options("role must be client or server")),
+        })
+    }
+
+    /// A new codec (a client's with a fresh obfuscated2 init).
+    pub(crate) fn codec(&self) -> Result<Codec, JsError> {
+        match self {
+            Self::Client(config) => with_random(|rng| Codec::client(config, rng)),
+            Self::Server(config) => Codec::server(config).map_err(transport_error),
+        }
+    }
+}
+
 /// An Int32Array argument, written in place (a plain `&mut [i32]` parameter
 /// would be read as a class reference by napi-derive).
 type EventSlots<'a> = &'a mut [i32];
@@ -185,42 +212,8 @@ pub struct TransportCodec {
 impl TransportCodec {
     #[napi(constructor)]
     pub fn new(options: TransportOptions) -> Result<Self, JsError> {
-        let max_packet_len = options
-            .max_packet_length
-            .map_or(DEFAULT_MAX_PACKET_LEN, |m| m as usize);
-        let secret = secret(&options.secret)?;
-        let kind = options.kind.as_deref().map(parse_kind).transpose()?;
-        let inner = match options.role.as_deref().unwrap_or("client") {
-            "client" => {
-                let kind = kind.ok_or_else(|| bad_options("a client needs a transport kind"))?;
-                let dc_id = options
-                    .dc_id
-                    .map(|d| i16::try_from(d).map_err(|_| bad_options("dcId must fit an int16")))
-                    .transpose()?;
-                let config = ClientConfig {
-                    kind,
-                    obfuscated: options.obfuscated.unwrap_or(false),
-                    secret,
-                    dc_id,
-                    max_packet_len,
-                };
-                with_random(|rng| Codec::client(&config, rng))
-            }
-            "server" => {
-                let has_secret = secret.is_some();
-                let config = ServerConfig {
-                    kind,
-                    accept_plain: options.obfuscated.map_or(!has_secret, |o| !o),
-                    accept_obfuscated: options.obfuscated.unwrap_or(true),
-                    secret,
-                    max_packet_len,
-                };
-                Codec::server(&config)
-            }
-            _ => return Err(bad_options("role must be client or server")),
-        };
         Ok(Self {
-            inner: inner.map_err(transport_error)?,
+            inner: CodecConfig::from_options(&options)?.codec()?,
         })
     }
 
@@ -293,8 +286,7 @@ impl TransportCodec {
             with_random(|rng| {
                 self.inner
                     .encode_vec(buf, before, quick_ack.unwrap_or(false), rng)
-            })
-            .map_err(transport_error)?;
+            })?;
             js_buffer(&env, buf)
         })
     }
@@ -329,8 +321,7 @@ impl TransportCodec {
         let frame = with_random(|rng| {
             self.inner
                 .encode_in_place(out, at..end, quick_ack.unwrap_or(false), rng)
-        })
-        .map_err(transport_error)?;
+        })?;
         debug_assert_eq!(frame.start, 0);
         Ok(frame.end as u32)
     }
@@ -352,8 +343,7 @@ impl TransportCodec {
                     debug_assert_eq!(frame_start, start);
                 }
                 Ok(())
-            })
-            .map_err(transport_error)?;
+            })?;
             js_buffer(&env, out)
         })
     }

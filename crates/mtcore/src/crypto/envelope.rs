@@ -152,9 +152,63 @@ impl std::error::Error for EnvelopeError {}
 /// Padding for a plaintext of `len` bytes: 12..=1024 bytes, total a multiple of 16.
 /// `extra_blocks` (random, taken modulo what fits) adds whole blocks to hide lengths.
 pub fn padding_len(len: usize, extra_blocks: u8) -> usize {
-    let base = MIN_PADDING + (16 - (len + MIN_PADDING) % 16) % 16;
+    let base = MIN_PADDING + (16 - (len % 16 + MIN_PADDING) % 16) % 16;
     let room = (MAX_PADDING - base) / 16;
     base + 16 * (usize::from(extra_blocks) % (room + 1))
+}
+
+/// The shortest packet for a plaintext of `plain_len` bytes: headers, plaintext and the
+/// minimum padding (saturating, so a huge length never wraps around).
+pub fn min_packet_len(plain_len: usize) -> usize {
+    (OUTER_HEADER_LEN + padding_len(plain_len, 0)).saturating_add(plain_len)
+}
+
+/// The buffer has no room after the plaintext for the minimum padding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoRoom {
+    /// Bytes the packet needs: headers, plaintext and the minimum padding.
+    pub needed: usize,
+    pub available: usize,
+}
+
+impl std::fmt::Display for NoRoom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the encrypted packet needs {} bytes, the buffer has {}",
+            self.needed, self.available
+        )
+    }
+}
+
+impl std::error::Error for NoRoom {}
+
+/// Extra padding blocks for one message, drawn from `random`.
+///
+/// Small messages stay small: random extra blocks only up to 3, which keeps the
+/// packet length from being exact without costing bandwidth on bot traffic.
+fn extra_blocks(random: &mut dyn FnMut(&mut [u8])) -> u8 {
+    let mut extra = [0u8; 1];
+    random(&mut extra);
+    extra[0] & 3
+}
+
+/// Fills the padding of `packet` (headers ‖ plaintext ‖ padding, whole blocks after the
+/// headers) from `random`, encrypts it and writes auth_key_id and msg_key.
+fn seal(
+    key: &AuthKey,
+    sender: Sender,
+    packet: &mut [u8],
+    plain_len: usize,
+    random: &mut dyn FnMut(&mut [u8]),
+) {
+    let (header, data) = packet.split_at_mut(OUTER_HEADER_LEN);
+    random(&mut data[plain_len..]);
+    let msg_key = key.msg_key(sender, data);
+    let (aes_key, aes_iv) = key.derive_aes(sender, &msg_key);
+    ige::encrypt_in_place(data, &aes_key, &aes_iv).expect("padded to whole blocks");
+    header[..8].copy_from_slice(key.id_bytes());
+    header[8..].copy_from_slice(&msg_key);
 }
 
 /// Encrypts `buf[start + OUTER_HEADER_LEN..]` (the plaintext) in place, then writes
@@ -169,22 +223,38 @@ pub fn encrypt_in_place(
     start: usize,
     random: &mut dyn FnMut(&mut [u8]),
 ) {
-    let plain_start = start + OUTER_HEADER_LEN;
-    let plain_len = buf.len() - plain_start;
-    let mut extra = [0u8; 1];
-    random(&mut extra);
-    // Small messages stay small: random extra blocks only up to 3, which keeps the
-    // packet length from being exact without costing bandwidth on bot traffic.
-    let pad = padding_len(plain_len, extra[0] & 3);
-    let old_len = buf.len();
-    buf.resize(old_len + pad, 0);
-    random(&mut buf[old_len..]);
-    let msg_key = key.msg_key(sender, &buf[plain_start..]);
-    let (aes_key, aes_iv) = key.derive_aes(sender, &msg_key);
-    ige::encrypt_in_place(&mut buf[plain_start..], &aes_key, &aes_iv)
-        .expect("padded to whole blocks");
-    buf[start..start + 8].copy_from_slice(key.id_bytes());
-    buf[start + 8..plain_start].copy_from_slice(&msg_key);
+    let plain_len = buf.len() - start - OUTER_HEADER_LEN;
+    let pad = padding_len(plain_len, extra_blocks(random));
+    buf.resize(buf.len() + pad, 0);
+    seal(key, sender, &mut buf[start..], plain_len, random);
+}
+
+/// Encrypts in a fixed buffer: the plaintext sits at
+/// `packet[OUTER_HEADER_LEN..OUTER_HEADER_LEN + plain_len]` and the bytes after it are
+/// room for the padding. Returns the packet length (headers, ciphertext), which is at
+/// most `packet.len()`; the padding takes fewer extra blocks when the room is short.
+///
+/// Draws from `random` exactly as `encrypt_in_place` does, so both give the same bytes
+/// when the room suffices.
+pub fn encrypt_in_slice(
+    key: &AuthKey,
+    sender: Sender,
+    packet: &mut [u8],
+    plain_len: usize,
+    random: &mut dyn FnMut(&mut [u8]),
+) -> Result<usize, NoRoom> {
+    let min_len = min_packet_len(plain_len);
+    if packet.len() < min_len {
+        return Err(NoRoom {
+            needed: min_len,
+            available: packet.len(),
+        });
+    }
+    let spare_blocks = (packet.len() - min_len) / 16;
+    let extra = extra_blocks(random).min(spare_blocks.min(3) as u8);
+    let len = OUTER_HEADER_LEN + plain_len + padding_len(plain_len, extra);
+    seal(key, sender, &mut packet[..len], plain_len, random);
+    Ok(len)
 }
 
 /// Encrypts a plaintext into a new packet: auth_key_id ‖ msg_key ‖ ciphertext.
@@ -373,6 +443,51 @@ mod tests {
                 decrypt(&key, Sender::Client, &bad).is_err(),
                 "flip at {i} accepted"
             );
+        }
+    }
+
+    #[test]
+    fn in_slice_matches_the_vec_form_and_respects_the_room() {
+        let key = AuthKey::new(std::array::from_fn(|i| (i * 29 + 3) as u8));
+        for body_len in [0usize, 4, 12, 16, 100, 1000] {
+            let plain = inner(body_len);
+            let expected = encrypt(&key, Sender::Server, &plain, &mut counter_random());
+            // Ample room: the same random draws give the same packet.
+            let mut buf = vec![0u8; OUTER_HEADER_LEN + plain.len() + MAX_PADDING];
+            buf[OUTER_HEADER_LEN..OUTER_HEADER_LEN + plain.len()].copy_from_slice(&plain);
+            let n = encrypt_in_slice(
+                &key,
+                Sender::Server,
+                &mut buf,
+                plain.len(),
+                &mut counter_random(),
+            )
+            .unwrap();
+            assert_eq!(buf[..n], expected[..], "body {body_len}");
+            // Every room from too short to ample: an error, or a packet that fits and decrypts.
+            let min = OUTER_HEADER_LEN + plain.len() + padding_len(plain.len(), 0);
+            for room in min - 1..min + 64 {
+                let mut buf = vec![0u8; room];
+                buf[OUTER_HEADER_LEN..OUTER_HEADER_LEN + plain.len()].copy_from_slice(&plain);
+                let mut random = counter_random();
+                match encrypt_in_slice(&key, Sender::Client, &mut buf, plain.len(), &mut random) {
+                    Err(e) => assert_eq!(
+                        (room, e),
+                        (
+                            min - 1,
+                            NoRoom {
+                                needed: min,
+                                available: min - 1
+                            }
+                        )
+                    ),
+                    Ok(n) => {
+                        assert!(n <= room);
+                        let got = decrypt(&key, Sender::Client, &buf[..n]).unwrap();
+                        assert_eq!(got, plain);
+                    }
+                }
+            }
         }
     }
 

@@ -7,3 +7,4 @@ pub mod dh;
 pub mod envelope;
 pub mod ige;
 pub mod rsa;
+pub mod sha;

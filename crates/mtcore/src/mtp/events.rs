@@ -79,6 +79,12 @@ pub enum Event {
         session_id: u64,
         existed: bool,
     },
+    /// Server side with `server_checks`: a message of the peer was refused and answered
+    /// with bad_msg_notification (or bad_server_salt, code 48) carrying `error_code`.
+    Rejected {
+        msg_id: u64,
+        error_code: i32,
+    },
     /// A packet or a message inside it failed a check and was ignored.
     Dropped(DropReason),
 }

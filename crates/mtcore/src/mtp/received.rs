@@ -45,6 +45,17 @@ impl Received {
         Ok(())
     }
 
+    /// What `insert` would say, without recording anything.
+    pub fn check(&self, msg_id: u64) -> Result<(), Seen> {
+        if self.ids.len() >= WINDOW && self.ids.front().is_some_and(|&lo| msg_id < lo) {
+            return Err(Seen::TooOld);
+        }
+        if self.contains(msg_id) {
+            return Err(Seen::Duplicate);
+        }
+        Ok(())
+    }
+
     pub fn contains(&self, msg_id: u64) -> bool {
         self.ids.binary_search(&msg_id).is_ok()
     }
@@ -82,6 +93,9 @@ mod tests {
         assert_eq!(r.insert(1002), Ok(()));
         assert_eq!(r.lowest(), Some(1002));
         assert!(r.contains(1004));
+        assert_eq!(r.check(1004), Err(Seen::Duplicate));
+        assert_eq!(r.check(999), Err(Seen::TooOld));
+        assert_eq!(r.check(1006), Ok(()));
         assert!(!r.contains(1000));
     }
 }

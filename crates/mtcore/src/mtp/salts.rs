@@ -79,6 +79,17 @@ impl Salts {
         self.current
     }
 
+    /// Server side: whether a client may use `salt` at server time `server_s`: the
+    /// current salt, or any known salt inside its validity window.
+    pub fn accepts(&self, salt: u64, server_s: i64) -> bool {
+        salt == self.current
+            || self.future.iter().any(|s| {
+                s.salt == salt
+                    && i64::from(s.valid_since) <= server_s
+                    && server_s < i64::from(s.valid_until)
+            })
+    }
+
     /// Whether get_future_salts is due at server time `server_s`.
     pub fn needs_more(&self, server_s: i64) -> bool {
         self.renew_at.is_none_or(|at| server_s >= at)
@@ -142,6 +153,21 @@ mod tests {
         assert_eq!(s.next_change(4600), Some(4600));
         s.store(vec![fs(4600, 8200, 2), fs(8200, 20_000, 3)], 4600);
         assert_eq!(s.next_change(4600), Some(8200));
+    }
+
+    #[test]
+    fn a_server_accepts_the_salts_valid_now() {
+        let mut s = Salts::new(9);
+        s.store(vec![fs(1000, 4600, 1), fs(3000, 8200, 2)], 1000);
+        assert_eq!(s.current(), 1);
+        assert!(s.accepts(1, 1000));
+        assert!(!s.accepts(2, 1000));
+        assert!(!s.accepts(9, 1000));
+        // Overlapping windows: both are good at 3500.
+        assert!(s.accepts(1, 3500));
+        assert!(s.accepts(2, 3500));
+        assert_eq!(s.pick(4600), 2);
+        assert!(!s.accepts(1, 4600));
     }
 
     #[test]

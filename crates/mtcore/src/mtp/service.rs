@@ -33,6 +33,27 @@ pub mod ctor {
     pub const PING_DELAY_DISCONNECT: u32 = 0xf342_7b8c;
     pub const GET_FUTURE_SALTS: u32 = 0xb921_bd04;
     pub const DESTROY_SESSION: u32 = 0xe751_2126;
+    pub const HTTP_WAIT: u32 = 0x9299_359f;
+}
+
+/// Whether a message with this body is content-related, i.e. must carry an odd seqno
+/// (spec: all messages are, except containers, acknowledgments and the other
+/// messages about messages; https://core.telegram.org/mtproto/description#content-related-message).
+pub fn is_content_related(body: &[u8]) -> bool {
+    !matches!(
+        constructor(body),
+        Some(
+            ctor::MSGS_ACK
+                | ctor::MSG_CONTAINER
+                | ctor::MSGS_STATE_REQ
+                | ctor::MSGS_STATE_INFO
+                | ctor::MSGS_ALL_INFO
+                | ctor::MSG_RESEND_REQ
+                | ctor::MSG_DETAILED_INFO
+                | ctor::MSG_NEW_DETAILED_INFO
+                | ctor::HTTP_WAIT
+        )
+    )
 }
 
 /// Most ids a msgs_ack / msgs_state_req / msg_resend_req may carry (spec: 8192).
@@ -269,6 +290,37 @@ pub fn msgs_state_info(req_msg_id: u64, info: &[u8]) -> Vec<u8> {
     out
 }
 
+/// bad_msg_notification, or bad_server_salt (code 48) when `new_server_salt` is given.
+pub fn bad_msg(
+    bad_msg_id: u64,
+    bad_msg_seqno: u32,
+    error_code: i32,
+    new_server_salt: Option<u64>,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(28);
+    let id = match new_server_salt {
+        Some(_) => ctor::BAD_SERVER_SALT,
+        None => ctor::BAD_MSG_NOTIFICATION,
+    };
+    wire::put_u32(&mut out, id);
+    wire::put_u64(&mut out, bad_msg_id);
+    wire::put_u32(&mut out, bad_msg_seqno);
+    wire::put_u32(&mut out, error_code as u32);
+    if let Some(salt) = new_server_salt {
+        wire::put_u64(&mut out, salt);
+    }
+    out
+}
+
+pub fn new_session_created(first_msg_id: u64, unique_id: u64, server_salt: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(28);
+    wire::put_u32(&mut out, ctor::NEW_SESSION_CREATED);
+    wire::put_u64(&mut out, first_msg_id);
+    wire::put_u64(&mut out, unique_id);
+    wire::put_u64(&mut out, server_salt);
+    out
+}
+
 pub fn get_future_salts(num: u32) -> Vec<u8> {
     let mut out = Vec::with_capacity(8);
     wire::put_u32(&mut out, ctor::GET_FUTURE_SALTS);
@@ -414,5 +466,39 @@ mod tests {
             Service::MsgsAck(vec![1, 3])
         );
         assert_eq!(parse(&ping(5, None)).unwrap(), Service::Other(ctor::PING));
+    }
+
+    #[test]
+    fn server_notifications_round_trip() {
+        assert_eq!(
+            parse(&bad_msg(0x1234, 7, 48, Some(0xdead_beef))).unwrap(),
+            Service::BadMsg {
+                bad_msg_id: 0x1234,
+                bad_msg_seqno: 7,
+                error_code: 48,
+                new_server_salt: Some(0xdead_beef)
+            }
+        );
+        assert_eq!(
+            parse(&bad_msg(0x1234, 7, 16, None)).unwrap(),
+            Service::BadMsg {
+                bad_msg_id: 0x1234,
+                bad_msg_seqno: 7,
+                error_code: 16,
+                new_server_salt: None
+            }
+        );
+        assert_eq!(
+            parse(&new_session_created(1, 2, 3)).unwrap(),
+            Service::NewSessionCreated {
+                first_msg_id: 1,
+                unique_id: 2,
+                server_salt: 3
+            }
+        );
+        assert!(is_content_related(&ping(1, None)));
+        assert!(!is_content_related(&msgs_ack(&[1])));
+        assert!(!is_content_related(&msgs_state_req(&[1])));
+        assert!(is_content_related(&[]), "unknown bodies count as content");
     }
 }

@@ -29,9 +29,13 @@
 //!   outside the window, so a clock that jumps can always be repaired.
 //! - rpc_error is parsed (`RpcError { code, message }`); gzip_packed is
 //!   inflated up to `max_gzip_len` (16 MiB), past which the request fails.
+//! - Server side with `server_checks` (an embedded test DC): every client message
+//!   is checked as a Telegram server does and refusals are answered with
+//!   bad_msg_notification / bad_server_salt (`Rejected` events); see `server`.
 
 mod receive;
 mod recovery;
+mod server;
 mod transmit;
 
 #[cfg(test)]
@@ -45,7 +49,7 @@ use super::msg_id::MsgIdGen;
 use super::outbox::{self, Kind, Limits, Outbox, Outgoing};
 use super::received::Received;
 use super::salts::{FutureSalt, Salts};
-use super::seqno::SeqNo;
+use super::seqno::{SeqNo, SeqnoLog};
 use super::service::ctor;
 
 pub use transmit::Transmit;
@@ -72,6 +76,10 @@ pub struct Options {
     pub max_gzip_len: usize,
     /// Ask for future salts ahead of expiry (client only).
     pub auto_future_salts: bool,
+    /// Server only: check every client message as a Telegram server does and answer
+    /// bad_msg_notification / bad_server_salt / new_session_created (see `server`).
+    /// Off, a server session only drops what it cannot use.
+    pub server_checks: bool,
 }
 
 impl Options {
@@ -89,6 +97,7 @@ impl Options {
             limits: Limits::default(),
             max_gzip_len: 16 << 20,
             auto_future_salts: true,
+            server_checks: false,
         }
     }
 
@@ -162,6 +171,10 @@ pub struct Session {
     state_check_at: Option<i64>,
     /// Ids at or below this may collide with older ones (the clock was moved back).
     rewound_until: u64,
+    /// Server checks: the peer's recent (msg_id, seqno) pairs.
+    seq_log: SeqnoLog,
+    /// Server checks: new_session_created was sent.
+    announced: bool,
 }
 
 impl std::fmt::Debug for Session {
@@ -192,6 +205,8 @@ impl Session {
             salts_pending: 0,
             state_check_at: None,
             rewound_until: 0,
+            seq_log: SeqnoLog::default(),
+            announced: false,
             opts,
         }
     }

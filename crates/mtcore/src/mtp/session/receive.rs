@@ -13,8 +13,8 @@ use crate::mtp::service::{self, Service};
 
 /// Security guidelines (https://core.telegram.org/mtproto/security_guidelines#checking-msg-id):
 /// ignore msg_ids more than 300 s in the past or 30 s in the future.
-const WINDOW_PAST_MS: i64 = 300_000;
-const WINDOW_FUTURE_MS: i64 = 30_000;
+pub(super) const WINDOW_PAST_MS: i64 = 300_000;
+pub(super) const WINDOW_FUTURE_MS: i64 = 30_000;
 
 fn le_u64(b: &[u8]) -> u64 {
     u64::from_le_bytes(b[..8].try_into().expect("8 bytes"))
@@ -47,6 +47,7 @@ impl Session {
             }
         };
         let plain = &packet[range];
+        let salt = le_u64(plain);
         let session_id = le_u64(&plain[8..]);
         let msg_id = le_u64(&plain[16..]);
         let seqno = le_u32(&plain[24..]);
@@ -60,6 +61,14 @@ impl Session {
                 expected: self.session_id,
                 got: session_id,
             }));
+            return ev;
+        }
+        if self.opts.server_checks {
+            if self.admit_packet(salt, msg_id, seqno, body, now, &mut ev, random)
+                && self.check_new(msg_id, seqno, now, &mut ev)
+            {
+                self.on_message(msg_id, seqno, body, true, now, &mut ev, random);
+            }
             return ev;
         }
         if !self.peer_id_ok(msg_id) {
@@ -180,6 +189,11 @@ impl Session {
                 }
                 for it in items {
                     // Spec: a container's id is strictly greater than those inside it.
+                    if self.opts.server_checks
+                        && !self.admit_inner(it.msg_id, it.seqno, it.body, now, ev)
+                    {
+                        continue;
+                    }
                     if it.msg_id >= msg_id || !self.peer_id_ok(it.msg_id) {
                         ev.push(Event::Dropped(DropReason::BadMsgId { msg_id: it.msg_id }));
                         continue;

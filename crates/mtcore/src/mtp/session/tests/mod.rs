@@ -5,6 +5,7 @@
 
 mod flows;
 mod recovery;
+mod server;
 
 use super::*;
 use crate::crypto::envelope::{self, Sender};

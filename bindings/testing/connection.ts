@@ -1,0 +1,170 @@
+// The thin socket layer of TestDc: one TCP connection, its transport codec (any
+// transport, obfuscated2 optional, detected from the client's first bytes), framing in
+// and out, transport errors, and the ping_delay_disconnect timer. No protocol logic.
+
+import type { Socket } from 'node:net';
+import { mtpMsgIdAt, TransportCodec, type TransportOptions } from '../native';
+import { HandshakeServer, type HandshakeServerOptions } from './server-handshake';
+
+export interface ConnectionHandlers {
+  /** One whole packet from the client (padding of the padded transport removed). */
+  onPacket(conn: DcConnection, packet: Buffer, quickAck: boolean): void;
+  onClose(conn: DcConnection): void;
+  log(message: string): void;
+}
+
+let nextId = 1;
+
+/** Removes what the padded intermediate transport may leave after a packet (0..15 random bytes). */
+function trimPadding(packet: Buffer): Buffer {
+  if (packet.length < 8) return packet;
+  if (packet.readBigUInt64LE(0) === 0n) {
+    // Plain: 20-byte header and the declared length.
+    if (packet.length < 20) return packet;
+    const end = 20 + packet.readUInt32LE(16);
+    return end <= packet.length && packet.length - end < 16 ? packet.subarray(0, end) : packet;
+  }
+  // Encrypted: 24-byte header and whole AES blocks.
+  if (packet.length < 24) return packet;
+  return packet.subarray(0, 24 + Math.floor((packet.length - 24) / 16) * 16);
+}
+
+export class DcConnection {
+  readonly id = nextId++;
+  readonly handshake: HandshakeServer;
+  /** Packets received on this connection. */
+  packetsIn = 0;
+  closed = false;
+  private readonly codec: TransportCodec;
+  private lastPlainId = 0n;
+  private disconnectTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly socket: Socket,
+    codecOptions: TransportOptions,
+    handshake: HandshakeServerOptions,
+    private readonly handlers: ConnectionHandlers,
+  ) {
+    this.codec = new TransportCodec({ ...codecOptions, role: 'server' });
+    this.handshake = new HandshakeServer(handshake);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (e) =>
+      this.handlers.log(`conn ${this.id}: socket error ${(e as NodeJS.ErrnoException).code ?? ''}`),
+    );
+    socket.on('close', () => this.onClosed());
+  }
+
+  /** The transport the client chose, once known. */
+  get transport(): string | null {
+    return this.codec.kind === null
+      ? null
+      : `${this.codec.kind}${this.codec.obfuscated ? '+obfuscated2' : ''}`;
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    let events: ReturnType<TransportCodec['decode']>;
+    try {
+      events = this.codec.decode(chunk);
+    } catch (e) {
+      this.handlers.log(
+        `conn ${this.id}: bad transport stream (${(e as { code?: string }).code ?? 'error'}), closing`,
+      );
+      this.destroy();
+      return;
+    }
+    for (const ev of events) {
+      if (this.closed) return;
+      if (ev.kind !== 'packet') continue;
+      this.packetsIn++;
+      const packet = this.codec.kind === 'padded' ? trimPadding(ev.data) : ev.data;
+      try {
+        this.handlers.onPacket(this, packet, ev.quickAck);
+      } catch (e) {
+        // A bug or an input nobody foresaw must not take TestDc down: drop the connection.
+        this.handlers.log(`conn ${this.id}: packet handling failed (${(e as Error).message}), closing`);
+        this.destroy();
+        return;
+      }
+    }
+  }
+
+  /** Sends one packet (encrypted, or a plain message built by `sendPlain`). */
+  send(packet: Buffer): void {
+    if (this.closed || this.socket.destroyed) return;
+    this.socket.write(this.codec.encode(packet));
+  }
+
+  /** Sends an unencrypted message (handshake answers) with a fresh server msg_id. */
+  sendPlain(body: Buffer, serverNow: number): void {
+    let id = mtpMsgIdAt(serverNow) | 1n;
+    if (id <= this.lastPlainId) id = (this.lastPlainId & ~3n) + 5n;
+    this.lastPlainId = id;
+    const packet = Buffer.alloc(20 + body.length);
+    packet.writeBigUInt64LE(id, 8);
+    packet.writeUInt32LE(body.length, 16);
+    body.copy(packet, 20);
+    this.send(packet);
+  }
+
+  /** A transport error: a 4-byte packet holding a negative code such as -404. */
+  sendTransportError(code: number): void {
+    const b = Buffer.alloc(4);
+    b.writeInt32LE(code);
+    this.send(b);
+  }
+
+  /** Confirms a packet sent with the quick-ack flag (not possible in the full transport). */
+  sendQuickAck(token: number): void {
+    if (this.closed || this.socket.destroyed) return;
+    try {
+      this.socket.write(this.codec.quickAckAnswer(token));
+    } catch {
+      // The full transport has no quick acks (a client cannot have asked for one).
+    }
+  }
+
+  /** Raw bytes on the socket, bypassing framing (garbage fault). */
+  sendRaw(bytes: Buffer): void {
+    if (!this.closed && !this.socket.destroyed) this.socket.write(bytes);
+  }
+
+  /** ping_delay_disconnect: close `seconds` from now unless called again. */
+  armDisconnect(seconds: number): void {
+    clearTimeout(this.disconnectTimer);
+    if (seconds <= 0) return;
+    this.disconnectTimer = setTimeout(() => {
+      this.handlers.log(`conn ${this.id}: ping_delay_disconnect delay passed, closing`);
+      this.end();
+    }, seconds * 1000);
+    this.disconnectTimer.unref();
+  }
+
+  /** Closes after what was written is flushed. */
+  end(): void {
+    if (this.closed) return;
+    this.socket.end();
+    // A client that never closes its side does not keep the socket forever.
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+    this.markClosed();
+  }
+
+  /** Closes at once. */
+  destroy(): void {
+    if (this.closed && this.socket.destroyed) return;
+    this.socket.destroy();
+    this.markClosed();
+  }
+
+  private markClosed(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.disconnectTimer);
+    this.handlers.onClose(this);
+  }
+
+  private onClosed(): void {
+    this.markClosed();
+  }
+}

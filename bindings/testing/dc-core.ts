@@ -1,0 +1,401 @@
+// The protocol core of a TestDc, sans-IO: client packets in (from any connection),
+// packets out through the connection's `Link`, timers through `CoreIo`. It routes plain
+// messages to the connection's key exchange and encrypted ones to the key's session
+// (shared by every connection, like a real DC), runs queries and delivers their answers
+// (with the reply faults), and keeps the keys, the sessions and the counters.
+
+import { MtpSession } from '../native';
+import { DcSession, rpcErrorBody } from './dc-session';
+import { DcFaults } from './faults';
+import { AuthKeyRecord } from './keys';
+import { type BuiltinHost, builtinHandlers, type DispatchHost, runQuery } from './methods';
+import { quickAckToken } from './quick-ack';
+import type { HandshakeServer } from './server-handshake';
+import type { WorldLink } from './test-dc';
+import type { Execution, Handler, SessionSelector, TestDcStats } from './types';
+
+/** How many executions `executions()` keeps (the oldest tenth goes past it). */
+export const EXECUTION_LOG_LIMIT = 100_000;
+
+/** One client connection as the core sees it (DcConnection over a socket, or a fake). */
+export interface Link {
+  readonly id: number;
+  readonly closed: boolean;
+  readonly handshake: HandshakeServer;
+  send(packet: Buffer): void;
+  sendPlain(body: Buffer, serverNow: number): void;
+  sendTransportError(code: number): void;
+  sendQuickAck(token: number): void;
+  armDisconnect(seconds: number): void;
+  end(): void;
+  destroy(): void;
+}
+
+/** Timers and logging, provided by the I/O layer. */
+export interface CoreIo {
+  setTimer(fn: () => void, ms: number): unknown;
+  clearTimer(handle: unknown): void;
+  log(message: string): void;
+}
+
+export interface DcCoreOptions {
+  dcId: number;
+  testMode: boolean;
+  gzipAbove: number;
+  /** The local clock (ms); the server's is this plus the skew. */
+  clock: () => number;
+  world: WorldLink;
+}
+
+export class DcCore {
+  readonly dcId: number;
+  readonly stats: TestDcStats = {
+    connections: 0,
+    activeConnections: 0,
+    packetsIn: 0,
+    packetsOut: 0,
+    authKeysCreated: 0,
+    handshakeFailures: 0,
+    lastHandshakeFailure: undefined,
+    executed: 0,
+    duplicates: 0,
+    rejected: {},
+    dropped: 0,
+    transportErrors: 0,
+    injectedErrors: 0,
+    gzipped: 0,
+  };
+  readonly faults = new DcFaults();
+  readonly keys = new Map<bigint, AuthKeyRecord>();
+  readonly handlers = new Map<string, Handler>();
+  readonly executionLog: Execution[] = [];
+  /** Sessions and the connection each answers on. */
+  readonly attached = new Map<DcSession, Link>();
+  skewMs = 0;
+  stopped = false;
+  private readonly timers = new Map<DcSession, unknown>();
+  private readonly executedIds = new Set<string>();
+  private readonly builtins: Map<string, Handler>;
+  private readonly dispatchHost: DispatchHost;
+  private readonly clock: () => number;
+  private readonly gzipAbove: number;
+  private held: Array<() => void> = [];
+
+  constructor(
+    o: DcCoreOptions,
+    private readonly io: CoreIo,
+  ) {
+    this.dcId = o.dcId;
+    this.clock = o.clock;
+    this.gzipAbove = o.gzipAbove;
+    const builtinHost: BuiltinHost = {
+      dcId: o.dcId,
+      testMode: o.testMode,
+      serverNow: () => this.now(),
+      dcOptions: () => o.world.dcOptions(),
+      authorizations: o.world.authorizations,
+      keyRecord: (id) => this.keys.get(id),
+      unbindFrom: (perm) => {
+        for (const k of this.keys.values()) if (k.boundTo === perm) k.boundTo = undefined;
+      },
+    };
+    this.builtins = builtinHandlers(builtinHost);
+    this.dispatchHost = {
+      dcId: o.dcId,
+      faults: this.faults,
+      stats: this.stats,
+      serverNow: () => this.now(),
+      handlerFor: (m) => this.handlers.get(m) ?? this.builtins.get(m),
+      recordExecution: (e) => this.recordExecution(e),
+      pushTo: (session, body) => this.pushTo(session, body),
+      log: (m) => this.log(m),
+    };
+  }
+
+  /** The server's clock (ms since the epoch), skew included. */
+  now(): number {
+    return this.clock() + this.skewMs;
+  }
+
+  private log(message: string): void {
+    this.io.log(`dc ${this.dcId}: ${message}`);
+  }
+
+  /** Forgets a key: its clients get -404 (as after a server-side logout). */
+  removeKey(authKeyId: bigint): boolean {
+    const rec = this.keys.get(authKeyId);
+    if (!rec) return false;
+    for (const s of rec.sessions.values()) this.detach(s);
+    return this.keys.delete(authKeyId);
+  }
+
+  /** Every session `target` selects. */
+  *select(target: SessionSelector): Generator<DcSession> {
+    for (const k of this.keys.values())
+      for (const s of k.sessions.values()) if (selects(target, k, s)) yield s;
+  }
+
+  /** Runs timer work; nothing a timer does may throw out of TestDc. */
+  private safely(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.log(`timer work failed (${(e as Error).message})`);
+    }
+  }
+
+  /** Stops every timer and held answer. */
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.timers.values()) this.io.clearTimer(t);
+    this.timers.clear();
+    this.held = [];
+  }
+
+  /** A connection closed: its sessions wait for the client to come back. */
+  connectionClosed(conn: Link): void {
+    for (const [s, c] of this.attached) if (c === conn) this.detach(s);
+    this.log(`conn ${conn.id} closed`);
+  }
+
+  detach(s: DcSession): void {
+    this.attached.delete(s);
+    this.io.clearTimer(this.timers.get(s));
+    this.timers.delete(s);
+  }
+
+  /** One whole packet from a client connection. */
+  onPacket(conn: Link, packet: Buffer, quickAck = false): void {
+    this.stats.packetsIn++;
+    if (this.faults.countPacket()) {
+      this.log(`conn ${conn.id} dropped (fault)`);
+      conn.destroy();
+      return;
+    }
+    if (packet.length < 8) {
+      conn.destroy();
+      return;
+    }
+    const keyId = packet.readBigUInt64LE(0);
+    if (keyId === 0n) this.onPlain(conn, packet);
+    else this.onEncrypted(conn, keyId, packet, quickAck);
+  }
+
+  private onPlain(conn: Link, packet: Buffer): void {
+    const declared = packet.length >= 20 ? packet.readUInt32LE(16) : -1;
+    const msgId = packet.length >= 20 ? packet.readBigUInt64LE(8) : 0n;
+    if (declared !== packet.length - 20 || msgId % 4n !== 0n || msgId === 0n) {
+      this.handshakeFailed(conn, 'malformed plain message');
+      return;
+    }
+    conn.handshake.fault = this.faults.handshake;
+    const step = conn.handshake.handle(packet.subarray(20), this.now());
+    switch (step.kind) {
+      case 'failed':
+        this.handshakeFailed(conn, step.reason);
+        return;
+      case 'created': {
+        const k = step.key;
+        const rec = new AuthKeyRecord(k.authKey, k.firstSalt, k.createdAt, {
+          created: k,
+          expiresAt: k.expiresIn === undefined ? undefined : k.createdAt + k.expiresIn * 1000,
+        });
+        this.keys.set(rec.authKeyId, rec);
+        this.stats.authKeysCreated++;
+        this.log(
+          `dc ${this.dcId}: conn ${conn.id} created auth key ${rec.authKeyId.toString(16)} (${k.innerData}, ${k.rsaScheme})`,
+        );
+        conn.sendPlain(step.body, this.now());
+        return;
+      }
+      case 'reply':
+        conn.sendPlain(step.body, this.now());
+        if (step.close) conn.end();
+        return;
+    }
+  }
+
+  private handshakeFailed(conn: Link, reason: string): void {
+    this.stats.handshakeFailures++;
+    this.stats.lastHandshakeFailure = reason;
+    this.log(`conn ${conn.id} key exchange failed: ${reason}`);
+    this.transportError(conn, -404);
+    conn.end();
+  }
+
+  private transportError(conn: Link, code: number): void {
+    this.stats.transportErrors++;
+    conn.sendTransportError(code);
+  }
+
+  private onEncrypted(conn: Link, keyId: bigint, packet: Buffer, quickAck: boolean): void {
+    const now = this.clock();
+    const key = this.keys.get(keyId);
+    if (!key || key.expired(this.now())) {
+      // Spec: a message under a key the server does not know is answered with -404.
+      this.log(`conn ${conn.id} unknown auth key ${keyId.toString(16)}`);
+      if (key) this.removeKey(keyId);
+      this.transportError(conn, -404);
+      conn.end();
+      return;
+    }
+    const sessionId = MtpSession.peekSessionId(key.authKey, packet);
+    if (sessionId === null) {
+      this.stats.dropped++;
+      this.log(`conn ${conn.id} packet does not decrypt (msg_key), ignored`);
+      return;
+    }
+    if (quickAck) {
+      const token = quickAckToken(key.authKey, packet);
+      if (token !== null) conn.sendQuickAck(token);
+    }
+    let session = key.sessions.get(sessionId);
+    if (!session) {
+      session = new DcSession({
+        authKey: key.authKey,
+        authKeyId: key.authKeyId,
+        sessionId,
+        salts: key.salts,
+        timeOffset: this.skewMs,
+        now,
+        gzipAbove: this.gzipAbove,
+        destroySession: (id) => this.destroySession(key, id),
+      });
+      if (key.retiredMsgId > session.mtp.lastMsgId) session.mtp.lastMsgId = key.retiredMsgId;
+      key.sessions.set(sessionId, session);
+    }
+    if (this.faults.badSaltPackets > 0) {
+      this.faults.badSaltPackets--;
+      key.salts.rotate(Math.floor(this.now() / 1000));
+    }
+    const before = this.attached.get(session);
+    if (before !== conn) {
+      this.attached.set(session, conn);
+      // The session moved: answers the client may have missed on the old connection go again.
+      if (before) session.reattached();
+    }
+    const input = session.receive(packet, now);
+    for (const r of input.rejected) this.stats.rejected[r.code] = (this.stats.rejected[r.code] ?? 0) + 1;
+    this.stats.dropped += input.dropped.length;
+    for (const d of input.dropped) this.log(`session ${sessionId.toString(16)} dropped ${d.reason}`);
+    if (input.disconnectDelay !== undefined) conn.armDisconnect(input.disconnectDelay);
+    for (const q of input.queries) void this.run(key, session, q.msgId, q.body);
+    this.flush(session);
+  }
+
+  destroySession(key: AuthKeyRecord, sessionId: bigint): boolean {
+    const s = key.sessions.get(sessionId);
+    if (!s) return false;
+    this.detach(s);
+    if (s.mtp.lastMsgId > key.retiredMsgId) key.retiredMsgId = s.mtp.lastMsgId;
+    return key.sessions.delete(sessionId);
+  }
+
+  private async run(key: AuthKeyRecord, session: DcSession, msgId: bigint, body: Buffer): Promise<void> {
+    let finished = () => {};
+    session.running.set(
+      msgId,
+      new Promise<void>((resolve) => {
+        finished = resolve;
+      }),
+    );
+    let result: Buffer;
+    try {
+      result = await runQuery(this.dispatchHost, key, session, msgId, body);
+    } catch (e) {
+      this.log(`query failed unexpectedly (${(e as Error).message})`);
+      return;
+    } finally {
+      session.running.delete(msgId);
+      finished();
+    }
+    if (session.dropped.delete(msgId)) return;
+    const deliver = () => {
+      if (this.stopped || key.sessions.get(session.sessionId) !== session) return;
+      try {
+        if (session.answer(msgId, result, this.clock())) this.stats.gzipped++;
+      } catch (e) {
+        // A handler's raw answer that is no TL object (not whole words, over 1 MiB).
+        this.log(
+          `answer to ${msgId} refused by the message layer (${(e as { code?: string }).code ?? 'error'})`,
+        );
+        session.answer(msgId, rpcErrorBody(500, 'INTERNAL_SERVER_ERROR'), this.clock());
+      }
+      this.flush(session);
+    };
+    if (this.faults.replyDelayMs > 0) {
+      this.io.setTimer(() => this.safely(() => this.hold(deliver)), this.faults.replyDelayMs);
+    } else {
+      this.hold(deliver);
+    }
+  }
+
+  /** Reordering: the next `reorderCount` answers wait, then go newest first. */
+  private hold(deliver: () => void): void {
+    if (this.faults.reorderCount <= 0) {
+      deliver();
+      return;
+    }
+    this.held.push(deliver);
+    if (this.held.length >= this.faults.reorderCount) {
+      this.faults.reorderCount = 0;
+      this.flushHeld();
+    }
+  }
+
+  /** Sends every held answer now (reordering ends). */
+  flushHeld(): void {
+    const held = this.held.reverse();
+    this.held = [];
+    for (const d of held) d();
+  }
+
+  private recordExecution(e: Execution): void {
+    this.stats.executed++;
+    const id = `${e.authKeyId}:${e.sessionId}:${e.msgId}`;
+    if (this.executedIds.has(id)) this.stats.duplicates++;
+    this.executedIds.add(id);
+    this.executionLog.push(e);
+    // Bounded memory under benchmarks: a msg_id that old is refused anyway (code 16/20).
+    if (this.executionLog.length > EXECUTION_LOG_LIMIT) {
+      for (const old of this.executionLog.splice(0, EXECUTION_LOG_LIMIT / 10)) {
+        this.executedIds.delete(`${old.authKeyId}:${old.sessionId}:${old.msgId}`);
+      }
+    }
+  }
+
+  pushTo(s: DcSession, body: Buffer): void {
+    s.push(body, this.clock());
+    this.flush(s);
+  }
+
+  /** Sends whatever the session has due on its connection and re-arms its timer. */
+  private flush(s: DcSession): void {
+    if (this.stopped) return;
+    const conn = this.attached.get(s);
+    this.io.clearTimer(this.timers.get(s));
+    this.timers.delete(s);
+    if (!conn || conn.closed) return;
+    const now = this.clock();
+    const t = s.transmit(now);
+    for (const p of t.packets) {
+      conn.send(p);
+      this.stats.packetsOut++;
+    }
+    if (t.deadline !== undefined) {
+      this.timers.set(
+        s,
+        this.io.setTimer(() => this.safely(() => this.flush(s)), Math.max(0, t.deadline - now)),
+      );
+    }
+  }
+}
+
+function selects(target: SessionSelector, key: AuthKeyRecord, s: DcSession): boolean {
+  if (target === 'all') return true;
+  if (typeof target === 'bigint') return key.authKeyId === target;
+  if (target.authKeyId !== undefined && target.authKeyId !== key.authKeyId) return false;
+  if (target.sessionId !== undefined && target.sessionId !== s.sessionId) return false;
+  if (target.userId !== undefined && key.userId !== BigInt(target.userId)) return false;
+  return true;
+}

@@ -1,0 +1,250 @@
+// One client session as the server keeps it: the native message layer in server mode
+// (decryption, every check of a Telegram server answered with bad_msg_notification /
+// bad_server_salt, new_session_created, acks, containers, gzip, msgs_state_req) plus
+// the service requests a server answers itself (ping, ping_delay_disconnect,
+// get_future_salts, destroy_session). Sans-IO: packets and time in, packets and the
+// client's queries out; the DC runs the queries and hands the answers back.
+
+import { gzipSync } from 'node:zlib';
+import { type MtpEvent, MtpSession } from '../native';
+import type { FutureSalt, SaltSchedule } from './salts';
+
+// Service constructors answered here (https://core.telegram.org/schema/mtproto).
+const PING = 0x7abe77ec;
+const PING_DELAY_DISCONNECT = 0xf3427b8c;
+const GET_FUTURE_SALTS = 0xb921bd04;
+const DESTROY_SESSION = 0xe7512126;
+const PONG = 0x347773c5;
+const FUTURE_SALTS = 0xae500895;
+const DESTROY_SESSION_OK = 0xe22045fc;
+const DESTROY_SESSION_NONE = 0x62d350c9;
+const RPC_RESULT = 0xf35c6d01;
+const RPC_ERROR = 0x2144ca19;
+const GZIP_PACKED = 0x3072cfa1;
+
+/** A query of the client, to be run by the DC. */
+export interface IncomingQuery {
+  msgId: bigint;
+  body: Buffer;
+}
+
+/** What one client packet brought. */
+export interface SessionInput {
+  queries: IncomingQuery[];
+  /** ping_delay_disconnect: close the connection this many seconds from now unless renewed. */
+  disconnectDelay?: number;
+  /** bad_msg_notification / bad_server_salt sent back, by code. */
+  rejected: Array<{ msgId: bigint; code: number }>;
+  /** What the native layer dropped (duplicates, undecodable messages...). */
+  dropped: Array<{ reason: string; msgId?: bigint; detail: string }>;
+  /** This packet opened the session (new_session_created was queued). */
+  created: boolean;
+}
+
+export interface DcSessionOptions {
+  authKey: Buffer;
+  authKeyId: bigint;
+  sessionId: bigint;
+  salts: SaltSchedule;
+  /** The DC's clock minus the local clock (ms): a skewed server. */
+  timeOffset: number;
+  now: number;
+  /** Results larger than this go gzip_packed (Telegram does so for large answers). */
+  gzipAbove: number;
+  /** destroy_session: removes another session of the same key; true if it existed. */
+  destroySession: (sessionId: bigint) => boolean;
+}
+
+/** Data recorded from initConnection (its query aside). */
+export type InitConnectionInfo = Record<string, unknown> & { apiId: number };
+
+function u32(v: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(v >>> 0);
+  return b;
+}
+
+function u64(v: bigint): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(BigInt.asUintN(64, v));
+  return b;
+}
+
+function tlString(s: string | Buffer): Buffer {
+  const data = typeof s === 'string' ? Buffer.from(s, 'utf8') : s;
+  const head =
+    data.length < 254
+      ? Buffer.from([data.length])
+      : Buffer.concat([Buffer.from([254]), u32(data.length).subarray(0, 3)]);
+  const pad = (4 - ((head.length + data.length) % 4)) % 4;
+  return Buffer.concat([head, data, Buffer.alloc(pad)]);
+}
+
+/** rpc_error as a result body. */
+export function rpcErrorBody(code: number, message: string): Buffer {
+  return Buffer.concat([u32(RPC_ERROR), u32(code), tlString(message)]);
+}
+
+export class DcSession {
+  readonly authKeyId: bigint;
+  readonly sessionId: bigint;
+  readonly mtp: MtpSession;
+  /** invokeWithLayer's layer, once seen. */
+  layer?: number;
+  /** initConnection's parameters, once seen. */
+  initConnection?: InitConnectionInfo;
+  /** Queries answered so far. */
+  answered = 0;
+  /** Queries being run, by msg_id: what invokeAfterMsg waits for and rpc_drop_answer finds. */
+  readonly running = new Map<bigint, Promise<void>>();
+  /** Running queries whose answer the client dropped (rpc_drop_answer). */
+  readonly dropped = new Set<bigint>();
+  private readonly salts: SaltSchedule;
+  private saltsVersion = -1;
+  private readonly gzipAbove: number;
+  private readonly destroy: (sessionId: bigint) => boolean;
+
+  constructor(o: DcSessionOptions) {
+    this.authKeyId = o.authKeyId;
+    this.sessionId = o.sessionId;
+    this.salts = o.salts;
+    this.gzipAbove = o.gzipAbove;
+    this.destroy = o.destroySession;
+    const nowS = Math.floor((o.now + o.timeOffset) / 1000);
+    this.mtp = new MtpSession(o.authKey, {
+      server: true,
+      serverChecks: true,
+      sessionId: o.sessionId,
+      salt: o.salts.current(nowS),
+      timeOffset: o.timeOffset,
+    });
+    this.syncSalts(o.now);
+  }
+
+  /** The server clock of this session (ms). */
+  serverNow(now: number): number {
+    return now + this.mtp.timeOffset;
+  }
+
+  /** Skews the server's clock (ms ahead of the local clock; negative: behind). */
+  setTimeOffset(offset: number): void {
+    this.mtp.timeOffset = offset;
+    this.saltsVersion = -1;
+  }
+
+  /** Gives the native layer the salts valid now when the schedule changed. */
+  syncSalts(now: number): void {
+    const nowS = Math.floor(this.serverNow(now) / 1000);
+    const all = this.salts.all(nowS);
+    if (this.salts.version === this.saltsVersion) return;
+    this.saltsVersion = this.salts.version;
+    this.mtp.setFutureSalts(
+      all.map((s: FutureSalt) => ({ validSince: s.validSince, validUntil: s.validUntil, salt: s.salt })),
+      now,
+    );
+  }
+
+  /** Decrypts and checks one packet of the client, answering service requests at once. */
+  receive(packet: Buffer, now: number): SessionInput {
+    this.syncSalts(now);
+    const out: SessionInput = { queries: [], rejected: [], dropped: [], created: false };
+    for (const e of this.mtp.receive(packet, now).events) this.onEvent(e, now, out);
+    return out;
+  }
+
+  private onEvent(e: MtpEvent, now: number, out: SessionInput): void {
+    switch (e.kind) {
+      case 'message':
+        this.onMessage(e.msgId, e.body, now, out);
+        break;
+      case 'rejected':
+        out.rejected.push({ msgId: e.msgId, code: e.errorCode });
+        break;
+      case 'sessionCreated':
+        out.created = true;
+        break;
+      case 'dropped':
+        out.dropped.push({ reason: e.reason, msgId: e.msgId, detail: e.detail });
+        break;
+      default:
+        // acks, state answers, resends: the native layer did what they need.
+        break;
+    }
+  }
+
+  private onMessage(msgId: bigint, body: Buffer, now: number, out: SessionInput): void {
+    const ctor = body.length >= 4 ? body.readUInt32LE(0) : 0;
+    // Service requests too short to read go to the DC like any query (it answers INPUT_FETCH_ERROR).
+    const short = { [PING]: 12, [PING_DELAY_DISCONNECT]: 16, [GET_FUTURE_SALTS]: 8, [DESTROY_SESSION]: 12 }[
+      ctor
+    ];
+    if (short !== undefined && body.length < short) {
+      out.queries.push({ msgId, body });
+      return;
+    }
+    switch (ctor) {
+      case PING:
+      case PING_DELAY_DISCONNECT: {
+        // Spec: pong answers the ping's msg_id and ping_id; ping_delay_disconnect also
+        // (re)arms a timer that closes the connection after disconnect_delay seconds.
+        this.mtp.enqueue(Buffer.concat([u32(PONG), u64(msgId), body.subarray(4, 12)]), now);
+        if (ctor === PING_DELAY_DISCONNECT) out.disconnectDelay = body.readInt32LE(12);
+        return;
+      }
+      case GET_FUTURE_SALTS: {
+        const num = Math.min(64, Math.max(1, body.readInt32LE(4)));
+        const nowS = Math.floor(this.serverNow(now) / 1000);
+        const salts = this.salts.future(nowS, num);
+        this.syncSalts(now);
+        const parts = [u32(FUTURE_SALTS), u64(msgId), u32(nowS), u32(salts.length)];
+        for (const s of salts) parts.push(u32(s.validSince), u32(s.validUntil), u64(s.salt));
+        this.mtp.enqueue(Buffer.concat(parts), now);
+        return;
+      }
+      case DESTROY_SESSION: {
+        const target = body.readBigUInt64LE(4);
+        // A session cannot destroy itself (spec: destroy_session about another session).
+        const existed = target !== this.sessionId && this.destroy(target);
+        this.mtp.enqueue(
+          Buffer.concat([u32(existed ? DESTROY_SESSION_OK : DESTROY_SESSION_NONE), u64(target)]),
+          now,
+        );
+        return;
+      }
+      default:
+        out.queries.push({ msgId, body });
+    }
+  }
+
+  /**
+   * Queues rpc_result for the client's query `reqMsgId` (`result`: the serialized result or
+   * rpc_error); true when it went gzip_packed.
+   */
+  answer(reqMsgId: bigint, result: Buffer, now: number): boolean {
+    let payload = result;
+    if (result.length > this.gzipAbove && result.readUInt32LE(0) !== RPC_ERROR) {
+      const packed = Buffer.concat([u32(GZIP_PACKED), tlString(gzipSync(result))]);
+      if (packed.length < result.length) payload = packed;
+    }
+    this.answered++;
+    this.mtp.enqueue(Buffer.concat([u32(RPC_RESULT), u64(reqMsgId), payload]), now);
+    return payload !== result;
+  }
+
+  /** Queues a message of the server's own (an update), content-related. */
+  push(body: Buffer, now: number): bigint {
+    return this.mtp.enqueue(body, now);
+  }
+
+  /** Everything due now, encrypted; and when to call again. */
+  transmit(now: number): { packets: Buffer[]; deadline?: number } {
+    this.syncSalts(now);
+    const t = this.mtp.transmit(now);
+    return { packets: t.packets, deadline: t.deadline };
+  }
+
+  /** The session moved to another connection: what the client may have missed goes again. */
+  reattached(): void {
+    this.mtp.resendPending();
+  }
+}

@@ -1,0 +1,36 @@
+// telegram-mt/testing: TestDc, an embedded loopback Telegram data center for tests,
+// demos, benchmarks and offline integration tests. See README.md.
+
+export { AuthorizationRegistry } from './authorizations';
+export { TELEGRAM_DH_G, TELEGRAM_DH_PRIME } from './dh';
+export type { InjectedRpcError, MigrateKind } from './faults';
+export { rpcError, TestRpcError } from './rpc';
+export {
+  generateTestRsaKey,
+  type RsaPublicKeyInfo,
+  rsaFingerprint,
+  sharedTestRsaKey,
+  type TestRsaKey,
+  testRsaKeyFromPem,
+} from './rsa-key';
+export {
+  type CreatedKey,
+  HANDSHAKE_FAULTS,
+  type HandshakeFault,
+  HandshakeServer,
+  type HandshakeServerOptions,
+  type HandshakeStep,
+} from './server-handshake';
+export { TestDc } from './test-dc';
+export type {
+  AuthKeyInfo,
+  Execution,
+  Handler,
+  HandlerContext,
+  InitConnectionInfo,
+  SessionInfo,
+  SessionSelector,
+  TestDcOptions,
+  TestDcStats,
+} from './types';
+export { TestWorld, type TestWorldOptions } from './world';

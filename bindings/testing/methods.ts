@@ -1,0 +1,286 @@
+// Running a client's query: decode it, look through the wrappers (invokeWithLayer,
+// initConnection, invokeAfterMsg, ...), apply injected errors, call the handler and
+// encode its answer. Plus the built-in handlers every TestDc has.
+
+import * as TL from '../tl';
+import { RESULT_READERS } from '../tl/generated/codec';
+import type { AuthorizationRegistry } from './authorizations';
+import { openBinding } from './bind-temp-key';
+import { type DcSession, type InitConnectionInfo, rpcErrorBody } from './dc-session';
+import type { DcFaults } from './faults';
+import type { AuthKeyRecord } from './keys';
+import { TestRpcError } from './rpc';
+import type { Execution, Handler, HandlerContext, TestDcStats } from './types';
+
+/** What running a query needs from its DC. */
+export interface DispatchHost {
+  readonly dcId: number;
+  readonly faults: DcFaults;
+  readonly stats: TestDcStats;
+  serverNow(): number;
+  handlerFor(method: string): Handler | undefined;
+  recordExecution(e: Execution): void;
+  pushTo(session: DcSession, body: Buffer): void;
+  log(message: string): void;
+}
+
+type AnyRequest = { _: string; query?: unknown } & Record<string, unknown>;
+
+/** Methods usable before login (the rest answer 401 AUTH_KEY_UNREGISTERED without a handler). */
+const NO_AUTH_NEEDED =
+  /^(help|auth|langpack)\.|^(ping|ping_delay_disconnect|get_future_salts|destroy_session|destroy_auth_key|rpc_drop_answer)$/;
+
+export function isMethod(name: string): boolean {
+  return Object.hasOwn(RESULT_READERS, name);
+}
+
+function userIdOf(v: bigint | number | undefined): bigint | undefined {
+  return v === undefined ? undefined : BigInt(v);
+}
+
+/** Runs one query of `session` and returns the body of its rpc_result (a result or rpc_error). */
+export async function runQuery(
+  host: DispatchHost,
+  key: AuthKeyRecord,
+  session: DcSession,
+  msgId: bigint,
+  body: Buffer,
+): Promise<Buffer> {
+  let req: AnyRequest;
+  try {
+    req = TL.deserialize(body) as AnyRequest;
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    host.log(`query ${msgId}: undecodable (${code ?? 'error'})`);
+    // Telegram: an unknown constructor is INPUT_METHOD_INVALID, bad parameters INPUT_FETCH_ERROR.
+    return rpcErrorBody(
+      400,
+      code === 'ERR_TL_UNKNOWN_CONSTRUCTOR' ? 'INPUT_METHOD_INVALID' : 'INPUT_FETCH_ERROR',
+    );
+  }
+  // Wrappers: invokeWithLayer, initConnection, invokeAfterMsg(s), invokeWithoutUpdates, ...
+  let query: AnyRequest = req;
+  while ((query._ === 'initConnection' || query._.startsWith('invoke')) && isMethod(query._) && query.query) {
+    if (query._ === 'invokeWithLayer') session.layer = query.layer as number;
+    // Spec: run only after the named queries of this session are done.
+    const after =
+      query._ === 'invokeAfterMsg' ? [query.msgId] : query._ === 'invokeAfterMsgs' ? query.msgIds : [];
+    for (const id of after as bigint[]) {
+      if (BigInt.asUintN(64, id) !== msgId) await session.running.get(BigInt.asUintN(64, id));
+    }
+    if (query._ === 'initConnection') {
+      const { _: _name, query: _inner, ...params } = query;
+      session.initConnection = params as InitConnectionInfo;
+    }
+    query = query.query as AnyRequest;
+  }
+  const method = query._;
+  if (!isMethod(method)) return rpcErrorBody(400, 'INPUT_METHOD_INVALID');
+  if (method === 'rpc_drop_answer') return dropAnswer(session, BigInt.asUintN(64, query.reqMsgId as bigint));
+  const injected = host.faults.takeRpcError(method);
+  if (injected) {
+    host.stats.injectedErrors++;
+    return rpcErrorBody(injected.code, injected.message);
+  }
+  const handler = host.handlerFor(method);
+  if (!handler) {
+    host.log(`query ${msgId}: no handler for ${method}`);
+    // As Telegram: a method that needs a logged-in user fails with 401 before anything else.
+    if (key.userId === undefined && !NO_AUTH_NEEDED.test(method))
+      return rpcErrorBody(401, 'AUTH_KEY_UNREGISTERED');
+    return rpcErrorBody(400, 'METHOD_INVALID');
+  }
+  host.recordExecution({
+    authKeyId: key.authKeyId,
+    sessionId: session.sessionId,
+    msgId,
+    method,
+    at: host.serverNow(),
+  });
+  const ctx: HandlerContext = {
+    dcId: host.dcId,
+    authKeyId: key.authKeyId,
+    sessionId: session.sessionId,
+    msgId,
+    method,
+    get userId() {
+      return key.userId;
+    },
+    setUserId(id) {
+      key.userId = userIdOf(id);
+    },
+    layer: session.layer,
+    initConnection: session.initConnection,
+    rpcError(code, message): never {
+      throw new TestRpcError(code, message);
+    },
+    pushUpdate(updates) {
+      host.pushTo(session, Buffer.isBuffer(updates) ? updates : TL.serialize(updates));
+    },
+  };
+  let result: unknown;
+  try {
+    result = await handler(query as Parameters<Handler>[0], ctx);
+  } catch (e) {
+    if (e instanceof TestRpcError) return rpcErrorBody(e.code, e.errorMessage);
+    host.log(`query ${msgId}: handler of ${method} threw ${(e as Error)?.name ?? 'a value'}`);
+    return rpcErrorBody(500, 'INTERNAL_SERVER_ERROR');
+  }
+  if (Buffer.isBuffer(result)) return result;
+  try {
+    return TL.serializeResult(query as TL.AnyMethod, result as never);
+  } catch (e) {
+    host.log(`query ${msgId}: the result of ${method} does not serialize (${(e as Error).message})`);
+    return rpcErrorBody(500, 'INTERNAL_SERVER_ERROR');
+  }
+}
+
+/**
+ * rpc_drop_answer (https://core.telegram.org/mtproto/service_messages#cancellation-of-an-rpc-query):
+ * a query still running is answered rpc_answer_dropped_running and its own answer is never
+ * sent; anything else (unknown, or answered already) is rpc_answer_unknown.
+ */
+function dropAnswer(session: DcSession, reqMsgId: bigint): Buffer {
+  if (session.running.has(reqMsgId)) {
+    session.dropped.add(reqMsgId);
+    return TL.serialize({ _: 'rpc_answer_dropped_running' });
+  }
+  return TL.serialize({ _: 'rpc_answer_unknown' });
+}
+
+/** What the built-in handlers need to know about their DC and its world. */
+export interface BuiltinHost {
+  readonly dcId: number;
+  readonly testMode: boolean;
+  serverNow(): number;
+  /** Every DC of the world (this one included). */
+  dcOptions(): Array<{ dcId: number; host: string; port: number }>;
+  readonly authorizations: AuthorizationRegistry;
+  /** A key of this DC by id. */
+  keyRecord(authKeyId: bigint): AuthKeyRecord | undefined;
+  /** Unbinds whatever temporary key is bound to `perm`. */
+  unbindFrom(perm: AuthKeyRecord): void;
+}
+
+/** help.getConfig: a plausible config naming the world's DCs (values as Telegram's clients expect). */
+export function configOf(host: BuiltinHost): TL.Objects['config'] {
+  const date = Math.floor(host.serverNow() / 1000);
+  const dcs = host.dcOptions();
+  return {
+    _: 'config',
+    date,
+    expires: date + 3600,
+    testMode: host.testMode,
+    thisDc: host.dcId,
+    dcOptions: dcs.map((d) => ({ _: 'dcOption', id: d.dcId, ipAddress: d.host, port: d.port })),
+    dcTxtDomainName: 'testdc.invalid',
+    chatSizeMax: 200,
+    megagroupSizeMax: 200000,
+    forwardedCountMax: 100,
+    onlineUpdatePeriodMs: 210000,
+    offlineBlurTimeoutMs: 5000,
+    offlineIdleTimeoutMs: 30000,
+    onlineCloudTimeoutMs: 300000,
+    notifyCloudDelayMs: 30000,
+    notifyDefaultDelayMs: 1500,
+    pushChatPeriodMs: 60000,
+    pushChatLimit: 2,
+    editTimeLimit: 172800,
+    revokeTimeLimit: 2147483647,
+    revokePmTimeLimit: 2147483647,
+    ratingEDecay: 2419200,
+    stickersRecentLimit: 200,
+    channelsReadMediaPeriod: 604800,
+    callReceiveTimeoutMs: 20000,
+    callRingTimeoutMs: 90000,
+    callConnectTimeoutMs: 30000,
+    callPacketTimeoutMs: 10000,
+    meUrlPrefix: 'https://t.me/',
+    captionLengthMax: 1024,
+    messageLengthMax: 4096,
+    webfileDcId: dcs.some((d) => d.dcId === 4) ? 4 : host.dcId,
+  };
+}
+
+/** The handlers every TestDc has unless a test replaces them. */
+export function builtinHandlers(host: BuiltinHost): Map<string, Handler> {
+  const m = new Map<string, Handler>();
+  const add = <M extends TL.MethodName>(name: M, h: Handler<M>) => m.set(name, h as unknown as Handler);
+  add('help.getConfig', () => configOf(host));
+  add('help.getNearestDc', () => ({
+    _: 'nearestDc' as const,
+    country: 'ZZ',
+    thisDc: host.dcId,
+    nearestDc: host.dcId,
+  }));
+  add('auth.exportAuthorization', (req, ctx) => {
+    if (ctx.userId === undefined) return ctx.rpcError(401, 'AUTH_KEY_UNREGISTERED');
+    if (req.dcId === host.dcId || !host.dcOptions().some((d) => d.dcId === req.dcId)) {
+      return ctx.rpcError(400, 'DC_ID_INVALID');
+    }
+    const t = host.authorizations.export(ctx.userId, req.dcId);
+    return { _: 'auth.exportedAuthorization' as const, id: t.id, bytes: t.bytes };
+  });
+  add('auth.importAuthorization', (req, ctx) => {
+    const userId = host.authorizations.import(req.id, req.bytes, host.dcId);
+    if (userId === undefined) return ctx.rpcError(400, 'AUTH_BYTES_INVALID');
+    ctx.setUserId(userId);
+    return {
+      _: 'auth.authorization' as const,
+      user: { _: 'user' as const, self: true, id: userId, firstName: 'Test' },
+    };
+  });
+  // The first calls clients make after login (Telethon and GramJS do): the user itself, and
+  // an update state to start from. Both need a logged-in key (401 otherwise).
+  add('users.getUsers', (req, ctx) => {
+    if (ctx.userId === undefined) return ctx.rpcError(401, 'AUTH_KEY_UNREGISTERED');
+    const self = ctx.userId;
+    return req.id.map((u) =>
+      u._ === 'inputUserSelf' || (u._ === 'inputUser' && u.userId === self)
+        ? { _: 'user' as const, self: true, id: self, firstName: 'Test' }
+        : { _: 'userEmpty' as const, id: u._ === 'inputUser' ? u.userId : 0n },
+    );
+  });
+  add('updates.getState', (_req, ctx) => {
+    if (ctx.userId === undefined) return ctx.rpcError(401, 'AUTH_KEY_UNREGISTERED');
+    return {
+      _: 'updates.state' as const,
+      pts: 1,
+      qts: 0,
+      date: Math.floor(host.serverNow() / 1000),
+      seq: 0,
+      unreadCount: 0,
+    };
+  });
+  add('auth.bindTempAuthKey', (req, ctx) => {
+    const temp = host.keyRecord(ctx.authKeyId);
+    if (!temp || temp.expiresAt === undefined) return ctx.rpcError(400, 'TEMP_AUTH_KEY_EMPTY');
+    const permId = BigInt.asUintN(64, req.permAuthKeyId);
+    const perm = host.keyRecord(permId);
+    if (!perm || perm.expiresAt !== undefined) return ctx.rpcError(400, 'ENCRYPTED_MESSAGE_INVALID');
+    const opened = openBinding(perm.authKey, permId, req.encryptedMessage);
+    if (!opened || opened.msgId !== ctx.msgId || opened.seqno !== 0) {
+      return ctx.rpcError(400, 'ENCRYPTED_MESSAGE_INVALID');
+    }
+    let inner: TL.Objects['bind_auth_key_inner'];
+    try {
+      inner = TL.deserialize(opened.body) as TL.Objects['bind_auth_key_inner'];
+    } catch {
+      return ctx.rpcError(400, 'ENCRYPTED_MESSAGE_INVALID');
+    }
+    const matches =
+      inner._ === 'bind_auth_key_inner' &&
+      inner.nonce === req.nonce &&
+      BigInt.asUintN(64, inner.tempAuthKeyId) === temp.authKeyId &&
+      BigInt.asUintN(64, inner.permAuthKeyId) === permId &&
+      BigInt.asUintN(64, inner.tempSessionId) === ctx.sessionId &&
+      inner.expiresAt === req.expiresAt;
+    if (!matches) return ctx.rpcError(400, 'ENCRYPTED_MESSAGE_INVALID');
+    if (temp.boundTo && temp.boundTo !== perm) return ctx.rpcError(400, 'TEMP_AUTH_KEY_ALREADY_BOUND');
+    // Spec: a permanent key is bound to one temporary key at a time; a new binding replaces it.
+    host.unbindFrom(perm);
+    temp.boundTo = perm;
+    return true;
+  });
+  return m;
+}

@@ -1,0 +1,312 @@
+// TestDc: an embedded loopback Telegram data center. The protocol is sans-IO (dc-core
+// routes packets; server-handshake, dc-session, methods, salts, faults do the rest);
+// this file owns the listening socket, the connections and the timers, and holds the
+// public API.
+
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server, type Socket } from 'node:net';
+import type * as TL from '../tl';
+import { serialize } from '../tl';
+import { AuthorizationRegistry } from './authorizations';
+import { DcConnection } from './connection';
+import { DcCore } from './dc-core';
+import type { MigrateKind } from './faults';
+import { AuthKeyRecord } from './keys';
+import { generateTestRsaKey, type RsaPublicKeyInfo, sharedTestRsaKey, type TestRsaKey } from './rsa-key';
+import type { HandshakeFault } from './server-handshake';
+import type {
+  AuthKeyInfo,
+  Execution,
+  Handler,
+  SessionInfo,
+  SessionSelector,
+  TestDcOptions,
+  TestDcStats,
+} from './types';
+
+/** What a world shares with its DCs (a lone TestDc is a world of one). */
+export interface WorldLink {
+  dcOptions(): Array<{ dcId: number; host: string; port: number }>;
+  readonly authorizations: AuthorizationRegistry;
+}
+
+export class TestDc {
+  readonly dcId: number;
+  readonly host: string;
+  /** The port it listens on (known once started). */
+  port = 0;
+  readonly rsaPublicKey: RsaPublicKeyInfo;
+  readonly stats: TestDcStats;
+  private readonly rsaKey: TestRsaKey;
+  private readonly options: TestDcOptions;
+  private readonly server: Server;
+  private readonly connections = new Set<DcConnection>();
+  private readonly core: DcCore;
+  private readonly log: (message: string) => void;
+
+  private constructor(options: TestDcOptions, world?: WorldLink) {
+    this.options = options;
+    this.dcId = options.dcId ?? 2;
+    this.host = options.host ?? '127.0.0.1';
+    const k = options.rsaKey;
+    this.rsaKey =
+      k === 'shared' ? sharedTestRsaKey() : k === undefined || k === 'generate' ? generateTestRsaKey() : k;
+    const { modulus, exponent, pem, fingerprint } = this.rsaKey;
+    this.rsaPublicKey = { modulus, exponent, pem, fingerprint };
+    this.log = options.log ?? (() => {});
+    const registry = new AuthorizationRegistry();
+    const link: WorldLink = world ?? {
+      dcOptions: () => [{ dcId: this.dcId, host: this.host, port: this.port }],
+      authorizations: registry,
+    };
+    this.core = new DcCore(
+      {
+        dcId: this.dcId,
+        testMode: options.testMode ?? false,
+        gzipAbove: options.gzipAbove ?? 512,
+        clock: options.now ?? Date.now,
+        world: link,
+      },
+      {
+        setTimer: (fn, ms) => setTimeout(fn, ms).unref(),
+        clearTimer: (h) => clearTimeout(h as NodeJS.Timeout),
+        log: this.log,
+      },
+    );
+    this.stats = this.core.stats;
+    this.server = createServer((socket) => this.accept(socket));
+  }
+
+  /** Starts a TestDc listening on `options.host`:`options.port` (127.0.0.1, a free port by default). */
+  static async start(options: TestDcOptions = {}): Promise<TestDc> {
+    return TestDc.create(options);
+  }
+
+  /** @internal TestWorld's constructor path. */
+  static async create(options: TestDcOptions, world?: WorldLink): Promise<TestDc> {
+    const dc = new TestDc(options, world);
+    await new Promise<void>((resolve, reject) => {
+      dc.server.once('error', reject);
+      dc.server.listen(options.port ?? 0, dc.host, () => {
+        dc.server.off('error', reject);
+        resolve();
+      });
+    });
+    const addr = dc.server.address();
+    if (addr && typeof addr === 'object') dc.port = addr.port;
+    dc.log(`dc ${dc.dcId}: listening on ${dc.host}:${dc.port}`);
+    return dc;
+  }
+
+  /** The server's clock (ms since the epoch), skew included. */
+  now(): number {
+    return this.core.now();
+  }
+
+  // --- handlers -----------------------------------------------------------
+
+  /** Answers `method` with `handler` (replacing a built-in one). */
+  handle<M extends TL.MethodName>(method: M, handler: Handler<M>): this {
+    this.core.handlers.set(method, handler as unknown as Handler);
+    return this;
+  }
+
+  /** Removes a handler registered with `handle` (built-ins come back). */
+  unhandle(method: TL.MethodName): this {
+    this.core.handlers.delete(method);
+    return this;
+  }
+
+  /** Every query a handler ran (optionally of one method), oldest first. */
+  executions(method?: string): Execution[] {
+    const log = this.core.executionLog;
+    return method === undefined ? [...log] : log.filter((e) => e.method === method);
+  }
+
+  // --- keys and sessions --------------------------------------------------
+
+  /** Registers an authorization key made elsewhere (tests that skip the exchange). */
+  addAuthKey(
+    authKey: Buffer,
+    options: { userId?: bigint | number; salt?: bigint } = {},
+  ): { authKeyId: bigint; salt: bigint } {
+    if (authKey.length !== 256) throw new RangeError('an auth key is 256 bytes');
+    const salt = options.salt ?? randomBytes(8).readBigUInt64LE(0);
+    const rec = new AuthKeyRecord(authKey, salt, this.now(), {
+      userId: options.userId === undefined ? undefined : BigInt(options.userId),
+    });
+    this.core.keys.set(rec.authKeyId, rec);
+    return { authKeyId: rec.authKeyId, salt };
+  }
+
+  /** Forgets a key: its clients get -404 (as after a server-side logout). */
+  removeAuthKey(authKeyId: bigint): boolean {
+    return this.core.removeKey(authKeyId);
+  }
+
+  authKeys(): AuthKeyInfo[] {
+    return [...this.core.keys.values()].map((k) => k.info());
+  }
+
+  /** The key's raw bytes (tests comparing a client's key with the server's). */
+  authKey(authKeyId: bigint): Buffer | undefined {
+    const k = this.core.keys.get(authKeyId);
+    return k && Buffer.from(k.authKey);
+  }
+
+  setUserId(authKeyId: bigint, userId: bigint | number | undefined): void {
+    const rec = this.core.keys.get(authKeyId);
+    if (!rec) throw new RangeError(`no auth key ${authKeyId}`);
+    rec.userId = userId === undefined ? undefined : BigInt(userId);
+  }
+
+  sessions(): SessionInfo[] {
+    return [...this.core.select('all')].map((s) => ({
+      authKeyId: s.authKeyId,
+      sessionId: s.sessionId,
+      connected: this.core.attached.has(s),
+      layer: s.layer,
+      initConnection: s.initConnection,
+      answered: s.answered,
+    }));
+  }
+
+  /** Sends `updates` (an Updates object or its bytes) to the selected sessions; returns how many. */
+  pushUpdate(target: SessionSelector, updates: TL.Types['Updates'] | Buffer): number {
+    const body = Buffer.isBuffer(updates) ? updates : serialize(updates);
+    let n = 0;
+    for (const s of [...this.core.select(target)]) {
+      this.core.pushTo(s, body);
+      n++;
+    }
+    return n;
+  }
+
+  // --- faults -------------------------------------------------------------
+
+  /** Answers every key exchange wrongly in the given way until cleared with null. */
+  injectHandshakeFault(fault: HandshakeFault | null): void {
+    this.core.faults.handshake = fault;
+  }
+
+  /** Answers the next `times` calls of `method` with rpc_error `code` `message`. */
+  failNext(method: string, code: number, message: string, times = 1): void {
+    this.core.faults.addRpcError(method, { code, message }, times);
+  }
+
+  /** FLOOD_WAIT_<seconds> (420) for the next `times` calls of `method`. */
+  floodWait(method: string, seconds: number, times = 1): void {
+    this.failNext(method, 420, `FLOOD_WAIT_${seconds}`, times);
+  }
+
+  /** <kind>_MIGRATE_<dcId> (303) for the next `times` calls of `method`. */
+  migrate(method: string, kind: MigrateKind, dcId: number, times = 1): void {
+    this.failNext(method, 303, `${kind}_MIGRATE_${dcId}`, times);
+  }
+
+  /** The next `packets` encrypted packets get bad_server_salt (the salts change before each). */
+  badServerSalt(packets = 1): void {
+    this.core.faults.badSaltPackets += packets;
+  }
+
+  /** Moves the server's clock `seconds` ahead (negative: behind) of the local clock. */
+  skewClock(seconds: number): void {
+    this.core.skewMs = Math.round(seconds * 1000);
+    for (const s of this.core.select('all')) s.setTimeOffset(this.core.skewMs);
+  }
+
+  /** Drops every connection now, or the one that receives the `afterPackets`-th packet from now. */
+  dropConnections(options: { afterPackets?: number } = {}): void {
+    if (options.afterPackets !== undefined && options.afterPackets > 0) {
+      this.core.faults.dropAfterPackets = options.afterPackets;
+      return;
+    }
+    for (const c of [...this.connections]) c.destroy();
+  }
+
+  /**
+   * Forgets the selected sessions (default all), as a restarted server would: their next
+   * message opens a new session (new_session_created); keys and salts stay. Returns how many.
+   */
+  forgetSessions(target: SessionSelector = 'all'): number {
+    let n = 0;
+    for (const s of [...this.core.select(target)]) {
+      const key = this.core.keys.get(s.authKeyId);
+      if (key && this.core.destroySession(key, s.sessionId)) n++;
+    }
+    return n;
+  }
+
+  /** Holds every answer `ms` before sending it (0: off). */
+  delayReplies(ms: number): void {
+    this.core.faults.replyDelayMs = Math.max(0, ms);
+  }
+
+  /** Holds the next `count` answers and sends them in reverse order. */
+  reorderReplies(count: number): void {
+    this.core.faults.reorderCount = Math.max(0, count);
+  }
+
+  /**
+   * Sends garbage on every connection: a frame of random bytes (default), or bytes that
+   * bypass the framing (`framed: false`; random, or the given `bytes`).
+   */
+  sendGarbage(options: { framed?: boolean; length?: number; bytes?: Buffer } = {}): void {
+    const length = options.length ?? 64;
+    for (const c of this.connections) {
+      if (options.framed === false) c.sendRaw(options.bytes ?? randomBytes(length));
+      else c.send(options.bytes ?? randomBytes(Math.max(4, length - (length % 4))));
+    }
+  }
+
+  /** Clears every fault (clock skew included). */
+  clearFaults(): void {
+    this.core.faults.clear();
+    this.skewClock(0);
+    this.core.flushHeld();
+  }
+
+  // --- lifecycle ----------------------------------------------------------
+
+  /** Closes every socket and timer; resolves when the listener is closed. */
+  async stop(): Promise<void> {
+    if (this.core.stopped) return;
+    this.core.stop();
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const c of [...this.connections]) c.destroy();
+    await closed;
+  }
+
+  // --- I/O ------------------------------------------------------------------
+
+  private accept(socket: Socket): void {
+    if (this.core.stopped) {
+      socket.destroy();
+      return;
+    }
+    const conn = new DcConnection(
+      socket,
+      { secret: this.options.secret, obfuscated: this.options.obfuscated },
+      {
+        dcId: this.dcId,
+        rsaKey: this.rsaKey,
+        dhPrime: this.options.dhPrime,
+        g: this.options.g,
+        keyIdTaken: (id) => this.core.keys.has(id),
+      },
+      {
+        onPacket: (c, p, quickAck) => this.core.onPacket(c, p, quickAck),
+        onClose: (c) => {
+          if (!this.connections.delete(c)) return;
+          this.stats.activeConnections--;
+          this.core.connectionClosed(c);
+        },
+        log: this.log,
+      },
+    );
+    this.connections.add(conn);
+    this.stats.connections++;
+    this.stats.activeConnections++;
+    this.log(`dc ${this.dcId}: conn ${conn.id} from port ${socket.remotePort}`);
+  }
+}

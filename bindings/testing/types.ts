@@ -1,0 +1,129 @@
+// Public types of telegram-mt/testing.
+
+import type * as TL from '../tl';
+import type { InitConnectionInfo } from './dc-session';
+import type { TestRsaKey } from './rsa-key';
+
+export type { InitConnectionInfo } from './dc-session';
+
+/** What a handler knows about the call it answers. */
+export interface HandlerContext {
+  dcId: number;
+  authKeyId: bigint;
+  sessionId: bigint;
+  /** msg_id of the client's message (the outermost, wrappers included). */
+  msgId: bigint;
+  /** The method (the innermost query, invokeWithLayer/initConnection/... looked through). */
+  method: string;
+  /** The user this authorization key is logged in as, if any. */
+  userId: bigint | undefined;
+  /** Logs the key in (auth.signIn-style handlers) or out (undefined). */
+  setUserId(userId: bigint | number | undefined): void;
+  /** invokeWithLayer's layer and initConnection's parameters, as last seen in this session. */
+  layer: number | undefined;
+  initConnection: InitConnectionInfo | undefined;
+  /** Throws rpc_error `code` `message` to the client. */
+  rpcError(code: number, message: string): never;
+  /** Sends `updates` (an Updates object or its bytes) to this session. */
+  pushUpdate(updates: TL.Types['Updates'] | Buffer): void;
+}
+
+/** A method's handler: returns the result object (or its serialized bytes), or throws rpcError. */
+export type Handler<M extends TL.MethodName = TL.MethodName> = (
+  request: { _: M } & TL.Params<M>,
+  ctx: HandlerContext,
+) => TL.Result<M> | Buffer | Promise<TL.Result<M> | Buffer>;
+
+/** Which sessions pushUpdate addresses: an auth key id (all its sessions), a filter, or every session. */
+export type SessionSelector =
+  | bigint
+  | 'all'
+  | { authKeyId?: bigint; sessionId?: bigint; userId?: bigint | number };
+
+export interface TestDcOptions {
+  /** Default 2. */
+  dcId?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0 (any free port). */
+  port?: number;
+  /**
+   * The RSA key: a key pair, 'shared' (one key per process, generated once: fast starts)
+   * or 'generate' (default: a fresh RSA-2048 key for this instance).
+   */
+  rsaKey?: TestRsaKey | 'shared' | 'generate';
+  /** MTProxy secret: then only obfuscated2 connections made with it are accepted. */
+  secret?: Buffer;
+  /** true: only obfuscated2; false: never; default: either (obfuscated only with a secret). */
+  obfuscated?: boolean;
+  /** config.test_mode (default false). */
+  testMode?: boolean;
+  /** Results larger than this many bytes are sent gzip_packed (default 512). */
+  gzipAbove?: number;
+  /** The server's clock (ms since the epoch); default Date.now. */
+  now?: () => number;
+  /** Debug log lines (never key material or message contents). */
+  log?: (message: string) => void;
+  /** The DH prime and generator of key exchanges (default: Telegram's 2048-bit prime, g = 3). */
+  dhPrime?: Buffer;
+  g?: number;
+}
+
+/** Counters of a running TestDc (a live object). */
+export interface TestDcStats {
+  connections: number;
+  activeConnections: number;
+  packetsIn: number;
+  packetsOut: number;
+  authKeysCreated: number;
+  handshakeFailures: number;
+  lastHandshakeFailure: string | undefined;
+  /** Queries run by a handler (built-in or registered). */
+  executed: number;
+  /** Queries run more than once under the same (auth key, session, msg_id): should stay 0. */
+  duplicates: number;
+  /** bad_msg_notification / bad_server_salt sent, by error code. */
+  rejected: Record<number, number>;
+  /** Messages the message layer dropped (duplicates, bad msg_key, malformed). */
+  dropped: number;
+  /** Transport errors sent (-404 for an unknown key). */
+  transportErrors: number;
+  /** Answers replaced by an injected error (FLOOD_WAIT, *_MIGRATE...). */
+  injectedErrors: number;
+  /** Answers sent gzip_packed. */
+  gzipped: number;
+}
+
+/** One query a handler ran. */
+export interface Execution {
+  authKeyId: bigint;
+  sessionId: bigint;
+  msgId: bigint;
+  method: string;
+  /** Server time (ms). */
+  at: number;
+}
+
+export interface AuthKeyInfo {
+  authKeyId: bigint;
+  temp: boolean;
+  /** Server time (ms) a temporary key expires at. */
+  expiresAt: number | undefined;
+  userId: bigint | undefined;
+  /** How it was made: 'handshake' (with the inner data and RSA scheme) or 'added'. */
+  source: 'handshake' | 'added';
+  innerData: string | undefined;
+  rsaScheme: 'pad' | 'legacy' | undefined;
+  sessions: number;
+  /** A temporary key bound with auth.bindTempAuthKey: the permanent key's id. */
+  boundTo: bigint | undefined;
+}
+
+export interface SessionInfo {
+  authKeyId: bigint;
+  sessionId: bigint;
+  connected: boolean;
+  layer: number | undefined;
+  initConnection: InitConnectionInfo | undefined;
+  answered: number;
+}

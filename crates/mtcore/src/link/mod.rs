@@ -1,0 +1,127 @@
+//! One connection's hot path: an MTProto session (`mtp::Session`) over a
+//! transport (`transport::Codec`), so that a driver crosses into Rust once per
+//! direction per event-loop turn.
+//!
+//! - `transmit(now, bodies, rng)` queues the bodies, lets the session pack,
+//!   number and encrypt whatever is due, and frames every packet in place
+//!   (each packet is sealed after `MAX_HEADER_ROOM` free bytes, so header and
+//!   trailer are written around it without a copy). The frames come back to
+//!   back in one buffer, ready for the socket, with the connection preamble in
+//!   front of the first frame after a (re)connect.
+//! - `receive(chunk, now, rng)` unframes whatever whole frames the chunk
+//!   completes, decrypts each packet where it lies in the codec's buffer and
+//!   returns the session's events beside the transport's own: quick-ack
+//!   answers, transport error codes (-404, -429, -444) and, when the byte
+//!   stream is corrupt, one `Fatal` event that tells the driver to reconnect.
+//! - `reset_transport(codec)` swaps the codec after a reconnect and keeps the
+//!   session: same session_id, same messages in flight. The driver then calls
+//!   `session_mut().request_state(now)` (or `resend_pending()`) and transmits.
+//!
+//! Sans-IO like its parts: time and randomness come in, deadlines go out.
+//! Encrypted traffic only: the handshake's plain messages use `mtp::plain`
+//! and a codec of their own. Quick-ack is reported when the server sends one
+//! but never asked for: its token is a hash over the plaintext that the
+//! session does not keep once a packet is sealed.
+
+mod receive;
+mod transmit;
+
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+
+use crate::crypto::envelope::AuthKey;
+use crate::mtp::{MtpError, Options, Session};
+use crate::transport::{Codec, TransportError, MAX_HEADER_ROOM, MAX_TRAILER_ROOM};
+
+pub use receive::{LinkEvent, Receive, TransportCode};
+pub use transmit::{Frames, Transmit};
+
+/// Errors of `Link::transmit` (what arrives is reported as events, never as errors).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkError {
+    /// A body is not a TL object the session can send; nothing was queued.
+    Body(MtpError),
+    /// The transport cannot frame now: a server before the client's preamble
+    /// (`NotReady`), or a packet over the codec's length limit.
+    Transport(TransportError),
+    /// The incoming stream broke (a `Fatal` event was reported): reconnect and
+    /// `reset_transport` before sending again. Nothing was queued.
+    Broken(TransportError),
+}
+
+impl fmt::Display for LinkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Body(e) => write!(f, "{e}"),
+            Self::Transport(e) => write!(f, "{e}"),
+            Self::Broken(e) => write!(f, "the connection broke ({e}); reconnect first"),
+        }
+    }
+}
+
+impl std::error::Error for LinkError {}
+
+impl From<MtpError> for LinkError {
+    fn from(e: MtpError) -> Self {
+        Self::Body(e)
+    }
+}
+
+/// A session and the transport of its current connection.
+#[derive(Debug)]
+pub struct Link {
+    session: Session,
+    codec: Codec,
+    /// Set when the incoming stream failed to decode; cleared by `reset_transport`.
+    broken: Option<TransportError>,
+}
+
+impl Link {
+    /// A link over `codec`. The session's `headroom` and `tailroom` are set to
+    /// the most any codec needs, so packets are framed where they were sealed
+    /// and a later codec of another kind fits too.
+    pub fn new(key: AuthKey, mut options: Options, codec: Codec) -> Self {
+        options.headroom = MAX_HEADER_ROOM;
+        options.tailroom = MAX_TRAILER_ROOM;
+        Self {
+            session: Session::new(key, options),
+            codec,
+            broken: None,
+        }
+    }
+
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// The message layer, for what the link does not wrap: `request_state`
+    /// after a reconnect, `enqueue` while disconnected, state export/import.
+    pub fn session_mut(&mut self) -> &mut Session {
+        &mut self.session
+    }
+
+    pub fn codec(&self) -> &Codec {
+        &self.codec
+    }
+
+    /// The decoding error that broke the current connection, if any.
+    pub fn broken(&self) -> Option<TransportError> {
+        self.broken
+    }
+
+    /// After a reconnect: the new connection's codec replaces the old one (its
+    /// buffered bytes and any decoding error are dropped); the session stays,
+    /// with its session_id, seqno and messages in flight. The new preamble goes
+    /// out with the next frame. Returns the old codec.
+    pub fn reset_transport(&mut self, codec: Codec) -> Codec {
+        self.broken = None;
+        std::mem::replace(&mut self.codec, codec)
+    }
+
+    /// When `transmit` should be called next (ms since the epoch), or None when idle.
+    pub fn deadline(&self, now: i64) -> Option<i64> {
+        self.session.deadline(now)
+    }
+}

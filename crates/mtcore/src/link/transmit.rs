@@ -1,0 +1,120 @@
+//! Outgoing: queue, seal, frame in place, one buffer of frames for the socket.
+
+use super::{Link, LinkError};
+use crate::transport::{TransportError, MAX_HEADER_ROOM};
+
+/// Frames to write to the socket as they are, back to back.
+///
+/// The buffer is the first packet's own allocation: the session sealed it after
+/// `MAX_HEADER_ROOM` free bytes, the codec wrote the frame around it, and the
+/// unused part of the headroom is skipped by `start`. Later packets of the same
+/// transmit (rare: past a container's limits, or a message that must travel
+/// alone) are appended after it.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Frames {
+    buf: Vec<u8>,
+    start: usize,
+}
+
+impl Frames {
+    /// The bytes to send.
+    pub fn bytes(&self) -> &[u8] {
+        &self.buf[self.start..]
+    }
+
+    pub fn len(&self) -> usize {
+        self.buf.len() - self.start
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The bytes to send as a Vec of their own (moves them to the front).
+    pub fn into_vec(mut self) -> Vec<u8> {
+        self.buf.drain(..self.start);
+        self.buf
+    }
+}
+
+/// What one `transmit` produced.
+#[derive(Debug, Default)]
+pub struct Transmit {
+    pub frames: Frames,
+    /// msg_ids of the driver's messages the frames carry (earlier queued ones,
+    /// re-sends, then the bodies of this call), as `mtp::Transmit` lists them.
+    pub msg_ids: Vec<u64>,
+    /// When to call `transmit` again (ms since the epoch), or None when idle.
+    pub deadline: Option<i64>,
+}
+
+impl Link {
+    /// Queues `bodies` (content-related requests, all or none), then packs,
+    /// encrypts and frames whatever is due.
+    ///
+    /// Errors leave the session untouched when raised before packing (a bad body,
+    /// a broken link, a server that has not read the client's preamble). A packet
+    /// over the codec's length limit fails after packing: its messages stay in
+    /// flight and are asked about (msgs_state_req) like any lost packet.
+    pub fn transmit(
+        &mut self,
+        now: i64,
+        bodies: Vec<Vec<u8>>,
+        rng: &mut dyn FnMut(&mut [u8]),
+    ) -> Result<Transmit, LinkError> {
+        if let Some(e) = self.broken {
+            return Err(LinkError::Broken(e));
+        }
+        if self.codec.kind().is_none() {
+            return Err(LinkError::Transport(TransportError::NotReady));
+        }
+        if !bodies.is_empty() {
+            self.session.enqueue_all(bodies, now)?;
+        }
+        let t = self.session.transmit(now, rng);
+        let frames = self.frame(t.packets, rng)?;
+        Ok(Transmit {
+            frames,
+            msg_ids: t.msg_ids,
+            deadline: t.deadline,
+        })
+    }
+
+    /// `transmit` for bodies the caller holds as slices: each is checked before
+    /// any is copied, so a bad one leaves the session untouched.
+    pub fn transmit_slices<B: AsRef<[u8]>>(
+        &mut self,
+        now: i64,
+        bodies: &[B],
+        rng: &mut dyn FnMut(&mut [u8]),
+    ) -> Result<Transmit, LinkError> {
+        for b in bodies {
+            crate::mtp::session::check_body(b.as_ref()).map_err(LinkError::Body)?;
+        }
+        let owned = bodies.iter().map(|b| b.as_ref().to_vec()).collect();
+        self.transmit(now, owned, rng)
+    }
+
+    /// Frames each sealed packet where it lies; the first packet's buffer becomes
+    /// the output and the others follow it.
+    fn frame(
+        &mut self,
+        packets: Vec<Vec<u8>>,
+        rng: &mut dyn FnMut(&mut [u8]),
+    ) -> Result<Frames, LinkError> {
+        let mut rng = rng;
+        let mut frames = Frames::default();
+        for (i, mut packet) in packets.into_iter().enumerate() {
+            let start = self
+                .codec
+                .encode_vec(&mut packet, MAX_HEADER_ROOM, false, &mut rng)
+                .map_err(LinkError::Transport)?;
+            if i == 0 {
+                frames = Frames { buf: packet, start };
+            } else {
+                frames.buf.extend_from_slice(&packet[start..]);
+            }
+        }
+        Ok(frames)
+    }
+}
