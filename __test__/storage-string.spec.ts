@@ -2,9 +2,11 @@
 // are checked against independent writers and readers: GramJS's own
 // StringSession (node_modules/telegram) both ways, and Telethon's layout
 // written by Python's struct and base64 modules (struct '>B{n}sH256s', the
-// format string of telethon/sessions/string.py).
+// format string of telethon/sessions/string.py), and Telethon's own
+// StringSession both ways (`npm test` installs Telethon into .tmp/pydeps).
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import test from 'ava';
 import fc from 'fast-check';
 import { AuthKey } from 'telegram/crypto/AuthKey';
@@ -165,4 +167,54 @@ test('the format can be forced, and a test DC address marks testMode', (t) => {
   t.is(importStringSession(gram, 'x').record.testMode, undefined);
   t.throws(() => toTelethonString(record, { host: 'example.org', port: 443 }));
   t.throws(() => importStringSession(toGramJsString(keyOnly(2, Buffer.alloc(256))), 'x'));
+});
+
+const pythonEnv = { ...process.env, PYTHONPATH: join(__dirname, '..', '.tmp', 'pydeps') };
+function hasTelethon(): boolean {
+  if (!py) return false;
+  try {
+    execFileSync(py, ['-c', 'import telethon.sessions'], { stdio: 'ignore', env: pythonEnv });
+    return true;
+  } catch {
+    return false;
+  }
+}
+const telethonTest = hasTelethon() ? test : test.skip;
+
+telethonTest("Telethon's own StringSession: its save() imports here, our export loads there", (t) => {
+  const cases = [
+    [2, '149.154.167.51', 443],
+    [4, '2001:67c:4e8:f004::a', 443],
+    [1, '10.0.0.1', 8443],
+  ] as const;
+  const keys = cases.map(() => randomBytes(256));
+  const save = `
+import sys
+from telethon.sessions import StringSession
+from telethon.crypto import AuthKey
+s = StringSession()
+s.set_dc(int(sys.argv[1]), sys.argv[2], int(sys.argv[3]))
+s.auth_key = AuthKey(bytes.fromhex(sys.argv[4]))
+print(s.save())`;
+  const load = `
+import sys
+from telethon.sessions import StringSession
+s = StringSession(sys.argv[1])
+print(s.dc_id, s.server_address, s.port, s.auth_key.key.hex())`;
+  cases.forEach(([dcId, ip, port], i) => {
+    const saved = execFileSync(py!, ['-c', save, String(dcId), ip, String(port), keys[i].toString('hex')], {
+      env: pythonEnv,
+    })
+      .toString()
+      .trim();
+    const got = importStringSession(saved, 't');
+    t.is(got.format, 'telethon');
+    t.deepEqual(got.address, { host: ip, port });
+    t.deepEqual(got.record.authKeys[dcId].authKey, keys[i]);
+
+    const ours = toTelethonString(keyOnly(dcId, keys[i]), { host: ip, port });
+    t.is(ours, saved);
+    const read = execFileSync(py!, ['-c', load, ours], { env: pythonEnv }).toString().trim();
+    t.is(read, `${dcId} ${ip} ${port} ${keys[i].toString('hex')}`);
+  });
 });
