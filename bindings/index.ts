@@ -18,6 +18,7 @@ export {
   type TelegramKeySet,
 } from './auth';
 export * from './native';
+export * from './storage';
 export * as TL from './tl';
 export {
   createCodec,
