@@ -30,6 +30,20 @@ const WIDTHS: [usize; 7] = [4, 8, 16, 24, 32, 48, 64];
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct MontElem([u64; MAX_LIMBS]);
 
+/// A `Modulus`'s constants as the kernels take them.
+pub(crate) struct KernelParts<'a> {
+    /// Kernel width in limbs.
+    pub width: usize,
+    /// The modulus, zero-padded.
+    pub n: &'a [u64; MAX_LIMBS],
+    /// -n^-1 mod 2^64.
+    pub n0: u64,
+    /// R mod n.
+    pub one: &'a [u64; MAX_LIMBS],
+    /// R^2 mod n.
+    pub r2: &'a [u64; MAX_LIMBS],
+}
+
 /// An odd modulus with its Montgomery constants.
 #[derive(Clone)]
 pub struct Modulus {
@@ -81,6 +95,18 @@ impl Modulus {
             one,
             barrett: Barrett::new(n),
         })
+    }
+
+    /// The Montgomery constants, for other exponentiation strategies in this
+    /// module (`comb`).
+    pub(crate) fn kernel_parts(&self) -> KernelParts<'_> {
+        KernelParts {
+            width: self.width,
+            n: &self.limbs,
+            n0: self.n0,
+            one: &self.one,
+            r2: &self.r2,
+        }
     }
 
     /// The modulus.
