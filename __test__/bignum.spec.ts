@@ -18,6 +18,7 @@ import fc from 'fast-check';
 import {
   checkDhParams,
   checkDhValue,
+  dhPublic,
   factorizePq,
   modPow,
   rsaFingerprint,
@@ -69,8 +70,56 @@ const SAMPLE_B = Buffer.from(
   'hex',
 );
 const SAMPLE_AUTH_KEY_HEAD = '871f0328064f71fe1a23c05f5d5b0fe4';
+const SAMPLE_G_B =
+  '537b34cf2aa33cdf4680d880407d2f0524da4b23215511fe6e4520bbb200cf9c9c889096151b76f8edbf43e46b1b80e09c333f35960718c792019a342470ff59eee7400a15b66d1ecf58f2f934de6b453136fd00f9dfdd9e488666bd1327ca0194ab025e2c9da409d5c39d04f8e71df3cd492c74bdecf57e414778811ba2a1fbfbae91bbf26dc8355f1d0c30275c8bf52067fdc3ced5bd3391c57db284d1ee070988b35911297dc2d3f336a62f2e1341e5433f97ab5bfeca4db5863bfea0c3e1ae004cf08a4436352a540014065dbd6005e6749b0b2dc2c0d7dfb9981d6779b8064a317dd4015c598259a0cd31f7dff108ddf48a423d408474e7ce1f0f12bb88';
 
 // ---------------------------------------------------------------- modPow
+
+test('dhPublic: the official sample g_b = 3^b mod dh_prime', (t) => {
+  t.is(dhPublic(3, DH_PRIME, SAMPLE_B).toString('hex'), SAMPLE_G_B);
+  t.is(modPow(Buffer.of(3), SAMPLE_B, DH_PRIME).toString('hex'), SAMPLE_G_B);
+});
+
+test('dhPublic equals modPow and a bigint reference for random b, g = 2..7 (Telegram prime)', (t) => {
+  const p = toBig(DH_PRIME);
+  fc.assert(
+    fc.property(fc.integer({ min: 2, max: 7 }), fc.uint8Array({ minLength: 0, maxLength: 300 }), (g, b) => {
+      const got = dhPublic(g, DH_PRIME, Buffer.from(b));
+      t.true(got.equals(modPow(Buffer.of(g), Buffer.from(b), DH_PRIME)));
+      t.is(toBig(got), refModPow(BigInt(g), toBig(b), p));
+    }),
+    { numRuns: 60 },
+  );
+});
+
+test('dhPublic on other odd moduli (every kernel width, padding like modPow)', (t) => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+      fc.uint8Array({ minLength: 1, maxLength: 512 }),
+      fc.uint8Array({ minLength: 0, maxLength: 80 }),
+      (g, mod, b) => {
+        const m = Buffer.from(mod);
+        m[m.length - 1] |= 1;
+        const got = dhPublic(g, m, Buffer.from(b));
+        t.true(got.equals(modPow(toBuf(BigInt(g), 4), Buffer.from(b), m)));
+        t.is(toBig(got), refModPow(BigInt(g), toBig(b), toBig(m)));
+      },
+    ),
+    { numRuns: 150 },
+  );
+});
+
+test('dhPublic rejects even and zero moduli', (t) => {
+  t.is(
+    codeOf(() => dhPublic(3, Buffer.of(0x10, 0x00), Buffer.of(5))),
+    'ERR_BIGNUM_EVEN_MODULUS',
+  );
+  t.is(
+    codeOf(() => dhPublic(3, Buffer.of(0, 0), Buffer.of(5))),
+    'ERR_BIGNUM_ZERO_MODULUS',
+  );
+});
 
 test('modPow: the official sample auth_key = g_a^b mod dh_prime', (t) => {
   const authKey = modPow(SAMPLE_G_A, SAMPLE_B, DH_PRIME);

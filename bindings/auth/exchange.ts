@@ -10,7 +10,7 @@
 //   receive(dh_gen_retry)        -> set_client_DH_params (new b, retry_id)
 //   receive(dh_gen_ok)           -> done: auth_key, salt, time offset
 import { randomBytes } from 'node:crypto';
-import { checkDhParams, checkDhValue, factorizePq, modPow, rsaPadEncrypt } from '../native';
+import { checkDhParams, checkDhValue, dhPublic, factorizePq, modPow, rsaPadEncrypt } from '../native';
 import * as TL from '../tl';
 import { TlReader } from '../tl';
 import { aesIgeDecrypt, aesIgeEncrypt, sha1 } from './crypto';
@@ -303,11 +303,11 @@ export class AuthKeyExchange {
   /** A fresh b, g_b (range-checked), and set_client_DH_params with `retryId`. */
   private clientDhParams(retryId: bigint): ExchangeStep {
     const dh = this.dh!;
-    const g = Buffer.of(dh.g);
     let gB: Buffer | undefined;
     for (let i = 0; i < B_ATTEMPTS && !gB; i++) {
       this.b = Buffer.from(this.random(256));
-      const candidate = modPow(g, this.b, dh.dhPrime);
+      // g^b through a fixed-base table cached per (g, dh_prime): ~4x cheaper than modPow.
+      const candidate = dhPublic(dh.g, dh.dhPrime, this.b);
       try {
         // 1 < g_b < p - 1 and 2^(2048-64) <= g_b <= p - 2^(2048-64) (security guidelines).
         checkDhValue(candidate, dh.dhPrime);

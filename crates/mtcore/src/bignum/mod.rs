@@ -4,12 +4,15 @@
 //! - `Modulus`: Montgomery arithmetic for odd moduli, with constant-time
 //!   fixed-window exponentiation (a cheaper path for small bases such as
 //!   DH's g); `mod_pow`/`mod_pow_be` for any modulus.
+//! - `FixedBase`: a precomputed comb table for one (base, modulus), so that
+//!   repeated powers of the same base (DH's g^b) need no squarings at all.
 //! - `prime`: Miller-Rabin and the safe-prime test that DH parameters need.
 //! - `pq`: Pollard-Brent factorization of the handshake's 64-bit `pq`.
 //!
 //! Everything is sans-IO and deterministic: the primality test derives its
 //! witnesses from a hash of the candidate instead of asking for randomness.
 
+mod comb;
 mod div;
 mod kernel;
 mod modpow;
@@ -20,6 +23,7 @@ mod prime64;
 mod smallbase;
 mod uint;
 
+pub use comb::FixedBase;
 pub use modpow::{mod_pow, mod_pow_be};
 pub use mont::{Modulus, MontElem};
 pub use uint::{BigUint, MAX_BITS, MAX_LIMBS};
