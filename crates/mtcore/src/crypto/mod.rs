@@ -8,3 +8,4 @@ pub mod envelope;
 pub mod ige;
 pub mod rsa;
 pub mod sha;
+pub mod srp;
