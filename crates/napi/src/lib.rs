@@ -14,4 +14,5 @@ mod link_convert;
 mod mtp;
 mod mtp_convert;
 mod random;
+mod srp;
 mod transport;
