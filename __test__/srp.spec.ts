@@ -165,7 +165,8 @@ test('every check throws its code', (t) => {
   const v = srpVerifierFromHash(x, G, P);
   const gB = srpServerB(v, G, P, randomBytes(256));
   const base = { x, salt1: Buffer.from('s1'), salt2: Buffer.from('s2'), g: G, p: P, srpB: gB };
-  const code = (f: () => unknown, c: string) => t.is(t.throws(f)?.code, c, c);
+  const code = (f: () => unknown, c: string) =>
+    t.is((t.throws(f) as NodeJS.ErrnoException | undefined)?.code, c, c);
   const p = big(P);
   code(() => srpComputeCheck({ ...base, p: P.subarray(1) }), 'ERR_SRP_BAD_P');
   const notPrime = Buffer.from(P);
