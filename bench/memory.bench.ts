@@ -6,8 +6,11 @@
 // per-session costs), takes a baseline after a forced GC, opens N more on
 // pre-made keys (dc.addAuthKey + options.import: no handshakes), lets them
 // settle, forces GC again and reports (heap + external) and RSS deltas / N.
+
 import { fork } from 'node:child_process';
-import { type DcInfo, gramjsClient, inProcessDc, type PreparedKey } from './session-dc';
+import { connect, type Socket } from 'node:net';
+import { Session } from '../bindings';
+import { type DcInfo, gramjsClient, gramjsNearestDc, inProcessDc, type PreparedKey } from './session-dc';
 
 const OURS = 1000;
 const GRAMJS = 100;
@@ -20,7 +23,7 @@ interface Delta {
 }
 
 interface ChildJob {
-  who: 'ours' | 'gramjs';
+  who: 'ours' | 'gramjs' | 'socket';
   dc: DcInfo;
   keys: Array<{ authKey: string; salt: string; userId: number }>;
 }
@@ -41,7 +44,12 @@ async function measure(job: ChildJob): Promise<Delta> {
     userId: k.userId,
   }));
   const [first, ...rest] = keys;
-  const opener = job.who === 'ours' ? await oursOpener(job.dc) : gramjsOpener(job.dc);
+  const opener =
+    job.who === 'ours'
+      ? await oursOpener(job.dc)
+      : job.who === 'gramjs'
+        ? gramjsOpener(job.dc)
+        : socketOpener(job.dc);
   await opener.open(first);
   await settle(200);
   const before = snapshot();
@@ -65,7 +73,6 @@ interface Opener {
 }
 
 async function oursOpener(dc: DcInfo): Promise<Opener> {
-  const { Session } = await import('../bindings/session');
   const ids: unknown[] = [];
   return {
     open: async (key) => {
@@ -84,8 +91,23 @@ async function oursOpener(dc: DcInfo): Promise<Opener> {
   };
 }
 
+/** The floor: a bare node:net socket to TestDc, nothing sent. */
+function socketOpener(dc: DcInfo): Opener {
+  const sockets: Socket[] = [];
+  return {
+    open: (_key) =>
+      new Promise<void>((resolve, reject) => {
+        const s = connect(dc.port, dc.host, () => resolve());
+        s.once('error', reject);
+        sockets.push(s);
+      }),
+    closeAll: async () => {
+      for (const s of sockets) s.destroy();
+    },
+  };
+}
+
 function gramjsOpener(dc: DcInfo): Opener {
-  const { gramjsNearestDc } = require('./session-dc') as typeof import('./session-dc');
   const clients: Array<{ destroy(): Promise<void> }> = [];
   return {
     open: async (key) => {
@@ -138,6 +160,7 @@ export async function run(): Promise<void> {
   try {
     const ours = await inChild('ours', dc.info, await dc.addKeys(OURS + 1));
     const gramjs = await inChild('gramjs', dc.info, await dc.addKeys(GRAMJS + 1));
+    const socket = await inChild('socket', dc.info, await dc.addKeys(OURS + 1));
     console.log('\nmemory per idle open session (socket included; GC forced; TestDc in another process)');
     console.log(
       `  ${''.padEnd(28)} ${'heap+external'.padStart(13)} ${'RSS'.padStart(11)} ${'sum'.padStart(11)}`,
@@ -145,6 +168,7 @@ export async function run(): Promise<void> {
     for (const [name, d] of [
       [`telegram-mt Session (${OURS})`, ours],
       [`GramJS TelegramClient (${GRAMJS})`, gramjs],
+      [`bare node:net socket (${OURS})`, socket],
     ] as const) {
       if (!d) continue;
       const he = (d.heap + d.external) / d.count;

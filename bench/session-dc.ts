@@ -5,6 +5,7 @@
 // dials the TestDc port, a StringSession carrying the pre-made key).
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { TestDc } from '../bindings/testing';
 
 export interface DcInfo {
   host: string;
@@ -32,7 +33,7 @@ export interface DcControl {
   stop(): Promise<void>;
 }
 
-type TestDcType = import('../bindings/testing').TestDc;
+type TestDcType = TestDc;
 
 let nextUser = 1000;
 
@@ -64,7 +65,7 @@ function infoOf(dc: TestDcType): DcInfo {
 function setUp(dc: TestDcType): void {
   let id = 0;
   dc.handle('messages.sendMessage', () => ({
-    _: 'updateShortSentMessage',
+    _: 'updateShortSentMessage' as const,
     out: true,
     id: ++id,
     pts: id,
@@ -74,7 +75,6 @@ function setUp(dc: TestDcType): void {
 }
 
 export async function inProcessDc(): Promise<DcControl> {
-  const { TestDc } = await import('../bindings/testing');
   const dc = await TestDc.start({ dcId: 2, rsaKey: 'shared' });
   setUp(dc);
   return {
@@ -122,7 +122,6 @@ export async function forkedDc(): Promise<DcControl> {
 }
 
 async function childMain(): Promise<void> {
-  const { TestDc } = await import('../bindings/testing');
   const dc = await TestDc.start({ dcId: 2, rsaKey: 'shared' });
   setUp(dc);
   process.on('message', (m: { addKeys?: number }) => {

@@ -10,6 +10,7 @@
 // its constructor is the same in both. Every client uses a key registered with
 // dc.addAuthKey (no handshakes; those are bench/handshake.bench.ts).
 
+import { Session } from '../bindings';
 import { type Measured, report } from './harness';
 import {
   type DcControl,
@@ -52,7 +53,6 @@ async function openOurs(
   dc: DcControl,
   keys: PreparedKey[],
 ): Promise<{ ids: unknown[]; close: () => Promise<void> }> {
-  const { Session } = await import('../bindings/session');
   const ids: unknown[] = [];
   for (let i = 0; i < keys.length; i += 100) {
     const batch = keys.slice(i, i + 100);
@@ -72,7 +72,6 @@ async function openOurs(
 }
 
 async function against(dc: DcControl): Promise<void> {
-  const { Session } = await import('../bindings/session');
   const rows: Measured[] = [];
   const notes: string[] = [];
 

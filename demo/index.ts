@@ -27,7 +27,7 @@ async function startDc(): Promise<TestDc> {
     if (!req.message) throw new Error('MESSAGE_EMPTY');
     pts++;
     return {
-      _: 'updateShortSentMessage',
+      _: 'updateShortSentMessage' as const,
       out: true,
       id: pts,
       pts,
