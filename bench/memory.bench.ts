@@ -28,9 +28,14 @@ interface ChildJob {
   keys: Array<{ authKey: string; salt: string; userId: number }>;
 }
 
-function snapshot() {
+/** After full GCs, with the turns of the event loop between them that napi finalizers (native buffers) need. */
+async function snapshot() {
   const gc = (globalThis as { gc?: () => void }).gc;
-  for (let i = 0; i < 3; i++) gc?.();
+  for (let i = 0; i < 3; i++) {
+    gc?.();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  gc?.();
   return process.memoryUsage();
 }
 
@@ -52,11 +57,11 @@ async function measure(job: ChildJob): Promise<Delta> {
         : socketOpener(job.dc);
   await opener.open(first);
   await settle(200);
-  const before = snapshot();
+  const before = await snapshot();
   // 50 at a time: the figure is about idle sessions, not a connection storm.
   for (let i = 0; i < rest.length; i += 50) await Promise.all(rest.slice(i, i + 50).map(opener.open));
   await settle(500);
-  const after = snapshot();
+  const after = await snapshot();
   const delta = {
     heap: after.heapUsed - before.heapUsed,
     external: after.external - before.external,

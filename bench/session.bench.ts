@@ -139,6 +139,10 @@ async function against(dc: DcControl): Promise<void> {
       `  one session: ${(o1 / g1).toFixed(1)}x GramJS sequentially, ${(oN / gN).toFixed(1)}x with ${IN_FLIGHT} at once (target: 5x)`,
     );
   }
+  const g100 = pick(`GramJS ${GRAMJS_MANY} clients`);
+  const o100 = pick(`telegram-mt ${GRAMJS_MANY} sessions`);
+  if (g100 && o100)
+    console.log(`  ${GRAMJS_MANY} sessions: ${(o100 / g100).toFixed(1)}x GramJS's ${GRAMJS_MANY} clients`);
   for (const n of notes) console.log(`  ${n}`);
 }
 

@@ -84,7 +84,7 @@ async function run(o: DemoOptions, dc: TestDc, ids: SessionId[]): Promise<Figure
   const keysBar = new Progress('sessions + keys', o.sessions);
   ids.push(await Session.open(dc.dcId, client, options));
   keysBar.tick();
-  const memBefore = memory();
+  const memBefore = await memory();
   await pool(o.sessions - 1, o.concurrency, async () => {
     ids.push(await Session.open(dc.dcId, client, options));
     keysBar.tick();
@@ -162,7 +162,7 @@ async function run(o: DemoOptions, dc: TestDc, ids: SessionId[]): Promise<Figure
     updatesMs,
     updates,
     memBefore,
-    memAfter: memory(),
+    memAfter: await memory(),
   };
 }
 

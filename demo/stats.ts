@@ -26,10 +26,16 @@ function collector(): () => void {
 
 let gc: (() => void) | undefined;
 
-/** Heap, external (Buffers and native memory V8 is told about) and RSS, after a full GC. */
-export function memory(): Memory {
+/**
+ * Heap, external (Buffers and native memory V8 is told about) and RSS, after full
+ * GCs with turns of the event loop between them (napi finalizers run there).
+ */
+export async function memory(): Promise<Memory> {
   gc ??= collector();
-  gc();
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
   gc();
   const m = process.memoryUsage();
   return { heap: m.heapUsed, external: m.external, rss: m.rss };
