@@ -25,7 +25,8 @@ import {
 const MANY = 1000;
 const GRAMJS_MANY = 100;
 const IN_FLIGHT = 100;
-const MS = 2000;
+const MS = 2500;
+const ROUNDS = 5;
 
 /** Calls per second: `workers` loops, each awaiting `call(i)` (i = its worker index) back to back. */
 async function callRate(
@@ -72,78 +73,77 @@ async function openOurs(
   return { ids, close: async () => void (await Promise.all(ids.map((id) => Session.close(id as never)))) };
 }
 
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * GramJS and telegram-mt measured in alternating short rounds (ROUNDS each, median
+ * kept), so that drift on a shared machine hits both alike and the ratio holds.
+ */
+async function paired(
+  gramjs: [name: string, call: (worker: number) => Promise<unknown>, workers: number],
+  ours: [name: string, call: (worker: number) => Promise<unknown>, workers: number],
+): Promise<Measured[]> {
+  const g: number[] = [];
+  const o: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    g.push(await callRate(gramjs[1], gramjs[2], MS / ROUNDS));
+    o.push(await callRate(ours[1], ours[2], MS / ROUNDS));
+  }
+  return [
+    { name: gramjs[0], opsPerSec: median(g) },
+    { name: ours[0], opsPerSec: median(o) },
+  ];
+}
+
 async function against(dc: DcControl): Promise<void> {
   const rows: Measured[] = [];
-  const notes: string[] = [];
-
-  // GramJS: one client, then GRAMJS_MANY clients.
-  const gKeys = await dc.addKeys(GRAMJS_MANY);
   const gClients: GramClient[] = [];
+  let ours: Awaited<ReturnType<typeof openOurs>> | null = null;
   try {
+    const gKeys = await dc.addKeys(GRAMJS_MANY);
     for (let i = 0; i < gKeys.length; i += 25) {
       gClients.push(...(await Promise.all(gKeys.slice(i, i + 25).map((k) => gramjsClient(dc.info, k)))));
     }
-    const one = gClients[0];
-    rows.push({
-      name: 'GramJS 1 client, sequential',
-      opsPerSec: await callRate(() => gramjsNearestDc(one), 1),
-    });
-    rows.push({
-      name: `GramJS 1 client, ${IN_FLIGHT} at once`,
-      opsPerSec: await callRate(() => gramjsNearestDc(one), IN_FLIGHT),
-    });
-    rows.push({
-      name: `GramJS ${GRAMJS_MANY} clients, 1 each`,
-      opsPerSec: await callRate((i) => gramjsNearestDc(gClients[i]), gClients.length),
-    });
+    ours = await openOurs(dc, await dc.addKeys(MANY));
+    const ids = ours.ids;
+    const g = (i: number) => gramjsNearestDc(gClients[i]);
+    const o = (i: number) => Session.call(ids[i] as never, 'help.getNearestDc', {});
+    rows.push(
+      ...(await paired(['GramJS 1 client, sequential', g, 1], ['telegram-mt 1 session, sequential', o, 1])),
+    );
+    rows.push(
+      ...(await paired(
+        [`GramJS 1 client, ${IN_FLIGHT} at once`, () => g(0), IN_FLIGHT],
+        [`telegram-mt 1 session, ${IN_FLIGHT} at once`, () => o(0), IN_FLIGHT],
+      )),
+    );
+    rows.push(
+      ...(await paired(
+        [`GramJS ${GRAMJS_MANY} clients, 1 each`, g, GRAMJS_MANY],
+        [`telegram-mt ${GRAMJS_MANY} sessions, 1 each`, o, GRAMJS_MANY],
+      )),
+    );
+    rows.push({ name: `telegram-mt ${MANY} sessions, 1 each`, opsPerSec: await callRate(o, ids.length) });
   } catch (err) {
-    notes.push(`GramJS failed: ${(err as Error).message}`);
+    console.log(`  failed: ${(err as Error).stack ?? err}`);
   } finally {
     await Promise.all(gClients.map((c) => c.destroy()));
+    await ours?.close();
   }
 
-  // telegram-mt: one session, then MANY sessions.
-  const ours = await openOurs(dc, await dc.addKeys(MANY));
-  try {
-    const call = (i: number) => Session.call(ours.ids[i] as never, 'help.getNearestDc', {});
-    rows.push({ name: 'telegram-mt 1 session, sequential', opsPerSec: await callRate(() => call(0), 1) });
-    rows.push({
-      name: `telegram-mt 1 session, ${IN_FLIGHT} at once`,
-      opsPerSec: await callRate(() => call(0), IN_FLIGHT),
-    });
-    rows.push({
-      name: `telegram-mt ${GRAMJS_MANY} sessions, 1 each`,
-      opsPerSec: await callRate(call, GRAMJS_MANY),
-    });
-    rows.push({
-      name: `telegram-mt ${MANY} sessions, 1 each`,
-      opsPerSec: await callRate(call, ours.ids.length),
-    });
-  } catch (err) {
-    notes.push(`telegram-mt failed: ${(err as Error).message}`);
-  } finally {
-    await ours.close();
-  }
-
-  const base = rows.find((r) => r.name.startsWith('GramJS 1 client, seq'))?.name ?? '';
-  report(`help.getNearestDc calls/s, TestDc ${dc.where}, TCP abridged`, rows, base);
-  const pick = (prefix: string) => rows.find((r) => r.name.startsWith(prefix))?.opsPerSec;
-  const [g1, o1, gN, oN] = [
-    pick('GramJS 1 client, seq'),
-    pick('telegram-mt 1 session, seq'),
-    pick(`GramJS 1 client, ${IN_FLIGHT}`),
-    pick(`telegram-mt 1 session, ${IN_FLIGHT}`),
-  ];
-  if (g1 && o1 && gN && oN) {
-    console.log(
-      `  one session: ${(o1 / g1).toFixed(1)}x GramJS sequentially, ${(oN / gN).toFixed(1)}x with ${IN_FLIGHT} at once (target: 5x)`,
-    );
-  }
-  const g100 = pick(`GramJS ${GRAMJS_MANY} clients`);
-  const o100 = pick(`telegram-mt ${GRAMJS_MANY} sessions`);
-  if (g100 && o100)
-    console.log(`  ${GRAMJS_MANY} sessions: ${(o100 / g100).toFixed(1)}x GramJS's ${GRAMJS_MANY} clients`);
-  for (const n of notes) console.log(`  ${n}`);
+  const base = 'GramJS 1 client, sequential';
+  report(
+    `help.getNearestDc calls/s, TestDc ${dc.where}, TCP abridged (median of ${ROUNDS} alternating rounds)`,
+    rows,
+    base,
+  );
+  const pick = (name: string) => rows.find((r) => r.name === name)?.opsPerSec ?? Number.NaN;
+  const x = (ours: string, gramjs: string) => (pick(ours) / pick(gramjs)).toFixed(1);
+  console.log(
+    `  one session: ${x('telegram-mt 1 session, sequential', base)}x GramJS sequentially, ` +
+      `${x(`telegram-mt 1 session, ${IN_FLIGHT} at once`, `GramJS 1 client, ${IN_FLIGHT} at once`)}x with ${IN_FLIGHT} at once (target: 5x); ` +
+      `${GRAMJS_MANY} sessions: ${x(`telegram-mt ${GRAMJS_MANY} sessions, 1 each`, `GramJS ${GRAMJS_MANY} clients, 1 each`)}x GramJS's ${GRAMJS_MANY} clients`,
+  );
 }
 
 export async function run(): Promise<void> {
