@@ -170,7 +170,7 @@ function summary(o: DemoOptions, f: Figures): void {
   const ms = (x: number) => `${x.toFixed(2)} ms`;
   const heapExt = (m: Memory) => m.heap + m.external;
   // Over the sessions opened after the baseline (all but the first).
-  const n = Math.max(1, o.sessions - 1);
+  const n = o.sessions - 1;
   const perHeap = (heapExt(f.memAfter) - heapExt(f.memBefore)) / n;
   const perRss = (f.memAfter.rss - f.memBefore.rss) / n;
   console.log('\nsummary');
@@ -181,6 +181,10 @@ function summary(o: DemoOptions, f: Figures): void {
       `latency p50 ${ms(percentile(f.latencies, 50))}, p99 ${ms(percentile(f.latencies, 99))}`,
   );
   console.log(`  updates         ${f.updates} received: ${rate(f.updates, f.updatesMs)}`);
+  if (o.sessions < 2) {
+    console.log('  memory/session  (needs --sessions 2 or more: the baseline is taken after the first)');
+    return;
+  }
   console.log(
     `  memory/session  heap+external ${kib(perHeap)}, RSS ${kib(perRss)}, sum ${kib(perHeap + perRss)}` +
       ' (after a full GC; client and TestDc sides, both in this process)',
@@ -209,7 +213,10 @@ async function main(): Promise<void> {
   }
   // Closed sockets release their handles on the next turns of the event loop.
   for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
-  const left = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap' && r !== 'PipeWrap');
+  // stdout's own handle and file-system requests in flight (e.g. a loader's cache) are not the demo's.
+  const left = process
+    .getActiveResourcesInfo()
+    .filter((r) => !['TTYWrap', 'PipeWrap', 'FSReqCallback'].includes(r));
   if (left.length) console.log(`  note: still open after closing: ${left.join(', ')}`);
   else console.log(`  closed ${ids.length} sessions and TestDc; nothing left open`);
 }
