@@ -15,8 +15,8 @@ const runs = new Map<bigint, number>();
 test.before(async () => {
   world = await TestWorld.start({ dcs: [2, 3], rsaKey: 'shared', gzipAbove: 256 });
   world.handle('auth.sendCode', () => ({
-    _: 'auth.sentCode',
-    type: { _: 'auth.sentCodeTypeApp', length: 5 },
+    _: 'auth.sentCode' as const,
+    type: { _: 'auth.sentCodeTypeApp' as const, length: 5 },
     phoneCodeHash: 'hash-1',
   }));
   world.handle('auth.signIn', (req, ctx) => {
@@ -32,7 +32,7 @@ test.before(async () => {
       n % 5 === 0
         ? Array.from({ length: 80 }, (_, i) => ({ _: 'messageEntityBold' as const, offset: i, length: 1 }))
         : undefined;
-    return { _: 'updateShortSentMessage', out: true, id: n, pts: 1, ptsCount: 1, date: 0, entities };
+    return { _: 'updateShortSentMessage' as const, out: true, id: n, pts: 1, ptsCount: 1, date: 0, entities };
   });
 });
 test.after.always(async () => {
