@@ -274,11 +274,16 @@ export class SessionRegistry {
       }
       const { msgId, handed } = s.driver.enqueue(body);
       await handed;
-      if (s.driver.status === 'closed' || s.driver.status === 'failed')
+      if (s.driver.status === 'closed') {
         return {
           ok: false,
           reason: { code: 'SESSION_CLOSED', message: 'closed before the message was sent' },
         };
+      }
+      if (s.driver.status === 'failed') {
+        const message = 'the connection failed before the message was sent';
+        return { ok: false, reason: { code: 'NOT_CONNECTED', message } };
+      }
       return { ok: true, messageId: msgId };
     } catch (e) {
       const code = e instanceof SessionError ? e.code : 'NOT_CONNECTED';
