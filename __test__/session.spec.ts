@@ -5,7 +5,8 @@
 import { execFile } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import test from 'ava';
-import { SessionError, type SessionEvent, SessionRegistry, TL } from '../bindings';
+import { AttemptLimiter, SessionError, type SessionEvent, SessionRegistry, TL } from '../bindings';
+import { backoffDelay } from '../bindings/session/reconnect';
 import { TestDc } from '../bindings/testing';
 
 let dc: TestDc;
@@ -14,7 +15,7 @@ test.before(async () => {
   // A slow method: answers after `ms` (tests of pending calls).
   dc.handle('help.getNearestDc', async (_req, ctx) => {
     await new Promise((r) => setTimeout(r, 300));
-    return { _: 'nearestDc', country: 'XX', thisDc: ctx.dcId, nearestDc: ctx.dcId };
+    return { _: 'nearestDc' as const, country: 'XX', thisDc: ctx.dcId, nearestDc: ctx.dcId };
   });
 });
 test.after.always(async () => {
@@ -279,4 +280,61 @@ test('bad data (garbage frames) is reported as an event; the session recovers', 
     'reported',
   );
   await reg.close(id);
+});
+
+test('-404 on an open session: a typed error and event, no new key', async (t) => {
+  const reg = new SessionRegistry();
+  const events: SessionEvent[] = [];
+  const id = await reg.open(2, (e) => events.push(e), opts());
+  await reg.call(id, 'help.getConfig', {});
+  const pending = reg.call(id, 'help.getNearestDc', {});
+  await new Promise((r) => setTimeout(r, 20));
+  dc.removeAuthKey(reg.state(id).authKeyId);
+  const next = reg.call(id, 'help.getConfig', {});
+  for (const p of [pending, next]) {
+    const err = await t.throwsAsync(p);
+    t.is((err as SessionError).code, 'AUTH_KEY_UNKNOWN');
+  }
+  const d = events.find((e) => e.kind === 'disconnected');
+  t.is(d?.kind === 'disconnected' ? d.reason.code : undefined, 'AUTH_KEY_UNKNOWN');
+  t.is(reg.state(id).status, 'failed');
+  t.false(events.some((e) => e.kind === 'reconnecting'));
+  t.is(events.filter((e) => e.kind === 'authKeyCreated').length, 1);
+  await reg.close(id);
+});
+
+test('backoff is full jitter under an exponential ceiling; the limiter bounds attempts per address', async (t) => {
+  t.is(
+    backoffDelay(0, { baseMs: 100 }, () => 0.999),
+    99,
+  );
+  t.is(
+    backoffDelay(3, { baseMs: 100 }, () => 0.5),
+    400,
+  );
+  t.is(
+    backoffDelay(40, { baseMs: 100, capMs: 1000 }, () => 0.999),
+    999,
+  );
+  t.is(
+    backoffDelay(5, {}, () => 0),
+    0,
+  );
+  const limiter = new AttemptLimiter(2);
+  let active = 0;
+  let peak = 0;
+  await Promise.all(
+    Array.from({ length: 10 }, async (_, i) => {
+      const release = await limiter.acquire(i % 2 ? 'a:1' : 'b:1');
+      active++;
+      peak = Math.max(peak, active);
+      await new Promise((r) => setTimeout(r, 5));
+      active--;
+      release();
+      release(); // idempotent
+    }),
+  );
+  t.is(peak, 4, 'two per address, two addresses');
+  const again = await limiter.acquire('a:1');
+  again();
 });

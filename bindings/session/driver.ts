@@ -137,6 +137,7 @@ export class Driver {
     } finally {
       clearTimeout(timer);
       this.readyWaiter = null;
+      this.pongWaiters.clear();
     }
   }
 

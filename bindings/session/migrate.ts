@@ -5,7 +5,7 @@
 // (auth.importAuthorization). FILE_ and STATS_MIGRATE concern one request and
 // are surfaced to the caller.
 
-import type { MigrateError } from '../tl';
+import { type MigrateError, RpcError } from '../tl';
 import type { SessionEntry, SessionRegistry } from './registry';
 import { type SessionAddress, SessionError } from './types';
 
@@ -47,12 +47,16 @@ export async function migrateSession(
   const old = s.driver;
   try {
     const address = await resolveDc(registry, s, toDc);
+    // Export even when no user id was seen (the key may have been logged in
+    // elsewhere); a key without a user gets 401 and moves without authorization.
     let exported: { id: bigint; bytes: Buffer } | null = null;
-    if (s.userId !== null) {
+    try {
       exported = (await old.request({ _: 'auth.exportAuthorization', dcId: toDc } as never, 10_000)) as {
         id: bigint;
         bytes: Buffer;
       };
+    } catch (e) {
+      if (!(e instanceof RpcError && e.code === 401)) throw e;
     }
     const driver = await registry.connect(s, toDc, address);
     if (exported) {
@@ -69,7 +73,8 @@ export async function migrateSession(
     s.driver = driver;
     s.dcId = toDc;
     // Requests still pending on the old DC finish there; then its connection goes.
-    closeWhenIdle(old);
+    s.draining.add(old);
+    closeWhenIdle(old, () => s.draining.delete(old));
     s.notify({ kind: 'migrated', sessionId: s.id, fromDc, toDc });
   } catch (e) {
     if (e instanceof SessionError && e.code === 'SESSION_CLOSED') throw e;
@@ -81,10 +86,14 @@ export async function migrateSession(
   }
 }
 
-function closeWhenIdle(driver: SessionEntry['driver']): void {
+/** Closes the old DC's connection once its requests are answered (at most 60 s later). */
+function closeWhenIdle(driver: SessionEntry['driver'], done: () => void): void {
+  const until = Date.now() + 60_000;
   const check = () => {
-    if (driver.pending.size === 0 || driver.status === 'closed') driver.close();
-    else setTimeout(check, 200).unref();
+    if (driver.pending.size === 0 || driver.status === 'closed' || Date.now() > until) {
+      driver.close();
+      done();
+    } else setTimeout(check, 200).unref();
   };
   check();
 }

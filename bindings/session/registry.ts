@@ -33,6 +33,8 @@ export interface SessionEntry {
   userId: bigint | null;
   phoneCodeHash: string | null;
   driver: Driver;
+  /** Connections left behind by a migration, closed once their requests are answered. */
+  draining: Set<Driver>;
   notify: Notify;
   client: SessionClient | undefined;
   migrating: Promise<void> | null;
@@ -77,6 +79,7 @@ export class SessionRegistry {
       migrating: null,
       plain: null,
       updates: null,
+      draining: new Set(),
       knownDcs: new Map(Object.entries(options.dcAddresses ?? {}).map(([k, v]) => [Number(k), v])),
     } as unknown as SessionEntry;
     entry.notify = this.makeNotify(entry);
@@ -198,6 +201,8 @@ export class SessionRegistry {
     if (!s) return;
     this.sessions.delete(id);
     s.driver.close();
+    for (const d of s.draining) d.close();
+    s.draining.clear();
     s.plain?.close();
     s.updates?.end();
     s.notify({ kind: 'closed', sessionId: id });
@@ -269,11 +274,16 @@ export class SessionRegistry {
       }
       const { msgId, handed } = s.driver.enqueue(body);
       await handed;
-      if (s.driver.status === 'closed' || s.driver.status === 'failed')
+      if (s.driver.status === 'closed') {
         return {
           ok: false,
           reason: { code: 'SESSION_CLOSED', message: 'closed before the message was sent' },
         };
+      }
+      if (s.driver.status === 'failed') {
+        const message = 'the connection failed before the message was sent';
+        return { ok: false, reason: { code: 'NOT_CONNECTED', message } };
+      }
       return { ok: true, messageId: msgId };
     } catch (e) {
       const code = e instanceof SessionError ? e.code : 'NOT_CONNECTED';
@@ -306,8 +316,9 @@ export class SessionRegistry {
     const request = { _: method, ...params } as unknown as TL.TlObject;
     for (let attempt = 0; ; attempt++) {
       if (s.migrating) await s.migrating.catch(() => {});
+      const driver = s.driver;
       try {
-        return (await s.driver.request(request, options.timeoutMs)) as TL.Result<M>;
+        return (await driver.request(request, options.timeoutMs)) as TL.Result<M>;
       } catch (e) {
         if (attempt >= MAX_RETRIES || !this.sessions.has(id)) throw e;
         if (e instanceof FloodWaitError && e.seconds < (s.options.floodWaitThreshold ?? 0)) {
@@ -315,6 +326,8 @@ export class SessionRegistry {
           continue;
         }
         if (e instanceof MigrateError && isAccountMigrate(e)) {
+          // Sent before the session moved there: retry on the new connection.
+          if (e.dcId === s.dcId && driver !== s.driver) continue;
           if (e.dcId === s.dcId) throw e;
           s.migrating ??= migrateSession(this, s, e.dcId).finally(() => {
             s.migrating = null;
