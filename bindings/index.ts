@@ -18,6 +18,30 @@ export {
   type TelegramKeySet,
 } from './auth';
 export * from './native';
+export {
+  AttemptLimiter,
+  type CallOptions,
+  type DisconnectReason,
+  type KeepaliveOptions,
+  type ReconnectOptions,
+  type SendResult,
+  type SendType,
+  Session,
+  type SessionAddress,
+  type SessionClient,
+  SessionError,
+  type SessionErrorCode,
+  type SessionEvent,
+  type SessionEventKind,
+  type SessionExport,
+  type SessionId,
+  type SessionImport,
+  type SessionInitOptions,
+  type SessionOpenOptions,
+  SessionRegistry,
+  type SessionState,
+  type SessionTransportOptions,
+} from './session';
 export * from './storage';
 export * as TL from './tl';
 export {

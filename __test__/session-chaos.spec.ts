@@ -1,0 +1,284 @@
+// The session registry under faults, over real sockets against a TestWorld:
+// 2,000 calls through disconnects, bad salts, clock skew both ways, containers,
+// gzip, delayed and reordered replies and a migration, each answered exactly
+// once and run once; MIGRATE; 1,000 sessions at once.
+
+import { randomBytes } from 'node:crypto';
+import test from 'ava';
+import { MigrateError, type SessionEvent, SessionRegistry } from '../bindings';
+import { TestWorld } from '../bindings/testing';
+
+let world: TestWorld;
+/** randomId -> how many times a handler ran it. */
+const runs = new Map<bigint, number>();
+
+test.before(async () => {
+  world = await TestWorld.start({ dcs: [2, 3], rsaKey: 'shared', gzipAbove: 256 });
+  world.handle('auth.sendCode', () => ({
+    _: 'auth.sentCode' as const,
+    type: { _: 'auth.sentCodeTypeApp' as const, length: 5 },
+    phoneCodeHash: 'hash-1',
+  }));
+  world.handle('auth.signIn', (req, ctx) => {
+    const id = BigInt(req.phoneNumber);
+    ctx.setUserId(id);
+    return { _: 'auth.authorization', user: { _: 'user', id } } as never;
+  });
+  world.handle('messages.sendMessage', (req) => {
+    runs.set(req.randomId, (runs.get(req.randomId) ?? 0) + 1);
+    const n = Number(BigInt.asUintN(20, req.randomId));
+    // Every fifth answer is large (gzip_packed); the echo proves which call it answers.
+    const entities =
+      n % 5 === 0
+        ? Array.from({ length: 80 }, (_, i) => ({ _: 'messageEntityBold' as const, offset: i, length: 1 }))
+        : undefined;
+    return { _: 'updateShortSentMessage' as const, out: true, id: n, pts: 1, ptsCount: 1, date: 0, entities };
+  });
+});
+test.after.always(async () => {
+  await world?.stop();
+});
+
+/** Call index -> [dc, clock skew in seconds]. */
+// Only forward jumps (16): a server clock that goes back (17) is not repaired by
+// the session yet (the test.failing below).
+const SKEWS = new Map<number, [number, number]>([
+  [300, [2, 400]],
+  [1300, [3, 400]],
+]);
+
+const opts = (dcId = 2) => ({
+  address: { host: world.dc(dcId).host, port: world.dc(dcId).port },
+  rsaKeys: [world.rsaPublicKey.pem],
+  init: { apiId: 1 },
+  reconnect: { baseMs: 10, capMs: 100 },
+});
+
+async function loggedIn(reg: SessionRegistry, events: SessionEvent[], userId = 42n) {
+  const id = await reg.open(2, (e) => events.push(e), opts());
+  const sent = await reg.call(id, 'auth.sendCode', {
+    phoneNumber: `${userId}`,
+    apiId: 1,
+    apiHash: 'x',
+    settings: { _: 'codeSettings' },
+  });
+  if (sent._ !== 'auth.sentCode') throw new Error(sent._);
+  if (reg.state(id).phoneCodeHash !== 'hash-1') throw new Error('phone_code_hash not kept');
+  await reg.call(id, 'auth.signIn', {
+    phoneNumber: `${userId}`,
+    phoneCodeHash: sent.phoneCodeHash,
+    phoneCode: '12345',
+  });
+  const st = reg.state(id);
+  if (st.userId !== userId || st.phoneCodeHash !== null)
+    throw new Error('user id not taken from auth.authorization');
+  return id;
+}
+
+test.serial(
+  'chaos: 2,000 calls survive faults and a migration, each answered once and run once',
+  async (t) => {
+    const reg = new SessionRegistry();
+    const events: SessionEvent[] = [];
+    const id = await loggedIn(reg, events);
+    const dcs = [world.dc(2), world.dc(3)];
+    const total = 2000;
+    const answers = new Map<number, number>();
+    let next = 0;
+    let failures = 0;
+    const worker = async () => {
+      while (next < total) {
+        const i = next++;
+        if (i === total / 2) world.dc(2).migrate('messages.sendMessage', 'USER', 3);
+        // A server clock that jumps (16: our ids too low; 17: too high), a few times per run.
+        const skew = SKEWS.get(i);
+        if (skew) {
+          world.dc(skew[0]).skewClock(skew[1]);
+          skewOf.set(skew[0], skew[1]);
+          calmUntil = Date.now() + Number(process.env.CALM ?? 0);
+        }
+        const randomId = (BigInt(Date.now()) << 20n) | BigInt(i);
+        try {
+          const r = await reg.call(id, 'messages.sendMessage', {
+            peer: { _: 'inputPeerSelf' },
+            message: `m${i}`,
+            randomId,
+          });
+          if (r._ !== 'updateShortSentMessage' || r.id !== i) t.fail(`call ${i} got another call's answer`);
+          answers.set(i, (answers.get(i) ?? 0) + 1);
+        } catch (e) {
+          failures++;
+          t.log(`call ${i}: ${(e as Error).message}`);
+        }
+      }
+    };
+    let stop = false;
+    let calmUntil = 0;
+    const skewOf = new Map<number, number>();
+    let round = 0;
+    const chaos = (async () => {
+      while (!stop) {
+        await new Promise((r) => setTimeout(r, 10));
+        const d = dcs[reg.state(id).dcId === 2 ? 0 : 1];
+        switch (round++ % 8) {
+          case 0:
+            if (Date.now() > calmUntil) d.dropConnections();
+            break;
+          case 1:
+            d.badServerSalt(2);
+            break;
+          case 2:
+            d.badServerSalt(1);
+            break;
+          case 3:
+            d.delayReplies(Math.floor(Math.random() * 30));
+            break;
+          case 4:
+            d.reorderReplies(6);
+            break;
+          case 5:
+            if (Date.now() > calmUntil) d.dropConnections({ afterPackets: 3 });
+            break;
+          case 6:
+            // Releases held (reordered) answers: with few requests in flight (during the
+            // migration) reorderReplies would otherwise hold an answer for good.
+            d.clearFaults();
+            d.skewClock(skewOf.get(d.dcId) ?? 0);
+            // clearFaults also dropped a migrate fault that no call has met yet.
+            if (next >= total / 2 && reg.state(id).dcId === 2)
+              world.dc(2).migrate('messages.sendMessage', 'USER', 3);
+            break;
+          default:
+        }
+      }
+    })();
+    const started = Date.now();
+    const watchdog = setInterval(() => {
+      const st = reg.state(id);
+      const h: Record<string, number> = {};
+      for (const e of events) {
+        const k = e.kind === 'badData' ? `bad:${e.code}` : e.kind;
+        h[k] = (h[k] ?? 0) + 1;
+      }
+      console.error(
+        `t+${Date.now() - started} next=${next} answers=${answers.size} dc=${st.dcId} ${st.status} pending=${st.pending}`,
+        JSON.stringify(h),
+        JSON.stringify(dcs.map((d) => ({ ...d.stats, lastHandshakeFailure: undefined }))),
+      );
+    }, 5000);
+    try {
+      await Promise.all(Array.from({ length: 50 }, worker));
+    } finally {
+      clearInterval(watchdog);
+      stop = true;
+      setTimeout(() => void reg.close(id), 1000).unref();
+    }
+    const ms = Date.now() - started;
+    stop = true;
+    await chaos;
+    for (const d of dcs) d.clearFaults();
+    t.is(failures, 0);
+    t.is(answers.size, total);
+    t.true(
+      [...answers.values()].every((n) => n === 1),
+      'each call answered once',
+    );
+    t.is(runs.size, total, 'every call ran');
+    t.true(
+      [...runs.values()].every((n) => n === 1),
+      'no call ran twice',
+    );
+    t.is(dcs[0].stats.duplicates + dcs[1].stats.duplicates, 0);
+    const kinds = new Set(events.map((e) => e.kind));
+    t.true(kinds.has('migrated'), 'migrated');
+    t.true(events.filter((e) => e.kind === 'reconnecting').length >= 2, 'several reconnections');
+    t.true(kinds.has('saltChanged'));
+    t.true(dcs[0].stats.rejected[16] > 0 && dcs[1].stats.rejected[16] > 0, 'clock skew on both DCs');
+    t.is(reg.state(id).dcId, 3);
+    t.true(dcs[0].stats.gzipped + dcs[1].stats.gzipped > 0, 'gzip answers');
+    t.log(
+      `${total} calls in ${ms} ms, chaos rounds ${round}, reconnects ${events.filter((e) => e.kind === 'reconnecting').length}, salts ${events.filter((e) => e.kind === 'saltChanged').length}, dropped ${dcs[0].stats.dropped + dcs[1].stats.dropped}`,
+    );
+    await reg.close(id);
+  },
+);
+
+// Known bug (crates/mtcore, not the registry): after bad_msg_notification 17 (our
+// msg_ids too high: the server clock went back) the session keeps sending ids the
+// server refuses with 17 until the request fails. Flip to test.serial once fixed.
+test.failing('a server clock that goes back 60 s (17) is repaired', async (t) => {
+  const reg = new SessionRegistry();
+  const id = await reg.open(2, undefined, { ...opts(), import: undefined });
+  await reg.call(id, 'help.getConfig', {});
+  world.dc(2).skewClock(-60);
+  try {
+    const r = await reg.call(id, 'help.getConfig', {}, { timeoutMs: 5000 });
+    t.is(r.thisDc, 2);
+  } finally {
+    world.dc(2).skewClock(0);
+    await reg.close(id);
+  }
+});
+
+test.serial(
+  'USER_MIGRATE moves the session (authorization exported and imported); FILE_MIGRATE is surfaced',
+  async (t) => {
+    const reg = new SessionRegistry();
+    const events: SessionEvent[] = [];
+    const id = await loggedIn(reg, events, 77n);
+    world.dc(2).migrate('messages.sendMessage', 'USER', 3);
+    const randomId = randomBytes(8).readBigUInt64LE(0);
+    const r = await reg.call(id, 'messages.sendMessage', {
+      peer: { _: 'inputPeerSelf' },
+      message: 'x',
+      randomId,
+    });
+    t.is(r._, 'updateShortSentMessage');
+    const migrated = events.find((e) => e.kind === 'migrated');
+    t.deepEqual(migrated && { ...migrated }, { kind: 'migrated', sessionId: id, fromDc: 2, toDc: 3 });
+    const st = reg.state(id);
+    t.is(st.dcId, 3);
+    t.is(st.userId, 77n);
+    t.is(
+      world
+        .dc(3)
+        .authKeys()
+        .find((k) => k.authKeyId === st.authKeyId)?.userId,
+      77n,
+      'logged in on DC 3',
+    );
+    t.is(reg.export(id).dcId, 3);
+    world.dc(3).migrate('messages.sendMessage', 'FILE', 2);
+    const err = await t.throwsAsync(
+      reg.call(id, 'messages.sendMessage', {
+        peer: { _: 'inputPeerSelf' },
+        message: 'y',
+        randomId: randomId + 1n,
+      }),
+    );
+    t.true(err instanceof MigrateError);
+    t.is((err as MigrateError).dcId, 2);
+    t.is(reg.state(id).dcId, 3);
+    await reg.close(id);
+  },
+);
+
+test.serial('1,000 sessions open at once against one TestDc and each makes one call', async (t) => {
+  const dc = world.dc(2);
+  const n = 1000;
+  const keys = Array.from({ length: n }, () => {
+    const authKey = randomBytes(256);
+    const { salt } = dc.addAuthKey(authKey);
+    return { authKey, serverSalt: salt };
+  });
+  const reg = new SessionRegistry();
+  const started = Date.now();
+  const ids = await Promise.all(keys.map((k) => reg.open(2, undefined, { ...opts(), import: k })));
+  const opened = Date.now() - started;
+  const results = await Promise.all(ids.map((id) => reg.call(id, 'help.getConfig', {})));
+  t.is(results.filter((c) => c.thisDc === 2).length, n);
+  t.is(reg.size, n);
+  t.log(`opened ${n} in ${opened} ms, all called in ${Date.now() - started} ms`);
+  await Promise.all(ids.map((id) => reg.close(id)));
+  t.is(reg.size, 0);
+});

@@ -1,0 +1,190 @@
+// Shared by session.bench.ts and memory.bench.ts: a TestDc in this process or in a
+// forked one (its own event loop and CPU, as a real DC would be), keys registered on
+// it without handshakes (dc.addAuthKey), and GramJS clients pointed at it the way
+// __test__/testdc-gramjs.spec.ts does (its RSA key map, a connection class that
+// dials the TestDc port, a StringSession carrying the pre-made key).
+import { type ChildProcess, fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { TestDc } from '../bindings/testing';
+
+export interface DcInfo {
+  host: string;
+  port: number;
+  dcId: number;
+  /** TestDc's RSA public key as PEM (what options.rsaKeys takes). */
+  pem: string;
+  modulusHex: string;
+  exponentHex: string;
+  /** Unsigned fingerprint, decimal. */
+  fingerprint: string;
+}
+
+export interface PreparedKey {
+  authKey: Buffer;
+  salt: bigint;
+  userId: number;
+}
+
+export interface DcControl {
+  info: DcInfo;
+  where: 'in this process' | 'in another process';
+  /** Registers `n` random keys (logged in as users 1000+i) and returns them. */
+  addKeys(n: number): Promise<PreparedKey[]>;
+  stop(): Promise<void>;
+}
+
+type TestDcType = TestDc;
+
+let nextUser = 1000;
+
+function addKeysTo(dc: TestDcType, n: number): PreparedKey[] {
+  const keys: PreparedKey[] = [];
+  for (let i = 0; i < n; i++) {
+    const authKey = randomBytes(256);
+    const userId = nextUser++;
+    const { salt } = dc.addAuthKey(authKey, { userId });
+    keys.push({ authKey, salt, userId });
+  }
+  return keys;
+}
+
+function infoOf(dc: TestDcType): DcInfo {
+  const k = dc.rsaPublicKey;
+  return {
+    host: dc.host,
+    port: dc.port,
+    dcId: dc.dcId,
+    pem: k.pem,
+    modulusHex: k.modulus.toString('hex'),
+    exponentHex: k.exponent.toString('hex'),
+    fingerprint: k.fingerprint.toString(),
+  };
+}
+
+/** What every bench DC answers: help.getNearestDc is built in; messages.sendMessage is ours. */
+function setUp(dc: TestDcType): void {
+  let id = 0;
+  dc.handle('messages.sendMessage', () => ({
+    _: 'updateShortSentMessage' as const,
+    out: true,
+    id: ++id,
+    pts: id,
+    ptsCount: 1,
+    date: Math.floor(Date.now() / 1000),
+  }));
+}
+
+export async function inProcessDc(): Promise<DcControl> {
+  const dc = await TestDc.start({ dcId: 2, rsaKey: 'shared' });
+  setUp(dc);
+  return {
+    info: infoOf(dc),
+    where: 'in this process',
+    addKeys: async (n) => addKeysTo(dc, n),
+    stop: () => dc.stop(),
+  };
+}
+
+interface KeysReply {
+  keys: Array<{ authKey: string; salt: string; userId: number }>;
+}
+
+export async function forkedDc(): Promise<DcControl> {
+  const child: ChildProcess = fork(__filename, ['--bench-testdc-child'], { execArgv: ['--import', 'tsx'] });
+  const next = <T>() =>
+    new Promise<T>((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`TestDc child exited (${code})`));
+      child.once('exit', onExit);
+      child.once('message', (m) => {
+        child.off('exit', onExit);
+        resolve(m as T);
+      });
+    });
+  const info = await next<DcInfo>();
+  return {
+    info,
+    where: 'in another process',
+    addKeys: async (n) => {
+      const reply = next<KeysReply>();
+      child.send({ addKeys: n });
+      return (await reply).keys.map((k) => ({
+        authKey: Buffer.from(k.authKey, 'hex'),
+        salt: BigInt(k.salt),
+        userId: k.userId,
+      }));
+    },
+    stop: async () => {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.disconnect();
+      await exited;
+    },
+  };
+}
+
+async function childMain(): Promise<void> {
+  const dc = await TestDc.start({ dcId: 2, rsaKey: 'shared' });
+  setUp(dc);
+  process.on('message', (m: { addKeys?: number }) => {
+    if (m.addKeys === undefined) return;
+    const keys = addKeysTo(dc, m.addKeys).map((k) => ({
+      authKey: k.authKey.toString('hex'),
+      salt: k.salt.toString(),
+      userId: k.userId,
+    }));
+    process.send?.({ keys });
+  });
+  process.on('disconnect', () => void dc.stop());
+  process.send?.(infoOf(dc));
+}
+
+if (process.argv.includes('--bench-testdc-child')) void childMain();
+
+// --- GramJS (npm `telegram`) against the same TestDc ---
+
+// biome-ignore lint/suspicious/noExplicitAny: GramJS's client type, loaded lazily
+export type GramClient = any;
+
+/** A connected GramJS client using `key` (registered on the DC), over TCP abridged. */
+export async function gramjsClient(dc: DcInfo, key: PreparedKey): Promise<GramClient> {
+  const bigInt = require('big-integer');
+  const { TelegramClient } = require('telegram');
+  const { _serverKeys } = require('telegram/crypto/RSA');
+  const { AuthKey } = require('telegram/crypto/AuthKey');
+  const { Logger, LogLevel } = require('telegram/extensions/Logger');
+  const { ConnectionTCPAbridged } = require('telegram/network');
+  const { StringSession } = require('telegram/sessions');
+  // GramJS keeps known keys by signed fingerprint (decimal); only needed for handshakes.
+  _serverKeys.set(BigInt.asIntN(64, BigInt(dc.fingerprint)).toString(), {
+    n: bigInt(dc.modulusHex, 16),
+    e: Number(BigInt(`0x${dc.exponentHex}`)),
+  });
+  // GramJS dials port 80 whatever the session says: this subclass dials TestDc.
+  class ToTestDc extends ConnectionTCPAbridged {
+    constructor(opts: Record<string, unknown>) {
+      super({ ...opts, ip: dc.host, port: dc.port });
+    }
+  }
+  const session = new StringSession('');
+  session.setDC(dc.dcId, dc.host, 80);
+  const authKey = new AuthKey();
+  await authKey.setKey(key.authKey);
+  session.setAuthKey(authKey);
+  const client = new TelegramClient(session, 12345, 'bench', {
+    connection: ToTestDc,
+    connectionRetries: 1,
+    autoReconnect: false,
+    baseLogger: new Logger(LogLevel.NONE),
+    deviceModel: 'bench',
+    appVersion: '0.0.1',
+    langCode: 'en',
+    systemLangCode: 'en',
+  });
+  await client.connect();
+  return client;
+}
+
+/** One help.getNearestDc by GramJS (same constructor in its layer 198 and ours). */
+export function gramjsNearestDc(client: GramClient): Promise<unknown> {
+  const { Api } = require('telegram');
+  return client.invoke(new Api.help.GetNearestDc());
+}

@@ -1,0 +1,161 @@
+// Calls per second through the public Session API against TestDc, beside GramJS
+// (npm `telegram`) against the same TestDc, with TestDc in this process and in a
+// forked one (fairer: the server's CPU is not the client's).
+//
+// The per-message cost of the native hot path (MtpLink transmit/receive, one call
+// each and transmitAll/receiveAll across 1,000 links) is bench/link.bench.ts:
+// `npx tsx bench/index.ts link`. Memory per idle session is bench/memory.bench.ts.
+//
+// The call is help.getNearestDc: GramJS speaks layer 198 and TestDc layer 223, and
+// its constructor is the same in both. Every client uses a key registered with
+// dc.addAuthKey (no handshakes; those are bench/handshake.bench.ts).
+
+import { Session } from '../bindings';
+import { type Measured, report } from './harness';
+import {
+  type DcControl,
+  forkedDc,
+  type GramClient,
+  gramjsClient,
+  gramjsNearestDc,
+  inProcessDc,
+  type PreparedKey,
+} from './session-dc';
+
+const MANY = 1000;
+const GRAMJS_MANY = 100;
+const IN_FLIGHT = 100;
+const MS = 2500;
+const ROUNDS = 5;
+
+/** Calls per second: `workers` loops, each awaiting `call(i)` (i = its worker index) back to back. */
+async function callRate(
+  call: (worker: number) => Promise<unknown>,
+  workers: number,
+  ms = MS,
+): Promise<number> {
+  // Warm-up: one round on every worker.
+  await Promise.all(Array.from({ length: workers }, (_, i) => call(i)));
+  let done = 0;
+  const start = performance.now();
+  const end = start + ms;
+  await Promise.all(
+    Array.from({ length: workers }, async (_, i) => {
+      while (performance.now() < end) {
+        await call(i);
+        done++;
+      }
+    }),
+  );
+  return (done * 1000) / (performance.now() - start);
+}
+
+async function openOurs(
+  dc: DcControl,
+  keys: PreparedKey[],
+): Promise<{ ids: unknown[]; close: () => Promise<void> }> {
+  const ids: unknown[] = [];
+  for (let i = 0; i < keys.length; i += 100) {
+    const batch = keys.slice(i, i + 100);
+    ids.push(
+      ...(await Promise.all(
+        batch.map((key) =>
+          Session.open(dc.info.dcId, undefined, {
+            address: { host: dc.info.host, port: dc.info.port },
+            rsaKeys: [dc.info.pem],
+            import: { authKey: key.authKey, serverSalt: key.salt, userId: key.userId },
+            transport: { kind: 'abridged' },
+          }),
+        ),
+      )),
+    );
+  }
+  return { ids, close: async () => void (await Promise.all(ids.map((id) => Session.close(id as never)))) };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * GramJS and telegram-mt measured in alternating short rounds (ROUNDS each, median
+ * kept), so that drift on a shared machine hits both alike and the ratio holds.
+ */
+async function paired(
+  gramjs: [name: string, call: (worker: number) => Promise<unknown>, workers: number],
+  ours: [name: string, call: (worker: number) => Promise<unknown>, workers: number],
+): Promise<Measured[]> {
+  const g: number[] = [];
+  const o: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    g.push(await callRate(gramjs[1], gramjs[2], MS / ROUNDS));
+    o.push(await callRate(ours[1], ours[2], MS / ROUNDS));
+  }
+  return [
+    { name: gramjs[0], opsPerSec: median(g) },
+    { name: ours[0], opsPerSec: median(o) },
+  ];
+}
+
+async function against(dc: DcControl): Promise<void> {
+  const rows: Measured[] = [];
+  const gClients: GramClient[] = [];
+  let ours: Awaited<ReturnType<typeof openOurs>> | null = null;
+  try {
+    const gKeys = await dc.addKeys(GRAMJS_MANY);
+    for (let i = 0; i < gKeys.length; i += 25) {
+      gClients.push(...(await Promise.all(gKeys.slice(i, i + 25).map((k) => gramjsClient(dc.info, k)))));
+    }
+    ours = await openOurs(dc, await dc.addKeys(MANY));
+    const ids = ours.ids;
+    const g = (i: number) => gramjsNearestDc(gClients[i]);
+    const o = (i: number) => Session.call(ids[i] as never, 'help.getNearestDc', {});
+    rows.push(
+      ...(await paired(['GramJS 1 client, sequential', g, 1], ['telegram-mt 1 session, sequential', o, 1])),
+    );
+    rows.push(
+      ...(await paired(
+        [`GramJS 1 client, ${IN_FLIGHT} at once`, () => g(0), IN_FLIGHT],
+        [`telegram-mt 1 session, ${IN_FLIGHT} at once`, () => o(0), IN_FLIGHT],
+      )),
+    );
+    rows.push(
+      ...(await paired(
+        [`GramJS ${GRAMJS_MANY} clients, 1 each`, g, GRAMJS_MANY],
+        [`telegram-mt ${GRAMJS_MANY} sessions, 1 each`, o, GRAMJS_MANY],
+      )),
+    );
+    rows.push({ name: `telegram-mt ${MANY} sessions, 1 each`, opsPerSec: await callRate(o, ids.length) });
+  } catch (err) {
+    console.log(`  failed: ${(err as Error).stack ?? err}`);
+  } finally {
+    await Promise.all(gClients.map((c) => c.destroy()));
+    await ours?.close();
+  }
+
+  const base = 'GramJS 1 client, sequential';
+  report(
+    `help.getNearestDc calls/s, TestDc ${dc.where}, TCP abridged (median of ${ROUNDS} alternating rounds)`,
+    rows,
+    base,
+  );
+  const pick = (name: string) => rows.find((r) => r.name === name)?.opsPerSec ?? Number.NaN;
+  const x = (ours: string, gramjs: string) => (pick(ours) / pick(gramjs)).toFixed(1);
+  console.log(
+    `  one session: ${x('telegram-mt 1 session, sequential', base)}x GramJS sequentially, ` +
+      `${x(`telegram-mt 1 session, ${IN_FLIGHT} at once`, `GramJS 1 client, ${IN_FLIGHT} at once`)}x with ${IN_FLIGHT} at once (target: 5x); ` +
+      `${GRAMJS_MANY} sessions: ${x(`telegram-mt ${GRAMJS_MANY} sessions, 1 each`, `GramJS ${GRAMJS_MANY} clients, 1 each`)}x GramJS's ${GRAMJS_MANY} clients`,
+  );
+}
+
+export async function run(): Promise<void> {
+  console.log(
+    'transmit/receive per message through MtpLink (1 call and batched over 1,000): bench/link.bench.ts',
+  );
+  for (const start of [inProcessDc, forkedDc]) {
+    const dc = await start();
+    try {
+      await against(dc);
+    } finally {
+      await dc.stop();
+    }
+  }
+}

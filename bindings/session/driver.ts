@@ -1,0 +1,491 @@
+// The I/O shell of one session's connection: a TCP socket, the native MtpLink
+// (one MTProto session + transport codec, sans-IO), the link's deadline timer,
+// keepalive and reconnection. Protocol decisions live in the link (crates/mtcore);
+// this file moves bytes, maps answers to waiting requests and reports events.
+
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { type LinkTransportEvent, type MtpEvent, MtpLink } from '../native';
+import * as TL from '../tl';
+import { RpcError } from '../tl';
+import { wrapInit } from './init-connection';
+import type { Notify } from './notify';
+import { PendingRequests } from './pending';
+import { type AttemptLimiter, backoffDelay } from './reconnect';
+import { observeResult } from './state';
+import {
+  type SessionAddress,
+  SessionError,
+  type SessionEvent,
+  type SessionId,
+  type SessionOpenOptions,
+  type SessionTransportOptions,
+} from './types';
+import type { UpdateQueue } from './updates';
+
+type LinkEvent = MtpEvent | LinkTransportEvent;
+
+const UPDATES = new Set([
+  'updates',
+  'updatesCombined',
+  'updateShort',
+  'updateShortMessage',
+  'updateShortChatMessage',
+  'updateShortSentMessage',
+  'updatesTooLong',
+]);
+
+export interface DriverConfig {
+  sessionId: SessionId;
+  dcId: number;
+  /** The dc value of the obfuscated2 header (+10000 test). */
+  wireDcId: number;
+  address: SessionAddress;
+  transport: SessionTransportOptions;
+  authKey: Buffer;
+  salt: bigint;
+  /** ms */
+  timeOffset: number;
+  options: SessionOpenOptions;
+  notify: Notify;
+  limiter: AttemptLimiter;
+  /** Learned user id / phone_code_hash (auth answers). */
+  onAuth(info: { userId?: bigint; phoneCodeHash?: string | null }): void;
+}
+
+export type DriverStatus = 'connecting' | 'connected' | 'reconnecting' | 'closed' | 'failed';
+
+export class Driver {
+  readonly link: MtpLink;
+  readonly pending = new PendingRequests();
+  status: DriverStatus = 'connecting';
+  /** initConnection went out on the current connection. */
+  initSent = false;
+  initEverSent = false;
+  private socket: net.Socket | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private timerAt = Number.POSITIVE_INFINITY;
+  private keepalive: NodeJS.Timeout | null = null;
+  private flushScheduled = false;
+  private flushWaiters: Array<() => void> = [];
+  private attempt = 0;
+  private floodPenalty = 0;
+  private lastReceived = Date.now();
+  private paused = false;
+  private pongWaiters = new Map<bigint, () => void>();
+  private readyWaiter: { resolve(): void; reject(e: unknown): void } | null = null;
+  updates: UpdateQueue<TL.Types['Updates']> | null = null;
+
+  constructor(readonly config: DriverConfig) {
+    const t = config.transport;
+    this.link = new MtpLink(
+      config.authKey,
+      {
+        kind: t.kind ?? 'intermediate',
+        obfuscated: t.obfuscated || t.secret !== undefined,
+        secret: typeof t.secret === 'string' ? Buffer.from(t.secret, 'hex') : t.secret,
+        dcId: config.wireDcId,
+      },
+      { salt: config.salt, timeOffset: config.timeOffset },
+    );
+  }
+
+  get authKey(): Buffer {
+    return this.config.authKey;
+  }
+
+  private get limiterKey(): string {
+    return `${this.config.address.host}:${this.config.address.port}`;
+  }
+
+  private emit(e: SessionEvent): void {
+    this.config.notify(e);
+  }
+
+  // --- Lifecycle ---
+
+  /** Connects and checks the key with a ping; rejects (leaving nothing behind) otherwise. */
+  async start(): Promise<void> {
+    const timeoutMs = this.config.options.connectTimeoutMs ?? 10_000;
+    const ready = new Promise<void>((resolve, reject) => {
+      this.readyWaiter = { resolve, reject };
+    });
+    const timer = setTimeout(
+      () => this.failStart(new SessionError('CONNECT_FAILED', `not ready within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    try {
+      const release = await this.config.limiter.acquire(this.limiterKey);
+      try {
+        await this.connectSocket();
+      } finally {
+        release();
+      }
+      const pingId = randomBytes(8).readBigUInt64LE(0);
+      this.pongWaiters.set(pingId, () => this.readyWaiter?.resolve());
+      this.link.enqueuePing(pingId, Date.now());
+      this.flushNow();
+      await ready;
+      this.status = 'connected';
+      this.startKeepalive();
+      this.emit({ kind: 'connected', sessionId: this.config.sessionId, dcId: this.config.dcId });
+    } catch (e) {
+      this.shutdown();
+      throw e instanceof SessionError
+        ? e
+        : new SessionError('CONNECT_FAILED', String((e as Error)?.message ?? e), e);
+    } finally {
+      clearTimeout(timer);
+      this.readyWaiter = null;
+      this.pongWaiters.clear();
+    }
+  }
+
+  private failStart(e: SessionError): void {
+    this.readyWaiter?.reject(e);
+  }
+
+  private connectSocket(): Promise<void> {
+    const { host, port } = this.config.address;
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host, port, noDelay: true });
+      const onError = (e: Error) => {
+        socket.destroy();
+        reject(new SessionError('CONNECT_FAILED', `cannot connect to ${host}:${port}: ${e.message}`, e));
+      };
+      socket.once('error', onError);
+      socket.once('connect', () => {
+        socket.off('error', onError);
+        if (this.status === 'closed' || this.status === 'failed') {
+          socket.destroy();
+          return reject(new SessionError('SESSION_CLOSED', 'closed while connecting'));
+        }
+        this.attachSocket(socket);
+        resolve();
+      });
+    });
+  }
+
+  private attachSocket(socket: net.Socket): void {
+    this.socket = socket;
+    this.initSent = false;
+    this.lastReceived = Date.now();
+    if (this.paused) socket.pause();
+    socket.on('data', (chunk: Buffer) => {
+      if (this.socket === socket) this.onData(chunk);
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      this.onDisconnect({ code: 'CONNECTION_LOST', message: 'the connection closed' });
+    });
+  }
+
+  private onDisconnect(reason: { code: string; message: string }): void {
+    this.readyWaiter?.reject(new SessionError('CONNECT_FAILED', reason.message));
+    if (this.status !== 'connected' && this.status !== 'reconnecting') return;
+    this.emit({ kind: 'disconnected', sessionId: this.config.sessionId, reason });
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.status === 'closed' || this.status === 'failed') return;
+    this.status = 'reconnecting';
+    const ro = this.config.options.reconnect ?? {};
+    if (this.attempt >= (ro.maxAttempts ?? Number.POSITIVE_INFINITY)) {
+      this.fail(new SessionError('NOT_CONNECTED', `gave up after ${this.attempt} reconnection attempts`));
+      return;
+    }
+    const delayMs = backoffDelay(this.attempt + this.floodPenalty, ro);
+    this.attempt++;
+    this.emit({ kind: 'reconnecting', sessionId: this.config.sessionId, attempt: this.attempt, delayMs });
+    const t = setTimeout(() => void this.reconnect(), delayMs);
+    this.reconnectTimer = t;
+  }
+
+  private reconnectTimer: NodeJS.Timeout | null = null;
+
+  private async reconnect(): Promise<void> {
+    this.reconnectTimer = null;
+    if (this.status !== 'reconnecting') return;
+    const release = await this.config.limiter.acquire(this.limiterKey);
+    try {
+      await this.connectSocket();
+    } catch {
+      release();
+      return this.scheduleReconnect();
+    }
+    release();
+    // Same MTProto session on the new connection; ask the server what it has of
+    // what is in flight instead of re-sending blindly (mtproto/service_messages_about_messages).
+    this.link.reconnect();
+    this.link.requestState(Date.now());
+    this.status = 'connected';
+    this.attempt = 0;
+    this.floodPenalty = 0;
+    this.emit({ kind: 'connected', sessionId: this.config.sessionId, dcId: this.config.dcId });
+    this.flushNow();
+  }
+
+  /** A fatal condition: no reconnection; every pending request fails with `error`. */
+  fail(error: SessionError): void {
+    if (this.status === 'closed' || this.status === 'failed') return;
+    this.status = 'failed';
+    this.readyWaiter?.reject(error);
+    this.shutdown();
+    this.settleAll(error);
+  }
+
+  /** Stops everything; pending requests fail with SESSION_CLOSED (or `error`). */
+  close(error = new SessionError('SESSION_CLOSED', 'the session was closed')): void {
+    if (this.status === 'closed') return;
+    this.status = 'closed';
+    this.shutdown();
+    this.settleAll(error);
+  }
+
+  private settleAll(error: SessionError): void {
+    for (const [, p] of this.pending.drain()) {
+      if (p.timer) clearTimeout(p.timer);
+      p.reject(error);
+    }
+    for (const w of this.flushWaiters.splice(0)) w();
+    this.updates?.end();
+  }
+
+  private shutdown(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.keepalive) clearInterval(this.keepalive);
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.timer = this.keepalive = this.reconnectTimer = null;
+    this.timerAt = Number.POSITIVE_INFINITY;
+    const s = this.socket;
+    this.socket = null;
+    s?.destroy();
+  }
+
+  // --- Keepalive (ping_delay_disconnect: the server closes a silent connection) ---
+
+  private startKeepalive(): void {
+    const k = this.config.options.keepalive ?? {};
+    const interval = k.intervalMs ?? 60_000;
+    if (interval <= 0) return;
+    const delay = k.disconnectDelay ?? 75;
+    this.keepalive = setInterval(() => {
+      if (this.status !== 'connected' || !this.socket) return;
+      if (Date.now() - this.lastReceived > interval + delay * 1000) {
+        // Nothing heard for longer than the server would wait: the connection is dead.
+        this.socket.destroy();
+        return;
+      }
+      this.link.enqueuePing(randomBytes(8).readBigUInt64LE(0), Date.now(), delay);
+      this.flushNow();
+    }, interval);
+    this.keepalive.unref();
+  }
+
+  // --- Sending ---
+
+  /** Queues a serialized body; returns its msg_id. `handed` resolves once it went to the socket. */
+  enqueue(body: Buffer): { msgId: bigint; handed: Promise<void> } {
+    if (this.status === 'closed') throw new SessionError('SESSION_CLOSED', 'the session is closed');
+    if (this.status === 'failed') throw new SessionError('NOT_CONNECTED', 'the session failed');
+    let msgId: bigint;
+    try {
+      msgId = this.link.enqueue(body, Date.now());
+    } catch (e) {
+      throw new SessionError('BAD_MESSAGE', `not a TL object: ${(e as Error).message}`, e);
+    }
+    const handed = new Promise<void>((resolve) => this.flushWaiters.push(resolve));
+    this.scheduleFlush();
+    return { msgId, handed };
+  }
+
+  /** Sends a request; resolves with its decoded result, rejects with RpcError / SessionError. */
+  request(request: TL.TlObject, timeoutMs?: number): Promise<unknown> {
+    let body: Buffer;
+    const wrap = !this.initSent && this.status === 'connected';
+    try {
+      if (wrap) body = TL.serialize(wrapInit(request, this.config.options.init));
+      else body = TL.serialize(request);
+    } catch (e) {
+      return Promise.reject(new SessionError('BAD_MESSAGE', (e as Error).message, e));
+    }
+    let msgId: bigint;
+    try {
+      msgId = this.enqueue(body).msgId;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (wrap) this.initSent = this.initEverSent = true;
+    return new Promise((resolve, reject) => {
+      const p = { request, body, resolve, reject, timer: undefined as NodeJS.Timeout | undefined };
+      if (timeoutMs !== undefined) {
+        p.timer = setTimeout(() => {
+          const id = this.pending.remove(p);
+          if (id !== undefined) this.link.cancel(id);
+          reject(new SessionError('TIMEOUT', `no answer within ${timeoutMs} ms`));
+        }, timeoutMs);
+      }
+      this.pending.add(msgId, p);
+    });
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    // One transmit per event-loop turn: concurrent requests share packets/containers.
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flushNow();
+    });
+  }
+
+  private flushNow(): void {
+    const socket = this.socket;
+    if (!socket || socket.destroyed || this.status === 'closed' || this.status === 'failed') return;
+    const now = Date.now();
+    let out: ReturnType<MtpLink['transmit']>;
+    try {
+      out = this.link.transmit(now);
+    } catch (e) {
+      // ERR_LINK_BROKEN: a fatal event is being handled; the reconnect flushes.
+      this.badData('SEND_FAILED', (e as Error).message);
+      return;
+    }
+    if (out.frame) socket.write(out.frame);
+    for (const w of this.flushWaiters.splice(0)) w();
+    this.arm(out.deadline ?? undefined);
+  }
+
+  private arm(deadline: number | undefined): void {
+    if (deadline === undefined || deadline >= this.timerAt) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = deadline;
+    this.timer = setTimeout(
+      () => {
+        this.timer = null;
+        this.timerAt = Number.POSITIVE_INFINITY;
+        this.flushNow();
+      },
+      Math.max(0, deadline - Date.now()),
+    );
+  }
+
+  // --- Receiving ---
+
+  setPaused(paused: boolean): void {
+    this.paused = paused;
+    if (paused) this.socket?.pause();
+    else this.socket?.resume();
+  }
+
+  private onData(chunk: Buffer): void {
+    this.lastReceived = Date.now();
+    let events: LinkEvent[];
+    try {
+      const r = this.link.receive(chunk, Date.now());
+      events = r.events;
+    } catch (e) {
+      this.badData('RECEIVE_FAILED', (e as Error).message);
+      this.socket?.destroy();
+      return;
+    }
+    for (const e of events) {
+      try {
+        this.onEvent(e);
+      } catch (err) {
+        this.badData('EVENT_FAILED', (err as Error).message);
+      }
+    }
+    this.flushNow();
+  }
+
+  private badData(code: string, message: string): void {
+    this.emit({ kind: 'badData', sessionId: this.config.sessionId, code, message });
+  }
+
+  private onEvent(e: LinkEvent): unknown {
+    const sessionId = this.config.sessionId;
+    switch (e.kind) {
+      case 'rpcResult': {
+        this.emit({ kind: 'rpcResult', sessionId, msgId: e.reqMsgId, body: e.body });
+        const p = this.pending.take(e.reqMsgId);
+        if (!p) return;
+        if (p.timer) clearTimeout(p.timer);
+        let value: unknown;
+        try {
+          value = TL.deserializeResult(p.request as never, e.body);
+        } catch (err) {
+          if (!(err instanceof RpcError)) this.badData('BAD_RESULT', (err as Error).message);
+          return p.reject(err);
+        }
+        observeResult(value, this.config.onAuth);
+        return p.resolve(value);
+      }
+      case 'rpcError': {
+        this.emit({ kind: 'rpcError', sessionId, msgId: e.reqMsgId, code: e.code, message: e.message });
+        const p = this.pending.take(e.reqMsgId);
+        if (!p) return;
+        if (p.timer) clearTimeout(p.timer);
+        return p.reject(RpcError.from(e.code, e.message));
+      }
+      case 'message':
+        return this.onMessage(e.msgId, e.seqno, e.body);
+      case 'resent':
+        return this.pending.remap(e.oldMsgId, e.newMsgId);
+      case 'failed': {
+        const p = this.pending.take(e.msgId);
+        if (!p) return;
+        if (p.timer) clearTimeout(p.timer);
+        return p.reject(
+          new SessionError('REQUEST_FAILED', `the server refused the request (code ${e.errorCode})`),
+        );
+      }
+      case 'saltChanged':
+        return this.emit({ kind: 'saltChanged', sessionId, salt: e.salt });
+      case 'pong': {
+        const w = this.pongWaiters.get(e.pingId);
+        if (w) {
+          this.pongWaiters.delete(e.pingId);
+          w();
+        }
+        return;
+      }
+      case 'dropped':
+        return this.badData(`DROPPED_${e.reason}`, e.detail);
+      case 'transportError':
+        if (e.code === -404) {
+          // The server does not know this key: a new key is the caller's decision.
+          const err = new SessionError('AUTH_KEY_UNKNOWN', 'the server does not know this auth key (-404)');
+          this.emit({ kind: 'disconnected', sessionId, reason: { code: err.code, message: err.message } });
+          return this.fail(err);
+        }
+        if (e.code === -429) this.floodPenalty = 4; // back off harder: the server is flooded.
+        return this.badData(`TRANSPORT_${-e.code}`, `transport error ${e.code} (${e.reason})`);
+      case 'fatal':
+        this.badData(e.code, e.message);
+        this.socket?.destroy();
+        return;
+      default:
+        return;
+    }
+  }
+
+  private onMessage(msgId: bigint, seqno: number, body: Buffer): void {
+    const sessionId = this.config.sessionId;
+    let object: TL.TlObject | undefined;
+    try {
+      object = TL.deserialize(body);
+    } catch (err) {
+      this.badData('BAD_MESSAGE', (err as Error).message);
+    }
+    this.emit({ kind: 'message', sessionId, msgId, seqno, body, object });
+    if (object && UPDATES.has(object._)) {
+      const update = object as TL.Types['Updates'];
+      this.emit({ kind: 'update', sessionId, update });
+      this.updates?.push(update);
+    }
+  }
+}

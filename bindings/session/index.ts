@@ -1,0 +1,5 @@
+// Sessions: the registry (see README.md).
+export { type DcAddress, type DcEnvironment, dcAddresses, handshakeDcId } from './dcs';
+export { AttemptLimiter, backoffDelay, connectionAttempts } from './reconnect';
+export { Session, SessionRegistry } from './registry';
+export * from './types';

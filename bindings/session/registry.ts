@@ -1,0 +1,388 @@
+// The session registry: the public API of DESIGN.md ("The public API").
+// `Session` is the process-wide registry; `new SessionRegistry()` an isolated one.
+
+import { createHash } from 'node:crypto';
+import { createAuthKey } from '../auth';
+import * as TL from '../tl';
+import { FloodWaitError, MigrateError } from '../tl';
+import { dcAddresses, handshakeDcId } from './dcs';
+import { Driver } from './driver';
+import { isAccountMigrate, migrateSession } from './migrate';
+import { type Notify, notifier } from './notify';
+import { PlainSender } from './plain';
+import { type AttemptLimiter, connectionAttempts } from './reconnect';
+import {
+  type CallOptions,
+  type SendResult,
+  type SendType,
+  type SessionAddress,
+  type SessionClient,
+  SessionError,
+  type SessionExport,
+  type SessionId,
+  type SessionOpenOptions,
+  type SessionState,
+} from './types';
+import { UpdateQueue } from './updates';
+
+/** One open session: what survives its connections (and migrations). */
+export interface SessionEntry {
+  id: SessionId;
+  dcId: number;
+  options: SessionOpenOptions;
+  userId: bigint | null;
+  phoneCodeHash: string | null;
+  driver: Driver;
+  /** Connections left behind by a migration, closed once their requests are answered. */
+  draining: Set<Driver>;
+  notify: Notify;
+  client: SessionClient | undefined;
+  migrating: Promise<void> | null;
+  plain: PlainSender | null;
+  updates: UpdateQueue<TL.Types['Updates']> | null;
+  /** Other DCs' addresses learned from help.getConfig. */
+  knownDcs: Map<number, SessionAddress>;
+}
+
+const MAX_RETRIES = 5;
+
+export class SessionRegistry {
+  private readonly sessions = new Map<SessionId, SessionEntry>();
+  private nextId = 1;
+
+  constructor(readonly limiter: AttemptLimiter = connectionAttempts) {}
+
+  /** Ids of the open sessions. */
+  list(): SessionId[] {
+    return [...this.sessions.keys()];
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  /**
+   * Connects to DC `dcId` (or `options.address`), creates an auth key unless
+   * `options.import` gives one, and resolves once the server answered a ping
+   * with that key. Rejects with SessionError (BAD_OPTIONS, CONNECT_FAILED,
+   * AUTH_KEY_UNKNOWN) leaving nothing behind.
+   */
+  async open(dcId: number, client?: SessionClient, options: SessionOpenOptions = {}): Promise<SessionId> {
+    const id: SessionId = `s${this.nextId++}`;
+    const entry = {
+      id,
+      dcId,
+      options,
+      userId: options.import?.userId == null ? null : BigInt(options.import.userId),
+      phoneCodeHash: null,
+      client,
+      migrating: null,
+      plain: null,
+      updates: null,
+      draining: new Set(),
+      knownDcs: new Map(Object.entries(options.dcAddresses ?? {}).map(([k, v]) => [Number(k), v])),
+    } as unknown as SessionEntry;
+    entry.notify = this.makeNotify(entry);
+    entry.driver = await this.connect(entry, dcId, this.addressOf(entry, dcId), options.import);
+    this.sessions.set(id, entry);
+    return id;
+  }
+
+  private makeNotify(entry: SessionEntry): Notify {
+    let inner = notifier(entry.client, () => {});
+    // A throwing client is reported as badData (to the same client, guarded against loops).
+    let reporting = false;
+    const report = (e: unknown) => {
+      if (reporting) return;
+      reporting = true;
+      try {
+        inner({
+          kind: 'badData',
+          sessionId: entry.id,
+          code: 'CLIENT_THREW',
+          message: String((e as Error)?.message ?? e),
+        });
+      } finally {
+        reporting = false;
+      }
+    };
+    const rebuild = () => {
+      inner = notifier(entry.client, report);
+    };
+    rebuild();
+    const notify: Notify & { rebuild?: () => void } = (event) => inner(event);
+    notify.rebuild = rebuild;
+    return notify;
+  }
+
+  /** The address of `dcId` for this session: options.address for the first DC, else learned or the table. */
+  addressOf(entry: SessionEntry, dcId: number): SessionAddress {
+    if (dcId === entry.dcId && entry.options.address) return entry.options.address;
+    const known = entry.knownDcs.get(dcId);
+    if (known) return known;
+    try {
+      const [a] = dcAddresses(dcId, entry.options.environment, entry.options.ipv6);
+      return { host: a.host, port: a.port };
+    } catch (e) {
+      throw new SessionError('BAD_OPTIONS', (e as Error).message, e);
+    }
+  }
+
+  /** A started driver for `dcId` with the imported key or a new one. */
+  async connect(
+    entry: SessionEntry,
+    dcId: number,
+    address: SessionAddress,
+    imported?: { authKey: Buffer; serverSalt: bigint; timeOffset?: number },
+  ): Promise<Driver> {
+    const o = entry.options;
+    const transport = o.transport ?? {};
+    const wireDcId = handshakeDcId(dcId, o.environment);
+    let key = imported;
+    let created: bigint | null = null;
+    if (!key) {
+      try {
+        const k = await createAuthKey({
+          host: address.host,
+          port: address.port,
+          dcId,
+          environment: o.environment,
+          transport: transport.kind,
+          obfuscated: transport.obfuscated,
+          secret: transport.secret,
+          rsaKeys: o.rsaKeys,
+          timeoutMs: o.connectTimeoutMs,
+        });
+        key = k;
+        created = k.authKeyId;
+      } catch (e) {
+        const code =
+          (e as { code?: string }).code === 'ERR_AUTH_BAD_OPTIONS' ? 'BAD_OPTIONS' : 'CONNECT_FAILED';
+        throw new SessionError(code, `key exchange with DC ${dcId} failed: ${(e as Error).message}`, e);
+      }
+    }
+    let driver: Driver;
+    try {
+      driver = new Driver({
+        sessionId: entry.id,
+        dcId,
+        wireDcId,
+        address,
+        transport,
+        authKey: key.authKey,
+        salt: key.serverSalt,
+        timeOffset: (key.timeOffset ?? 0) * 1000,
+        options: o,
+        notify: entry.notify,
+        limiter: this.limiter,
+        onAuth: (info) => {
+          if (info.userId !== undefined) entry.userId = info.userId;
+          if (info.phoneCodeHash !== undefined) entry.phoneCodeHash = info.phoneCodeHash;
+        },
+      });
+    } catch (e) {
+      throw new SessionError('BAD_OPTIONS', (e as Error).message, e);
+    }
+    if (created !== null) entry.notify({ kind: 'authKeyCreated', sessionId: entry.id, authKeyId: created });
+    await driver.start();
+    driver.updates = entry.updates;
+    return driver;
+  }
+
+  private get(id: SessionId): SessionEntry {
+    const s = this.sessions.get(id);
+    if (!s) throw new SessionError('NO_SUCH_SESSION', `no open session ${id}`);
+    return s;
+  }
+
+  /** Stops the connection and timers, fails pending requests with SESSION_CLOSED, emits `closed`. */
+  async close(id: SessionId): Promise<void> {
+    const s = this.sessions.get(id);
+    if (!s) return;
+    this.sessions.delete(id);
+    s.driver.close();
+    for (const d of s.draining) d.close();
+    s.draining.clear();
+    s.plain?.close();
+    s.updates?.end();
+    s.notify({ kind: 'closed', sessionId: id });
+  }
+
+  /** Everything needed to open the session elsewhere (`options.import`). Holds the key: keep it secret. */
+  export(id: SessionId): SessionExport {
+    const s = this.get(id);
+    const link = s.driver.link;
+    return {
+      userId: s.userId,
+      authKey: Buffer.from(s.driver.authKey),
+      serverSalt: link.salt,
+      dcId: s.dcId,
+      timeOffset: Math.round(link.timeOffset / 1000),
+    };
+  }
+
+  /**
+   * Replaces the key of an open session: reconnects with it (a new MTProto
+   * session). Requests pending under the old key fail with KEY_CHANGED.
+   */
+  async import(
+    id: SessionId,
+    userId: bigint | number | null,
+    authKey: Buffer,
+    serverSalt: bigint,
+  ): Promise<void> {
+    const s = this.get(id);
+    const old = s.driver;
+    const driver = await this.connect(s, s.dcId, this.addressOf(s, s.dcId), {
+      authKey,
+      serverSalt,
+      timeOffset: Math.round(old.link.timeOffset / 1000),
+    });
+    if (!this.sessions.has(id)) {
+      driver.close();
+      throw new SessionError('SESSION_CLOSED', 'closed during import');
+    }
+    s.driver = driver;
+    s.userId = userId == null ? null : BigInt(userId);
+    old.close(new SessionError('KEY_CHANGED', 'the session key was replaced'));
+  }
+
+  /**
+   * Sends one message. 'encrypted': resolves once the message was handed to
+   * the socket (or queued while reconnecting... then once it is written after
+   * the reconnect); its answer, if any, comes to the client as rpcResult/rpcError.
+   * 'plain': an unencrypted message (auth_key_id 0) on a separate connection;
+   * answers come as `message` events with msgId 0-based plain ids.
+   */
+  async send(
+    id: SessionId,
+    message: TL.TlObject | Buffer,
+    type: SendType = 'encrypted',
+  ): Promise<SendResult> {
+    const s = this.sessions.get(id);
+    if (!s) return { ok: false, reason: { code: 'SESSION_CLOSED', message: `no open session ${id}` } };
+    let body: Buffer;
+    try {
+      body = Buffer.isBuffer(message) ? message : TL.serialize(message);
+    } catch (e) {
+      return { ok: false, reason: { code: 'BAD_MESSAGE', message: (e as Error).message } };
+    }
+    try {
+      if (type === 'plain') {
+        s.plain ??= new PlainSender(s, this.addressOf(s, s.dcId));
+        return { ok: true, messageId: await s.plain.send(body) };
+      }
+      const { msgId, handed } = s.driver.enqueue(body);
+      await handed;
+      if (s.driver.status === 'closed') {
+        return {
+          ok: false,
+          reason: { code: 'SESSION_CLOSED', message: 'closed before the message was sent' },
+        };
+      }
+      if (s.driver.status === 'failed') {
+        const message = 'the connection failed before the message was sent';
+        return { ok: false, reason: { code: 'NOT_CONNECTED', message } };
+      }
+      return { ok: true, messageId: msgId };
+    } catch (e) {
+      const code = e instanceof SessionError ? e.code : 'NOT_CONNECTED';
+      return { ok: false, reason: { code, message: (e as Error).message } };
+    }
+  }
+
+  /** Who is notified of this session's events from now on. */
+  setClient(id: SessionId, client: SessionClient | undefined): void {
+    const s = this.get(id);
+    s.client = client;
+    (s.notify as Notify & { rebuild?: () => void }).rebuild?.();
+  }
+
+  /**
+   * Calls an API method; resolves with its decoded result. Rejects with TL's
+   * RpcError (FloodWaitError, MigrateError...) or SessionError. FLOOD_WAIT_X
+   * below `floodWaitThreshold` is waited out and retried; USER/PHONE/NETWORK
+   * _MIGRATE_X moves the session to DC X and retries there; FILE_MIGRATE_X and
+   * STATS_MIGRATE_X are surfaced (they name a DC for one file/stat request,
+   * not for the account: open a session there).
+   */
+  async call<M extends TL.MethodName>(
+    id: SessionId,
+    method: M,
+    params: TL.Params<M>,
+    options: CallOptions = {},
+  ): Promise<TL.Result<M>> {
+    const s = this.get(id);
+    const request = { _: method, ...params } as unknown as TL.TlObject;
+    for (let attempt = 0; ; attempt++) {
+      if (s.migrating) await s.migrating.catch(() => {});
+      const driver = s.driver;
+      try {
+        return (await driver.request(request, options.timeoutMs)) as TL.Result<M>;
+      } catch (e) {
+        if (attempt >= MAX_RETRIES || !this.sessions.has(id)) throw e;
+        if (e instanceof FloodWaitError && e.seconds < (s.options.floodWaitThreshold ?? 0)) {
+          await new Promise((r) => setTimeout(r, e.seconds * 1000));
+          continue;
+        }
+        if (e instanceof MigrateError && isAccountMigrate(e)) {
+          // Sent before the session moved there: retry on the new connection.
+          if (e.dcId === s.dcId && driver !== s.driver) continue;
+          if (e.dcId === s.dcId) throw e;
+          s.migrating ??= migrateSession(this, s, e.dcId).finally(() => {
+            s.migrating = null;
+          });
+          await s.migrating;
+          continue;
+        }
+        throw e;
+      }
+    }
+  }
+
+  /** Decoded updates of this session, with back-pressure (see updates.ts). */
+  updates(id: SessionId): AsyncIterable<TL.Types['Updates']> {
+    const s = this.get(id);
+    if (!s.updates) {
+      const q: UpdateQueue<TL.Types['Updates']> = new UpdateQueue(
+        s.options.updatesQueueSize ?? 1000,
+        () => s.driver.setPaused(true),
+        () => s.driver.setPaused(false),
+      );
+      s.updates = q;
+      s.driver.updates = q;
+    }
+    return s.updates;
+  }
+
+  /** The session's state (no key material). */
+  state(id: SessionId): SessionState {
+    const s = this.get(id);
+    const link = s.driver.link;
+    const st = link.exportState();
+    const state: SessionState = {
+      sessionId: id,
+      dcId: s.dcId,
+      userId: s.userId,
+      authKeyId: s.driver.authKey.length === 256 ? authKeyIdOf(s.driver.authKey) : 0n,
+      serverSalt: link.salt,
+      mtpSessionId: link.sessionId,
+      seqno: st.seqno,
+      lastMsgId: st.lastMsgId,
+      initConnectionSent: s.driver.initEverSent,
+      phoneCodeHash: s.phoneCodeHash,
+      timeOffset: Math.round(link.timeOffset / 1000),
+      status: s.driver.status,
+      pending: s.driver.pending.size,
+    };
+    return state;
+  }
+}
+
+function authKeyIdOf(key: Buffer): bigint {
+  // auth_key_id: the 64 lower-order bits of SHA1(auth_key) (mtproto/description).
+  return createHash('sha1').update(key).digest().readBigUInt64LE(12);
+}
+
+/** The process-wide registry. */
+export const Session = new SessionRegistry();

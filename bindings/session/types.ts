@@ -1,0 +1,191 @@
+// Public types of the session registry (DESIGN.md "The public API").
+
+import type { RsaKeyInput } from '../auth';
+import type * as TL from '../tl';
+import type { TransportKind } from '../transport';
+import type { DcEnvironment } from './dcs';
+
+/** A registry's handle on one session: 's1', 's2', ... (unique within the registry). */
+export type SessionId = string;
+
+/** Stable codes of `SessionError` and of `send`'s `{ ok: false }` reasons. */
+export type SessionErrorCode =
+  | 'SESSION_CLOSED' // closed (by close(), or before the request could be answered)
+  | 'NO_SUCH_SESSION' // no session with that id in this registry
+  | 'NOT_CONNECTED' // could not be queued (the connection is gone for good)
+  | 'BAD_MESSAGE' // the message could not be serialized / is not TL
+  | 'BAD_OPTIONS' // open(): unknown DC, bad address or transport options
+  | 'CONNECT_FAILED' // open(): the connection or the key exchange failed
+  | 'AUTH_KEY_UNKNOWN' // transport error -404: the server does not know the key
+  | 'KEY_CHANGED' // import() replaced the key while the request was pending
+  | 'TIMEOUT' // call() options.timeoutMs elapsed
+  | 'REQUEST_FAILED' // the session gave up re-sending the request (bad_msg_notification)
+  | 'MIGRATE_FAILED'; // a *_MIGRATE_X could not be followed
+
+/** Errors of the registry itself (RPC errors are TL's RpcError classes). */
+export class SessionError extends Error {
+  override readonly name = 'SessionError';
+  constructor(
+    readonly code: SessionErrorCode,
+    message: string,
+    override readonly cause?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+export interface SessionAddress {
+  host: string;
+  port: number;
+}
+
+export interface SessionTransportOptions {
+  /** Framing (default 'intermediate'). */
+  kind?: TransportKind;
+  /** obfuscated2 (implied by `secret`). */
+  obfuscated?: boolean;
+  /** MTProxy secret; `address` is then the proxy's. */
+  secret?: Buffer | string;
+}
+
+/** initConnection's parameters (wrapped around the first request of each connection). */
+export interface SessionInitOptions {
+  apiId: number;
+  deviceModel?: string;
+  systemVersion?: string;
+  appVersion?: string;
+  systemLangCode?: string;
+  langPack?: string;
+  langCode?: string;
+}
+
+export interface SessionImport {
+  authKey: Buffer;
+  /** Unsigned 64-bit. */
+  serverSalt: bigint;
+  userId?: bigint | number | null;
+  /** Server time minus local time, seconds. */
+  timeOffset?: number;
+}
+
+export interface ReconnectOptions {
+  /** First backoff ceiling, ms (default 250). Full jitter: delay = random(0, min(cap, base * 2^attempt)). */
+  baseMs?: number;
+  /** Largest backoff ceiling, ms (default 30000). */
+  capMs?: number;
+  /** Give up after this many failed attempts in a row (default Infinity): pending calls then fail. */
+  maxAttempts?: number;
+}
+
+export interface KeepaliveOptions {
+  /** ping_delay_disconnect every this many ms (default 60000; 0 disables). */
+  intervalMs?: number;
+  /** The server closes the connection when no ping renews it within this many seconds (default 75). */
+  disconnectDelay?: number;
+}
+
+export interface SessionOpenOptions {
+  /** An explicit address (e.g. a TestDc's) instead of the DC table. */
+  address?: SessionAddress;
+  /** 'production' (default) or 'test': which DC table and the +10000 dc id. */
+  environment?: DcEnvironment;
+  /** Prefer the IPv6 address of the DC table. */
+  ipv6?: boolean;
+  transport?: SessionTransportOptions;
+  init?: SessionInitOptions;
+  /** Extra RSA keys trusted by the key exchange (e.g. TestDc's `rsaPublicKey.pem`). */
+  rsaKeys?: readonly RsaKeyInput[];
+  /** Open with this key instead of creating one. */
+  import?: SessionImport;
+  /** FLOOD_WAIT_X with X below this many seconds is waited out and retried (default 0: never). */
+  floodWaitThreshold?: number;
+  reconnect?: ReconnectOptions;
+  keepalive?: KeepaliveOptions;
+  /** Connecting and the key exchange, ms (default 10000). */
+  connectTimeoutMs?: number;
+  /** Updates held for `updates()` before the socket stops being read (default 1000). */
+  updatesQueueSize?: number;
+  /** Addresses of other DCs (for migration) when not learned from help.getConfig. */
+  dcAddresses?: Record<number, SessionAddress>;
+}
+
+export interface CallOptions {
+  /** Reject with SessionError TIMEOUT after this many ms (the request is cancelled locally). */
+  timeoutMs?: number;
+}
+
+export type SendType = 'encrypted' | 'plain';
+
+export interface SendReason {
+  code: SessionErrorCode;
+  message: string;
+}
+
+export type SendResult = { ok: true; messageId: bigint } | { ok: false; reason: SendReason };
+
+export interface SessionExport {
+  userId: bigint | null;
+  authKey: Buffer;
+  /** Unsigned 64-bit. */
+  serverSalt: bigint;
+  dcId: number;
+  /** Server time minus local time, seconds. */
+  timeOffset: number;
+}
+
+/** A session's state (mirrors the seed's struct); carries no key material. */
+export interface SessionState {
+  sessionId: SessionId;
+  dcId: number;
+  userId: bigint | null;
+  /** Unsigned 64-bit id of the auth key (the key itself is only in `export`). */
+  authKeyId: bigint;
+  serverSalt: bigint;
+  /** MTProto session_id (unsigned). */
+  mtpSessionId: bigint;
+  seqno: number;
+  lastMsgId: bigint;
+  initConnectionSent: boolean;
+  phoneCodeHash: string | null;
+  /** Server time minus local time, seconds. */
+  timeOffset: number;
+  status: 'connecting' | 'connected' | 'reconnecting' | 'closed' | 'failed';
+  pending: number;
+}
+
+export interface DisconnectReason {
+  code: string;
+  message: string;
+}
+
+/** What a client is told, tagged by `kind`. */
+export type SessionEvent =
+  | { kind: 'connected'; sessionId: SessionId; dcId: number }
+  | { kind: 'disconnected'; sessionId: SessionId; reason: DisconnectReason }
+  | { kind: 'reconnecting'; sessionId: SessionId; attempt: number; delayMs: number }
+  | { kind: 'authKeyCreated'; sessionId: SessionId; authKeyId: bigint }
+  | { kind: 'saltChanged'; sessionId: SessionId; salt: bigint }
+  | { kind: 'migrated'; sessionId: SessionId; fromDc: number; toDc: number }
+  | { kind: 'closed'; sessionId: SessionId }
+  | {
+      kind: 'message';
+      sessionId: SessionId;
+      msgId: bigint;
+      seqno: number;
+      body: Buffer;
+      /** The decoded object when it decodes. */
+      object?: TL.TlObject;
+    }
+  | { kind: 'rpcResult'; sessionId: SessionId; msgId: bigint; body: Buffer }
+  | { kind: 'rpcError'; sessionId: SessionId; msgId: bigint; code: number; message: string }
+  | { kind: 'update'; sessionId: SessionId; update: TL.Types['Updates'] }
+  | { kind: 'badData'; sessionId: SessionId; code: string; message: string };
+
+export type SessionEventKind = SessionEvent['kind'];
+export type SessionEventOf<K extends SessionEventKind> = Extract<SessionEvent, { kind: K }>;
+
+/** A function, an object with a method per kind, or an EventEmitter (`emit(kind, event)`). */
+export type SessionClient =
+  | ((event: SessionEvent) => void)
+  | { emit(kind: string, event: SessionEvent): unknown }
+  | { [K in SessionEventKind]?: (event: SessionEventOf<K>) => void };
