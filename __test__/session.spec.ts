@@ -265,7 +265,7 @@ test('updates(): an async iterator of decoded updates', async (t) => {
   t.true((await it.next()).done);
 });
 
-test('bad data (garbage frames) is reported as an event; the session recovers', async (t) => {
+test.serial('bad data (garbage frames) is reported as an event; the session recovers', async (t) => {
   const reg = new SessionRegistry();
   const events: SessionEvent[] = [];
   const id = await reg.open(2, (e) => events.push(e), opts());
