@@ -7,13 +7,14 @@
 // Machine reference for IGE: `openssl speed -evp aes-256-cbc` (CBC encryption is
 // sequential like both IGE directions). openssl divides by CPU time; BENCH_CLOCK=cpu does
 // the same here, which holds up when other processes share the machine.
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as wasm from '@mtcute/wasm';
 import { IGE as GramIge } from 'telegram/crypto/IGE';
 import * as native from '../bindings/native';
 import { type Measured, opsPerSecond, opsPerSecondAsync, report } from './harness';
+import { jsIge } from './js-baseline';
 
 const { native: mtcuteNative } = require('@mtcute/crypto-node/native.js') as {
   native: {
@@ -53,25 +54,6 @@ function best(fn: () => void, ms: number): number {
 }
 
 /** AES-256-IGE written in JS over node:crypto's ECB, one block per update call. */
-function jsIge(data: Uint8Array, key: Uint8Array, iv: Uint8Array, encrypt: boolean): Buffer {
-  const ecb = encrypt ? createCipheriv('aes-256-ecb', key, null) : createDecipheriv('aes-256-ecb', key, null);
-  ecb.setAutoPadding(false);
-  const out = Buffer.allocUnsafe(data.length);
-  // Encrypt: c = E(p ^ c_prev) ^ p_prev. Decrypt: p = D(c ^ p_prev) ^ c_prev.
-  let chainIn = Buffer.from(iv.subarray(encrypt ? 0 : 16, encrypt ? 16 : 32));
-  let chainOut = Buffer.from(iv.subarray(encrypt ? 16 : 0, encrypt ? 32 : 16));
-  const block = Buffer.allocUnsafe(16);
-  for (let off = 0; off < data.length; off += 16) {
-    const input = data.subarray(off, off + 16);
-    for (let i = 0; i < 16; i++) block[i] = input[i] ^ chainIn[i];
-    const x = ecb.update(block);
-    for (let i = 0; i < 16; i++) out[off + i] = x[i] ^ chainOut[i];
-    chainIn = out.subarray(off, off + 16);
-    chainOut = Buffer.from(input);
-  }
-  return out;
-}
-
 function initMtcuteWasm(): void {
   const dir = join(require.resolve('@mtcute/wasm'), '..');
   wasm.initSync(readFileSync(join(dir, wasm.SIMD_AVAILABLE ? 'mtcute-simd.wasm' : 'mtcute.wasm')));

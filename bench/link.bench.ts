@@ -5,16 +5,10 @@
 // seqno, headers, padding, msg_key, KDF, AES-256-IGE, intermediate framing and
 // the obfuscated2 AES-CTR stream. A few reference rows show where the time goes
 // (the napi floor of a call, sealing alone, framing alone).
-import {
-  type Cipher,
-  createCipheriv,
-  createDecipheriv,
-  createHash,
-  randomBytes,
-  randomFillSync,
-} from 'node:crypto';
+import { type Cipher, createCipheriv, createHash, randomBytes, randomFillSync } from 'node:crypto';
 import { MtpLink, MtpSession, TransportCodec, type TransportOptions } from '../bindings';
 import { type Measured, report } from './harness';
+import { jsIge, jsKdf } from './js-baseline';
 
 const authKey = Buffer.from(Array.from({ length: 256 }, (_, i) => (i * 31 + 7) & 0xff));
 const body = Buffer.alloc(128, 0x11);
@@ -25,37 +19,6 @@ const N = 1000;
 
 // --- JS baseline: MTProto 2.0 over node:crypto, intermediate + obfuscated2 ---
 const keyId = createHash('sha1').update(authKey).digest().subarray(12, 20);
-
-function ige(data: Buffer, key: Buffer, iv: Buffer, encrypt: boolean): Buffer {
-  const aes = (encrypt ? createCipheriv : createDecipheriv)('aes-256-ecb', key, null).setAutoPadding(false);
-  const out = Buffer.allocUnsafe(data.length);
-  const x = Buffer.allocUnsafe(16);
-  let chainIn = encrypt ? iv.subarray(0, 16) : iv.subarray(16, 32);
-  let chainOut = encrypt ? iv.subarray(16, 32) : iv.subarray(0, 16);
-  for (let i = 0; i < data.length; i += 16) {
-    for (let j = 0; j < 16; j++) x[j] = data[i + j] ^ chainIn[j];
-    const y = aes.update(x);
-    for (let j = 0; j < 16; j++) out[i + j] = y[j] ^ chainOut[j];
-    chainIn = out.subarray(i, i + 16);
-    chainOut = data.subarray(i, i + 16);
-  }
-  return out;
-}
-
-function kdf(msgKey: Buffer, x: number): [Buffer, Buffer] {
-  const a = createHash('sha256')
-    .update(msgKey)
-    .update(authKey.subarray(x, x + 36))
-    .digest();
-  const b = createHash('sha256')
-    .update(authKey.subarray(40 + x, 76 + x))
-    .update(msgKey)
-    .digest();
-  return [
-    Buffer.concat([a.subarray(0, 8), b.subarray(8, 24), a.subarray(24, 32)]),
-    Buffer.concat([b.subarray(0, 8), a.subarray(8, 24), b.subarray(24, 32)]),
-  ];
-}
 
 /** One side of a connection in JS: seals and frames, or unframes and opens. */
 class JsLink {
@@ -103,8 +66,8 @@ class JsLink {
       .update(plain)
       .digest()
       .subarray(8, 24);
-    const [k, iv] = kdf(msgKey, this.sender);
-    const packet = Buffer.concat([keyId, msgKey, ige(plain, k, iv, true)]);
+    const [k, iv] = jsKdf(authKey, msgKey, this.sender);
+    const packet = Buffer.concat([keyId, msgKey, jsIge(plain, k, iv, true)]);
     const head = Buffer.allocUnsafe(4);
     head.writeUInt32LE(packet.length);
     return { frame: this.send.update(Buffer.concat([head, packet])), msgId };
@@ -129,8 +92,8 @@ class JsLink {
     if (!packet.subarray(0, 8).equals(keyId)) return dropped;
     const msgKey = packet.subarray(8, 24);
     const x = 8 - this.sender;
-    const [k, iv] = kdf(msgKey, x);
-    const plain = ige(packet.subarray(24), k, iv, false);
+    const [k, iv] = jsKdf(authKey, msgKey, x);
+    const plain = jsIge(packet.subarray(24), k, iv, false);
     const check = createHash('sha256')
       .update(authKey.subarray(88 + x, 120 + x))
       .update(plain)

@@ -2,49 +2,16 @@
 // message, per call and batched across 1,000 sessions, against a JS baseline that
 // does the same work over node:crypto (msg_id/seqno, headers, padding, msg_key,
 // KDF, AES-256-IGE, and on receipt every check, the duplicate window and an event).
-import { createCipheriv, createDecipheriv, createHash, randomFillSync } from 'node:crypto';
+import { createHash, randomFillSync } from 'node:crypto';
 import { MtpSession } from '../bindings';
 import { type Measured, opsPerSecond, report } from './harness';
+import { jsIge, jsKdf } from './js-baseline';
 
 const authKey = Buffer.from(Array.from({ length: 256 }, (_, i) => (i * 31 + 7) & 0xff));
 const body = Buffer.alloc(48, 0x11); // a small request: constructor + a few fields
 body.writeUInt32LE(0x12345678, 0);
 
 // --- JS baseline ---
-function ige(data: Buffer, key: Buffer, iv: Buffer, encrypt: boolean): Buffer {
-  const aes = encrypt
-    ? createCipheriv('aes-256-ecb', key, null).setAutoPadding(false)
-    : createDecipheriv('aes-256-ecb', key, null).setAutoPadding(false);
-  const out = Buffer.allocUnsafe(data.length);
-  const x = Buffer.allocUnsafe(16);
-  // Encrypt: c = E(p ^ c_prev) ^ p_prev. Decrypt: p = D(c ^ p_prev) ^ c_prev.
-  let chainIn = encrypt ? iv.subarray(0, 16) : iv.subarray(16, 32);
-  let chainOut = encrypt ? iv.subarray(16, 32) : iv.subarray(0, 16);
-  for (let i = 0; i < data.length; i += 16) {
-    for (let j = 0; j < 16; j++) x[j] = data[i + j] ^ chainIn[j];
-    const y = aes.update(x);
-    for (let j = 0; j < 16; j++) out[i + j] = y[j] ^ chainOut[j];
-    chainIn = out.subarray(i, i + 16);
-    chainOut = data.subarray(i, i + 16);
-  }
-  return out;
-}
-
-function kdf(key: Buffer, msgKey: Buffer, x: number): [Buffer, Buffer] {
-  const a = createHash('sha256')
-    .update(msgKey)
-    .update(key.subarray(x, x + 36))
-    .digest();
-  const b = createHash('sha256')
-    .update(key.subarray(40 + x, 76 + x))
-    .update(msgKey)
-    .digest();
-  return [
-    Buffer.concat([a.subarray(0, 8), b.subarray(8, 24), a.subarray(24, 32)]),
-    Buffer.concat([b.subarray(0, 8), a.subarray(8, 24), b.subarray(24, 32)]),
-  ];
-}
-
 class JsSession {
   readonly keyId = createHash('sha1').update(authKey).digest().subarray(12, 20);
   lastMsgId = 0n;
@@ -84,8 +51,8 @@ class JsSession {
       .update(plain)
       .digest()
       .subarray(8, 24);
-    const [k, iv] = kdf(authKey, msgKey, this.sender);
-    return Buffer.concat([this.keyId, msgKey, ige(plain, k, iv, true)]);
+    const [k, iv] = jsKdf(authKey, msgKey, this.sender);
+    return Buffer.concat([this.keyId, msgKey, jsIge(plain, k, iv, true)]);
   }
 
   receive(packet: Buffer, now: number): unknown[] {
@@ -93,8 +60,8 @@ class JsSession {
     if (!packet.subarray(0, 8).equals(this.keyId)) return [{ kind: 'dropped' }];
     const msgKey = packet.subarray(8, 24);
     const x = this.sender === 0 ? 8 : 0;
-    const [k, iv] = kdf(authKey, msgKey, x);
-    const plain = ige(packet.subarray(24), k, iv, false);
+    const [k, iv] = jsKdf(authKey, msgKey, x);
+    const plain = jsIge(packet.subarray(24), k, iv, false);
     const check = createHash('sha256')
       .update(authKey.subarray(88 + x, 120 + x))
       .update(plain)
