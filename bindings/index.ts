@@ -17,6 +17,18 @@ export {
   TELEGRAM_RSA_KEYS,
   type TelegramKeySet,
 } from './auth';
+export {
+  asUnauthorized,
+  type CodeRequest,
+  type LoggedInUser,
+  type LoginApiOptions,
+  LoginError,
+  type LoginErrorCode,
+  type PasswordRequest,
+  UnauthorizedError,
+  type UnauthorizedReason,
+  type UserLoginOptions,
+} from './login';
 export * from './native';
 export {
   AttemptLimiter,

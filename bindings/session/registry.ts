@@ -3,6 +3,17 @@
 
 import { createHash } from 'node:crypto';
 import { createAuthKey } from '../auth';
+import {
+  asUnauthorized,
+  type LoggedInUser,
+  type LoginApiOptions,
+  type LoginCalls,
+  loginBot,
+  loginUser,
+  logOut,
+  type UnauthorizedError,
+  type UserLoginOptions,
+} from '../login';
 import * as TL from '../tl';
 import { FloodWaitError, MigrateError } from '../tl';
 import { dcAddresses, handshakeDcId } from './dcs';
@@ -320,6 +331,8 @@ export class SessionRegistry {
       try {
         return (await driver.request(request, options.timeoutMs)) as TL.Result<M>;
       } catch (e) {
+        const lost = asUnauthorized(e);
+        if (lost) throw this.unauthorized(s, lost);
         if (attempt >= MAX_RETRIES || !this.sessions.has(id)) throw e;
         if (e instanceof FloodWaitError && e.seconds < (s.options.floodWaitThreshold ?? 0)) {
           await new Promise((r) => setTimeout(r, e.seconds * 1000));
@@ -376,6 +389,51 @@ export class SessionRegistry {
       pending: s.driver.pending.size,
     };
     return state;
+  }
+
+  // --- Logins (bindings/login) ---
+
+  /** Logs the session in as a bot (auth.importBotAuthorization); resolves with its user. Rejects with LoginError. */
+  loginBot(id: SessionId, botToken: string, options: LoginApiOptions): Promise<LoggedInUser> {
+    return loginBot(this.loginCalls(id), botToken, options);
+  }
+
+  /**
+   * Logs the session in as the user of `options.phone`: the code (and the 2FA password)
+   * from the callbacks, PHONE_/USER_MIGRATE followed; resolves with the user. Rejects with
+   * LoginError (SIGN_UP_REQUIRED for a phone without an account: none is created).
+   */
+  loginUser(id: SessionId, options: UserLoginOptions): Promise<LoggedInUser> {
+    return loginUser(this.loginCalls(id), options);
+  }
+
+  /** auth.logOut; the session stays open with its key, without a user. */
+  async logOut(id: SessionId): Promise<void> {
+    const s = this.get(id);
+    await logOut(this.loginCalls(id));
+    s.userId = null;
+    s.phoneCodeHash = null;
+  }
+
+  private loginCalls(id: SessionId): LoginCalls {
+    const s = this.get(id);
+    return {
+      call: (method, params) => this.call(id, method, params),
+      dropPhoneCodeHash: () => {
+        s.phoneCodeHash = null;
+      },
+    };
+  }
+
+  /** The key lost its authorization (revoked, logged out elsewhere, deactivated): tell the client once. */
+  private unauthorized(s: SessionEntry, e: UnauthorizedError): UnauthorizedError {
+    const userId = s.userId;
+    if (userId !== null) {
+      s.userId = null;
+      s.phoneCodeHash = null;
+      s.notify({ kind: 'unauthorized', sessionId: s.id, reason: e.reason, userId });
+    }
+    return e;
   }
 }
 

@@ -1,6 +1,7 @@
 // Public types of the session registry (DESIGN.md "The public API").
 
 import type { RsaKeyInput } from '../auth';
+import type { UnauthorizedReason } from '../login/unauthorized';
 import type * as TL from '../tl';
 import type { TransportKind } from '../transport';
 import type { DcEnvironment } from './dcs';
@@ -179,7 +180,13 @@ export type SessionEvent =
   | { kind: 'rpcResult'; sessionId: SessionId; msgId: bigint; body: Buffer }
   | { kind: 'rpcError'; sessionId: SessionId; msgId: bigint; code: number; message: string }
   | { kind: 'update'; sessionId: SessionId; update: TL.Types['Updates'] }
-  | { kind: 'badData'; sessionId: SessionId; code: string; message: string };
+  | { kind: 'badData'; sessionId: SessionId; code: string; message: string }
+  /**
+   * The logged-in key lost its authorization (a call got 401 AUTH_KEY_UNREGISTERED,
+   * SESSION_REVOKED, USER_DEACTIVATED...): the session's user id is cleared; nothing logs
+   * in again by itself.
+   */
+  | { kind: 'unauthorized'; sessionId: SessionId; reason: UnauthorizedReason; userId: bigint };
 
 export type SessionEventKind = SessionEvent['kind'];
 export type SessionEventOf<K extends SessionEventKind> = Extract<SessionEvent, { kind: K }>;

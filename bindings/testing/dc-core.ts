@@ -94,6 +94,7 @@ export class DcCore {
       serverNow: () => this.now(),
       dcOptions: () => o.world.dcOptions(),
       authorizations: o.world.authorizations,
+      accounts: o.world.accounts,
       keyRecord: (id) => this.keys.get(id),
       unbindFrom: (perm) => {
         for (const k of this.keys.values()) if (k.boundTo === perm) k.boundTo = undefined;

@@ -1,6 +1,16 @@
 // telegram-mt/testing: TestDc, an embedded loopback Telegram data center for tests,
 // demos, benchmarks and offline integration tests. See README.md.
 
+export {
+  AccountDirectory,
+  type AddBotOptions,
+  type AddUserOptions,
+  CODE_TTL_MS,
+  MAX_CODE_ATTEMPTS,
+  normalizePhone,
+  type SentCode,
+  type TestAccount,
+} from './accounts';
 export { AuthorizationRegistry } from './authorizations';
 export { TELEGRAM_DH_G, TELEGRAM_DH_PRIME } from './dh';
 export type { InjectedRpcError, MigrateKind } from './faults';
@@ -21,6 +31,7 @@ export {
   type HandshakeServerOptions,
   type HandshakeStep,
 } from './server-handshake';
+export { SrpServer, type SrpVerdict, type StoredPassword } from './srp-server';
 export { TestDc } from './test-dc';
 export type {
   AuthKeyInfo,

@@ -4,11 +4,13 @@
 
 import * as TL from '../tl';
 import { RESULT_READERS } from '../tl/generated/codec';
+import type { AccountDirectory } from './accounts';
 import type { AuthorizationRegistry } from './authorizations';
 import { openBinding } from './bind-temp-key';
 import { type DcSession, type InitConnectionInfo, rpcErrorBody } from './dc-session';
 import type { DcFaults } from './faults';
 import type { AuthKeyRecord } from './keys';
+import { loginHandlers } from './login-methods';
 import { TestRpcError } from './rpc';
 import type { Execution, Handler, HandlerContext, TestDcStats } from './types';
 
@@ -156,6 +158,8 @@ export interface BuiltinHost {
   /** Every DC of the world (this one included). */
   dcOptions(): Array<{ dcId: number; host: string; port: number }>;
   readonly authorizations: AuthorizationRegistry;
+  /** The world's accounts (login-methods.ts). */
+  readonly accounts: AccountDirectory;
   /** A key of this DC by id. */
   keyRecord(authKeyId: bigint): AuthKeyRecord | undefined;
   /** Unbinds whatever temporary key is bound to `perm`. */
@@ -230,28 +234,6 @@ export function builtinHandlers(host: BuiltinHost): Map<string, Handler> {
       user: { _: 'user' as const, self: true, id: userId, firstName: 'Test' },
     };
   });
-  // The first calls clients make after login (Telethon and GramJS do): the user itself, and
-  // an update state to start from. Both need a logged-in key (401 otherwise).
-  add('users.getUsers', (req, ctx) => {
-    if (ctx.userId === undefined) return ctx.rpcError(401, 'AUTH_KEY_UNREGISTERED');
-    const self = ctx.userId;
-    return req.id.map((u) =>
-      u._ === 'inputUserSelf' || (u._ === 'inputUser' && u.userId === self)
-        ? { _: 'user' as const, self: true, id: self, firstName: 'Test' }
-        : { _: 'userEmpty' as const, id: u._ === 'inputUser' ? u.userId : 0n },
-    );
-  });
-  add('updates.getState', (_req, ctx) => {
-    if (ctx.userId === undefined) return ctx.rpcError(401, 'AUTH_KEY_UNREGISTERED');
-    return {
-      _: 'updates.state' as const,
-      pts: 1,
-      qts: 0,
-      date: Math.floor(host.serverNow() / 1000),
-      seq: 0,
-      unreadCount: 0,
-    };
-  });
   add('auth.bindTempAuthKey', (req, ctx) => {
     const temp = host.keyRecord(ctx.authKeyId);
     if (!temp || temp.expiresAt === undefined) return ctx.rpcError(400, 'TEMP_AUTH_KEY_EMPTY');
@@ -282,5 +264,7 @@ export function builtinHandlers(host: BuiltinHost): Map<string, Handler> {
     temp.boundTo = perm;
     return true;
   });
+  // Logins, and the first calls of a logged-in client (users.getUsers, updates.getState).
+  for (const [name, h] of loginHandlers(host)) m.set(name, h);
   return m;
 }

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import type * as TL from '../tl';
 import { serialize } from '../tl';
+import { AccountDirectory } from './accounts';
 import { AuthorizationRegistry } from './authorizations';
 import { DcConnection } from './connection';
 import { DcCore } from './dc-core';
@@ -28,6 +29,7 @@ import type {
 export interface WorldLink {
   dcOptions(): Array<{ dcId: number; host: string; port: number }>;
   readonly authorizations: AuthorizationRegistry;
+  readonly accounts: AccountDirectory;
 }
 
 export class TestDc {
@@ -37,6 +39,8 @@ export class TestDc {
   port = 0;
   readonly rsaPublicKey: RsaPublicKeyInfo;
   readonly stats: TestDcStats;
+  /** Users, bots, login codes and 2FA passwords (the world's, in a TestWorld). */
+  readonly accounts: AccountDirectory;
   private readonly rsaKey: TestRsaKey;
   private readonly options: TestDcOptions;
   private readonly server: Server;
@@ -58,7 +62,9 @@ export class TestDc {
     const link: WorldLink = world ?? {
       dcOptions: () => [{ dcId: this.dcId, host: this.host, port: this.port }],
       authorizations: registry,
+      accounts: new AccountDirectory(() => this.dcId),
     };
+    this.accounts = link.accounts;
     this.core = new DcCore(
       {
         dcId: this.dcId,
@@ -74,6 +80,7 @@ export class TestDc {
       },
     );
     this.stats = this.core.stats;
+    this.accounts.attachDc(this.dcId, this.core.keys);
     this.server = createServer((socket) => this.accept(socket));
   }
 

@@ -3,6 +3,7 @@
 // authorizations (auth.exportAuthorization on one, auth.importAuthorization on another).
 
 import type * as TL from '../tl';
+import { AccountDirectory } from './accounts';
 import { AuthorizationRegistry } from './authorizations';
 import { generateTestRsaKey, type RsaPublicKeyInfo, sharedTestRsaKey } from './rsa-key';
 import { TestDc, type WorldLink } from './test-dc';
@@ -16,10 +17,13 @@ export interface TestWorldOptions extends Omit<TestDcOptions, 'dcId' | 'port'> {
 export class TestWorld {
   readonly dcs: ReadonlyMap<number, TestDc>;
   readonly rsaPublicKey: RsaPublicKeyInfo;
+  /** Users, bots, login codes and 2FA passwords of every DC (addUser, addBot, lastCode, revoke...). */
+  readonly accounts: AccountDirectory;
 
-  private constructor(dcs: Map<number, TestDc>, key: RsaPublicKeyInfo) {
+  private constructor(dcs: Map<number, TestDc>, key: RsaPublicKeyInfo, accounts: AccountDirectory) {
     this.dcs = dcs;
     this.rsaPublicKey = key;
+    this.accounts = accounts;
   }
 
   /** Starts one TestDc per DC id; they share one RSA key. */
@@ -34,6 +38,7 @@ export class TestWorld {
     const link: WorldLink = {
       dcOptions: () => [...dcs.values()].map((d) => ({ dcId: d.dcId, host: d.host, port: d.port })),
       authorizations: new AuthorizationRegistry(),
+      accounts: new AccountDirectory(() => ids[0]),
     };
     try {
       for (const dcId of ids) {
@@ -45,7 +50,7 @@ export class TestWorld {
       throw e;
     }
     const { modulus, exponent, pem, fingerprint } = rsaKey;
-    return new TestWorld(dcs, { modulus, exponent, pem, fingerprint });
+    return new TestWorld(dcs, { modulus, exponent, pem, fingerprint }, link.accounts);
   }
 
   /** The TestDc of a DC id. */
