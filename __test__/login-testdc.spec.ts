@@ -5,9 +5,16 @@
 // an authorization imported on another DC.
 
 import test from 'ava';
-import type { RpcError, TL } from '../bindings';
+import { type RpcError, srpComputeCheck, TL } from '../bindings';
 import { MAX_CODE_ATTEMPTS, TestWorld } from '../bindings/testing';
-import { clientHandshake, SessionDriver, TestClient } from './testdc-helpers';
+import {
+  bindingMessage,
+  type ClientKey,
+  clientHandshake,
+  RawSession,
+  SessionDriver,
+  TestClient,
+} from './testdc-helpers';
 
 let world: TestWorld;
 test.before(async () => {
@@ -239,4 +246,79 @@ test('revoke reaches an authorization imported on another DC', async (t) => {
   for (const s of [a, b])
     t.deepEqual(await s.call('updates.getState', {}).catch(rpc), { code: 401, message: 'SESSION_REVOKED' });
   t.false(world.accounts.hasAuthorizations(account.id));
+});
+
+/** A temporary key on DC 1 bound to `perm` (auth.bindTempAuthKey), with raw calls over it. */
+async function boundTempKey(perm: ClientKey) {
+  const c = await TestClient.open(world.dc(1).port);
+  const temp = await clientHandshake(c, world.rsaPublicKey, {
+    dcId: 1,
+    inner: 'p_q_inner_data_temp_dc',
+    expiresIn: 3600,
+  });
+  const s = new RawSession(c, temp.authKey, temp.salt);
+  const call = async <M extends TL.MethodName>(method: M, params: TL.Params<M>, msgId = s.msgId()) => {
+    s.send({ msgId, body: TL.serialize({ _: method, ...params } as unknown as TL.TlObject) });
+    const r = await s.until((o) => o._ === 'rpc_result' && o.reqMsgId === BigInt.asIntN(64, msgId));
+    return TL.deserializeResult(method, r.obj.result as Buffer) as TL.Result<M>;
+  };
+  const expiresAt = Math.floor(Date.now() / 1000) + 3600;
+  const msgId = s.msgId();
+  const bound = await call(
+    'auth.bindTempAuthKey',
+    {
+      permAuthKeyId: perm.authKeyId,
+      nonce: 7n,
+      expiresAt,
+      encryptedMessage: bindingMessage(perm.authKey, msgId, {
+        nonce: 7n,
+        tempAuthKeyId: temp.authKeyId,
+        permAuthKeyId: perm.authKeyId,
+        tempSessionId: s.sessionId,
+        expiresAt,
+      }),
+    },
+    msgId,
+  );
+  if (bound !== true) throw new Error('not bound');
+  return { call, close: () => c.close() };
+}
+
+test('PFS: a login waiting for its password survives a new temporary key; revocation reaches it', async (t) => {
+  const phone = newPhone();
+  const account = world.accounts.addUser({ phone, password: 'pfs', homeDcId: 1 });
+  const c = await TestClient.open(world.dc(1).port);
+  const perm = await clientHandshake(c, world.rsaPublicKey, { dcId: 1 });
+  c.close();
+  const a = await boundTempKey(perm);
+  t.teardown(a.close);
+  const sent = await a.call('auth.sendCode', { phoneNumber: phone, ...API, settings: { _: 'codeSettings' } });
+  if (sent._ !== 'auth.sentCode') return t.fail(sent._);
+  const needed = await a
+    .call('auth.signIn', {
+      phoneNumber: phone,
+      phoneCodeHash: sent.phoneCodeHash,
+      phoneCode: world.accounts.lastCode(phone),
+    })
+    .catch(rpc);
+  t.deepEqual(needed, { code: 401, message: 'SESSION_PASSWORD_NEEDED' });
+  // The temporary key is renewed (a new one bound to the same permanent key) mid-login.
+  const b = await boundTempKey(perm);
+  t.teardown(b.close);
+  const pw = (await b.call('account.getPassword', {})) as TL.Objects['account.password'];
+  const algo =
+    pw.currentAlgo as TL.Objects['passwordKdfAlgoSHA256SHA256PBKDF2HMACSHA512iter100000SHA256ModPow'];
+  const { A, M1 } = srpComputeCheck({ password: 'pfs', ...algo, srpB: pw.srpB! });
+  const auth = await b.call('auth.checkPassword', {
+    password: { _: 'inputCheckPasswordSRP', srpId: pw.srpId!, A, M1 },
+  });
+  t.like(auth, { _: 'auth.authorization', user: { id: account.id } });
+  const permInfo = world
+    .dc(1)
+    .authKeys()
+    .find((k) => k.authKeyId === perm.authKeyId);
+  t.is(permInfo?.userId, account.id, 'the permanent key is logged in');
+  t.like(await b.call('updates.getState', {}), { _: 'updates.state' });
+  t.true(world.accounts.revoke(account.id) >= 1);
+  t.deepEqual(await b.call('updates.getState', {}).catch(rpc), { code: 401, message: 'SESSION_REVOKED' });
 });

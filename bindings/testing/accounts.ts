@@ -70,8 +70,6 @@ export const CODE_TTL_MS = 5 * 60_000;
 /** How a key lost its authorization, for the 401 it gets. */
 type Lost = 'SESSION_REVOKED';
 
-const keyOf = (dcId: number, authKeyId: bigint) => `${dcId}:${authKeyId}`;
-
 /** A phone as the directory keys it: digits only, or undefined when it cannot be one (5..15 digits). */
 export function normalizePhone(phone: string): string | undefined {
   const digits = phone.replace(/[\s()+-]/g, '');
@@ -251,9 +249,18 @@ export class AccountDirectory {
 
   // --- authorizations --------------------------------------------------------
 
+  /**
+   * Whose authorization a key carries: a temporary key bound with auth.bindTempAuthKey acts
+   * for its permanent key (api/pfs), so a login survives the temporary key's renewal.
+   */
+  private keyOf(dcId: number, authKeyId: bigint): string {
+    const rec = this.dcKeys.get(dcId)?.get(authKeyId);
+    return `${dcId}:${rec?.boundTo?.authKeyId ?? authKeyId}`;
+  }
+
   /** Logs key `authKeyId` of DC `dcId` in as `userId` (a login method did). */
   authorized(dcId: number, authKeyId: bigint, userId: bigint): void {
-    const k = keyOf(dcId, authKeyId);
+    const k = this.keyOf(dcId, authKeyId);
     this.primary.set(k, userId);
     this.awaitingPassword.delete(k);
     this.lost.delete(k);
@@ -261,7 +268,7 @@ export class AccountDirectory {
 
   /** The key logged out (or was logged out): nothing remembered about it. */
   forget(dcId: number, authKeyId: bigint): void {
-    const k = keyOf(dcId, authKeyId);
+    const k = this.keyOf(dcId, authKeyId);
     this.primary.delete(k);
     this.awaitingPassword.delete(k);
     this.lost.delete(k);
@@ -269,20 +276,20 @@ export class AccountDirectory {
 
   /** The user a key logged in as by a login method on this DC (not an imported authorization). */
   primaryUser(dcId: number, authKeyId: bigint): bigint | undefined {
-    return this.primary.get(keyOf(dcId, authKeyId));
+    return this.primary.get(this.keyOf(dcId, authKeyId));
   }
 
   awaitPassword(dcId: number, authKeyId: bigint, userId: bigint): void {
-    this.awaitingPassword.set(keyOf(dcId, authKeyId), userId);
+    this.awaitingPassword.set(this.keyOf(dcId, authKeyId), userId);
   }
 
   passwordPending(dcId: number, authKeyId: bigint): bigint | undefined {
-    return this.awaitingPassword.get(keyOf(dcId, authKeyId));
+    return this.awaitingPassword.get(this.keyOf(dcId, authKeyId));
   }
 
   /** Why an unauthorized key is: SESSION_REVOKED after `revoke`, else AUTH_KEY_UNREGISTERED. */
   unauthorizedReason(dcId: number, authKeyId: bigint): 'SESSION_REVOKED' | 'AUTH_KEY_UNREGISTERED' {
-    return this.lost.get(keyOf(dcId, authKeyId)) ?? 'AUTH_KEY_UNREGISTERED';
+    return this.lost.get(this.keyOf(dcId, authKeyId)) ?? 'AUTH_KEY_UNREGISTERED';
   }
 
   /**
@@ -291,19 +298,18 @@ export class AccountDirectory {
    */
   revoke(userId: bigint | number): number {
     const id = BigInt(userId);
-    let n = 0;
-    for (const [dcId, keys] of this.dcKeys) {
-      for (const key of keys.values()) {
-        if (key.userId !== id) continue;
-        key.userId = undefined;
-        const k = keyOf(dcId, key.authKeyId);
-        this.primary.delete(k);
-        this.lost.set(k, 'SESSION_REVOKED');
-        n++;
-      }
+    // First find them all: logging out a bound temporary key logs out its permanent one.
+    const found: Array<[number, AuthKeyRecord]> = [];
+    for (const [dcId, keys] of this.dcKeys)
+      for (const key of keys.values()) if (key.userId === id) found.push([dcId, key]);
+    for (const [dcId, key] of found) {
+      const k = this.keyOf(dcId, key.authKeyId);
+      key.userId = undefined;
+      this.primary.delete(k);
+      this.lost.set(k, 'SESSION_REVOKED');
     }
     for (const [k, u] of this.awaitingPassword) if (u === id) this.awaitingPassword.delete(k);
-    return n;
+    return found.length;
   }
 
   /** Whether any key of the world is logged in as `userId` (the code then goes to the app). */
