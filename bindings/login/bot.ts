@@ -1,6 +1,7 @@
 // Bot login (core.telegram.org/api/bots): auth.importBotAuthorization with the token.
 // USER_MIGRATE_X (the bot lives on DC X) is followed by the registry's call().
 
+import type * as TL from '../tl';
 import { loginFailure, userOf } from './answers';
 import { LoginError } from './errors';
 import type { LoggedInUser, LoginApiOptions, LoginCalls } from './types';
@@ -15,7 +16,7 @@ export async function loginBot(
 ): Promise<LoggedInUser> {
   if (!BOT_TOKEN.test(botToken))
     throw new LoginError('BOT_TOKEN_INVALID', 'not a bot token (<botId>:<secret>)');
-  let auth: Awaited<ReturnType<LoginCalls['call']>>;
+  let auth: TL.Types['auth.Authorization'];
   try {
     auth = await calls.call('auth.importBotAuthorization', {
       flags: 0,
@@ -26,5 +27,5 @@ export async function loginBot(
   } catch (e) {
     throw loginFailure(e, 'auth.importBotAuthorization');
   }
-  return userOf(auth as Parameters<typeof userOf>[0]);
+  return userOf(auth);
 }
