@@ -52,7 +52,7 @@ test.after.always(async () => {
 const API = { apiId: 12345, apiHash: '0123456789abcdef0123456789abcdef' };
 
 test.serial(
-  'GramJS logs in as a 2FA user: PHONE_MIGRATE_2, a wrong password, then SRP accepted',
+  'GramJS logs in as a 2FA user: PHONE_MIGRATE_2, a wrong code, a wrong password, then SRP accepted',
   async (t) => {
     const phone = '+999771234567';
     const account = world.accounts.addUser({
@@ -74,10 +74,15 @@ test.serial(
     const errors: string[] = [];
     const hints: string[] = [];
     let passwords = 0;
+    let codes = 0;
     try {
       await c.start({
         phoneNumber: phone,
-        phoneCode: async () => world.accounts.lastCode(phone) ?? '',
+        // A wrong code first: GramJS reports it and asks again.
+        phoneCode: async () => {
+          const code = world.accounts.lastCode(phone) ?? '';
+          return ++codes === 1 ? String((Number(code) + 1) % 100_000).padStart(5, '0') : code;
+        },
         password: async (hint) => {
           hints.push(hint ?? '');
           return ++passwords === 1 ? 'not it' : 'gramjs pw';
@@ -87,7 +92,8 @@ test.serial(
           return errors.length > 3; // stop on a loop
         },
       });
-      t.deepEqual(errors, ['PASSWORD_HASH_INVALID']);
+      t.deepEqual(errors, ['PHONE_CODE_INVALID', 'PASSWORD_HASH_INVALID']);
+      t.is(codes, 2);
       t.deepEqual(hints, ['g', 'g']);
       t.is(c.session.dcId, 2, 'GramJS followed PHONE_MIGRATE_2');
       const key = world
@@ -106,6 +112,35 @@ test.serial(
     }
   },
 );
+
+test.serial('GramJS logs in as a bot homed on another DC (USER_MIGRATE_2)', async (t) => {
+  const bot = world.accounts.addBot({ homeDcId: 2, username: 'gram_bot' });
+  const session = new StringSession('');
+  session.setDC(1, '127.0.0.1', 80);
+  const c = new TelegramClient(session, API.apiId, API.apiHash, {
+    connection: toTestPorts((id) => world.dc(id).port),
+    connectionRetries: 3,
+    retryDelay: 100,
+    autoReconnect: false,
+    baseLogger: new Logger(LogLevel.NONE),
+  });
+  try {
+    await c.start({ botAuthToken: bot.token! });
+    t.is(c.session.dcId, 2);
+    const me = await c.getMe();
+    t.is(me.id.toString(), bot.id.toString());
+    t.true(me.bot);
+    t.is(me.username, 'gram_bot');
+    t.truthy(
+      world
+        .dc(2)
+        .authKeys()
+        .find((k) => k.userId === bot.id),
+    );
+  } finally {
+    await c.destroy();
+  }
+});
 
 /** account.password in GramJS's classes (only what computeCheck reads). */
 function gramPassword(pw: TL.Objects['account.password']): Api.account.Password {
