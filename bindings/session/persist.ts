@@ -206,6 +206,8 @@ export class SessionStore {
 
   /** Sees the session's events: salt changes and reconnects are coalesced, a migration is written at once. */
   observe(kind: string): void {
+    // A migration that finished after the lease was lost must not leave its new connection running.
+    if (kind === 'migrated' && this.lostError) this.entry.driver?.fail(this.lostError);
     if (kind === 'migrated') this.schedule(0);
     else if (kind === 'saltChanged' || kind === 'connected') this.schedule(this.saveDelayMs);
   }
