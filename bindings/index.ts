@@ -50,6 +50,7 @@ export {
   type SessionImport,
   type SessionInitOptions,
   type SessionOpenOptions,
+  type SessionPersistOptions,
   SessionRegistry,
   type SessionState,
   type SessionTransportOptions,

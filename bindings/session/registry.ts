@@ -14,12 +14,14 @@ import {
   type UnauthorizedError,
   type UserLoginOptions,
 } from '../login';
+import type { JsonValue, UpdatesState } from '../storage/types';
 import * as TL from '../tl';
 import { FloodWaitError, MigrateError } from '../tl';
 import { dcAddresses, handshakeDcId } from './dcs';
 import { Driver } from './driver';
 import { isAccountMigrate, migrateSession } from './migrate';
 import { type Notify, notifier } from './notify';
+import { openStored, type SessionStore } from './persist';
 import { PlainSender } from './plain';
 import { type AttemptLimiter, connectionAttempts } from './reconnect';
 import {
@@ -53,6 +55,8 @@ export interface SessionEntry {
   updates: UpdateQueue<TL.Types['Updates']> | null;
   /** Other DCs' addresses learned from help.getConfig. */
   knownDcs: Map<number, SessionAddress>;
+  /** The storage behind a session opened with `options.name` (persist.ts). */
+  persist?: SessionStore;
 }
 
 const MAX_RETRIES = 5;
@@ -94,7 +98,9 @@ export class SessionRegistry {
       knownDcs: new Map(Object.entries(options.dcAddresses ?? {}).map(([k, v]) => [Number(k), v])),
     } as unknown as SessionEntry;
     entry.notify = this.makeNotify(entry);
-    entry.driver = await this.connect(entry, dcId, this.addressOf(entry, dcId), options.import);
+    const connect = () => this.connect(entry, entry.dcId, this.addressOf(entry, entry.dcId), options.import);
+    entry.driver =
+      options.name !== undefined || options.storage ? await openStored(entry, connect) : await connect();
     this.sessions.set(id, entry);
     return id;
   }
@@ -121,7 +127,10 @@ export class SessionRegistry {
       inner = notifier(entry.client, report);
     };
     rebuild();
-    const notify: Notify & { rebuild?: () => void } = (event) => inner(event);
+    const notify: Notify & { rebuild?: () => void } = (event) => {
+      entry.persist?.observe(event.kind);
+      inner(event);
+    };
     notify.rebuild = rebuild;
     return notify;
   }
@@ -149,7 +158,7 @@ export class SessionRegistry {
     const o = entry.options;
     const transport = o.transport ?? {};
     const wireDcId = handshakeDcId(dcId, o.environment);
-    let key = imported;
+    let key = imported ?? entry.persist?.keyFor(dcId);
     let created: bigint | null = null;
     if (!key) {
       try {
@@ -172,6 +181,8 @@ export class SessionRegistry {
         throw new SessionError(code, `key exchange with DC ${dcId} failed: ${(e as Error).message}`, e);
       }
     }
+    // A stored session's new key is stored before it is used.
+    await entry.persist?.useKey(dcId, key);
     let driver: Driver;
     try {
       driver = new Driver({
@@ -188,6 +199,7 @@ export class SessionRegistry {
         limiter: this.limiter,
         onAuth: (info) => {
           if (info.userId !== undefined) entry.userId = info.userId;
+          if (info.userId !== undefined) entry.persist?.authChanged();
           if (info.phoneCodeHash !== undefined) entry.phoneCodeHash = info.phoneCodeHash;
         },
       });
@@ -216,7 +228,14 @@ export class SessionRegistry {
     s.draining.clear();
     s.plain?.close();
     s.updates?.end();
+    // A stored session: its last state written, its lease given back (rejects with STORAGE_FAILED).
+    const stored = s.persist?.close().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    const failed = stored && (await stored);
     s.notify({ kind: 'closed', sessionId: id });
+    if (failed) throw failed;
   }
 
   /** Everything needed to open the session elsewhere (`options.import`). Holds the key: keep it secret. */
@@ -230,6 +249,18 @@ export class SessionRegistry {
       dcId: s.dcId,
       timeOffset: Math.round(link.timeOffset / 1000),
     };
+  }
+
+  /** Writes the updates state (pts, qts, date, seq or any JSON) to a stored session's record. */
+  async saveUpdatesState(id: SessionId, state: UpdatesState | JsonValue): Promise<void> {
+    const s = this.get(id);
+    if (!s.persist) throw new SessionError('BAD_OPTIONS', `${id} was not opened with a name (no storage)`);
+    await s.persist.saveUpdatesState(state as JsonValue);
+  }
+
+  /** The stored updates state: as loaded, then as last saved (updates.getState answers included). */
+  storedUpdatesState(id: SessionId): UpdatesState | JsonValue | undefined {
+    return this.get(id).persist?.updatesState;
   }
 
   /**
@@ -324,12 +355,15 @@ export class SessionRegistry {
     options: CallOptions = {},
   ): Promise<TL.Result<M>> {
     const s = this.get(id);
+    s.persist?.check();
     const request = { _: method, ...params } as unknown as TL.TlObject;
     for (let attempt = 0; ; attempt++) {
       if (s.migrating) await s.migrating.catch(() => {});
       const driver = s.driver;
       try {
-        return (await driver.request(request, options.timeoutMs)) as TL.Result<M>;
+        const result = (await driver.request(request, options.timeoutMs)) as TL.Result<M>;
+        s.persist?.observeResult(method, result);
+        return result;
       } catch (e) {
         const lost = asUnauthorized(e);
         if (lost) throw this.unauthorized(s, lost);
@@ -413,6 +447,7 @@ export class SessionRegistry {
     await logOut(this.loginCalls(id));
     s.userId = null;
     s.phoneCodeHash = null;
+    s.persist?.authChanged();
   }
 
   private loginCalls(id: SessionId): LoginCalls {
@@ -431,6 +466,7 @@ export class SessionRegistry {
     if (userId !== null) {
       s.userId = null;
       s.phoneCodeHash = null;
+      s.persist?.authChanged();
       s.notify({ kind: 'unauthorized', sessionId: s.id, reason: e.reason, userId });
     }
     return e;

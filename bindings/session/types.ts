@@ -2,6 +2,7 @@
 
 import type { RsaKeyInput } from '../auth';
 import type { UnauthorizedReason } from '../login/unauthorized';
+import type { SessionStorage } from '../storage/types';
 import type * as TL from '../tl';
 import type { TransportKind } from '../transport';
 import type { DcEnvironment } from './dcs';
@@ -21,7 +22,10 @@ export type SessionErrorCode =
   | 'KEY_CHANGED' // import() replaced the key while the request was pending
   | 'TIMEOUT' // call() options.timeoutMs elapsed
   | 'REQUEST_FAILED' // the session gave up re-sending the request (bad_msg_notification)
-  | 'MIGRATE_FAILED'; // a *_MIGRATE_X could not be followed
+  | 'MIGRATE_FAILED' // a *_MIGRATE_X could not be followed
+  | 'SESSION_LOCKED' // open(): the stored session is held by another owner (cause: SessionLockedError)
+  | 'LEASE_LOST' // the stored session's lease expired or was taken: the session stopped
+  | 'STORAGE_FAILED'; // a storage read or write failed (after retries)
 
 /** Errors of the registry itself (RPC errors are TL's RpcError classes). */
 export class SessionError extends Error {
@@ -108,6 +112,32 @@ export interface SessionOpenOptions {
   updatesQueueSize?: number;
   /** Addresses of other DCs (for migration) when not learned from help.getConfig. */
   dcAddresses?: Record<number, SessionAddress>;
+  /**
+   * Keep this session in storage under this name (see persist.ts): its stored
+   * key is used (no key exchange), a new key is saved before it is used, and
+   * the session holds the name's lease while open (a second open is refused
+   * with SESSION_LOCKED). The stored home DC wins over `dcId` (after a
+   * migration); `address` is then taken as `dcId`'s address.
+   */
+  name?: string;
+  /** Where `name` lives (default: one MemoryStorage per process). */
+  storage?: SessionStorage;
+  persist?: SessionPersistOptions;
+}
+
+export interface SessionPersistOptions {
+  /** Lease length, ms (default 30000): how long a crashed process keeps the session blocked. */
+  leaseTtlMs?: number;
+  /** Lease renewal period, ms (default leaseTtlMs / 3). */
+  renewEveryMs?: number;
+  /** The lease owner id (default host:pid:random, unique per open). */
+  owner?: string;
+  /** Salt and time-offset changes are written at most this often, ms (default 1000). */
+  saveDelayMs?: number;
+  /** Attempts for an awaited write (a new key, the updates state, the flush on close; default 4). */
+  writeAttempts?: number;
+  /** First retry delay, ms (default 200; doubles up to 30 s). */
+  retryBaseMs?: number;
 }
 
 export interface CallOptions {
@@ -186,7 +216,18 @@ export type SessionEvent =
    * SESSION_REVOKED, USER_DEACTIVATED...): the session's user id is cleared; nothing logs
    * in again by itself.
    */
-  | { kind: 'unauthorized'; sessionId: SessionId; reason: UnauthorizedReason; userId: bigint };
+  | { kind: 'unauthorized'; sessionId: SessionId; reason: UnauthorizedReason; userId: bigint }
+  /** The stored session's lease was lost: the session stopped sending (calls fail with LEASE_LOST). */
+  | { kind: 'leaseLost'; sessionId: SessionId; code: 'LEASE_LOST'; message: string }
+  /** A storage write failed; `willRetry` says whether it is tried again. */
+  | {
+      kind: 'storageError';
+      sessionId: SessionId;
+      code: 'STORAGE_FAILED';
+      message: string;
+      attempt: number;
+      willRetry: boolean;
+    };
 
 export type SessionEventKind = SessionEvent['kind'];
 export type SessionEventOf<K extends SessionEventKind> = Extract<SessionEvent, { kind: K }>;

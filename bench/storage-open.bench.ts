@@ -1,0 +1,190 @@
+// Opening stored sessions through the real Session.open path (issue #6): for
+// N sessions (default 10,000; TMT_BENCH_OPEN_N) kept in each adapter, the time
+// to (1) take the lease and load the record, and (2) open: lease + load +
+// connect to a TestDc (in another process) with the stored key and wait for
+// its pong, no handshake; then close all (final write + lease release).
+// The baseline, measured in the same run (first and last; the faster counts),
+// opens the same keys with options.import (no storage). PostgreSQL and Redis rows need TMT_PG_URL /
+// TMT_REDIS_URL (eval "$(bash scripts/services.sh)").
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SessionRegistry } from '../bindings/session';
+import {
+  holdLease,
+  MemoryStorage,
+  PostgresStorage,
+  RedisStorage,
+  type SessionStorage,
+  SqliteStorage,
+} from '../bindings/storage';
+import { type Measured, report } from './harness';
+import { type DcControl, forkedDc, type PreparedKey } from './session-dc';
+
+const N = Number(process.env.TMT_BENCH_OPEN_N ?? 10_000);
+const IN_FLIGHT = 256;
+
+async function inFlight<T>(items: T[], fn: (item: T, i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(IN_FLIGHT, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        await fn(items[i], i);
+      }
+    }),
+  );
+}
+
+async function seconds(fn: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await fn();
+  return (performance.now() - start) / 1000;
+}
+
+interface Subject {
+  name: string;
+  make: () => SessionStorage;
+  cleanup?: () => Promise<void>;
+}
+
+function subjects(dir: string): Subject[] {
+  const table = `bench_open_${process.pid}`;
+  const prefix = `bench-open:${process.pid}:`;
+  const memory = new MemoryStorage();
+  const list: Subject[] = [
+    { name: 'memory', make: () => memory },
+    { name: 'sqlite', make: () => new SqliteStorage({ path: join(dir, 'open.db') }) },
+  ];
+  const pgUrl = process.env.TMT_PG_URL;
+  if (pgUrl) {
+    list.push({
+      name: 'postgres',
+      make: () => new PostgresStorage({ connectionString: pgUrl, table }),
+      cleanup: async () => {
+        const s = new PostgresStorage({ connectionString: pgUrl, table }) as unknown as {
+          pool: { query(q: string): Promise<unknown>; end(): Promise<void> };
+        };
+        for (const t of ['', '_leases', '_schema']) await s.pool.query(`DROP TABLE IF EXISTS "${table}${t}"`);
+        await s.pool.end();
+      },
+    });
+  } else console.log('  (TMT_PG_URL not set: postgres skipped)');
+  const redisUrl = process.env.TMT_REDIS_URL;
+  if (redisUrl) {
+    list.push({
+      name: 'redis',
+      make: () => new RedisStorage({ url: redisUrl, prefix }),
+      cleanup: async () => {
+        const s = new RedisStorage({ url: redisUrl, prefix });
+        await Promise.all((await s.list()).map((n) => s.delete(n)));
+        await s.close();
+      },
+    });
+  } else console.log('  (TMT_REDIS_URL not set: redis skipped)');
+  return list;
+}
+
+interface Row {
+  name: string;
+  leaseLoad: number;
+  open: number;
+  close: number;
+}
+
+async function openAll(dc: DcControl, keys: PreparedKey[], storage?: SessionStorage): Promise<Row> {
+  const reg = new SessionRegistry();
+  const ids: string[] = [];
+  let created = 0;
+  const client = (e: { kind: string }) => {
+    if (e.kind === 'authKeyCreated') created++;
+  };
+  const base = {
+    address: { host: dc.info.host, port: dc.info.port },
+    rsaKeys: [dc.info.pem],
+    transport: { kind: 'abridged' as const },
+  };
+  const open = await seconds(() =>
+    inFlight(keys, async (key, i) => {
+      const options = storage
+        ? { ...base, storage, name: `open-${i}` }
+        : { ...base, import: { authKey: key.authKey, serverSalt: key.salt, userId: key.userId } };
+      ids.push(await reg.open(2, client, options));
+    }),
+  );
+  if (created !== 0 || ids.length !== keys.length)
+    throw new Error(`${created} handshakes, ${ids.length} open`);
+  const close = await seconds(() => inFlight(ids, (id) => reg.close(id)));
+  return { name: storage ? 'stored' : 'import', leaseLoad: 0, open, close };
+}
+
+export async function run(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'tmt-bench-open-'));
+  const dc = await forkedDc();
+  const rows: Row[] = [];
+  try {
+    const keys = await dc.addKeys(N);
+    console.log(`  ${N} sessions, TestDc ${dc.where}, ${IN_FLIGHT} opens in flight`);
+    await openAll(dc, keys.slice(0, Math.min(N, 500))); // warm-up (JIT), not reported
+    const baseline = await openAll(dc, keys);
+    for (const subject of subjects(dir)) {
+      const s = subject.make();
+      await inFlight(keys, (key, i) =>
+        s.save({
+          name: `open-${i}`,
+          dcId: 2,
+          authKeys: { 2: { authKey: key.authKey, serverSalt: key.salt, timeOffset: 0 } },
+          userId: BigInt(key.userId),
+          updatedAt: Date.now(),
+        }),
+      );
+      const names = keys.map((_, i) => `open-${i}`);
+      const leaseLoad = await seconds(() =>
+        inFlight(names, async (name) => {
+          const lease = await holdLease(s, name, { ttlMs: 60_000 });
+          if (!(await s.load(name))) throw new Error(`${name} missing`);
+          await lease.release();
+        }),
+      );
+      const row = await openAll(dc, keys, s);
+      rows.push({ ...row, name: subject.name, leaseLoad });
+      await s.close();
+      await subject.cleanup?.();
+    }
+    // The baseline again at the end (drift on a shared machine): the faster of the two counts.
+    const again = await openAll(dc, keys);
+    rows.unshift({
+      name: 'import (no storage)',
+      leaseLoad: 0,
+      open: Math.min(baseline.open, again.open),
+      close: Math.min(baseline.close, again.close),
+    });
+  } finally {
+    await dc.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  for (const r of rows) {
+    const ms = (x: number) => `${(x * 1000).toFixed(0).padStart(6)} ms`;
+    console.log(
+      `  ${r.name.padEnd(20)} lease+load ${r.leaseLoad ? ms(r.leaseLoad) : '       -'}   ` +
+        `open ${ms(r.open)}   close ${ms(r.close)}`,
+    );
+  }
+  const rate = (pick: (r: Row) => number) => (r: Row) =>
+    ({ name: r.name, opsPerSec: N / pick(r) }) as Measured;
+  report(
+    `take the lease and load ${N} stored sessions, sessions/s`,
+    rows.filter((r) => r.leaseLoad).map(rate((r) => r.leaseLoad)),
+    'memory',
+  );
+  report(
+    `Session.open ${N} sessions from storage (stored key, no handshake), sessions/s`,
+    rows.map(rate((r) => r.open)),
+    'import (no storage)',
+  );
+  report(
+    `Session.close ${N} stored sessions (flush + release), sessions/s`,
+    rows.map(rate((r) => r.close)),
+    'import (no storage)',
+  );
+}

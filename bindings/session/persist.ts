@@ -1,0 +1,465 @@
+// A session kept in a SessionStorage (issue #6): opened by name, it holds the
+// name's lease for its whole life (one key, one owner: an auth key used from two
+// places at once draws AUTH_KEY_DUPLICATED), takes its keys from the stored
+// record, and writes back what changes: each DC's key (awaited before the key
+// is used), the salt and time offset (coalesced), the home DC after a
+// migration, the user id after a login, the updates state.
+//
+// Every write is fenced by the lease owner, and goes through one queue per
+// session, so writes land in order. A write that fails is reported
+// (`storageError`) and retried; the state written is always the latest, so a
+// retried write loses nothing. A lease that is lost (taken over, or not
+// renewed before it ran out, e.g. while the process stalled) stops the
+// session: its connections fail with LEASE_LOST and `leaseLost` is emitted.
+
+import { SessionLeaseLostError, SessionLockedError } from '../storage/errors';
+import { type HeldLease, holdLease } from '../storage/lease';
+import { MemoryStorage } from '../storage/memory';
+import type { DcAuth, JsonValue, SessionPatch, SessionRecord, SessionStorage } from '../storage/types';
+import type { Driver } from './driver';
+import type { SessionEntry } from './registry';
+import { SessionError, type SessionOpenOptions } from './types';
+
+/** What a driver is started with. */
+export interface StoredKey {
+  authKey: Buffer;
+  serverSalt: bigint;
+  /** seconds */
+  timeOffset?: number;
+}
+
+/** The storage used for `name` when `open` is given none: one per process. */
+export const defaultStorage: SessionStorage = new MemoryStorage();
+
+const isLeaseError = (e: unknown) => e instanceof SessionLockedError || e instanceof SessionLeaseLostError;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Opens `entry` from its stored record: takes the lease, loads the record, sets
+ * the home DC and user id, then runs `connect` (which uses keyFor/useKey). On
+ * any failure the lease is released and the error rethrown as a SessionError.
+ */
+export async function openStored(entry: SessionEntry, connect: () => Promise<Driver>): Promise<Driver> {
+  const store = await SessionStore.open(entry);
+  entry.persist = store;
+  let driver: Driver;
+  try {
+    driver = await connect();
+  } catch (e) {
+    await store.abandon();
+    throw e;
+  }
+  if (store.lease.lost && !store.lostError)
+    store.lose(new SessionLeaseLostError(store.name, store.lease.owner));
+  if (store.lostError) {
+    driver.close(store.lostError);
+    await store.abandon();
+    throw store.lostError;
+  }
+  store.start();
+  return driver;
+}
+
+export class SessionStore {
+  /** Set once the lease is lost: the session must not send again. */
+  lostError: SessionError | null = null;
+  /** What the storage holds (as far as this owner wrote or read it). */
+  private record: SessionRecord | undefined;
+  /** The updates state to write, with a version so a write knows whether it is still the latest. */
+  private updates: { value: JsonValue | undefined; version: number; written: number };
+  private chain: Promise<unknown> = Promise.resolve();
+  private flushTimer: NodeJS.Timeout | null = null;
+  private flushAt = Number.POSITIVE_INFINITY;
+  private watchdog: NodeJS.Timeout | null = null;
+  private failures = 0;
+  private closed = false;
+  private readonly saveDelayMs: number;
+  private readonly attempts: number;
+  private readonly retryBaseMs: number;
+
+  private constructor(
+    private readonly entry: SessionEntry,
+    readonly storage: SessionStorage,
+    readonly name: string,
+    readonly lease: HeldLease,
+    private readonly ttlMs: number,
+    record: SessionRecord | undefined,
+  ) {
+    const p = entry.options.persist ?? {};
+    this.saveDelayMs = Math.max(0, p.saveDelayMs ?? 1000);
+    this.attempts = Math.max(1, p.writeAttempts ?? 4);
+    this.retryBaseMs = Math.max(1, p.retryBaseMs ?? 200);
+    this.record = record;
+    this.updates = { value: record?.updatesState as JsonValue | undefined, version: 0, written: 0 };
+  }
+
+  static async open(entry: SessionEntry): Promise<SessionStore> {
+    const o = entry.options;
+    const name = o.name;
+    if (typeof name !== 'string' || name.length === 0) {
+      throw new SessionError('BAD_OPTIONS', 'options.storage needs options.name (a non-empty string)');
+    }
+    const storage = o.storage ?? defaultStorage;
+    const ttlMs = o.persist?.leaseTtlMs ?? 30_000;
+    let store: SessionStore | undefined;
+    let lease: HeldLease;
+    try {
+      lease = await holdLease(storage, name, {
+        ttlMs,
+        renewEveryMs: o.persist?.renewEveryMs,
+        owner: o.persist?.owner,
+        onLost: (err) => store?.lose(err),
+      });
+    } catch (e) {
+      if (e instanceof SessionLockedError) {
+        throw new SessionError('SESSION_LOCKED', `cannot open "${name}": ${e.message}`, e);
+      }
+      if (e instanceof RangeError || e instanceof TypeError)
+        throw new SessionError('BAD_OPTIONS', e.message, e);
+      throw new SessionError(
+        'STORAGE_FAILED',
+        `cannot take the lease of "${name}": ${(e as Error).message}`,
+        e,
+      );
+    }
+    let record: SessionRecord | undefined;
+    try {
+      record = await storage.load(name);
+      if (record && o.environment !== undefined && record.testMode !== undefined) {
+        if (record.testMode !== (o.environment === 'test')) {
+          throw new SessionError(
+            'BAD_OPTIONS',
+            `"${name}" is stored for the ${record.testMode ? 'test' : 'production'} DCs`,
+          );
+        }
+      }
+    } catch (e) {
+      await lease.release().catch(() => {});
+      if (e instanceof SessionError) throw e;
+      throw new SessionError('STORAGE_FAILED', `cannot load "${name}": ${(e as Error).message}`, e);
+    }
+    store = new SessionStore(entry, storage, name, lease, ttlMs, record);
+    if (record) store.adopt(record);
+    return store;
+  }
+
+  /** The stored home DC and user id become the entry's. */
+  private adopt(record: SessionRecord): void {
+    const e = this.entry;
+    if (e.options.import?.userId == null && record.userId !== undefined) e.userId = record.userId;
+    if (record.dcId !== e.dcId && record.authKeys[record.dcId]) {
+      // `address` names the requested DC's address; the session goes home.
+      const o: SessionOpenOptions = { ...e.options, address: undefined };
+      if (e.options.address && !e.knownDcs.has(e.dcId)) e.knownDcs.set(e.dcId, e.options.address);
+      e.options = o;
+      e.dcId = record.dcId;
+    }
+  }
+
+  /** The stored key of `dcId`, if any. */
+  keyFor(dcId: number): StoredKey | undefined {
+    const a = this.record?.authKeys[dcId];
+    return a && { authKey: a.authKey, serverSalt: a.serverSalt, timeOffset: a.timeOffset };
+  }
+
+  /** The stored updates state (or the last one given to saveUpdatesState). */
+  get updatesState(): JsonValue | undefined {
+    return this.updates.value;
+  }
+
+  /**
+   * Makes `key` the stored key of `dcId` before it is used (awaited, retried);
+   * nothing is written when it is stored already. Rejects with STORAGE_FAILED
+   * or LEASE_LOST.
+   */
+  async useKey(dcId: number, key: StoredKey): Promise<void> {
+    this.check();
+    if (this.record?.authKeys[dcId]?.authKey.equals(key.authKey)) return;
+    const auth: DcAuth = {
+      authKey: key.authKey,
+      serverSalt: key.serverSalt,
+      timeOffset: key.timeOffset ?? 0,
+    };
+    await this.reliably(`the auth key of DC ${dcId}`, async () => {
+      if (this.record) return this.write({ authKeys: { [dcId]: auth } });
+      const e = this.entry;
+      const record: SessionRecord = {
+        name: this.name,
+        dcId: e.dcId,
+        authKeys: { [dcId]: auth },
+        userId: e.userId ?? undefined,
+        testMode: e.options.environment === 'test',
+        updatedAt: Date.now(),
+      };
+      await this.fenced(() => this.storage.save(record, { owner: this.lease.owner }));
+      this.record = record;
+    });
+  }
+
+  /** Writes the updates state now (awaited, retried). */
+  async saveUpdatesState(value: JsonValue): Promise<void> {
+    this.check();
+    this.updates.value = value;
+    this.updates.version++;
+    await this.reliably('the updates state', this.flushJob);
+  }
+
+  /** Sees the session's events: salt changes and reconnects are coalesced, a migration is written at once. */
+  observe(kind: string): void {
+    // A migration that finished after the lease was lost must not leave its new connection running.
+    if (kind === 'migrated' && this.lostError) this.entry.driver?.fail(this.lostError);
+    if (kind === 'migrated') this.schedule(0);
+    else if (kind === 'saltChanged' || kind === 'connected') this.schedule(this.saveDelayMs);
+  }
+
+  /** A login (user id) or an updates.getState answer. */
+  observeResult(method: string, result: unknown): void {
+    if (method === 'updates.getState' && result && typeof result === 'object') {
+      const { pts, qts, date, seq } = result as Record<string, number>;
+      this.updates.value = { pts, qts, date, seq };
+      this.updates.version++;
+      this.schedule(0);
+    }
+  }
+
+  /** The user id changed (onAuth). */
+  authChanged(): void {
+    this.schedule(0);
+  }
+
+  /** Throws LEASE_LOST once the lease is gone. */
+  check(): void {
+    if (this.lostError) throw this.lostError;
+  }
+
+  /** After a successful open: watch the lease. */
+  start(): void {
+    this.armWatchdog();
+  }
+
+  /** A failed open: give the lease back. */
+  async abandon(): Promise<void> {
+    this.closed = true;
+    this.stopTimers();
+    await this.chain;
+    await this.lease.release().catch(() => {});
+  }
+
+  /** Writes what changed (retried), then releases the lease. Rejects with STORAGE_FAILED when the write failed. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopTimers();
+    let failed: unknown = null;
+    if (!this.lostError) {
+      try {
+        await this.reliably('the session state', this.flushJob);
+      } catch (e) {
+        failed = e;
+      }
+    }
+    await this.chain;
+    try {
+      await this.lease.release();
+    } catch (e) {
+      this.report(e, 1, false);
+    }
+    if (failed) throw failed;
+  }
+
+  // --- Writing ---
+
+  /** What differs between the session and the stored record. */
+  private diff(): { patch: SessionPatch; updatesVersion: number } | null {
+    const r = this.record;
+    if (!r) return null; // no key stored yet: nothing to patch
+    const e = this.entry;
+    const patch: SessionPatch = {};
+    let changed = false;
+    // Move home only once the new DC's key is stored (useKey ran before the driver started).
+    if (e.dcId !== r.dcId && r.authKeys[e.dcId]) {
+      patch.dcId = e.dcId;
+      changed = true;
+    }
+    const userId = e.userId ?? undefined;
+    if (userId !== r.userId) {
+      patch.userId = userId;
+      changed = true;
+    }
+    const d = e.driver;
+    const stored = d && r.authKeys[d.config.dcId];
+    if (d && stored?.authKey.equals(d.authKey)) {
+      const serverSalt = d.link.salt;
+      const timeOffset = d.link.timeOffset / 1000;
+      if (serverSalt !== stored.serverSalt || timeOffset !== stored.timeOffset) {
+        patch.authKeys = { [d.config.dcId]: { ...stored, serverSalt, timeOffset } };
+        changed = true;
+      }
+    }
+    const u = this.updates;
+    if (u.version !== u.written) {
+      patch.updatesState = u.value;
+      changed = true;
+    }
+    return changed ? { patch, updatesVersion: u.version } : null;
+  }
+
+  /** One write of whatever changed (a job for the queue). */
+  private readonly flushJob = async (): Promise<void> => {
+    const d = this.diff();
+    if (!d) return;
+    await this.write(d.patch);
+    this.updates.written = Math.max(this.updates.written, d.updatesVersion);
+  };
+
+  private async write(patch: SessionPatch): Promise<void> {
+    const owner = this.lease.owner;
+    const next = await this.fenced(() => this.storage.update(this.name, patch, { owner }));
+    if (next) {
+      this.record = next;
+      return;
+    }
+    // Deleted behind our back: write it whole again.
+    const whole = { ...this.record!, ...patch, authKeys: { ...this.record!.authKeys, ...patch.authKeys } };
+    whole.updatedAt = Date.now();
+    await this.fenced(() => this.storage.save(whole, { owner }));
+    this.record = whole;
+  }
+
+  /** A fenced write refused for want of the lease means the lease is lost. */
+  private async fenced<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (isLeaseError(e)) {
+        this.lose(e as Error);
+        throw this.lostError;
+      }
+      throw e;
+    }
+  }
+
+  private enqueue<T>(job: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(job);
+    this.chain = run.catch(() => {});
+    return run;
+  }
+
+  /** Awaited writes: `job` queued, `attempts` tries with backoff; each failure reported. */
+  private async reliably(what: string, job: () => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      if (this.lostError) throw this.lostError;
+      try {
+        return await this.enqueue(job);
+      } catch (e) {
+        if (e instanceof SessionError && e.code === 'LEASE_LOST') throw e;
+        const willRetry = attempt < this.attempts;
+        this.report(e, attempt, willRetry);
+        if (!willRetry) {
+          throw new SessionError(
+            'STORAGE_FAILED',
+            `session "${this.name}": cannot store ${what}: ${(e as Error).message}`,
+            e,
+          );
+        }
+        await sleep(this.retryDelay(attempt));
+      }
+    }
+  }
+
+  private retryDelay(attempt: number): number {
+    return Math.min(30_000, this.retryBaseMs * 2 ** Math.min(attempt - 1, 20));
+  }
+
+  /** A coalesced background write `delayMs` from now (an earlier one wins). */
+  private schedule(delayMs: number): void {
+    if (this.closed || this.lostError) return;
+    const at = Date.now() + delayMs;
+    if (at >= this.flushAt) return;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushAt = at;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      this.flushAt = Number.POSITIVE_INFINITY;
+      void this.background();
+    }, delayMs);
+    this.flushTimer.unref();
+  }
+
+  private async background(): Promise<void> {
+    try {
+      await this.enqueue(this.flushJob);
+      this.failures = 0;
+    } catch (e) {
+      if (this.lostError || this.closed) return;
+      this.failures++;
+      this.report(e, this.failures, true);
+      // The next write takes whatever is current then: nothing is lost by waiting.
+      this.schedule(this.retryDelay(this.failures));
+    }
+  }
+
+  private report(e: unknown, attempt: number, willRetry: boolean): void {
+    const message = `session "${this.name}": storage write failed: ${(e as Error)?.message ?? e}`;
+    this.entry.notify({
+      kind: 'storageError',
+      sessionId: this.entry.id,
+      code: 'STORAGE_FAILED',
+      message,
+      attempt,
+      willRetry,
+    });
+  }
+
+  // --- The lease ---
+
+  /**
+   * Fails the session before its lease can have run out: at the lease's local
+   * expiry (minus a margin) without a renewal since, the lease counts as lost.
+   * Timers run before socket reads in Node's loop, so after a stall this fires
+   * before any data is handled. Each check also writes a changed time offset.
+   */
+  private armWatchdog(): void {
+    if (this.closed || this.lostError) return;
+    const margin = Math.min(2000, Math.floor(this.ttlMs / 10));
+    const due = this.lease.expiresAt - margin;
+    this.watchdog = setTimeout(
+      () => {
+        this.watchdog = null;
+        if (this.lease.lost || Date.now() >= this.lease.expiresAt - margin) {
+          this.lose(new SessionLeaseLostError(this.name, this.lease.owner));
+          return;
+        }
+        this.schedule(0);
+        this.armWatchdog();
+      },
+      Math.max(0, due - Date.now()),
+    );
+    this.watchdog.unref();
+  }
+
+  /** Stops the session for good: it must not send under a key someone else may now use. */
+  lose(cause: Error): void {
+    if (this.lostError || this.closed) return;
+    const err = new SessionError(
+      'LEASE_LOST',
+      `session "${this.name}" lost its lease (${cause.message}); it stopped so that its key never runs twice`,
+      cause,
+    );
+    this.lostError = err;
+    this.stopTimers();
+    void this.lease.release().catch(() => {});
+    const e = this.entry;
+    e.driver?.fail(err);
+    for (const d of e.draining) d.fail(err);
+    e.plain?.close();
+    e.notify({ kind: 'leaseLost', sessionId: e.id, code: 'LEASE_LOST', message: err.message });
+  }
+
+  private stopTimers(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    if (this.watchdog) clearTimeout(this.watchdog);
+    this.flushTimer = this.watchdog = null;
+    this.flushAt = Number.POSITIVE_INFINITY;
+  }
+}
