@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { createAuthKey } from '../auth';
 import * as TL from '../tl';
 import { FloodWaitError, MigrateError } from '../tl';
+import { proxyFailureCode } from '../transport';
 import { dcAddresses, handshakeDcId } from './dcs';
 import { Driver } from './driver';
 import { isAccountMigrate, migrateSession } from './migrate';
@@ -150,6 +151,7 @@ export class SessionRegistry {
           transport: transport.kind,
           obfuscated: transport.obfuscated,
           secret: transport.secret,
+          proxy: o.proxy,
           rsaKeys: o.rsaKeys,
           timeoutMs: o.connectTimeoutMs,
         });
@@ -157,7 +159,8 @@ export class SessionRegistry {
         created = k.authKeyId;
       } catch (e) {
         const code =
-          (e as { code?: string }).code === 'ERR_AUTH_BAD_OPTIONS' ? 'BAD_OPTIONS' : 'CONNECT_FAILED';
+          proxyFailureCode(e) ??
+          ((e as { code?: string }).code === 'ERR_AUTH_BAD_OPTIONS' ? 'BAD_OPTIONS' : 'CONNECT_FAILED');
         throw new SessionError(code, `key exchange with DC ${dcId} failed: ${(e as Error).message}`, e);
       }
     }

@@ -2,7 +2,7 @@
 
 import type { RsaKeyInput } from '../auth';
 import type * as TL from '../tl';
-import type { TransportKind } from '../transport';
+import type { ProxyErrorCode, ProxyOptions, TransportKind } from '../transport';
 import type { DcEnvironment } from './dcs';
 
 /** A registry's handle on one session: 's1', 's2', ... (unique within the registry). */
@@ -20,7 +20,8 @@ export type SessionErrorCode =
   | 'KEY_CHANGED' // import() replaced the key while the request was pending
   | 'TIMEOUT' // call() options.timeoutMs elapsed
   | 'REQUEST_FAILED' // the session gave up re-sending the request (bad_msg_notification)
-  | 'MIGRATE_FAILED'; // a *_MIGRATE_X could not be followed
+  | 'MIGRATE_FAILED' // a *_MIGRATE_X could not be followed
+  | ProxyErrorCode; // open(): PROXY_AUTH_FAILED, PROXY_CONNECT_FAILED, PROXY_PROTOCOL, MTPROXY_REJECTED
 
 /** Errors of the registry itself (RPC errors are TL's RpcError classes). */
 export class SessionError extends Error {
@@ -44,7 +45,10 @@ export interface SessionTransportOptions {
   kind?: TransportKind;
   /** obfuscated2 (implied by `secret`). */
   obfuscated?: boolean;
-  /** MTProxy secret; `address` is then the proxy's. */
+  /**
+   * MTProxy secret (hex or Buffer): 16 bytes, `dd` + 16 bytes, or `ee` + 16 bytes
+   * + domain (fake TLS); `dd` and `ee` need kind 'padded'. `address` is then the MTProxy's.
+   */
   secret?: Buffer | string;
 }
 
@@ -92,6 +96,12 @@ export interface SessionOpenOptions {
   /** Prefer the IPv6 address of the DC table. */
   ipv6?: boolean;
   transport?: SessionTransportOptions;
+  /**
+   * Connect through a SOCKS5 (RFC 1928/1929) or HTTP CONNECT proxy, for the key
+   * exchange and every (re)connection; combines with an MTProxy `secret`.
+   * Failures: SessionError PROXY_AUTH_FAILED, PROXY_CONNECT_FAILED, PROXY_PROTOCOL.
+   */
+  proxy?: ProxyOptions;
   init?: SessionInitOptions;
   /** Extra RSA keys trusted by the key exchange (e.g. TestDc's `rsaPublicKey.pem`). */
   rsaKeys?: readonly RsaKeyInput[];

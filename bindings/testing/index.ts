@@ -4,6 +4,12 @@
 export { AuthorizationRegistry } from './authorizations';
 export { TELEGRAM_DH_G, TELEGRAM_DH_PRIME } from './dh';
 export type { InjectedRpcError, MigrateKind } from './faults';
+export {
+  HttpConnectProxyServer,
+  type ProxyServerOptions,
+  type ProxyServerStats,
+  Socks5ProxyServer,
+} from './proxy-servers';
 export { rpcError, TestRpcError } from './rpc';
 export {
   generateTestRsaKey,
