@@ -4,6 +4,7 @@
 import { type DcEnvironment, dcAddresses, handshakeDcId } from '../session/dcs';
 import {
   type ProxyOptions,
+  proxyFailureCode,
   TransportConnection,
   TransportConnectionError,
   type TransportKind,
