@@ -6,7 +6,7 @@
 // client of the fake-TLS wrapper) talks to TestDc's `ee` mode.
 
 import { spawn } from 'node:child_process';
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { SessionError, SessionRegistry } from '../bindings';
-import { FakeTlsClient, FakeTlsServer } from '../bindings/native';
+import { FakeTlsClient, FakeTlsServer, TransportCodec } from '../bindings/native';
 import { Socks5ProxyServer, TestDc } from '../bindings/testing';
 import { ConnectError, openSocket } from '../bindings/transport';
 
@@ -302,3 +302,33 @@ test.serial(
     t.is(result.authKey.length, 512);
   },
 );
+
+test('TransportCodec with an ee secret: large packets span several TLS records both ways', (t) => {
+  const client = new TransportCodec({ kind: 'padded', secret: EE, dcId: 2 });
+  const server = new TransportCodec({ role: 'server', secret: EE });
+  t.true(client.fakeTls);
+  const packets = [randomBytes(40), randomBytes(100_000), randomBytes(16_384)];
+  const wire = Buffer.concat(packets.map((p) => client.encode(p)));
+  const tls = records(wire);
+  t.deepEqual(tls[0], [0x14, 1]);
+  t.true(tls.slice(1).every(([type, len]) => type === 0x17 && len <= 16384));
+  t.true(tls.length > 8);
+  // Fed one byte at a time for the first 300 bytes, then the rest at once.
+  const events = [...server.decode(wire.subarray(0, 1))];
+  for (let i = 1; i < 300; i++) events.push(...server.decode(wire.subarray(i, i + 1)));
+  events.push(...server.decode(wire.subarray(300)));
+  t.is(server.kind, 'padded');
+  t.true(server.fakeTls);
+  t.is(events.length, 3);
+  events.forEach((e, i) => {
+    t.is(e.kind, 'packet');
+    if (e.kind === 'packet') t.deepEqual(e.data.subarray(0, packets[i].length), packets[i]);
+  });
+  const back = server.encode(randomBytes(20_000));
+  t.is(back[0], 0x17);
+  t.is(client.decode(back).length, 1);
+  // An alert record in the data phase is a typed error.
+  t.throws(() => server.decode(Buffer.from([0x15, 3, 3, 0, 2, 2, 40])), {
+    code: 'ERR_TRANSPORT_TLS_BAD_RECORD',
+  });
+});
