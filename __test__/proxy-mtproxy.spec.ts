@@ -327,6 +327,18 @@ test('TransportCodec with an ee secret: large packets span several TLS records b
   const back = server.encode(randomBytes(20_000));
   t.is(back[0], 0x17);
   t.is(client.decode(back).length, 1);
+  // encodeInto: the room a 40 000-byte packet needs, exactly; one byte less is refused.
+  const c2 = new TransportCodec({ kind: 'padded', secret: EE });
+  const big = randomBytes(40_000);
+  const need = c2.headerRoom + big.length + c2.trailerLength(big.length);
+  t.true(c2.trailerLength(big.length) >= c2.trailerRoom + 10);
+  t.throws(() => c2.encodeInto(big, Buffer.alloc(need - 1)), { code: 'ERR_TRANSPORT_BUFFER_TOO_SMALL' });
+  const out = Buffer.alloc(need);
+  const n = c2.encodeInto(big, out);
+  const s2 = new TransportCodec({ role: 'server', secret: EE });
+  const got = s2.decode(out.subarray(0, n));
+  t.is(got.length, 1);
+  t.deepEqual(got[0].kind === 'packet' && got[0].data.subarray(0, big.length), big);
   // An alert record in the data phase is a typed error.
   t.throws(() => server.decode(Buffer.from([0x15, 3, 3, 0, 2, 2, 40])), {
     code: 'ERR_TRANSPORT_TLS_BAD_RECORD',

@@ -306,9 +306,16 @@ impl TransportCodec {
         })
     }
 
+    /// Most bytes a frame adds after a packet of `packetLength` bytes: the
+    /// `trailerRoom`, plus with fake TLS 5 bytes per 16 KiB past the first.
+    #[napi]
+    pub fn trailer_length(&self, packet_length: u32) -> u32 {
+        self.inner.trailer_len(packet_length as usize) as u32
+    }
+
     /// Writes the frame of `packet` into `out` at `offset` (default 0) and
     /// returns its length. `out` needs `headerRoom + packet.length +
-    /// trailerRoom` bytes from `offset` at most.
+    /// trailerLength(packet.length)` bytes from `offset` at most.
     #[napi]
     pub fn encode_into(
         &mut self,
