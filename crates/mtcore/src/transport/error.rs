@@ -34,9 +34,10 @@ pub enum TransportError {
     BadProtocolTag { tag: u32 },
     /// obfuscated2 has no protocol tag for the full transport.
     ObfuscatedFullUnsupported,
-    /// A `dd` MTProxy secret requires the padded intermediate transport.
+    /// A `dd` or `ee` MTProxy secret requires the padded intermediate transport.
     SecretRequiresPadded,
-    /// An MTProxy secret that is neither 16 bytes nor `dd` + 16 bytes.
+    /// An MTProxy secret that is neither 16 bytes, `dd` + 16 bytes, nor `ee` +
+    /// 16 bytes + a printable domain of at most 253 bytes.
     BadSecret { len: usize },
     /// Fake TLS: a ClientHello that does not parse, or whose server name is
     /// not the secret's domain.
@@ -90,9 +91,9 @@ impl fmt::Display for TransportError {
             ObfuscatedFullUnsupported => {
                 f.write_str("obfuscated2 has no protocol tag for the full transport")
             }
-            SecretRequiresPadded => {
-                f.write_str("a 'dd' proxy secret requires the padded intermediate transport")
-            }
+            SecretRequiresPadded => f.write_str(
+                "a 'dd' or 'ee' proxy secret requires the padded intermediate transport",
+            ),
             BadSecret { len } => write!(f, "proxy secret of {len} bytes is malformed"),
             BadClientHello { reason } => write!(f, "bad fake-TLS ClientHello: {reason}"),
             BadServerHello { reason } => write!(f, "bad fake-TLS server answer: {reason}"),

@@ -104,6 +104,14 @@ mod tests {
         assert!(parsed.padded_required());
         assert_eq!(parsed.fake_tls_domain(), Some(&b"example.com"[..]));
         assert_eq!(parsed.key(), &[1; 16]);
+        // The domain: 1..=253 printable bytes.
+        let mut long = vec![0xee];
+        long.extend_from_slice(&[1; 16]);
+        long.extend_from_slice(&[b'a'; 253]);
+        assert!(ProxySecret::from_bytes(&long).is_ok());
+        long.push(b'a');
+        assert!(ProxySecret::from_bytes(&long).is_err());
+        assert!(!format!("{parsed:?}").contains("example"));
         ee.push(b' ');
         assert_eq!(
             ProxySecret::from_bytes(&ee),
