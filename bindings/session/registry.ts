@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { createAuthKey } from '../auth';
 import * as TL from '../tl';
 import { FloodWaitError, MigrateError } from '../tl';
-import { proxyFailureCode } from '../transport';
+import { proxyFailureCode, secretTransportKind } from '../transport';
 import { dcAddresses, handshakeDcId } from './dcs';
 import { Driver } from './driver';
 import { isAccountMigrate, migrateSession } from './migrate';
@@ -137,7 +137,8 @@ export class SessionRegistry {
     imported?: { authKey: Buffer; serverSalt: bigint; timeOffset?: number },
   ): Promise<Driver> {
     const o = entry.options;
-    const transport = o.transport ?? {};
+    // A dd/ee MTProxy secret without a named transport: padded intermediate.
+    const transport = { ...o.transport, kind: o.transport?.kind ?? secretTransportKind(o.transport?.secret) };
     const wireDcId = handshakeDcId(dcId, o.environment);
     let key = imported;
     let created: bigint | null = null;

@@ -47,7 +47,7 @@ export interface SessionTransportOptions {
   obfuscated?: boolean;
   /**
    * MTProxy secret (hex or Buffer): 16 bytes, `dd` + 16 bytes, or `ee` + 16 bytes
-   * + domain (fake TLS); `dd` and `ee` need kind 'padded'. `address` is then the MTProxy's.
+   * + domain (fake TLS); `dd` and `ee` imply kind 'padded'. `address` is then the MTProxy's.
    */
   secret?: Buffer | string;
 }

@@ -12,6 +12,17 @@ export function isFakeTlsSecret(secret: Buffer): boolean {
   return secret.length > 17 && secret[0] === 0xee;
 }
 
+/**
+ * The transport an MTProxy secret implies when none is named: `dd` and `ee`
+ * secrets require padded intermediate (as Telegram's clients pick it).
+ */
+export function secretTransportKind(secret: Buffer | string | undefined): 'padded' | undefined {
+  const bytes = typeof secret === 'string' ? Buffer.from(secret, 'hex') : secret;
+  // A plain secret is 16 bytes, whatever its first byte.
+  if (!bytes || bytes.length <= 16) return undefined;
+  return bytes[0] === 0xdd || bytes[0] === 0xee ? 'padded' : undefined;
+}
+
 /** The server's answer is a few KiB; more than this without a complete answer is not one. */
 const MAX_ANSWER = 64 * 1024;
 
