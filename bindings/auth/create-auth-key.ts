@@ -5,6 +5,7 @@ import { type DcEnvironment, dcAddresses, handshakeDcId } from '../session/dcs';
 import {
   type ProxyOptions,
   proxyFailureCode,
+  secretTransportKind,
   TransportConnection,
   TransportConnectionError,
   type TransportKind,
@@ -96,7 +97,7 @@ export async function createAuthKey(options: CreateAuthKeyOptions = {}): Promise
     host,
     port,
     dc,
-    transport: options.transport ?? 'intermediate',
+    transport: options.transport ?? secretTransportKind(options.secret) ?? 'intermediate',
     obfuscated: options.obfuscated,
     secret: options.secret,
     proxy: options.proxy,

@@ -9,7 +9,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { TransportCodec } from '../native';
 import { describeTransportCode, TransportConnectionError } from './errors';
-import { isFakeTlsSecret } from './fake-tls';
+import { isFakeTlsSecret, secretTransportKind } from './fake-tls';
 import { openSocket, type ProxyOptions } from './proxy';
 import type { ConnectError } from './proxy-errors';
 
@@ -18,7 +18,7 @@ export type TransportKind = 'abridged' | 'intermediate' | 'padded' | 'full';
 export interface TransportConnectOptions {
   host: string;
   port: number;
-  /** The transport ('padded' is padded intermediate). Default 'intermediate'. */
+  /** The transport ('padded' is padded intermediate). Default 'intermediate' ('padded' for a dd/ee secret). */
   kind?: TransportKind;
   /** Wrap in obfuscated2 (implied by `secret`; not available with 'full'). */
   obfuscated?: boolean;
@@ -104,7 +104,7 @@ export class TransportConnection {
     try {
       codec = new TransportCodec({
         role: 'client',
-        kind: options.kind ?? 'intermediate',
+        kind: options.kind ?? secretTransportKind(toSecret(options.secret)) ?? 'intermediate',
         obfuscated: options.obfuscated,
         secret: toSecret(options.secret),
         dcId: options.dcId,
