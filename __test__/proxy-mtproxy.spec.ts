@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { SessionError, SessionRegistry } from '../bindings';
 import { FakeTlsClient, FakeTlsServer, TransportCodec } from '../bindings/native';
-import { Socks5ProxyServer, TestDc } from '../bindings/testing';
+import { HttpConnectProxyServer, Socks5ProxyServer, TestDc } from '../bindings/testing';
 import { ConnectError, openSocket } from '../bindings/transport';
 
 const KEY = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
@@ -25,11 +25,14 @@ const DD = Buffer.concat([Buffer.of(0xdd), KEY]);
 
 const dcs: TestDc[] = [];
 let socks: Socks5ProxyServer;
+let http: HttpConnectProxyServer;
 test.before(async () => {
   socks = await new Socks5ProxyServer({}).start();
+  http = await new HttpConnectProxyServer({ username: 'u', password: 'p' }).start();
 });
 test.after.always(async () => {
   await socks?.stop();
+  await http?.stop();
   await Promise.all(dcs.map((d) => d.stop()));
 });
 
@@ -159,17 +162,19 @@ test.serial('ee on the wire: a 517-byte ClientHello, the answer, then only TLS r
   }
 });
 
-test.serial('ee through a SOCKS5 proxy', async (t) => {
+test.serial('ee through a SOCKS5 and an HTTP CONNECT (auth) proxy', async (t) => {
   const dc = await startDc(EE);
-  const tunnels = socks.stats.tunnels;
-  const reg = new SessionRegistry();
-  const id = await reg.open(2, undefined, {
-    ...opts(dc, dc.port, EE),
-    proxy: { type: 'socks5', host: socks.host, port: socks.port },
-  });
-  t.is((await reg.call(id, 'help.getConfig', {})).thisDc, 2);
-  t.is(socks.stats.tunnels - tunnels, 2);
-  await reg.close(id);
+  for (const [server, proxy] of [
+    [socks, { type: 'socks5', host: socks.host, port: socks.port }],
+    [http, { type: 'http', host: http.host, port: http.port, username: 'u', password: 'p' }],
+  ] as const) {
+    const tunnels = server.stats.tunnels;
+    const reg = new SessionRegistry();
+    const id = await reg.open(2, undefined, { ...opts(dc, dc.port, EE), proxy });
+    t.is((await reg.call(id, 'help.getConfig', {})).thisDc, 2);
+    t.is(server.stats.tunnels - tunnels, 2, proxy.type);
+    await reg.close(id);
+  }
 });
 
 test.serial('ee: a wrong key or another domain is refused by TestDc (MTPROXY_REJECTED)', async (t) => {
