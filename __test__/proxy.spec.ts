@@ -179,6 +179,15 @@ test.serial('a proxy that speaks something else is PROXY_PROTOCOL; a silent one 
     );
     t.is(slow?.code, 'CONNECT_TIMEOUT', type);
   }
+  // An abort while the proxy is silent ends the attempt at once.
+  const abort = new AbortController();
+  const pending = openSocket(target, {
+    proxy: { type: 'socks5', host: '127.0.0.1', port: portOf(silent) },
+    signal: abort.signal,
+  });
+  setTimeout(() => abort.abort(), 30);
+  const aborted = await t.throwsAsync(pending, { instanceOf: ConnectError });
+  t.is(aborted?.code, 'CONNECT_ABORTED');
   liar.close();
   silent.close();
 });
