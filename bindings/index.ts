@@ -76,6 +76,14 @@ export {
   TlWriter,
 } from './tl';
 export {
+  ConnectError,
+  type ConnectErrorCode,
+  fakeTlsHandshake,
+  type OpenSocketOptions,
+  openSocket,
+  type ProxyErrorCode,
+  type ProxyOptions,
+  proxyFailureCode,
   TransportConnection,
   TransportConnectionError,
   type TransportConnectionErrorCode,

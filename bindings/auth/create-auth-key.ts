@@ -2,7 +2,14 @@
 // with a timeout on every step, bounded attempts, and nothing left behind
 // (socket, timer, abort listener) once the promise settles.
 import { type DcEnvironment, dcAddresses, handshakeDcId } from '../session/dcs';
-import { TransportConnection, TransportConnectionError, type TransportKind } from '../transport';
+import {
+  type ProxyOptions,
+  proxyFailureCode,
+  secretTransportKind,
+  TransportConnection,
+  TransportConnectionError,
+  type TransportKind,
+} from '../transport';
 import { AuthKeyError, type AuthKeyStep } from './errors';
 import { AuthKeyExchange, type AuthKeyExchangeOptions, type AuthKeyResult } from './exchange';
 import { PlainMsgIds, unwrapPlain, wrapPlain } from './plain';
@@ -23,8 +30,10 @@ export interface CreateAuthKeyOptions {
   transport?: TransportKind;
   /** Wrap in obfuscated2 (implied by `secret`). */
   obfuscated?: boolean;
-  /** MTProxy secret (16 bytes or 0xdd + 16 bytes, Buffer or hex); host/port are then the proxy's. */
+  /** MTProxy secret (16 bytes, 0xdd + 16 bytes, or 0xee + 16 bytes + domain; Buffer or hex); host/port are then the proxy's. */
   secret?: Buffer | string;
+  /** A SOCKS5 or HTTP CONNECT proxy to connect through. */
+  proxy?: ProxyOptions;
 
   /** Extra server keys (PEM, or modulus/exponent), beside Telegram's. */
   rsaKeys?: readonly RsaKeyInput[];
@@ -88,9 +97,10 @@ export async function createAuthKey(options: CreateAuthKeyOptions = {}): Promise
     host,
     port,
     dc,
-    transport: options.transport ?? 'intermediate',
+    transport: options.transport ?? secretTransportKind(options.secret) ?? 'intermediate',
     obfuscated: options.obfuscated,
     secret: options.secret,
+    proxy: options.proxy,
     timeoutMs: options.timeoutMs ?? 10_000,
     signal: options.signal,
     exchange: {
@@ -108,6 +118,9 @@ export async function createAuthKey(options: CreateAuthKeyOptions = {}): Promise
       return await runAttempt(attempt);
     } catch (err) {
       if (!(err instanceof AuthKeyError) || !TRANSIENT.has(err.code) || i >= retries) throw err;
+      // Wrong proxy credentials or an MTProxy that refuses the secret do not get better.
+      if (proxyFailureCode(err) === 'PROXY_AUTH_FAILED' || proxyFailureCode(err) === 'MTPROXY_REJECTED')
+        throw err;
     }
   }
 }
@@ -119,6 +132,7 @@ interface AttemptOptions {
   transport: TransportKind;
   obfuscated?: boolean;
   secret?: Buffer | string;
+  proxy?: ProxyOptions;
   timeoutMs: number;
   signal?: AbortSignal;
   exchange: AuthKeyExchangeOptions;
@@ -130,6 +144,7 @@ function connectionError(err: TransportConnectionError | Error, step: AuthKeySte
     case 'ERR_TRANSPORT_CONNECT_TIMEOUT':
       return new AuthKeyError('ERR_AUTH_TIMEOUT', step, 'no connection in time', { cause: err });
     case 'ERR_TRANSPORT_CONNECT':
+    case 'ERR_TRANSPORT_PROXY':
       return new AuthKeyError('ERR_AUTH_CONNECT', step, err.message, { cause: err });
     case 'ERR_TRANSPORT_ABORTED':
       return new AuthKeyError('ERR_AUTH_ABORTED', step, 'aborted', { cause: err });
@@ -198,6 +213,7 @@ async function runAttempt(o: AttemptOptions): Promise<AuthKeyResult> {
         kind: o.transport,
         obfuscated: o.obfuscated,
         secret: o.secret,
+        proxy: o.proxy,
         dcId: o.dc,
         connectTimeoutMs: o.timeoutMs,
         signal: o.signal,

@@ -4,10 +4,11 @@
 // this file moves bytes, maps answers to waiting requests and reports events.
 
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
+import type net from 'node:net';
 import { type LinkTransportEvent, type MtpEvent, MtpLink } from '../native';
 import * as TL from '../tl';
 import { RpcError } from '../tl';
+import { openSocket, proxyFailureCode } from '../transport';
 import { wrapInit } from './init-connection';
 import type { Notify } from './notify';
 import { PendingRequests } from './pending';
@@ -145,25 +146,26 @@ export class Driver {
     this.readyWaiter?.reject(e);
   }
 
-  private connectSocket(): Promise<void> {
+  private async connectSocket(): Promise<void> {
     const { host, port } = this.config.address;
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({ host, port, noDelay: true });
-      const onError = (e: Error) => {
-        socket.destroy();
-        reject(new SessionError('CONNECT_FAILED', `cannot connect to ${host}:${port}: ${e.message}`, e));
-      };
-      socket.once('error', onError);
-      socket.once('connect', () => {
-        socket.off('error', onError);
-        if (this.status === 'closed' || this.status === 'failed') {
-          socket.destroy();
-          return reject(new SessionError('SESSION_CLOSED', 'closed while connecting'));
-        }
-        this.attachSocket(socket);
-        resolve();
-      });
-    });
+    const o = this.config.options;
+    let socket: net.Socket;
+    try {
+      // Directly or through o.proxy; the fake-TLS handshake of an `ee` secret.
+      socket = await openSocket(
+        { host, port },
+        { proxy: o.proxy, secret: this.config.transport.secret, timeoutMs: o.connectTimeoutMs },
+      );
+    } catch (e) {
+      const code = proxyFailureCode(e) ?? 'CONNECT_FAILED';
+      throw new SessionError(code, `cannot connect to ${host}:${port}: ${(e as Error).message}`, e);
+    }
+    if (this.status === 'closed' || this.status === 'failed') {
+      socket.destroy();
+      throw new SessionError('SESSION_CLOSED', 'closed while connecting');
+    }
+    this.attachSocket(socket);
+    if (!this.paused) socket.resume();
   }
 
   private attachSocket(socket: net.Socket): void {

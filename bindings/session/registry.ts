@@ -17,6 +17,7 @@ import {
 import type { JsonValue, UpdatesState } from '../storage/types';
 import * as TL from '../tl';
 import { FloodWaitError, MigrateError } from '../tl';
+import { proxyFailureCode, secretTransportKind } from '../transport';
 import { dcAddresses, handshakeDcId } from './dcs';
 import { Driver } from './driver';
 import { isAccountMigrate, migrateSession } from './migrate';
@@ -156,7 +157,8 @@ export class SessionRegistry {
     imported?: { authKey: Buffer; serverSalt: bigint; timeOffset?: number },
   ): Promise<Driver> {
     const o = entry.options;
-    const transport = o.transport ?? {};
+    // A dd/ee MTProxy secret without a named transport: padded intermediate.
+    const transport = { ...o.transport, kind: o.transport?.kind ?? secretTransportKind(o.transport?.secret) };
     const wireDcId = handshakeDcId(dcId, o.environment);
     let key = imported ?? entry.persist?.keyFor(dcId);
     let created: bigint | null = null;
@@ -170,6 +172,7 @@ export class SessionRegistry {
           transport: transport.kind,
           obfuscated: transport.obfuscated,
           secret: transport.secret,
+          proxy: o.proxy,
           rsaKeys: o.rsaKeys,
           timeoutMs: o.connectTimeoutMs,
         });
@@ -177,7 +180,8 @@ export class SessionRegistry {
         created = k.authKeyId;
       } catch (e) {
         const code =
-          (e as { code?: string }).code === 'ERR_AUTH_BAD_OPTIONS' ? 'BAD_OPTIONS' : 'CONNECT_FAILED';
+          proxyFailureCode(e) ??
+          ((e as { code?: string }).code === 'ERR_AUTH_BAD_OPTIONS' ? 'BAD_OPTIONS' : 'CONNECT_FAILED');
         throw new SessionError(code, `key exchange with DC ${dcId} failed: ${(e as Error).message}`, e);
       }
     }

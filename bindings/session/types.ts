@@ -4,7 +4,7 @@ import type { RsaKeyInput } from '../auth';
 import type { UnauthorizedReason } from '../login/unauthorized';
 import type { SessionStorage } from '../storage/types';
 import type * as TL from '../tl';
-import type { TransportKind } from '../transport';
+import type { ProxyErrorCode, ProxyOptions, TransportKind } from '../transport';
 import type { DcEnvironment } from './dcs';
 
 /** A registry's handle on one session: 's1', 's2', ... (unique within the registry). */
@@ -25,7 +25,8 @@ export type SessionErrorCode =
   | 'MIGRATE_FAILED' // a *_MIGRATE_X could not be followed
   | 'SESSION_LOCKED' // open(): the stored session is held by another owner (cause: SessionLockedError)
   | 'LEASE_LOST' // the stored session's lease expired or was taken: the session stopped
-  | 'STORAGE_FAILED'; // a storage read or write failed (after retries)
+  | 'STORAGE_FAILED' // a storage read or write failed (after retries)
+  | ProxyErrorCode; // open(): PROXY_AUTH_FAILED, PROXY_CONNECT_FAILED, PROXY_PROTOCOL, MTPROXY_REJECTED
 
 /** Errors of the registry itself (RPC errors are TL's RpcError classes). */
 export class SessionError extends Error {
@@ -49,7 +50,10 @@ export interface SessionTransportOptions {
   kind?: TransportKind;
   /** obfuscated2 (implied by `secret`). */
   obfuscated?: boolean;
-  /** MTProxy secret; `address` is then the proxy's. */
+  /**
+   * MTProxy secret (hex or Buffer): 16 bytes, `dd` + 16 bytes, or `ee` + 16 bytes
+   * + domain (fake TLS); `dd` and `ee` imply kind 'padded'. `address` is then the MTProxy's.
+   */
   secret?: Buffer | string;
 }
 
@@ -97,6 +101,12 @@ export interface SessionOpenOptions {
   /** Prefer the IPv6 address of the DC table. */
   ipv6?: boolean;
   transport?: SessionTransportOptions;
+  /**
+   * Connect through a SOCKS5 (RFC 1928/1929) or HTTP CONNECT proxy, for the key
+   * exchange and every (re)connection; combines with an MTProxy `secret`.
+   * Failures: SessionError PROXY_AUTH_FAILED, PROXY_CONNECT_FAILED, PROXY_PROTOCOL.
+   */
+  proxy?: ProxyOptions;
   init?: SessionInitOptions;
   /** Extra RSA keys trusted by the key exchange (e.g. TestDc's `rsaPublicKey.pem`). */
   rsaKeys?: readonly RsaKeyInput[];

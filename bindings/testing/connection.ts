@@ -1,9 +1,12 @@
 // The thin socket layer of TestDc: one TCP connection, its transport codec (any
 // transport, obfuscated2 optional, detected from the client's first bytes), framing in
 // and out, transport errors, and the ping_delay_disconnect timer. No protocol logic.
+// With an `ee` MTProxy secret the connection starts with the fake-TLS handshake
+// (the shared FakeTlsServer checks the ClientHello and answers it); the codec then
+// reads the TLS records that follow.
 
 import type { Socket } from 'node:net';
-import { mtpMsgIdAt, TransportCodec, type TransportOptions } from '../native';
+import { type FakeTlsServer, mtpMsgIdAt, TransportCodec, type TransportOptions } from '../native';
 import { HandshakeServer, type HandshakeServerOptions } from './server-handshake';
 
 export interface ConnectionHandlers {
@@ -38,13 +41,17 @@ export class DcConnection {
   private readonly codec: TransportCodec;
   private lastPlainId = 0n;
   private disconnectTimer: NodeJS.Timeout | undefined;
+  /** Bytes of a ClientHello still being received (fake TLS), or null once answered. */
+  private hello: Buffer | null;
 
   constructor(
     private readonly socket: Socket,
     codecOptions: TransportOptions,
     handshake: HandshakeServerOptions,
     private readonly handlers: ConnectionHandlers,
+    private readonly fakeTls?: FakeTlsServer,
   ) {
+    this.hello = fakeTls ? Buffer.alloc(0) : null;
     this.codec = new TransportCodec({ ...codecOptions, role: 'server' });
     this.handshake = new HandshakeServer(handshake);
     socket.setNoDelay(true);
@@ -59,11 +66,39 @@ export class DcConnection {
   get transport(): string | null {
     return this.codec.kind === null
       ? null
-      : `${this.codec.kind}${this.codec.obfuscated ? '+obfuscated2' : ''}`;
+      : `${this.codec.kind}${this.codec.obfuscated ? '+obfuscated2' : ''}${this.codec.fakeTls ? '+faketls' : ''}`;
   }
 
-  private onData(chunk: Buffer): void {
+  /** Fake TLS: gathers the ClientHello and answers it; returns what follows it, or null. */
+  private onHello(chunk: Buffer): Buffer | null {
+    const received: Buffer = Buffer.concat([this.hello ?? Buffer.alloc(0), chunk]);
+    let accepted: ReturnType<FakeTlsServer['accept']>;
+    try {
+      accepted = this.fakeTls!.accept(received, Date.now());
+    } catch (e) {
+      this.handlers.log(
+        `conn ${this.id}: fake-TLS hello refused (${(e as { code?: string }).code ?? 'error'}), closing`,
+      );
+      this.destroy();
+      return null;
+    }
+    if (accepted === null) {
+      this.hello = received;
+      return null;
+    }
+    this.hello = null;
+    this.socket.write(accepted.answer);
+    return received.subarray(accepted.consumed);
+  }
+
+  private onData(data: Buffer): void {
     if (this.closed) return;
+    let chunk = data;
+    if (this.hello !== null) {
+      const rest = this.onHello(chunk);
+      if (rest === null || rest.length === 0) return;
+      chunk = rest;
+    }
     let events: ReturnType<TransportCodec['decode']>;
     try {
       events = this.codec.decode(chunk);

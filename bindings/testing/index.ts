@@ -14,6 +14,12 @@ export {
 export { AuthorizationRegistry } from './authorizations';
 export { TELEGRAM_DH_G, TELEGRAM_DH_PRIME } from './dh';
 export type { InjectedRpcError, MigrateKind } from './faults';
+export {
+  HttpConnectProxyServer,
+  type ProxyServerOptions,
+  type ProxyServerStats,
+  Socks5ProxyServer,
+} from './proxy-servers';
 export { rpcError, TestRpcError } from './rpc';
 export {
   generateTestRsaKey,

@@ -5,6 +5,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
+import { FakeTlsServer } from '../native';
 import type * as TL from '../tl';
 import { serialize } from '../tl';
 import { AccountDirectory } from './accounts';
@@ -286,6 +287,16 @@ export class TestDc {
 
   // --- I/O ------------------------------------------------------------------
 
+  private fakeTls: FakeTlsServer | undefined;
+
+  /** With an `ee` secret: the ClientHello checker shared by every connection (one replay cache). */
+  private fakeTlsServer(): FakeTlsServer | undefined {
+    const secret = this.options.secret;
+    if (!secret || secret.length <= 17 || secret[0] !== 0xee) return undefined;
+    this.fakeTls ??= new FakeTlsServer(secret);
+    return this.fakeTls;
+  }
+
   private accept(socket: Socket): void {
     if (this.core.stopped) {
       socket.destroy();
@@ -310,6 +321,7 @@ export class TestDc {
         },
         log: this.log,
       },
+      this.fakeTlsServer(),
     );
     this.connections.add(conn);
     this.stats.connections++;

@@ -52,7 +52,12 @@ export interface TestDcOptions {
    * or 'generate' (default: a fresh RSA-2048 key for this instance).
    */
   rsaKey?: TestRsaKey | 'shared' | 'generate';
-  /** MTProxy secret: then only obfuscated2 connections made with it are accepted. */
+  /**
+   * MTProxy secret: then only obfuscated2 connections made with it are accepted. An `ee`
+   * secret (0xee, 16 bytes, domain) makes TestDc an MTProxy in fake-TLS mode: every
+   * connection starts with a ClientHello for that domain, checked (HMAC, time, replay)
+   * and answered before obfuscated2 in TLS records.
+   */
   secret?: Buffer;
   /** true: only obfuscated2; false: never; default: either (obfuscated only with a secret). */
   obfuscated?: boolean;

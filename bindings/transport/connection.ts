@@ -9,18 +9,23 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { TransportCodec } from '../native';
 import { describeTransportCode, TransportConnectionError } from './errors';
+import { isFakeTlsSecret, secretTransportKind } from './fake-tls';
+import { openSocket, type ProxyOptions } from './proxy';
+import type { ConnectError } from './proxy-errors';
 
 export type TransportKind = 'abridged' | 'intermediate' | 'padded' | 'full';
 
 export interface TransportConnectOptions {
   host: string;
   port: number;
-  /** The transport ('padded' is padded intermediate). Default 'intermediate'. */
+  /** The transport ('padded' is padded intermediate). Default 'intermediate' ('padded' for a dd/ee secret). */
   kind?: TransportKind;
   /** Wrap in obfuscated2 (implied by `secret`; not available with 'full'). */
   obfuscated?: boolean;
-  /** MTProxy secret: 16 bytes, or 0xdd + 16 bytes (padded only); a Buffer or hex. */
+  /** MTProxy secret: 16 bytes, 0xdd + 16 bytes or 0xee + 16 bytes + domain (padded only); a Buffer or hex. */
   secret?: Buffer | string;
+  /** A SOCKS5 or HTTP CONNECT proxy to connect through. */
+  proxy?: ProxyOptions;
   /** DC id written into the obfuscated2 header (+10000 test, negative media); MTProxy routes on it. */
   dcId?: number;
   /** Give up connecting after this many ms (default 10000). */
@@ -99,7 +104,7 @@ export class TransportConnection {
     try {
       codec = new TransportCodec({
         role: 'client',
-        kind: options.kind ?? 'intermediate',
+        kind: options.kind ?? secretTransportKind(toSecret(options.secret)) ?? 'intermediate',
         obfuscated: options.obfuscated,
         secret: toSecret(options.secret),
         dcId: options.dcId,
@@ -111,6 +116,10 @@ export class TransportConnection {
     const signal = options.signal;
     if (signal?.aborted) {
       return Promise.reject(new TransportConnectionError('ERR_TRANSPORT_ABORTED', 'connect aborted'));
+    }
+    const secret = toSecret(options.secret);
+    if (options.proxy || (secret && isFakeTlsSecret(secret))) {
+      return TransportConnection.connectVia(options, secret, codec, handlers, maxPacket);
     }
     return new Promise((resolve, reject) => {
       const socket = netConnect({ host: options.host, port: options.port, family: options.family ?? 0 });
@@ -152,6 +161,43 @@ export class TransportConnection {
       socket.once('error', onError);
       signal?.addEventListener('abort', onAbort, { once: true });
     });
+  }
+
+  /** connect() through a proxy and/or the fake-TLS handshake (proxy.ts). */
+  private static async connectVia(
+    options: TransportConnectOptions,
+    secret: Buffer | undefined,
+    codec: TransportCodec,
+    handlers: TransportHandlers,
+    maxPacket: number,
+  ): Promise<TransportConnection> {
+    let socket: Socket;
+    try {
+      socket = await openSocket(
+        { host: options.host, port: options.port },
+        {
+          proxy: options.proxy,
+          secret,
+          timeoutMs: options.connectTimeoutMs ?? 10_000,
+          signal: options.signal,
+          family: options.family,
+        },
+      );
+    } catch (e) {
+      const err = e as ConnectError;
+      const code =
+        err.code === 'CONNECT_TIMEOUT'
+          ? 'ERR_TRANSPORT_CONNECT_TIMEOUT'
+          : err.code === 'CONNECT_ABORTED'
+            ? 'ERR_TRANSPORT_ABORTED'
+            : err.code === 'CONNECT_FAILED'
+              ? 'ERR_TRANSPORT_CONNECT'
+              : 'ERR_TRANSPORT_PROXY';
+      throw new TransportConnectionError(code, err.message, { cause: err });
+    }
+    const conn = new TransportConnection(socket, codec, handlers, maxPacket);
+    socket.resume();
+    return conn;
   }
 
   /** Whether the connection has ended (by close() or a failure). */

@@ -15,7 +15,9 @@ export type TransportConnectionErrorCode =
   /** The byte stream is corrupt (bad length, CRC, seqno...): the codec's code is in `cause`. */
   | 'ERR_TRANSPORT_PROTOCOL'
   /** connect() was aborted through its AbortSignal. */
-  | 'ERR_TRANSPORT_ABORTED';
+  | 'ERR_TRANSPORT_ABORTED'
+  /** The SOCKS5 / HTTP proxy or the MTProxy's fake-TLS handshake failed: a ConnectError is the `cause`. */
+  | 'ERR_TRANSPORT_PROXY';
 
 export class TransportConnectionError extends Error {
   override name = 'TransportConnectionError';

@@ -9,6 +9,7 @@ mod bignum;
 mod convert;
 mod crypto;
 mod errors;
+mod fake_tls;
 mod link;
 mod link_convert;
 mod mtp;

@@ -50,7 +50,10 @@ pub struct TransportOptions {
     /// Server: only obfuscated (true), only plain (false), or either
     /// (undefined; obfuscated only when a secret is set).
     pub obfuscated: Option<bool>,
-    /// MTProxy secret: 16 bytes, or 0xdd + 16 bytes (padded transport only).
+    /// MTProxy secret: 16 bytes, 0xdd + 16 bytes (padded transport only), or
+    /// 0xee + 16 bytes + domain (fake TLS, padded transport only): the codec
+    /// then reads and writes TLS application-data records, and the TLS
+    /// handshake (`FakeTlsClient` / `FakeTlsServer`) must precede it.
     pub secret: Option<Buffer>,
     /// Client: DC id written into the obfuscated2 init (int16; +10000 for
     /// test DCs, negative for media DCs).
@@ -87,7 +90,13 @@ pub(crate) fn transport_error_code(e: TransportError) -> &'static str {
         ObfuscatedFullUnsupported => "ERR_TRANSPORT_OBFUSCATED_FULL",
         SecretRequiresPadded => "ERR_TRANSPORT_SECRET_REQUIRES_PADDED",
         BadSecret { .. } => "ERR_TRANSPORT_BAD_SECRET",
-        FakeTlsUnsupported => "ERR_TRANSPORT_FAKE_TLS",
+        BadClientHello { .. } => "ERR_TRANSPORT_TLS_BAD_HELLO",
+        BadServerHello { .. } => "ERR_TRANSPORT_TLS_BAD_ANSWER",
+        BadTlsDigest => "ERR_TRANSPORT_TLS_BAD_DIGEST",
+        StaleTlsHello { .. } => "ERR_TRANSPORT_TLS_STALE",
+        ReplayedTlsHello => "ERR_TRANSPORT_TLS_REPLAY",
+        BadTlsRecord { .. } => "ERR_TRANSPORT_TLS_BAD_RECORD",
+        TlsRecordTooLong { .. } => "ERR_TRANSPORT_TLS_RECORD_TOO_LONG",
         BadRandomness => "ERR_TRANSPORT_RANDOMNESS",
         NotReady => "ERR_TRANSPORT_NOT_READY",
         BufferTooSmall { .. } => "ERR_TRANSPORT_BUFFER_TOO_SMALL",
@@ -137,7 +146,7 @@ fn js_buffer(env: &Env, data: &[u8]) -> Result<Buffer, JsError> {
         .map_err(|e| coded("ERR_NAPI", e))
 }
 
-fn secret(bytes: &Option<Buffer>) -> Result<Option<ProxySecret>, JsError> {
+pub(crate) fn secret(bytes: &Option<Buffer>) -> Result<Option<ProxySecret>, JsError> {
     bytes
         .as_ref()
         .map(|b| ProxySecret::from_bytes(b))
@@ -239,6 +248,12 @@ impl TransportCodec {
         self.inner.is_obfuscated()
     }
 
+    /// Whether the stream is carried in fake-TLS records (an `ee` secret).
+    #[napi(getter)]
+    pub fn fake_tls(&self) -> bool {
+        self.inner.is_fake_tls()
+    }
+
     /// The obfuscated2 DC id: the one a client wrote, or the one a server read.
     #[napi(getter)]
     pub fn dc_id(&self) -> Option<i32> {
@@ -291,9 +306,16 @@ impl TransportCodec {
         })
     }
 
+    /// Most bytes a frame adds after a packet of `packetLength` bytes: the
+    /// `trailerRoom`, plus with fake TLS 5 bytes per 16 KiB past the first.
+    #[napi]
+    pub fn trailer_length(&self, packet_length: u32) -> u32 {
+        self.inner.trailer_len(packet_length as usize) as u32
+    }
+
     /// Writes the frame of `packet` into `out` at `offset` (default 0) and
     /// returns its length. `out` needs `headerRoom + packet.length +
-    /// trailerRoom` bytes from `offset` at most.
+    /// trailerLength(packet.length)` bytes from `offset` at most.
     #[napi]
     pub fn encode_into(
         &mut self,

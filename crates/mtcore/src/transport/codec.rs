@@ -11,6 +11,7 @@
 
 use std::ops::Range;
 
+use super::fake_tls::records::{self, RecordReader};
 use super::full::Full;
 use super::inbox::Inbox;
 use super::obfuscated::{self, Obfuscator, INIT_LEN};
@@ -18,10 +19,13 @@ use super::sniff::{sniff, Sniffed};
 use super::{abridged, intermediate, padded, RandomSource, TransportError};
 use super::{ClientConfig, Head, Kind, ProxySecret, Role, ServerConfig};
 
-/// The most `header_room()` can ask for: an obfuscated2 init and a 4-byte
-/// header, or the full transport's 8 bytes.
-pub const MAX_HEADER_ROOM: usize = INIT_LEN + 4;
+/// The most `header_room()` can ask for: a fake-TLS ChangeCipherSpec and
+/// record header, an obfuscated2 init and a 4-byte header (more than the full
+/// transport's 8 bytes).
+pub const MAX_HEADER_ROOM: usize = 11 + INIT_LEN + 4;
 /// The most `trailer_room()` can ask for: the padded transport's padding.
+/// (Fake TLS adds a record header per 16 KiB after a large frame: see
+/// `Codec::trailer_len`.)
 pub const MAX_TRAILER_ROOM: usize = padded::MAX_PADDING;
 
 /// Below this length a padded-intermediate packet cannot be an MTProto
@@ -73,6 +77,15 @@ struct Expect {
     secret: Option<ProxySecret>,
 }
 
+/// The fake-TLS record layer of an `ee` secret's connection (the handshake
+/// happened before the codec saw any byte: `fake_tls::hello` and `answer`).
+#[derive(Debug)]
+struct Tls {
+    reader: RecordReader,
+    /// Client: the first record still has to be preceded by ChangeCipherSpec.
+    ccs_pending: bool,
+}
+
 /// The transport of one connection.
 #[derive(Debug)]
 pub struct Codec {
@@ -90,6 +103,7 @@ pub struct Codec {
     max: usize,
     dc_id: Option<i16>,
     failed: Option<TransportError>,
+    tls: Option<Tls>,
 }
 
 impl Codec {
@@ -106,10 +120,21 @@ impl Codec {
             max,
             dc_id: None,
             failed: None,
+            tls: None,
         }
     }
 
+    fn fake_tls(secret: Option<&ProxySecret>, role: Role) -> Option<Tls> {
+        secret.and_then(ProxySecret::fake_tls_domain).map(|_| Tls {
+            reader: RecordReader::default(),
+            ccs_pending: role == Role::Client,
+        })
+    }
+
     /// A client codec. Randomness is drawn only for the obfuscated2 init.
+    /// With an `ee` secret the codec speaks the fake-TLS data phase: the
+    /// caller has completed the TLS handshake (`fake_tls::hello::client_hello`,
+    /// `fake_tls::answer::check_answer`) on the connection first.
     pub fn client<R: RandomSource + ?Sized>(
         config: &ClientConfig,
         rng: &mut R,
@@ -122,6 +147,7 @@ impl Codec {
             codec.preamble_len = INIT_LEN;
             codec.obfuscator = Some(obfuscator);
             codec.dc_id = config.dc_id;
+            codec.tls = Self::fake_tls(config.secret.as_ref(), Role::Client);
         } else {
             let tag: &[u8] = match config.kind {
                 Kind::Abridged => &abridged::PREAMBLE,
@@ -136,11 +162,15 @@ impl Codec {
     }
 
     /// A server codec; it learns the transport from the client's first bytes.
+    /// With an `ee` secret it reads the fake-TLS data phase only: the caller
+    /// answered the ClientHello (`fake_tls::hello::accept_hello`,
+    /// `fake_tls::answer::server_answer`) and pushes what follows it.
     pub fn server(config: &ServerConfig) -> Result<Self, TransportError> {
         if config.kind == Some(Kind::Full) && !config.accept_plain {
             return Err(TransportError::ObfuscatedFullUnsupported);
         }
         let mut codec = Self::with(Role::Server, None, config.max_packet_len);
+        codec.tls = Self::fake_tls(config.secret.as_ref(), Role::Server);
         codec.expect = Some(Expect {
             kind: config.kind,
             plain: config.accept_plain,
@@ -163,6 +193,18 @@ impl Codec {
         self.obfuscator.is_some()
     }
 
+    /// Whether the stream is carried in fake-TLS records (an `ee` secret).
+    pub fn is_fake_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// Bytes fake TLS puts in front of the next frame.
+    fn tls_before(&self) -> usize {
+        self.tls
+            .as_ref()
+            .map_or(0, |t| records::extra_before(t.ccs_pending))
+    }
+
     /// The DC id of the obfuscated2 init: the one a client wrote, or the one
     /// a server read.
     pub fn dc_id(&self) -> Option<i16> {
@@ -176,7 +218,8 @@ impl Codec {
 
     /// Bytes to leave before the payload for the next frame (at most `MAX_HEADER_ROOM`).
     pub fn header_room(&self) -> usize {
-        self.preamble_len
+        self.tls_before()
+            + self.preamble_len
             + match self.kind {
                 Some(Kind::Full) | None => super::full::HEADER,
                 Some(_) => 4,
@@ -195,7 +238,8 @@ impl Codec {
     /// The exact bytes the next frame puts before a payload of `len` bytes;
     /// a payload placed there gets its frame starting at offset 0.
     pub fn header_len(&self, len: usize) -> usize {
-        self.preamble_len
+        self.tls_before()
+            + self.preamble_len
             + match self.kind {
                 Some(Kind::Abridged) if len / 4 < 0x7f => 1,
                 Some(Kind::Full) | None => super::full::HEADER,
@@ -203,9 +247,26 @@ impl Codec {
             }
     }
 
+    /// Bytes to leave after a payload of `len` bytes: `trailer_room()`, plus
+    /// with fake TLS a record header for every 16 KiB past the first.
+    pub fn trailer_len(&self, len: usize) -> usize {
+        let trailer = self.trailer_room();
+        match self.tls {
+            None => trailer,
+            Some(_) => {
+                let frame = self.header_len(len) - self.tls_before() + len + trailer;
+                trailer + records::extra_after(frame)
+            }
+        }
+    }
+
     /// Hands out the connection preamble to send right away (e.g. on
-    /// connect); later frames then go without it. Empty once sent.
+    /// connect); later frames then go without it. Empty once sent. (With
+    /// fake TLS the preamble goes with the first frame, inside its record.)
     pub fn take_preamble(&mut self) -> &[u8] {
+        if self.tls.is_some() {
+            return &[];
+        }
         let len = std::mem::take(&mut self.preamble_len);
         &self.preamble[..len]
     }
@@ -230,12 +291,16 @@ impl Codec {
             return Err(TransportError::BadLength { len: 0 });
         }
         let before = self.header_len(payload.len());
-        if payload.start < before || payload.end > buf.len() {
+        let after = self.trailer_len(payload.len());
+        let short_after = self.tls.is_some() && buf.len().saturating_sub(payload.end) < after;
+        if payload.start < before || payload.end > buf.len() || short_after {
             return Err(TransportError::BufferTooSmall {
                 needed_before: before,
-                needed_after: self.trailer_room(),
+                needed_after: after,
             });
         }
+        let tls_before = self.tls_before();
+        let frame_at = payload.start - before;
         let max = self.max;
         let frame = match kind {
             Kind::Abridged => abridged::write(buf, payload, quick_ack, max)?,
@@ -246,10 +311,17 @@ impl Codec {
         if let Some(o) = &mut self.obfuscator {
             o.encrypt(&mut buf[frame.clone()]);
         }
-        let preamble = self.take_preamble();
-        let start = frame.start - preamble.len();
-        buf[start..frame.start].copy_from_slice(preamble);
-        Ok(start..frame.end)
+        let len = std::mem::take(&mut self.preamble_len);
+        let start = frame.start - len;
+        buf[start..frame.start].copy_from_slice(&self.preamble[..len]);
+        match &mut self.tls {
+            None => Ok(start..frame.end),
+            Some(tls) => {
+                debug_assert_eq!(frame_at + tls_before, start);
+                let ccs = std::mem::take(&mut tls.ccs_pending);
+                records::wrap_in_place(buf, start..frame.end, ccs)
+            }
+        }
     }
 
     /// Frames the payload that fills `buf[payload_start..]`: grows `buf` by
@@ -263,7 +335,7 @@ impl Codec {
         rng: &mut R,
     ) -> Result<usize, TransportError> {
         let end = buf.len();
-        buf.resize(end + self.trailer_room(), 0);
+        buf.resize(end + self.trailer_len(end - payload_start), 0);
         match self.encode_in_place(buf, payload_start..end, quick_ack, rng) {
             Ok(frame) => {
                 buf.truncate(frame.end);
@@ -284,7 +356,7 @@ impl Codec {
         rng: &mut R,
     ) -> Result<Vec<u8>, TransportError> {
         let before = self.header_len(packet.len());
-        let mut buf = Vec::with_capacity(before + packet.len() + self.trailer_room());
+        let mut buf = Vec::with_capacity(before + packet.len() + self.trailer_len(packet.len()));
         buf.resize(before, 0);
         buf.extend_from_slice(packet);
         let start = self.encode_vec(&mut buf, before, quick_ack, rng)?;
@@ -293,8 +365,9 @@ impl Codec {
     }
 
     /// Server side: the 4 bytes answering a quick-ack request with `token`
-    /// (the high bit is forced on), encrypted when obfuscated.
-    pub fn quick_ack_answer(&mut self, token: u32) -> Result<[u8; 4], TransportError> {
+    /// (the high bit is forced on), encrypted when obfuscated, in a record
+    /// of their own with fake TLS.
+    pub fn quick_ack_answer(&mut self, token: u32) -> Result<Vec<u8>, TransportError> {
         let mut out = match (self.role, self.kind) {
             (_, None) => return Err(TransportError::NotReady),
             (Role::Client, _) | (_, Some(Kind::Full)) => {
@@ -306,7 +379,10 @@ impl Codec {
         if let Some(o) = &mut self.obfuscator {
             o.encrypt(&mut out);
         }
-        Ok(out)
+        Ok(match &mut self.tls {
+            None => out.to_vec(),
+            Some(tls) => records::wrap(&out, std::mem::take(&mut tls.ccs_pending)),
+        })
     }
 
     fn fail(&mut self, e: TransportError) -> TransportError {
@@ -321,7 +397,19 @@ impl Codec {
         if let Some(e) = self.failed {
             return Err(e);
         }
-        let offset = self.inbox.append(chunk);
+        let offset = match &mut self.tls {
+            None => self.inbox.append(chunk),
+            Some(tls) => {
+                let offset = self.inbox.len();
+                let inbox = &mut self.inbox;
+                if let Err(e) = tls.reader.feed(chunk, |piece| {
+                    inbox.append(piece);
+                }) {
+                    return Err(self.fail(e));
+                }
+                offset
+            }
+        };
         if let Some(o) = &mut self.obfuscator {
             o.decrypt(&mut self.inbox.unread_mut()[offset..]);
         }
@@ -335,7 +423,13 @@ impl Codec {
     fn read_preamble(&mut self) -> Result<(), TransportError> {
         let expect = self.expect.as_ref().expect("called while expecting");
         let bytes = self.inbox.unread();
-        let (kind, consumed) = match sniff(bytes) {
+        // Inside fake TLS only obfuscated2 can follow (MTProxy's `ee` form).
+        let sniffed = match self.tls {
+            Some(_) if bytes.is_empty() => Sniffed::NeedMore,
+            Some(_) => Sniffed::Obfuscated,
+            None => sniff(bytes),
+        };
+        let (kind, consumed) = match sniffed {
             Sniffed::NeedMore => return Ok(()),
             Sniffed::Unsupported => return Err(TransportError::UnsupportedProtocol),
             Sniffed::Plain { kind, preamble } => {

@@ -27,19 +27,36 @@ pub enum TransportError {
     /// The connection's first bytes are not the preamble this server accepts.
     BadPreamble,
     /// The connection's first bytes belong to a protocol we do not speak
-    /// (HTTP, or the fake-TLS wrapper of `ee` MTProxy secrets).
+    /// (HTTP, or a TLS record to a server not set up with an `ee` secret).
     UnsupportedProtocol,
     /// The decrypted obfuscated2 init carries an unknown protocol tag (often:
     /// a wrong MTProxy secret), or one the server's settings do not allow.
     BadProtocolTag { tag: u32 },
     /// obfuscated2 has no protocol tag for the full transport.
     ObfuscatedFullUnsupported,
-    /// A `dd` MTProxy secret requires the padded intermediate transport.
+    /// A `dd` or `ee` MTProxy secret requires the padded intermediate transport.
     SecretRequiresPadded,
-    /// An MTProxy secret that is neither 16 bytes nor `dd` + 16 bytes.
+    /// An MTProxy secret that is neither 16 bytes, `dd` + 16 bytes, nor `ee` +
+    /// 16 bytes + a printable domain of at most 253 bytes.
     BadSecret { len: usize },
-    /// An `ee` (fake-TLS) MTProxy secret: not supported.
-    FakeTlsUnsupported,
+    /// Fake TLS: a ClientHello that does not parse, or whose server name is
+    /// not the secret's domain.
+    BadClientHello { reason: &'static str },
+    /// Fake TLS: the ServerHello answer does not parse.
+    BadServerHello { reason: &'static str },
+    /// Fake TLS: the HMAC in a hello's random does not match (a wrong
+    /// secret, or tampered bytes).
+    BadTlsDigest,
+    /// Fake TLS: the ClientHello's timestamp is outside the server's window;
+    /// `skew` is the server's time minus the client's, in seconds.
+    StaleTlsHello { skew: i64 },
+    /// Fake TLS: this ClientHello's random was seen before (a replay).
+    ReplayedTlsHello,
+    /// Fake TLS: a record of a type or version the data phase does not allow
+    /// (an alert, a handshake record, a malformed ChangeCipherSpec...).
+    BadTlsRecord { content_type: u8 },
+    /// Fake TLS: a record longer than the limit.
+    TlsRecordTooLong { len: usize, max: usize },
     /// The random source kept producing init headers the spec forbids.
     BadRandomness,
     /// A server cannot send before it has read the client's preamble.
@@ -74,11 +91,28 @@ impl fmt::Display for TransportError {
             ObfuscatedFullUnsupported => {
                 f.write_str("obfuscated2 has no protocol tag for the full transport")
             }
-            SecretRequiresPadded => {
-                f.write_str("a 'dd' proxy secret requires the padded intermediate transport")
-            }
+            SecretRequiresPadded => f.write_str(
+                "a 'dd' or 'ee' proxy secret requires the padded intermediate transport",
+            ),
             BadSecret { len } => write!(f, "proxy secret of {len} bytes is malformed"),
-            FakeTlsUnsupported => f.write_str("fake-TLS ('ee') proxy secrets are not supported"),
+            BadClientHello { reason } => write!(f, "bad fake-TLS ClientHello: {reason}"),
+            BadServerHello { reason } => write!(f, "bad fake-TLS server answer: {reason}"),
+            BadTlsDigest => {
+                f.write_str("fake-TLS digest mismatch (wrong secret or tampered hello)")
+            }
+            StaleTlsHello { skew } => {
+                write!(
+                    f,
+                    "fake-TLS hello timestamp is {skew} s off the server's clock"
+                )
+            }
+            ReplayedTlsHello => f.write_str("fake-TLS hello replayed"),
+            BadTlsRecord { content_type } => {
+                write!(f, "unexpected TLS record (type {content_type:#04x})")
+            }
+            TlsRecordTooLong { len, max } => {
+                write!(f, "TLS record of {len} bytes exceeds the limit of {max}")
+            }
             BadRandomness => f.write_str("random source produced only forbidden init headers"),
             NotReady => f.write_str("the client's preamble has not arrived yet"),
             BufferTooSmall {

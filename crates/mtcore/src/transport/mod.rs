@@ -11,6 +11,7 @@ pub mod abridged;
 mod codec;
 mod config;
 mod error;
+pub mod fake_tls;
 pub mod full;
 mod inbox;
 pub mod intermediate;

@@ -301,7 +301,10 @@ fn quick_ack_restrictions() {
         server.encode(&[0; 8], true, &mut rng),
         Err(TransportError::QuickAckUnsupported)
     );
-    assert_eq!(server.quick_ack_answer(0x1234), Ok([0x80, 0, 0x12, 0x34]));
+    assert_eq!(
+        server.quick_ack_answer(0x1234),
+        Ok(vec![0x80, 0, 0x12, 0x34])
+    );
 }
 
 #[test]
