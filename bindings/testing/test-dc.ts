@@ -12,6 +12,7 @@ import { DcConnection } from './connection';
 import { DcCore } from './dc-core';
 import type { MigrateKind } from './faults';
 import { AuthKeyRecord } from './keys';
+import { ConnectionLimits, headerNamesDc } from './limits';
 import { generateTestRsaKey, type RsaPublicKeyInfo, sharedTestRsaKey, type TestRsaKey } from './rsa-key';
 import type { HandshakeFault } from './server-handshake';
 import type {
@@ -43,6 +44,7 @@ export class TestDc {
   private readonly connections = new Set<DcConnection>();
   private readonly core: DcCore;
   private readonly log: (message: string) => void;
+  private readonly limits: ConnectionLimits;
 
   private constructor(options: TestDcOptions, world?: WorldLink) {
     this.options = options;
@@ -74,6 +76,7 @@ export class TestDc {
       },
     );
     this.stats = this.core.stats;
+    this.limits = new ConnectionLimits(options.maxConnections);
     this.server = createServer((socket) => this.accept(socket));
   }
 
@@ -284,6 +287,8 @@ export class TestDc {
       socket.destroy();
       return;
     }
+    const address = socket.remoteAddress ?? '';
+    const admitted = this.limits.admit(address);
     const conn = new DcConnection(
       socket,
       { secret: this.options.secret, obfuscated: this.options.obfuscated },
@@ -295,9 +300,15 @@ export class TestDc {
         keyIdTaken: (id) => this.core.keys.has(id),
       },
       {
-        onPacket: (c, p, quickAck) => this.core.onPacket(c, p, quickAck),
+        onPacket: (c, p, quickAck) => {
+          // Transport errors a DC answers a connection's first packet with (limits.ts).
+          if (!admitted) return this.refuse(c, -429);
+          if (this.options.strictDcId && !headerNamesDc(c.headerDcId, this.dcId)) return this.refuse(c, -444);
+          this.core.onPacket(c, p, quickAck);
+        },
         onClose: (c) => {
           if (!this.connections.delete(c)) return;
+          if (admitted) this.limits.release(address);
           this.stats.activeConnections--;
           this.core.connectionClosed(c);
         },
@@ -308,5 +319,12 @@ export class TestDc {
     this.stats.connections++;
     this.stats.activeConnections++;
     this.log(`dc ${this.dcId}: conn ${conn.id} from port ${socket.remotePort}`);
+  }
+
+  private refuse(conn: DcConnection, code: number): void {
+    if (code === -429) this.stats.refusedConnections++;
+    this.log(`dc ${this.dcId}: conn ${conn.id} refused with ${code}`);
+    this.core.transportError(conn, code);
+    conn.end();
   }
 }
