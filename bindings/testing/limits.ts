@@ -7,7 +7,7 @@
 export class ConnectionLimits {
   private readonly open = new Map<string, number>();
 
-  constructor(readonly max: number | undefined) {}
+  constructor(public max: number | undefined) {}
 
   /** Counts a new connection from `address`; false when it is one too many. */
   admit(address: string): boolean {

@@ -240,6 +240,14 @@ export class TestDc {
     return n;
   }
 
+  /**
+   * Connections one client address may hold from now on (undefined: no limit): one more
+   * is answered -429 on its first packet and closed (`maxConnections`).
+   */
+  limitConnections(max: number | undefined): void {
+    this.limits.max = max;
+  }
+
   /** Holds every answer `ms` before sending it (0: off). */
   delayReplies(ms: number): void {
     this.core.faults.replyDelayMs = Math.max(0, ms);
