@@ -74,6 +74,7 @@ class Generation {
 }
 
 const pools = new WeakMap<Driver, DcPool>();
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The pool a driver belongs to (every driver the registry hands out has one). */
 export function poolOf(driver: Driver): DcPool | undefined {
@@ -221,7 +222,11 @@ export class DcPool {
     this.renewTimer = null;
     if (!gen.temp || !this.pfs) return;
     const delay = renewDelayMs(gen.temp.expiresAtMs, Date.now(), this.pfs);
-    this.renewTimer = setTimeout(() => void this.renew(), delay);
+    // setTimeout fires at once past 2^31 - 1 ms (keys living longer than 24 days): step there.
+    this.renewTimer =
+      delay > MAX_TIMER_MS
+        ? setTimeout(() => this.scheduleRenewal(gen), MAX_TIMER_MS)
+        : setTimeout(() => void this.renew(), delay);
     this.renewTimer.unref();
   }
 
@@ -319,6 +324,8 @@ export class DcPool {
   /** The permanent key is unknown: every connection fails with AUTH_KEY_UNKNOWN. */
   private failAll(e: SessionError): void {
     const gens = [this.current, ...this.old];
+    const reason = { code: e.code, message: e.message };
+    this.host.entry.notify({ kind: 'disconnected', sessionId: this.host.entry.id, reason });
     this.close();
     for (const g of gens) for (const d of g.drivers()) d.fail(e);
   }
@@ -331,6 +338,8 @@ export class DcPool {
     for (let attempt = 0; ; attempt++) {
       const picked = this.pick(kind);
       const driver = picked instanceof Promise ? await picked : picked;
+      // Closed while this call waited for it (drained, replaced): pick again.
+      if (driver.status === 'closed' && attempt < 2 && driver !== this.current.main) continue;
       try {
         return await driver.request(request, options.timeoutMs);
       } catch (e) {
