@@ -91,7 +91,8 @@ export function exportedKeyOf(driver: Driver): { authKey: Buffer; serverSalt: bi
 /** Runs `request` on the right connection of `main`'s pool (main itself when it has none). */
 export function requestVia(main: Driver, request: TL.TlObject, options: CallOptions = {}): Promise<unknown> {
   const pool = pools.get(main);
-  if (!pool) return main.request(request, options.timeoutMs);
+  // One connection on the permanent key: nothing to route or retry (the common, hot case).
+  if (!pool || pool.single) return main.request(request, options.timeoutMs);
   return pool.request(request, options);
 }
 
@@ -108,6 +109,8 @@ export class DcPool {
   private drainTimer: NodeJS.Timeout | null = null;
   private replacing: Promise<void> | null = null;
   private closed = false;
+  /** No PFS and no extra connections: calls go straight to the main driver. */
+  readonly single: boolean;
 
   private constructor(
     private readonly host: DialHost,
@@ -119,6 +122,7 @@ export class DcPool {
     this.pfs = pfsConfig(o);
     this.max = { upload: Math.max(0, o.pool?.upload ?? 0), download: Math.max(0, o.pool?.download ?? 0) };
     this.idleMs = o.pool?.idleMs ?? 60_000;
+    this.single = !this.pfs && this.max.upload === 0 && this.max.download === 0;
   }
 
   /** Connects the main connection on `perm` (binding a temporary key first under PFS). */
@@ -333,25 +337,31 @@ export class DcPool {
   // --- Routing ---
 
   /** Runs `request` on the connection its kind and the load choose. */
-  async request(request: TL.TlObject, options: CallOptions): Promise<unknown> {
-    const kind = options.connection ?? connectionKindOf(request._);
-    for (let attempt = 0; ; attempt++) {
-      const picked = this.pick(kind);
-      const driver = picked instanceof Promise ? await picked : picked;
-      // Closed while this call waited for it (drained, replaced): pick again.
-      if (driver.status === 'closed' && attempt < 2 && driver !== this.current.main) continue;
-      try {
-        return await driver.request(request, options.timeoutMs);
-      } catch (e) {
-        // Refused unrun on a temporary key that is not bound (any more): again on a bound one,
-        // made now if the current key lost its binding.
-        if (attempt < 2 && e instanceof RpcError && e.errorMessage === 'AUTH_KEY_PERM_EMPTY' && this.pfs) {
-          if (this.current.drivers().includes(driver)) await this.renew();
-          continue;
-        }
-        throw e;
-      }
+  request(request: TL.TlObject, options: CallOptions, attempt = 0): Promise<unknown> {
+    const picked = this.pick(options.connection ?? connectionKindOf(request._));
+    if (picked instanceof Promise) return picked.then((d) => this.requestOn(d, request, options, attempt));
+    return this.requestOn(picked, request, options, attempt);
+  }
+
+  private requestOn(
+    driver: Driver,
+    request: TL.TlObject,
+    options: CallOptions,
+    attempt: number,
+  ): Promise<unknown> {
+    // Closed while this call waited for it (drained, replaced): pick again.
+    if (driver.status === 'closed' && attempt < 2 && driver !== this.current.main) {
+      return this.request(request, options, attempt + 1);
     }
+    const p = driver.request(request, options.timeoutMs);
+    if (!this.pfs || attempt >= 2) return p;
+    return p.catch((e) => {
+      // Refused unrun on a temporary key that is not bound (any more): again on a bound one,
+      // made now if the current key lost its binding.
+      if (!(e instanceof RpcError && e.errorMessage === 'AUTH_KEY_PERM_EMPTY')) throw e;
+      const renewed = this.current.drivers().includes(driver) ? this.renew() : Promise.resolve();
+      return renewed.then(() => this.request(request, options, attempt + 1));
+    });
   }
 
   /** The connection for a call of `kind`: the least loaded, opening another when all are busy. */
