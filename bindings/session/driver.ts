@@ -14,6 +14,8 @@ import type { Notify } from './notify';
 import { PendingRequests } from './pending';
 import { type AttemptLimiter, backoffDelay } from './reconnect';
 import { observeResult } from './state';
+import { nextMsgId } from './temp-keys';
+import { FloodCounter, transportFailure } from './transport-errors';
 import {
   type SessionAddress,
   SessionError,
@@ -52,6 +54,10 @@ export interface DriverConfig {
   limiter: AttemptLimiter;
   /** Learned user id / phone_code_hash (auth answers). */
   onAuth(info: { userId?: bigint; phoneCodeHash?: string | null }): void;
+  /** A transport error the owner handles itself (a pool's -404 on a temporary key): true to skip the default. */
+  onTransportError?(code: number): boolean;
+  /** Called once when the driver closes or fails (a pool forgets it). */
+  onClosed?(): void;
 }
 
 export type DriverStatus = 'connecting' | 'connected' | 'reconnecting' | 'closed' | 'failed';
@@ -71,6 +77,8 @@ export class Driver {
   private flushWaiters: Array<() => void> = [];
   private attempt = 0;
   private floodPenalty = 0;
+  /** -429s in a row (the backoff grows with them). */
+  readonly floods = new FloodCounter();
   private lastReceived = Date.now();
   private paused = false;
   private pongWaiters = new Map<bigint, () => void>();
@@ -237,6 +245,7 @@ export class Driver {
     this.readyWaiter?.reject(error);
     this.shutdown();
     this.settleAll(error);
+    this.config.onClosed?.();
   }
 
   /** Stops everything; pending requests fail with SESSION_CLOSED (or `error`). */
@@ -245,6 +254,7 @@ export class Driver {
     this.status = 'closed';
     this.shutdown();
     this.settleAll(error);
+    this.config.onClosed?.();
   }
 
   private settleAll(error: SessionError): void {
@@ -458,14 +468,7 @@ export class Driver {
       case 'dropped':
         return this.badData(`DROPPED_${e.reason}`, e.detail);
       case 'transportError':
-        if (e.code === -404) {
-          // The server does not know this key: a new key is the caller's decision.
-          const err = new SessionError('AUTH_KEY_UNKNOWN', 'the server does not know this auth key (-404)');
-          this.emit({ kind: 'disconnected', sessionId, reason: { code: err.code, message: err.message } });
-          return this.fail(err);
-        }
-        if (e.code === -429) this.floodPenalty = 4; // back off harder: the server is flooded.
-        return this.badData(`TRANSPORT_${-e.code}`, `transport error ${e.code} (${e.reason})`);
+        return this.onTransportError(e.code, e.reason);
       case 'fatal':
         this.badData(e.code, e.message);
         this.socket?.destroy();
@@ -473,6 +476,70 @@ export class Driver {
       default:
         return;
     }
+  }
+
+  /** Transport errors (mtproto/mtproto-transports#transport-errors); see transport-errors.ts. */
+  private onTransportError(code: number, reason: string): void {
+    const sessionId = this.config.sessionId;
+    if (this.config.onTransportError?.(code)) return;
+    const err = transportFailure(code);
+    if (err) {
+      // -404 (the key is unknown: a new key is the caller's decision), -444 (bad DC id):
+      // reconnecting would only hear the same again.
+      this.emit({ kind: 'disconnected', sessionId, reason: { code: err.code, message: err.message } });
+      this.fail(err);
+      return;
+    }
+    if (code === -429) {
+      // Too many connections: back off harder, more so after each -429 in a row.
+      this.floodPenalty = this.floods.hit(Date.now());
+      this.readyWaiter?.reject(
+        new SessionError('TRANSPORT_FLOOD', 'the server refused the connection (-429)'),
+      );
+    }
+    this.badData(`TRANSPORT_${-code}`, `transport error ${code} (${reason})`);
+  }
+
+  /**
+   * Sends a request whose body names its own msg_id (auth.bindTempAuthKey's
+   * encrypted_message), never wrapped in initConnection. `build` gets the msg_id
+   * the message carries.
+   */
+  requestStamped(
+    request: TL.TlObject,
+    build: (msgId: bigint) => Buffer,
+    timeoutMs?: number,
+  ): Promise<unknown> {
+    if (this.status === 'closed' || this.status === 'failed') {
+      return Promise.reject(new SessionError('NOT_CONNECTED', 'the connection is gone'));
+    }
+    let msgId: bigint;
+    let body: Buffer;
+    try {
+      // The link stamps at enqueue time from (now, last id, offset): predicted, then checked.
+      const now = Date.now();
+      const want = nextMsgId(this.link, now);
+      body = build(want);
+      msgId = this.link.enqueue(body, now);
+      if (msgId !== want) {
+        this.link.cancel(msgId);
+        throw new Error(`msg_id ${msgId} is not the predicted ${want}`);
+      }
+    } catch (e) {
+      return Promise.reject(new SessionError('BAD_MESSAGE', (e as Error).message, e));
+    }
+    this.scheduleFlush();
+    return new Promise((resolve, reject) => {
+      const p = { request, body, resolve, reject, timer: undefined as NodeJS.Timeout | undefined };
+      if (timeoutMs !== undefined) {
+        p.timer = setTimeout(() => {
+          const id = this.pending.remove(p);
+          if (id !== undefined) this.link.cancel(id);
+          reject(new SessionError('TIMEOUT', `no answer within ${timeoutMs} ms`));
+        }, timeoutMs);
+      }
+      this.pending.add(msgId, p);
+    });
   }
 
   private onMessage(msgId: bigint, seqno: number, body: Buffer): void {

@@ -19,11 +19,13 @@ import * as TL from '../tl';
 import { FloodWaitError, MigrateError } from '../tl';
 import { proxyFailureCode, secretTransportKind } from '../transport';
 import { dcAddresses, handshakeDcId } from './dcs';
+import { createKey, type DialHost } from './dial';
 import { Driver } from './driver';
 import { isAccountMigrate, migrateSession } from './migrate';
 import { type Notify, notifier } from './notify';
 import { openStored, type SessionStore } from './persist';
 import { PlainSender } from './plain';
+import { DcPool, exportedKeyOf, requestVia } from './pool';
 import { type AttemptLimiter, connectionAttempts } from './reconnect';
 import {
   type CallOptions,
@@ -149,22 +151,42 @@ export class SessionRegistry {
     }
   }
 
-  /** A started driver for `dcId` with the imported key or a new one. */
+  /**
+   * A started driver for `dcId` with the imported key or a new one: the main connection
+   * of the session's connections to that DC (pool.ts: extra connections, temporary keys).
+   */
   async connect(
     entry: SessionEntry,
     dcId: number,
     address: SessionAddress,
     imported?: { authKey: Buffer; serverSalt: bigint; timeOffset?: number },
   ): Promise<Driver> {
+    const host = this.dialHost(entry, dcId, address);
+    let key = imported ?? entry.persist?.keyFor(dcId);
+    let created: bigint | null = null;
+    if (!key) {
+      const k = await createKey(host);
+      key = k;
+      created = k.authKeyId;
+    }
+    // A stored session's new key is stored before it is used.
+    await entry.persist?.useKey(dcId, key);
+    if (created !== null) entry.notify({ kind: 'authKeyCreated', sessionId: entry.id, authKeyId: created });
+    return (await DcPool.open(host, key)).main;
+  }
+
+  /** How a DC's connections are made with this session's options. */
+  private dialHost(entry: SessionEntry, dcId: number, address: SessionAddress): DialHost {
     const o = entry.options;
     // A dd/ee MTProxy secret without a named transport: padded intermediate.
     const transport = { ...o.transport, kind: o.transport?.kind ?? secretTransportKind(o.transport?.secret) };
     const wireDcId = handshakeDcId(dcId, o.environment);
-    let key = imported ?? entry.persist?.keyFor(dcId);
-    let created: bigint | null = null;
-    if (!key) {
-      try {
-        const k = await createAuthKey({
+    return {
+      entry,
+      dcId,
+      address,
+      exchangeKey: (temp) =>
+        createAuthKey({
           host: address.host,
           port: address.port,
           dcId,
@@ -175,45 +197,34 @@ export class SessionRegistry {
           proxy: o.proxy,
           rsaKeys: o.rsaKeys,
           timeoutMs: o.connectTimeoutMs,
-        });
-        key = k;
-        created = k.authKeyId;
-      } catch (e) {
-        const code =
-          proxyFailureCode(e) ??
-          ((e as { code?: string }).code === 'ERR_AUTH_BAD_OPTIONS' ? 'BAD_OPTIONS' : 'CONNECT_FAILED');
-        throw new SessionError(code, `key exchange with DC ${dcId} failed: ${(e as Error).message}`, e);
-      }
-    }
-    // A stored session's new key is stored before it is used.
-    await entry.persist?.useKey(dcId, key);
-    let driver: Driver;
-    try {
-      driver = new Driver({
-        sessionId: entry.id,
-        dcId,
-        wireDcId,
-        address,
-        transport,
-        authKey: key.authKey,
-        salt: key.serverSalt,
-        timeOffset: (key.timeOffset ?? 0) * 1000,
-        options: o,
-        notify: entry.notify,
-        limiter: this.limiter,
-        onAuth: (info) => {
-          if (info.userId !== undefined) entry.userId = info.userId;
-          if (info.userId !== undefined) entry.persist?.authChanged();
-          if (info.phoneCodeHash !== undefined) entry.phoneCodeHash = info.phoneCodeHash;
-        },
-      });
-    } catch (e) {
-      throw new SessionError('BAD_OPTIONS', (e as Error).message, e);
-    }
-    if (created !== null) entry.notify({ kind: 'authKeyCreated', sessionId: entry.id, authKeyId: created });
-    await driver.start();
-    driver.updates = entry.updates;
-    return driver;
+          temp,
+        }),
+      newDriver: (key, hooks) => {
+        try {
+          return new Driver({
+            sessionId: entry.id,
+            dcId,
+            wireDcId,
+            address,
+            transport,
+            authKey: key.authKey,
+            salt: key.serverSalt,
+            timeOffset: (key.timeOffset ?? 0) * 1000,
+            options: o,
+            notify: entry.notify,
+            limiter: this.limiter,
+            onAuth: (info) => {
+              if (info.userId !== undefined) entry.userId = info.userId;
+              if (info.userId !== undefined) entry.persist?.authChanged();
+              if (info.phoneCodeHash !== undefined) entry.phoneCodeHash = info.phoneCodeHash;
+            },
+            ...hooks,
+          });
+        } catch (e) {
+          throw new SessionError('BAD_OPTIONS', (e as Error).message, e);
+        }
+      },
+    };
   }
 
   private get(id: SessionId): SessionEntry {
@@ -246,10 +257,12 @@ export class SessionRegistry {
   export(id: SessionId): SessionExport {
     const s = this.get(id);
     const link = s.driver.link;
+    // The permanent key (under PFS the connections run on temporary ones).
+    const key = exportedKeyOf(s.driver);
     return {
       userId: s.userId,
-      authKey: Buffer.from(s.driver.authKey),
-      serverSalt: link.salt,
+      authKey: Buffer.from(key.authKey),
+      serverSalt: key.serverSalt,
       dcId: s.dcId,
       timeOffset: Math.round(link.timeOffset / 1000),
     };
@@ -365,7 +378,7 @@ export class SessionRegistry {
       if (s.migrating) await s.migrating.catch(() => {});
       const driver = s.driver;
       try {
-        const result = (await driver.request(request, options.timeoutMs)) as TL.Result<M>;
+        const result = (await requestVia(driver, request, options)) as TL.Result<M>;
         s.persist?.observeResult(method, result);
         return result;
       } catch (e) {
@@ -415,7 +428,7 @@ export class SessionRegistry {
       sessionId: id,
       dcId: s.dcId,
       userId: s.userId,
-      authKeyId: s.driver.authKey.length === 256 ? authKeyIdOf(s.driver.authKey) : 0n,
+      authKeyId: authKeyIdOf(exportedKeyOf(s.driver).authKey),
       serverSalt: link.salt,
       mtpSessionId: link.sessionId,
       seqno: st.seqno,

@@ -26,7 +26,10 @@ export type SessionErrorCode =
   | 'SESSION_LOCKED' // open(): the stored session is held by another owner (cause: SessionLockedError)
   | 'LEASE_LOST' // the stored session's lease expired or was taken: the session stopped
   | 'STORAGE_FAILED' // a storage read or write failed (after retries)
-  | ProxyErrorCode; // open(): PROXY_AUTH_FAILED, PROXY_CONNECT_FAILED, PROXY_PROTOCOL, MTPROXY_REJECTED
+  | ProxyErrorCode // open(): PROXY_AUTH_FAILED, PROXY_CONNECT_FAILED, PROXY_PROTOCOL, MTPROXY_REJECTED
+  | 'BAD_DC' // transport error -444: the server says the DC id is invalid
+  | 'TRANSPORT_FLOOD' // transport error -429 after every retry: too many connections
+  | 'BIND_FAILED'; // auth.bindTempAuthKey refused although the server knows the permanent key
 
 /** Errors of the registry itself (RPC errors are TL's RpcError classes). */
 export class SessionError extends Error {
@@ -123,6 +126,14 @@ export interface SessionOpenOptions {
   /** Addresses of other DCs (for migration) when not learned from help.getConfig. */
   dcAddresses?: Record<number, SessionAddress>;
   /**
+   * Perfect Forward Secrecy (api/pfs): traffic goes under temporary keys bound to the
+   * permanent one, renewed before they expire. Default: on when `pool` adds connections
+   * (one permanent key then serves several), off otherwise.
+   */
+  pfs?: boolean | SessionPfsOptions;
+  /** Extra connections to the session's DC for file transfers (see SessionPoolOptions). */
+  pool?: SessionPoolOptions;
+  /**
    * Keep this session in storage under this name (see persist.ts): its stored
    * key is used (no key exchange), a new key is saved before it is used, and
    * the session holds the name's lease while open (a second open is refused
@@ -150,9 +161,33 @@ export interface SessionPersistOptions {
   retryBaseMs?: number;
 }
 
+export interface SessionPfsOptions {
+  /** expires_in of each temporary key, seconds (default 86400). */
+  expiresInSec?: number;
+  /** Renew this long before expiry, seconds (default min(600, expiresInSec / 4)). */
+  renewBeforeSec?: number;
+  /** Renew up to this much earlier still, at random, so sessions spread out (default min(300, expiresInSec / 8)). */
+  jitterSec?: number;
+}
+
+/** Connections of one session to its DC besides the main one, each its own MTProto session on the same key. */
+export interface SessionPoolOptions {
+  /** At most this many connections for uploads (upload.saveFilePart, upload.saveBigFilePart); default 0. */
+  upload?: number;
+  /** At most this many for downloads (upload.getFile, getFileHashes, getCdnFile...); default 0. */
+  download?: number;
+  /** An extra connection with nothing pending for this long is closed (default 60000 ms). */
+  idleMs?: number;
+}
+
+/** Which of a session's connections a call goes on. */
+export type ConnectionKind = 'main' | 'upload' | 'download';
+
 export interface CallOptions {
   /** Reject with SessionError TIMEOUT after this many ms (the request is cancelled locally). */
   timeoutMs?: number;
+  /** The connection to use (default: by method, upload.* file parts to 'upload', downloads to 'download'). */
+  connection?: ConnectionKind;
 }
 
 export type SendType = 'encrypted' | 'plain';
@@ -207,6 +242,13 @@ export type SessionEvent =
   | { kind: 'authKeyCreated'; sessionId: SessionId; authKeyId: bigint }
   | { kind: 'saltChanged'; sessionId: SessionId; salt: bigint }
   | { kind: 'migrated'; sessionId: SessionId; fromDc: number; toDc: number }
+  | {
+      kind: 'tempKeyBound';
+      sessionId: SessionId;
+      /** The temporary key now in use, and when (unix seconds) it expires. */
+      tempAuthKeyId: bigint;
+      expiresAt: number;
+    }
   | { kind: 'closed'; sessionId: SessionId }
   | {
       kind: 'message';

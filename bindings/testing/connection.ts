@@ -62,6 +62,11 @@ export class DcConnection {
     socket.on('close', () => this.onClosed());
   }
 
+  /** The DC the obfuscated2 header named (null for plain transports, or before it came). */
+  get headerDcId(): number | null {
+    return this.codec.dcId;
+  }
+
   /** The transport the client chose, once known. */
   get transport(): string | null {
     return this.codec.kind === null

@@ -62,6 +62,7 @@ export class DcCore {
     rejected: {},
     dropped: 0,
     transportErrors: 0,
+    refusedConnections: 0,
     injectedErrors: 0,
     gzipped: 0,
   };
@@ -224,7 +225,7 @@ export class DcCore {
     conn.end();
   }
 
-  private transportError(conn: Link, code: number): void {
+  transportError(conn: Link, code: number): void {
     this.stats.transportErrors++;
     conn.sendTransportError(code);
   }

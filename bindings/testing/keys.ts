@@ -20,8 +20,8 @@ export class AuthKeyRecord {
   /** A temporary key bound to a permanent one (auth.bindTempAuthKey) acts for it. */
   boundTo: AuthKeyRecord | undefined;
   private ownUserId: bigint | undefined;
-  /** Server time (ms) a temporary key stops working. */
-  readonly expiresAt: number | undefined;
+  /** Server time (ms) a temporary key stops working (a binding may bring it forward). */
+  expiresAt: number | undefined;
   readonly source: 'handshake' | 'added';
   readonly created: CreatedKey | undefined;
 

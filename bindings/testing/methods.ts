@@ -6,7 +6,7 @@ import * as TL from '../tl';
 import { RESULT_READERS } from '../tl/generated/codec';
 import type { AccountDirectory } from './accounts';
 import type { AuthorizationRegistry } from './authorizations';
-import { openBinding } from './bind-temp-key';
+import { bind, checkBinding, unboundRefusal } from './bind-rules';
 import { type DcSession, type InitConnectionInfo, rpcErrorBody } from './dc-session';
 import type { DcFaults } from './faults';
 import type { AuthKeyRecord } from './keys';
@@ -79,6 +79,9 @@ export async function runQuery(
   const method = query._;
   if (!isMethod(method)) return rpcErrorBody(400, 'INPUT_METHOD_INVALID');
   if (method === 'rpc_drop_answer') return dropAnswer(session, BigInt.asUintN(64, query.reqMsgId as bigint));
+  // PFS: an unbound temporary key may only bind itself and call a few methods (bind-rules.ts).
+  const refusal = unboundRefusal(key, method);
+  if (refusal) return rpcErrorBody(401, refusal);
   const injected = host.faults.takeRpcError(method);
   if (injected) {
     host.stats.injectedErrors++;
@@ -236,32 +239,11 @@ export function builtinHandlers(host: BuiltinHost): Map<string, Handler> {
   });
   add('auth.bindTempAuthKey', (req, ctx) => {
     const temp = host.keyRecord(ctx.authKeyId);
-    if (!temp || temp.expiresAt === undefined) return ctx.rpcError(400, 'TEMP_AUTH_KEY_EMPTY');
-    const permId = BigInt.asUintN(64, req.permAuthKeyId);
-    const perm = host.keyRecord(permId);
-    if (!perm || perm.expiresAt !== undefined) return ctx.rpcError(400, 'ENCRYPTED_MESSAGE_INVALID');
-    const opened = openBinding(perm.authKey, permId, req.encryptedMessage);
-    if (!opened || opened.msgId !== ctx.msgId || opened.seqno !== 0) {
-      return ctx.rpcError(400, 'ENCRYPTED_MESSAGE_INVALID');
-    }
-    let inner: TL.Objects['bind_auth_key_inner'];
-    try {
-      inner = TL.deserialize(opened.body) as TL.Objects['bind_auth_key_inner'];
-    } catch {
-      return ctx.rpcError(400, 'ENCRYPTED_MESSAGE_INVALID');
-    }
-    const matches =
-      inner._ === 'bind_auth_key_inner' &&
-      inner.nonce === req.nonce &&
-      BigInt.asUintN(64, inner.tempAuthKeyId) === temp.authKeyId &&
-      BigInt.asUintN(64, inner.permAuthKeyId) === permId &&
-      BigInt.asUintN(64, inner.tempSessionId) === ctx.sessionId &&
-      inner.expiresAt === req.expiresAt;
-    if (!matches) return ctx.rpcError(400, 'ENCRYPTED_MESSAGE_INVALID');
-    if (temp.boundTo && temp.boundTo !== perm) return ctx.rpcError(400, 'TEMP_AUTH_KEY_ALREADY_BOUND');
-    // Spec: a permanent key is bound to one temporary key at a time; a new binding replaces it.
-    host.unbindFrom(perm);
-    temp.boundTo = perm;
+    const perm = host.keyRecord(BigInt.asUintN(64, req.permAuthKeyId));
+    const c = { temp, perm, msgId: ctx.msgId, sessionId: ctx.sessionId, now: host.serverNow() };
+    const error = checkBinding(req, c);
+    if (error || !temp || !perm) return ctx.rpcError(400, error ?? 'ENCRYPTED_MESSAGE_INVALID');
+    bind(temp, perm, req.expiresAt, () => host.unbindFrom(perm));
     return true;
   });
   // Logins, and the first calls of a logged-in client (users.getUsers, updates.getState).

@@ -14,6 +14,7 @@ import { DcConnection } from './connection';
 import { DcCore } from './dc-core';
 import type { MigrateKind } from './faults';
 import { AuthKeyRecord } from './keys';
+import { ConnectionLimits, headerNamesDc } from './limits';
 import { generateTestRsaKey, type RsaPublicKeyInfo, sharedTestRsaKey, type TestRsaKey } from './rsa-key';
 import type { HandshakeFault } from './server-handshake';
 import type {
@@ -48,6 +49,7 @@ export class TestDc {
   private readonly connections = new Set<DcConnection>();
   private readonly core: DcCore;
   private readonly log: (message: string) => void;
+  private readonly limits: ConnectionLimits;
 
   private constructor(options: TestDcOptions, world?: WorldLink) {
     this.options = options;
@@ -82,6 +84,7 @@ export class TestDc {
     );
     this.stats = this.core.stats;
     this.accounts.attachDc(this.dcId, this.core.keys);
+    this.limits = new ConnectionLimits(options.maxConnections);
     this.server = createServer((socket) => this.accept(socket));
   }
 
@@ -245,6 +248,14 @@ export class TestDc {
     return n;
   }
 
+  /**
+   * Connections one client address may hold from now on (undefined: no limit): one more
+   * is answered -429 on its first packet and closed (`maxConnections`).
+   */
+  limitConnections(max: number | undefined): void {
+    this.limits.max = max;
+  }
+
   /** Holds every answer `ms` before sending it (0: off). */
   delayReplies(ms: number): void {
     this.core.faults.replyDelayMs = Math.max(0, ms);
@@ -302,6 +313,8 @@ export class TestDc {
       socket.destroy();
       return;
     }
+    const address = socket.remoteAddress ?? '';
+    const admitted = this.limits.admit(address);
     const conn = new DcConnection(
       socket,
       { secret: this.options.secret, obfuscated: this.options.obfuscated },
@@ -313,9 +326,15 @@ export class TestDc {
         keyIdTaken: (id) => this.core.keys.has(id),
       },
       {
-        onPacket: (c, p, quickAck) => this.core.onPacket(c, p, quickAck),
+        onPacket: (c, p, quickAck) => {
+          // Transport errors a DC answers a connection's first packet with (limits.ts).
+          if (!admitted) return this.refuse(c, -429);
+          if (this.options.strictDcId && !headerNamesDc(c.headerDcId, this.dcId)) return this.refuse(c, -444);
+          this.core.onPacket(c, p, quickAck);
+        },
         onClose: (c) => {
           if (!this.connections.delete(c)) return;
+          if (admitted) this.limits.release(address);
           this.stats.activeConnections--;
           this.core.connectionClosed(c);
         },
@@ -327,5 +346,12 @@ export class TestDc {
     this.stats.connections++;
     this.stats.activeConnections++;
     this.log(`dc ${this.dcId}: conn ${conn.id} from port ${socket.remotePort}`);
+  }
+
+  private refuse(conn: DcConnection, code: number): void {
+    if (code === -429) this.stats.refusedConnections++;
+    this.log(`dc ${this.dcId}: conn ${conn.id} refused with ${code}`);
+    this.core.transportError(conn, code);
+    conn.end();
   }
 }

@@ -69,6 +69,13 @@ export interface TestDcOptions {
   now?: () => number;
   /** Debug log lines (never key material or message contents). */
   log?: (message: string) => void;
+  /**
+   * Connections one client address may hold open; the first packet of one more is answered
+   * with transport error -429 and the connection closed (default: no limit).
+   */
+  maxConnections?: number;
+  /** Answer -444 and close when the obfuscated2 header names another DC (default false). */
+  strictDcId?: boolean;
   /** The DH prime and generator of key exchanges (default: Telegram's 2048-bit prime, g = 3). */
   dhPrime?: Buffer;
   g?: number;
@@ -91,8 +98,10 @@ export interface TestDcStats {
   rejected: Record<number, number>;
   /** Messages the message layer dropped (duplicates, bad msg_key, malformed). */
   dropped: number;
-  /** Transport errors sent (-404 for an unknown key). */
+  /** Transport errors sent (-404 for an unknown key, -429, -444). */
   transportErrors: number;
+  /** Connections refused with -429 (over `maxConnections`). */
+  refusedConnections: number;
   /** Answers replaced by an injected error (FLOOD_WAIT, *_MIGRATE...). */
   injectedErrors: number;
   /** Answers sent gzip_packed. */

@@ -12,6 +12,7 @@
 //! crypto/fast.rs replaces the exports of the in-place IGE and SHA write-into calls with
 //! plain Node-API callbacks over the same shared functions (see there why).
 
+mod bind;
 mod envelope;
 mod fast;
 

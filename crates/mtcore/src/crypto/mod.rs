@@ -3,6 +3,7 @@
 //! AES and SHA come from the RustCrypto crates (which pick AES-NI and the SHA
 //! extensions at run time); IGE chaining and the MTProto constructions are ours.
 
+pub mod bind;
 pub mod dh;
 pub mod envelope;
 pub mod ige;

@@ -1,0 +1,358 @@
+// Perfect Forward Secrecy (https://core.telegram.org/api/pfs) over real sockets against
+// TestDc: a temporary key bound with auth.bindTempAuthKey before any other traffic, its
+// renewal with jitter while 1,000 calls are in flight (each answered once, run once), a
+// temporary key the server forgot (-404: a new one, the permanent key kept), and a
+// permanent key the server does not know (AUTH_KEY_UNKNOWN). The binding message made in
+// Rust is checked with TestDc's own opener (node:crypto).
+
+import { randomBytes } from 'node:crypto';
+import test from 'ava';
+import fc from 'fast-check';
+import { type SessionError, type SessionEvent, SessionRegistry } from '../bindings';
+import { bindTempKeyMessage } from '../bindings/native';
+import { renewDelayMs } from '../bindings/session/temp-keys';
+import { TestDc, TestWorld } from '../bindings/testing';
+import { openBinding } from '../bindings/testing/bind-temp-key';
+import { authKeyIdOf } from '../bindings/testing/keys';
+
+let dc: TestDc;
+/** randomId -> how many times the handler ran it. */
+const runs = new Map<bigint, number>();
+
+test.before(async () => {
+  dc = await TestDc.start({ rsaKey: 'shared', dcId: 2 });
+  dc.handle('messages.sendMessage', async (req) => {
+    runs.set(req.randomId, (runs.get(req.randomId) ?? 0) + 1);
+    // Answers take 20..400 ms: calls stay in flight across a key renewal.
+    await new Promise((r) => setTimeout(r, 20 + Number(BigInt.asUintN(64, req.randomId) % 380n)));
+    const id = Number(BigInt.asUintN(20, req.randomId));
+    return { _: 'updateShortSentMessage' as const, out: true, id, pts: 1, ptsCount: 1, date: 0 };
+  });
+  dc.handle('auth.signIn', (req, ctx) => {
+    const id = BigInt(req.phoneNumber);
+    ctx.setUserId(id);
+    return { _: 'auth.authorization', user: { _: 'user', id } } as never;
+  });
+});
+test.after.always(async () => {
+  await dc?.stop();
+});
+
+const opts = (pfs: unknown) => ({
+  address: { host: dc.host, port: dc.port },
+  rsaKeys: [dc.rsaPublicKey.pem],
+  init: { apiId: 1 },
+  reconnect: { baseMs: 10, capMs: 100 },
+  pfs: pfs as true,
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function send(reg: SessionRegistry, id: string, randomId: bigint) {
+  return reg.call(id, 'messages.sendMessage', {
+    peer: { _: 'inputPeerSelf' },
+    message: 'x',
+    randomId,
+  });
+}
+
+test('the binding message made in Rust opens with TestDc independent opener (v1, msg_id, seq_no 0)', (t) => {
+  t.notThrows(() =>
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 256, maxLength: 256 }),
+        fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+        fc.integer({ min: 4, max: 64 }),
+        (keyBytes, msgId, words) => {
+          const perm = Buffer.from(keyBytes);
+          const inner = randomBytes(words * 4);
+          const msg = bindTempKeyMessage(perm, msgId, inner);
+          const opened = openBinding(perm, authKeyIdOf(perm), msg);
+          if (!opened) return false;
+          const other = Buffer.from(perm);
+          other[0] ^= 1;
+          return (
+            opened.scheme === 'v1' &&
+            opened.msgId === msgId &&
+            opened.seqno === 0 &&
+            opened.body.equals(inner) &&
+            openBinding(other, authKeyIdOf(other), msg) === null
+          );
+        },
+      ),
+      { numRuns: 200 },
+    ),
+  );
+  t.throws(() => bindTempKeyMessage(Buffer.alloc(255), 4n, Buffer.alloc(40)), { code: 'ERR_BAD_KEY_LENGTH' });
+  t.throws(() => bindTempKeyMessage(Buffer.alloc(256), 4n, Buffer.alloc(6)), { code: 'ERR_BAD_LENGTH' });
+});
+
+test('renewal time: renewBeforeSec early plus a random part of jitterSec', (t) => {
+  const c = { expiresInSec: 86400, renewBeforeSec: 600, jitterSec: 300 };
+  const exp = 1_000_000_000;
+  t.is(
+    renewDelayMs(exp, exp - 86_400_000, c, () => 0),
+    86_400_000 - 600_000,
+  );
+  t.is(
+    renewDelayMs(exp, exp - 86_400_000, c, () => 1),
+    86_400_000 - 900_000,
+  );
+  t.is(
+    renewDelayMs(exp, exp, c, () => 0.5),
+    0,
+    'overdue: at once',
+  );
+});
+
+test.serial(
+  'open binds a temporary key first; traffic runs on it; export gives the permanent key',
+  async (t) => {
+    const reg = new SessionRegistry();
+    const events: SessionEvent[] = [];
+    const before = new Set(dc.authKeys().map((k) => k.authKeyId));
+    const id = await reg.open(2, (e) => events.push(e), opts(true));
+    const made = dc.authKeys().filter((k) => !before.has(k.authKeyId));
+    const perm = made.find((k) => !k.temp);
+    const temp = made.find((k) => k.temp);
+    if (!perm || !temp) return t.fail('a permanent and a temporary key');
+    t.is(temp.innerData, 'p_q_inner_data_temp_dc');
+    t.is(temp.boundTo, perm.authKeyId);
+    t.true(temp.expiresAt! > Date.now() + 86_000_000, 'expires_in of a day by default');
+    t.deepEqual(
+      events.map((e) => e.kind).filter((k) => k !== 'rpcResult'),
+      ['authKeyCreated', 'connected', 'tempKeyBound'],
+    );
+    const bound = events.find((e) => e.kind === 'tempKeyBound');
+    t.is(bound?.kind === 'tempKeyBound' ? bound.tempAuthKeyId : 0n, temp.authKeyId);
+    // auth.bindTempAuthKey was the first query on the temporary key, outside initConnection.
+    const onTemp = dc.executions().filter((e) => e.authKeyId === temp.authKeyId);
+    t.deepEqual(
+      onTemp.map((e) => e.method),
+      ['auth.bindTempAuthKey'],
+    );
+    t.is(dc.sessions().find((s) => s.authKeyId === temp.authKeyId)?.initConnection, undefined);
+    await reg.call(id, 'auth.signIn', { phoneNumber: '777', phoneCodeHash: 'h', phoneCode: '1' });
+    t.is(
+      dc.sessions().find((s) => s.authKeyId === temp.authKeyId)?.initConnection?.apiId,
+      1,
+      'initConnection after the binding',
+    );
+    t.is(
+      dc.authKeys().find((k) => k.authKeyId === perm.authKeyId)?.userId,
+      777n,
+      'the login belongs to the permanent key',
+    );
+    t.false(
+      dc.executions().some((e) => e.authKeyId === perm.authKeyId),
+      'nothing ran on the permanent key',
+    );
+    const exported = reg.export(id);
+    t.true(exported.authKey.equals(dc.authKey(perm.authKeyId)!));
+    t.is(reg.state(id).authKeyId, perm.authKeyId);
+    // Imported elsewhere: a new temporary key, the same permanent key and user.
+    const reg2 = new SessionRegistry();
+    const id2 = await reg2.open(2, undefined, { ...opts(true), import: exported });
+    t.is(reg2.state(id2).userId, 777n);
+    t.is(reg2.state(id2).authKeyId, perm.authKeyId);
+    t.is(
+      dc.authKeys().filter((k) => k.boundTo === perm.authKeyId).length,
+      1,
+      'one bound temporary key per permanent key',
+    );
+    await reg2.close(id2);
+    await reg.close(id);
+  },
+);
+
+test.serial('pfs off (the default for one connection): the permanent key carries the traffic', async (t) => {
+  const reg = new SessionRegistry();
+  const keys = dc.stats.authKeysCreated;
+  const { pfs: _pfs, ...options } = opts(undefined);
+  const id = await reg.open(2, undefined, options);
+  t.is(dc.stats.authKeysCreated, keys + 1);
+  await reg.call(id, 'help.getNearestDc', {});
+  const st = reg.state(id);
+  t.true(dc.executions().some((e) => e.authKeyId === st.authKeyId && e.method === 'help.getNearestDc'));
+  await reg.close(id);
+});
+
+test.serial(
+  'a temporary key renewed mid-traffic with 1,000 calls in flight: each answered once, run once',
+  async (t) => {
+    const reg = new SessionRegistry();
+    const events: SessionEvent[] = [];
+    const pfs = { expiresInSec: 4, renewBeforeSec: 1.5, jitterSec: 0.3 };
+    const id = await reg.open(2, (e) => events.push(e), opts(pfs));
+    const first = events.find((e) => e.kind === 'tempKeyBound');
+    if (first?.kind !== 'tempKeyBound') return t.fail('bound');
+    // Renewal starts between 1.8 s and 1.5 s before expiry: one burst before, one during.
+    const expiry = first.expiresAt * 1000;
+    const burst = (n: number, base: number) =>
+      Array.from({ length: n }, (_, i) => {
+        const randomId = (BigInt(base + i) << 20n) | BigInt(base + i);
+        return send(reg, id, randomId).then((r) => ({ randomId, r }));
+      });
+    await sleep(Math.max(0, expiry - 2100 - Date.now()));
+    const a = burst(1000, 0);
+    await sleep(Math.max(0, expiry - 1650 - Date.now()));
+    const b = burst(500, 1000);
+    const results = await Promise.all([...a, ...b]);
+    for (const { randomId, r } of results) {
+      if (r._ !== 'updateShortSentMessage' || BigInt(r.id) !== BigInt.asUintN(20, randomId)) {
+        return t.fail(`call ${randomId} got another answer`);
+      }
+    }
+    const bound = events.filter((e) => e.kind === 'tempKeyBound');
+    t.true(bound.length >= 2, 'the key was renewed');
+    // The old key expires: a call after that runs on the new one.
+    await sleep(Math.max(0, expiry + 200 - Date.now()));
+    const late = await send(reg, id, (9999n << 20n) | 9999n);
+    t.is(late._, 'updateShortSentMessage');
+    for (const { randomId } of results) t.is(runs.get(randomId), 1);
+    t.is(runs.get((9999n << 20n) | 9999n), 1);
+    // Both keys carried calls; those the old one sent after the new binding were refused unrun and sent again.
+    const keys = new Set(
+      dc
+        .executions('messages.sendMessage')
+        .filter((e) => e.at >= expiry - 5000)
+        .map((e) => e.authKeyId),
+    );
+    t.true(keys.size >= 2, 'calls ran under the old and the new temporary key');
+    const refused = events.filter((e) => e.kind === 'rpcError' && e.message === 'AUTH_KEY_PERM_EMPTY').length;
+    t.log(`keys ${keys.size}, refused then sent again: ${refused}`);
+    t.is(dc.stats.duplicates, 0);
+    t.is(reg.state(id).status, 'connected');
+    await reg.close(id);
+  },
+);
+
+test.serial('renewal is spread across sessions by jitter', async (t) => {
+  const reg = new SessionRegistry();
+  const boundAt = new Map<string, number[]>();
+  const pfs = { expiresInSec: 3, renewBeforeSec: 0.5, jitterSec: 1.5 };
+  const ids = await Promise.all(
+    Array.from({ length: 4 }, () =>
+      reg.open(
+        2,
+        (e) => {
+          if (e.kind !== 'tempKeyBound') return;
+          const l = boundAt.get(e.sessionId) ?? [];
+          l.push(Date.now());
+          boundAt.set(e.sessionId, l);
+        },
+        opts(pfs),
+      ),
+    ),
+  );
+  for (let i = 0; i < 60 && [...boundAt.values()].some((l) => l.length < 2); i++) await sleep(50);
+  const gaps = [...boundAt.values()].map((l) => l[1] - l[0]);
+  t.is(gaps.length, 4);
+  t.true(
+    Math.max(...gaps) - Math.min(...gaps) > 20,
+    `renewals ${gaps.join(', ')} ms after the first binding`,
+  );
+  for (const g of gaps) t.true(g < 3000, 'before expiry');
+  await Promise.all(ids.map((id) => reg.close(id)));
+});
+
+test.serial(
+  '-404 on the temporary key: a new one is bound, the permanent key kept, calls answered',
+  async (t) => {
+    const reg = new SessionRegistry();
+    const events: SessionEvent[] = [];
+    const id = await reg.open(2, (e) => events.push(e), opts(true));
+    const permId = reg.state(id).authKeyId;
+    const temp = dc.authKeys().find((k) => k.boundTo === permId);
+    if (!temp) return t.fail('bound');
+    dc.removeAuthKey(temp.authKeyId);
+    // 50 calls go out under the lost key: refused with -404 unrun, they go again under a new one.
+    const randomIds = Array.from({ length: 50 }, (_, i) => (BigInt(5000 + i) << 20n) | BigInt(5000 + i));
+    const answers = await Promise.all(randomIds.map((r) => send(reg, id, r)));
+    for (const [i, r] of answers.entries()) {
+      t.is(r._ === 'updateShortSentMessage' ? BigInt(r.id) : -1n, BigInt.asUintN(20, randomIds[i]));
+      t.is(runs.get(randomIds[i]), 1);
+    }
+    const now = dc.authKeys().find((k) => k.boundTo === permId);
+    t.truthy(now);
+    t.not(now?.authKeyId, temp.authKeyId);
+    t.is(reg.state(id).authKeyId, permId, 'the permanent key stays');
+    t.is(events.filter((e) => e.kind === 'tempKeyBound').length, 2);
+    t.false(events.some((e) => e.kind === 'disconnected' && e.reason.code === 'AUTH_KEY_UNKNOWN'));
+    await reg.close(id);
+  },
+);
+
+test.serial(
+  'a permanent key the server does not know: binding fails, the key is checked: AUTH_KEY_UNKNOWN',
+  async (t) => {
+    const reg = new SessionRegistry();
+    const err = await t.throwsAsync(
+      reg.open(2, undefined, { ...opts(true), import: { authKey: randomBytes(256), serverSalt: 1n } }),
+    );
+    t.is((err as SessionError).code, 'AUTH_KEY_UNKNOWN');
+    t.is(reg.size, 0);
+  },
+);
+
+test.serial(
+  'a session is refused while its temporary key is unbound: AUTH_KEY_PERM_EMPTY (401)',
+  async (t) => {
+    // A pool whose main key lost its binding server-side: the refused call runs after a new binding.
+    const reg = new SessionRegistry();
+    const id = await reg.open(2, undefined, opts(true));
+    const permId = reg.state(id).authKeyId;
+    const temp = dc.authKeys().find((k) => k.boundTo === permId);
+    if (!temp) return t.fail('bound');
+    // Another client binds its own temporary key to the same permanent key: ours is unbound.
+    const reg2 = new SessionRegistry();
+    const id2 = await reg2.open(2, undefined, { ...opts(true), import: reg.export(id) });
+    t.is(dc.authKeys().find((k) => k.authKeyId === temp.authKeyId)?.boundTo, undefined);
+    const r = await send(reg, id, (6000n << 20n) | 6000n);
+    t.is(r._, 'updateShortSentMessage');
+    t.is(runs.get((6000n << 20n) | 6000n), 1);
+    await reg2.close(id2);
+    await reg.close(id);
+  },
+);
+
+test.serial('USER_MIGRATE under PFS: a permanent and a bound temporary key on the new DC', async (t) => {
+  const world = await TestWorld.start({ dcs: [2, 3], rsaKey: 'shared' });
+  try {
+    world.handle('auth.signIn', (req, ctx) => {
+      ctx.setUserId(BigInt(req.phoneNumber));
+      return { _: 'auth.authorization', user: { _: 'user', id: BigInt(req.phoneNumber) } } as never;
+    });
+    world.handle('help.getNearestDc', (_req, ctx) => ({
+      _: 'nearestDc' as const,
+      country: 'ZZ',
+      thisDc: ctx.dcId,
+      nearestDc: ctx.dcId,
+    }));
+    const reg = new SessionRegistry();
+    const events: SessionEvent[] = [];
+    const at = (dcId: number) => ({ host: world.dc(dcId).host, port: world.dc(dcId).port });
+    const id = await reg.open(2, (e) => events.push(e), {
+      address: at(2),
+      dcAddresses: { 3: at(3) },
+      rsaKeys: [world.rsaPublicKey.pem],
+      init: { apiId: 1 },
+      pfs: true,
+    });
+    await reg.call(id, 'auth.signIn', { phoneNumber: '4321', phoneCodeHash: 'h', phoneCode: '1' });
+    world.dc(2).migrate('help.getNearestDc', 'USER', 3);
+    t.is((await reg.call(id, 'help.getNearestDc', {})).thisDc, 3);
+    const st = reg.state(id);
+    t.is(st.dcId, 3);
+    t.is(st.userId, 4321n);
+    const on3 = world.dc(3).authKeys();
+    const perm = on3.find((k) => k.authKeyId === st.authKeyId);
+    t.false(perm?.temp);
+    t.is(perm?.userId, 4321n, 'the authorization imported for the permanent key');
+    t.true(on3.some((k) => k.temp && k.boundTo === st.authKeyId));
+    t.is(events.filter((e) => e.kind === 'tempKeyBound').length, 2);
+    await reg.close(id);
+  } finally {
+    await world.stop();
+  }
+});

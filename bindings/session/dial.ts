@@ -1,0 +1,94 @@
+// Opening what a session's connections stand on, with the transport errors a real
+// client must honour while doing so (transport-errors.ts): -429 is retried after a
+// growing, jittered delay (up to `reconnect.maxAttempts`, default 8 tries), -444 ends
+// in BAD_DC at once, and the rest maps to the registry's error codes.
+
+import type { AuthKeyResult } from '../auth';
+import { proxyFailureCode } from '../transport';
+import type { Driver, DriverConfig } from './driver';
+import type { SessionEntry } from './registry';
+import { floodDelay } from './transport-errors';
+import { type SessionAddress, SessionError } from './types';
+
+/** A key the drivers run on (a permanent key, or a temporary one under PFS). */
+export interface DriverKey {
+  authKey: Buffer;
+  serverSalt: bigint;
+  /** Server time minus local time, seconds. */
+  timeOffset?: number;
+}
+
+export type DriverHooks = Pick<DriverConfig, 'onTransportError' | 'onClosed'>;
+
+/** What a DC's connections need from the registry. */
+export interface DialHost {
+  readonly entry: SessionEntry;
+  readonly dcId: number;
+  readonly address: SessionAddress;
+  /** Runs the key exchange with the session's options (throws AuthKeyError). */
+  exchangeKey(temp?: { expiresIn: number }): Promise<AuthKeyResult>;
+  /** A driver over `key` (not started); throws SessionError BAD_OPTIONS. */
+  newDriver(key: DriverKey, hooks: DriverHooks): Driver;
+}
+
+const DEFAULT_FLOOD_TRIES = 8;
+
+function floodTries(host: DialHost): number {
+  return host.entry.options.reconnect?.maxAttempts ?? DEFAULT_FLOOD_TRIES;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Creates a key (temporary with `temp`); -429 retried, errors as SessionError. */
+export async function createKey(host: DialHost, temp?: { expiresIn: number }): Promise<AuthKeyResult> {
+  const dcId = host.dcId;
+  for (let n = 1; ; n++) {
+    try {
+      return await host.exchangeKey(temp);
+    } catch (e) {
+      const err = e as { code?: string; transportCode?: number; message?: string };
+      if (err.transportCode === -429 && n < floodTries(host)) {
+        await sleep(floodDelay(n, host.entry.options.reconnect));
+        continue;
+      }
+      const what = `key exchange with DC ${dcId} failed: ${err.message}`;
+      if (err.transportCode === -444) throw new SessionError('BAD_DC', what, e);
+      if (err.transportCode === -429) throw new SessionError('TRANSPORT_FLOOD', what, e);
+      const code = proxyFailureCode(e) ?? (err.code === 'ERR_AUTH_BAD_OPTIONS' ? 'BAD_OPTIONS' : 'CONNECT_FAILED');
+      throw new SessionError(code, what, e);
+    }
+  }
+}
+
+/**
+ * A started driver over `key`; -429 while starting is retried on a new connection.
+ * `hooks(driver)` gives the driver's hooks (they may need the driver itself).
+ */
+export async function startDriver(
+  host: DialHost,
+  key: DriverKey,
+  hooks: (driver: () => Driver) => DriverHooks = () => ({}),
+): Promise<Driver> {
+  for (let n = 1; ; n++) {
+    let driver: Driver | undefined;
+    const d = host.newDriver(
+      key,
+      hooks(() => {
+        if (!driver) throw new Error('the driver is not made yet');
+        return driver;
+      }),
+    );
+    driver = d;
+    try {
+      await d.start();
+      d.updates = host.entry.updates;
+      return d;
+    } catch (e) {
+      if (e instanceof SessionError && e.code === 'TRANSPORT_FLOOD' && n < floodTries(host)) {
+        await sleep(floodDelay(n, host.entry.options.reconnect));
+        continue;
+      }
+      throw e;
+    }
+  }
+}
