@@ -260,6 +260,7 @@ export class DcCore {
         now,
         gzipAbove: this.gzipAbove,
         destroySession: (id) => this.destroySession(key, id),
+        clock: this.clock,
       });
       if (key.retiredMsgId > session.mtp.lastMsgId) session.mtp.lastMsgId = key.retiredMsgId;
       key.sessions.set(sessionId, session);
