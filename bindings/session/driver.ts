@@ -28,6 +28,13 @@ import type { UpdateQueue } from './updates';
 
 type LinkEvent = MtpEvent | LinkTransportEvent;
 
+/**
+ * How long the transport may hold an unfinished frame with no further bytes. A stream
+ * that lost its framing (garbage read as a length) would otherwise wait forever for
+ * bytes that never come; after this the connection is dropped and re-established.
+ */
+export const FRAME_STALL_MS = 5_000;
+
 const UPDATES = new Set([
   'updates',
   'updatesCombined',
@@ -82,6 +89,7 @@ export class Driver {
   private lastReceived = Date.now();
   private paused = false;
   private pongWaiters = new Map<bigint, () => void>();
+  private stallTimer: NodeJS.Timeout | null = null;
   private readyWaiter: { resolve(): void; reject(e: unknown): void } | null = null;
   updates: UpdateQueue<TL.Types['Updates']> | null = null;
 
@@ -270,7 +278,8 @@ export class Driver {
     if (this.timer) clearTimeout(this.timer);
     if (this.keepalive) clearInterval(this.keepalive);
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    this.timer = this.keepalive = this.reconnectTimer = null;
+    if (this.stallTimer) clearTimeout(this.stallTimer);
+    this.timer = this.keepalive = this.reconnectTimer = this.stallTimer = null;
     this.timerAt = Number.POSITIVE_INFINITY;
     const s = this.socket;
     this.socket = null;
@@ -411,7 +420,23 @@ export class Driver {
         this.badData('EVENT_FAILED', (err as Error).message);
       }
     }
+    this.watchStall();
     this.flushNow();
+  }
+
+  /** Arms (or clears) the stalled-frame timer after the bytes just received. */
+  private watchStall(): void {
+    if (this.stallTimer) clearTimeout(this.stallTimer);
+    this.stallTimer = null;
+    const socket = this.socket;
+    if (!socket || this.link.buffered === 0) return;
+    this.stallTimer = setTimeout(() => {
+      this.stallTimer = null;
+      if (this.socket !== socket) return;
+      this.badData('FRAME_STALLED', `an unfinished frame got no bytes for ${FRAME_STALL_MS} ms`);
+      socket.destroy();
+    }, FRAME_STALL_MS);
+    this.stallTimer.unref();
   }
 
   private badData(code: string, message: string): void {

@@ -75,6 +75,8 @@ export class DcCore {
   skewMs = 0;
   stopped = false;
   private readonly timers = new Map<DcSession, unknown>();
+  /** The connection each session last answered on (kept after it closed). */
+  private readonly lastLink = new WeakMap<DcSession, Link>();
   private readonly executedIds = new Set<string>();
   private readonly builtins: Map<string, Handler>;
   private readonly dispatchHost: DispatchHost;
@@ -262,6 +264,7 @@ export class DcCore {
         now,
         gzipAbove: this.gzipAbove,
         destroySession: (id) => this.destroySession(key, id),
+        clock: this.clock,
       });
       if (key.retiredMsgId > session.mtp.lastMsgId) session.mtp.lastMsgId = key.retiredMsgId;
       key.sessions.set(sessionId, session);
@@ -270,11 +273,14 @@ export class DcCore {
       this.faults.badSaltPackets--;
       key.salts.rotate(Math.floor(this.now() / 1000));
     }
-    const before = this.attached.get(session);
-    if (before !== conn) {
+    const before = this.attached.get(session) ?? this.lastLink.get(session);
+    if (before !== conn || !this.attached.has(session)) {
       this.attached.set(session, conn);
-      // The session moved: answers the client may have missed on the old connection go again.
-      if (before) session.reattached();
+      this.lastLink.set(session, conn);
+      // The session moved: answers the client may have missed on the old connection go
+      // again. Also when the old connection closed first (the usual case: the session was
+      // detached then), or those answers would wait for the 20 s msgs_state_req timer.
+      if (before && before !== conn) session.reattached();
     }
     const input = session.receive(packet, now);
     for (const r of input.rejected) this.stats.rejected[r.code] = (this.stats.rejected[r.code] ?? 0) + 1;

@@ -53,6 +53,8 @@ export interface DcSessionOptions {
   gzipAbove: number;
   /** destroy_session: removes another session of the same key; true if it existed. */
   destroySession: (sessionId: bigint) => boolean;
+  /** The DC's local clock (ms; default Date.now). */
+  clock?: () => number;
 }
 
 /** Data recorded from initConnection (its query aside). */
@@ -80,6 +82,11 @@ function tlString(s: string | Buffer): Buffer {
   return Buffer.concat([head, data, Buffer.alloc(pad)]);
 }
 
+/** The moment (ms since the epoch) a msg_id names. */
+export function msgIdTimeMs(msgId: bigint): number {
+  return Number(msgId >> 32n) * 1000 + Number(((msgId & 0xffffffffn) * 1000n) >> 32n);
+}
+
 /** rpc_error as a result body. */
 export function rpcErrorBody(code: number, message: string): Buffer {
   return Buffer.concat([u32(RPC_ERROR), u32(code), tlString(message)]);
@@ -103,6 +110,7 @@ export class DcSession {
   private saltsVersion = -1;
   private readonly gzipAbove: number;
   private readonly destroy: (sessionId: bigint) => boolean;
+  private readonly clock: () => number;
 
   constructor(o: DcSessionOptions) {
     this.authKeyId = o.authKeyId;
@@ -110,6 +118,7 @@ export class DcSession {
     this.salts = o.salts;
     this.gzipAbove = o.gzipAbove;
     this.destroy = o.destroySession;
+    this.clock = o.clock ?? Date.now;
     const nowS = Math.floor((o.now + o.timeOffset) / 1000);
     this.mtp = new MtpSession(o.authKey, {
       server: true,
@@ -126,9 +135,20 @@ export class DcSession {
     return now + this.mtp.timeOffset;
   }
 
-  /** Skews the server's clock (ms ahead of the local clock; negative: behind). */
-  setTimeOffset(offset: number): void {
-    this.mtp.timeOffset = offset;
+  /**
+   * Skews the server's clock (ms ahead of the local clock; negative: behind). Forward
+   * jumps apply at once. A clock turned back stops at the time of the last msg_id this
+   * session sent: server msg_ids must keep increasing within a session
+   * (https://core.telegram.org/mtproto/description#message-identifier-msg-id), and a
+   * session whose checks ran on an earlier clock than its own ids would answer 17 with
+   * ids that carry the later one, which no client can sync to. So a busy session keeps
+   * its clock (its client needs no repair), an idle one takes the skew as far as its
+   * last id allows, and sessions opened later take it whole.
+   */
+  setTimeOffset(offset: number, now = this.clock()): void {
+    const last = this.mtp.lastMsgId;
+    const floor = last > 0n ? msgIdTimeMs(last) - now : Number.NEGATIVE_INFINITY;
+    this.mtp.timeOffset = Math.max(offset, Math.min(floor, this.mtp.timeOffset));
     this.saltsVersion = -1;
   }
 

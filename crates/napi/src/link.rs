@@ -198,6 +198,13 @@ impl MtpLink {
         self.inner.broken().map(transport_error_code)
     }
 
+    /// Bytes of an unfinished frame the transport holds (0 between frames): a driver
+    /// drops a connection whose frame stays unfinished (a stream that lost its framing).
+    #[napi(getter)]
+    pub fn buffered(&self) -> u32 {
+        self.inner.codec().buffered() as u32
+    }
+
     /// The transport; null on a server until the client's preamble arrived.
     #[napi(
         getter,

@@ -20,16 +20,60 @@ pub fn msg_id_time_ms(msg_id: u64) -> i64 {
     secs * 1000 + frac as i64
 }
 
+/// How many seconds of ids `MsgIdGen` remembers the last id of (for `rewind_target`).
+const HISTORY_SECONDS: usize = 512;
+
 /// Generates msg_ids from the local clock plus the server time offset.
 #[derive(Debug, Clone, Default)]
 pub struct MsgIdGen {
     last: u64,
     offset_ms: i64,
+    /// The last id generated in each of the most recent seconds (of id time) that had
+    /// one, ascending: what ids the peer may know when our clock must go back.
+    history: std::collections::VecDeque<u64>,
 }
 
 impl MsgIdGen {
     pub fn new(offset_ms: i64) -> Self {
-        MsgIdGen { last: 0, offset_ms }
+        MsgIdGen {
+            last: 0,
+            offset_ms,
+            history: std::collections::VecDeque::new(),
+        }
+    }
+
+    /// Where ids may restart after our clock ran ahead and was corrected to
+    /// `corrected` (the id of the corrected now): above every id we generated that the
+    /// peer may have accepted, i.e. whose time is not more than `future_ms` past the
+    /// corrected clock (a peer refuses ids further ahead: code 17). Restarting at the
+    /// corrected clock alone would hand out ids the peer already took (a fresh request
+    /// dropped as a duplicate), e.g. those stamped just before the clock leapt ahead.
+    pub fn rewind_target(&self, corrected: u64, future_ms: i64) -> u64 {
+        let limit = msg_id_at(msg_id_time_ms(corrected).saturating_add(future_ms));
+        let known = match self.history.front() {
+            // Seconds before the oldest remembered may have had ids up to the limit.
+            Some(&oldest) if oldest > limit && self.history.len() >= HISTORY_SECONDS => limit,
+            _ => self
+                .history
+                .iter()
+                .rev()
+                .find(|&&id| id <= limit)
+                .copied()
+                .unwrap_or(0),
+        };
+        corrected.max(known)
+    }
+
+    fn remember(&mut self, id: u64) {
+        match self.history.back_mut() {
+            Some(back) if *back >> 32 == id >> 32 => *back = id,
+            _ => {
+                self.history.push_back(id);
+                if self.history.len() > HISTORY_SECONDS {
+                    self.history.pop_front();
+                }
+            }
+        }
     }
 
     /// The server's clock as we believe it to be.
@@ -48,6 +92,7 @@ impl MsgIdGen {
             id += 4;
         }
         self.last = id;
+        self.remember(id);
         id
     }
 
@@ -70,9 +115,16 @@ impl MsgIdGen {
         self.last
     }
 
-    /// Imports the last id used, so that ids keep increasing across restarts.
+    /// Imports the last id used, so that ids keep increasing across restarts, or
+    /// moves it back (see `rewind_target`); remembered ids above it are forgotten.
     pub fn set_last(&mut self, last: u64) {
         self.last = last;
+        while self.history.back().is_some_and(|&id| id > last) {
+            self.history.pop_back();
+        }
+        if last != 0 {
+            self.remember(last);
+        }
     }
 }
 
@@ -114,6 +166,29 @@ mod tests {
         let id = g.next(1_700_000_000_000, 0);
         assert_eq!(id % 4, 0);
         assert_ne!(id & 0xffff_ffff, 0);
+    }
+
+    #[test]
+    fn a_rewind_stays_above_every_id_the_peer_may_have_taken() {
+        let t = 1_700_000_000_000;
+        let mut g = MsgIdGen::new(0);
+        // A burst at t, then the clock leaps 400 s ahead and more ids follow.
+        let before: Vec<u64> = (0..50).map(|_| g.next(t, 0)).collect();
+        g.set_offset_ms(400_000);
+        let after = g.next(t + 1, 0);
+        // The server says its time is t (its notification stamped a moment before our
+        // last burst id): ids restart above the burst, not at the corrected clock.
+        let corrected = msg_id_at(t);
+        let target = g.rewind_target(corrected, 30_000);
+        assert_eq!(target, *before.last().unwrap());
+        assert!(target < after);
+        g.set_offset_ms(0);
+        g.set_last(target);
+        let next = g.next(t + 2, 0);
+        assert!(before.iter().all(|&b| b < next));
+        // With nothing remembered near the corrected clock, the clock itself.
+        let fresh = MsgIdGen::new(0);
+        assert_eq!(fresh.rewind_target(corrected, 30_000), corrected);
     }
 
     #[test]

@@ -25,8 +25,11 @@
 //!   ids we did not recently send are ignored (spec: check before trusting).
 //! - Time window (300 s past, 30 s future) applies once the clock is trusted:
 //!   from the start when an offset is given, else after the first in-window
-//!   message or a 16/17 fix. A 16/17 about our own recent message passes even
-//!   outside the window, so a clock that jumps can always be repaired.
+//!   message or a 16/17 fix. A message outside it that names one of our recent
+//!   messages (an answer, a notification, an ack) passes and re-syncs the clock
+//!   (`TimeFixed`), so a clock that jumps either way is repaired; see `receive`.
+//! - The server side remembers every msg_id of the last 300 s (not only the last
+//!   256), so its msgs_state_info never says "unknown" about a request it ran.
 //! - rpc_error is parsed (`RpcError { code, message }`); gzip_packed is
 //!   inflated up to `max_gzip_len` (16 MiB), past which the request fails.
 //! - Server side with `server_checks` (an embedded test DC): every client message
@@ -171,6 +174,9 @@ pub struct Session {
     state_check_at: Option<i64>,
     /// Ids at or below this may collide with older ones (the clock was moved back).
     rewound_until: u64,
+    /// Current ids of messages taken out to be re-stamped (neither queued nor in flight
+    /// for a moment): a new id below `rewound_until` must not take one of them.
+    restamping: Vec<u64>,
     /// Server checks: the peer's recent (msg_id, seqno) pairs.
     seq_log: SeqnoLog,
     /// Server checks: new_session_created was sent.
@@ -200,11 +206,16 @@ impl Session {
             outbox: Outbox::default(),
             inflight: Inflight::default(),
             acks: AckQueue::default(),
-            received: Received::default(),
+            // A server remembers every id it may still accept (see `received`).
+            received: match opts.role {
+                Sender::Client => Received::default(),
+                Sender::Server => Received::timed(receive::WINDOW_PAST_MS),
+            },
             salts_requested_at: None,
             salts_pending: 0,
             state_check_at: None,
             rewound_until: 0,
+            restamping: Vec::new(),
             seq_log: SeqnoLog::default(),
             announced: false,
             opts,
@@ -239,12 +250,29 @@ impl Session {
         };
         loop {
             let id = self.ids.next(now, rem);
-            // After the clock was moved back (code 17) an id may meet an old one.
+            // After the clock was moved back (code 17) an id may meet an old one: one in
+            // flight, queued, being re-stamped, or an earlier id of a re-stamped message
+            // (whose late answer must settle that message, not a new one). Handing it out
+            // again would make the driver map two requests to one id (issue #5: a request
+            // lost when a `resent` event moved another onto its id).
             if id > self.rewound_until
-                || (self.inflight.get(id).is_none() && self.outbox.iter().all(|m| m.msg_id != id))
+                || (self.inflight.get(id).is_none()
+                    && self.inflight.resolve(id) == id
+                    && !self.restamping.contains(&id)
+                    && self.outbox.iter().all(|m| m.msg_id != id))
             {
                 return id;
             }
+        }
+    }
+
+    /// After our clock was corrected backwards: ids restart from the corrected clock, but
+    /// above every id the peer may have accepted (see `MsgIdGen::rewind_target`).
+    fn rewind_to_clock(&mut self, now: i64) {
+        let corrected = super::msg_id::msg_id_at(self.ids.server_now(now));
+        if corrected < self.ids.last() {
+            let target = self.ids.rewind_target(corrected, receive::WINDOW_FUTURE_MS);
+            self.rewind_ids(target.min(self.ids.last()));
         }
     }
 

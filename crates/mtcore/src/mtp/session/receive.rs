@@ -71,52 +71,78 @@ impl Session {
             }
             return ev;
         }
+        // Security guidelines, checking msg_id: server ids are odd (parity).
         if !self.peer_id_ok(msg_id) {
             ev.push(Event::Dropped(DropReason::BadMsgId { msg_id }));
             return ev;
         }
-        // The time window applies once our clock is known to match the server's; before
-        // that a message inside it proves the clock right. A notification 16/17 about a
-        // message we just sent passes even outside it: it is how a clock that jumped
-        // gets fixed, and it cannot be an old replay since it names our recent msg_id.
+        // Security guidelines, checking msg_id: ignore ids more than 30 s in the future or
+        // 300 s in the past, a check the client makes "only if it is certain of its time".
+        // Until a message inside the window proves our clock right, everything passes.
+        // Once synced, a message outside the window is dropped unless it (or an item of
+        // its container) names a message we sent recently: an answer, a notification, an
+        // ack about it. Such a message decrypted under our key (msg_key checked), carries
+        // our session_id and refers to a msg_id of ours that is still in flight or was
+        // sent within the last 30 s, so it cannot be a replay of old traffic: it proves
+        // the server's clock is what its msg_id says. The clock is re-synced from it
+        // (spec, time synchronization: store the difference between the server's time and
+        // ours) instead of dropping the server's traffic for good, which left a session
+        // whose local clock fell 30 s behind (or 300 s ahead) dead (issue #5).
         let skew_ms = msg_id_time_ms(msg_id) - self.ids.server_now(now);
         let in_window = (-WINDOW_PAST_MS..=WINDOW_FUTURE_MS).contains(&skew_ms);
-        if !in_window && self.time_synced && !self.is_clock_fix(body) {
+        let resync = !in_window && self.time_synced;
+        if resync && !self.refers_to_ours(body) {
             ev.push(Event::Dropped(DropReason::TimeWindow { msg_id, skew_ms }));
+            return ev;
+        }
+        // Security guidelines, checking msg_id: duplicates of the last N ids, and ids
+        // below all of them, are ignored; checked before the clock moves, so a replayed
+        // copy never moves it.
+        if !self.check_new(msg_id, seqno, now, &mut ev) {
             return ev;
         }
         if in_window {
             self.time_synced = true;
-        }
-        if !self.check_new(msg_id, seqno, now, &mut ev) {
-            return ev;
+        } else if resync {
+            self.resync(msg_id, now, &mut ev);
         }
         self.on_message(msg_id, seqno, body, true, now, &mut ev, random);
         ev
     }
 
-    /// Whether `body` only tells that our clock is off (16/17 about messages we recently
-    /// sent), possibly beside acks in a container.
-    fn is_clock_fix(&self, body: &[u8]) -> bool {
-        // Some(true): a clock notification about our message; Some(false): an ack.
+    /// Adopts the server's clock from a trusted message outside our window: the offset,
+    /// ids restarting from it if ours ran ahead, queued messages re-stamped.
+    fn resync(&mut self, server_msg_id: u64, now: i64, ev: &mut Vec<Event>) {
+        let offset_ms = self.ids.sync_to(server_msg_id, now);
+        self.time_synced = true;
+        self.rewind_to_clock(now);
+        ev.push(Event::TimeFixed { offset_ms });
+        self.restamp_queued_outside_window(now, ev);
+    }
+
+    /// Whether `body`, or an item of its container, names a message of ours that is in
+    /// flight or was recently sent (gzip_packed content is not looked into).
+    fn refers_to_ours(&self, body: &[u8]) -> bool {
+        let ours = |id: u64| {
+            let cur = self.inflight.resolve(id);
+            self.inflight.get(cur).is_some()
+                || self.inflight.has_recent(cur)
+                || self.outbox.iter().any(|m| m.msg_id == cur)
+        };
         let item = |b: &[u8]| match service::parse(b) {
-            Ok(Service::BadMsg {
-                bad_msg_id,
-                error_code: 16 | 17,
-                ..
-            }) if self.inflight.get(bad_msg_id).is_some()
-                || self.inflight.has_recent(bad_msg_id) =>
-            {
-                Some(true)
-            }
-            Ok(Service::MsgsAck(_)) => Some(false),
-            _ => None,
+            Ok(Service::RpcResult { req_msg_id, .. }) => ours(req_msg_id),
+            Ok(Service::BadMsg { bad_msg_id, .. }) => ours(bad_msg_id),
+            Ok(Service::Pong { msg_id, .. }) => ours(msg_id),
+            Ok(Service::FutureSalts { req_msg_id, .. }) => ours(req_msg_id),
+            Ok(Service::MsgsStateInfo { req_msg_id, .. }) => ours(req_msg_id),
+            Ok(Service::NewSessionCreated { first_msg_id, .. }) => ours(first_msg_id),
+            Ok(Service::MsgsAck(ids)) => ids.iter().any(|&id| ours(id)),
+            _ => false,
         };
-        let found: Option<Vec<bool>> = match service::parse(body) {
-            Ok(Service::Container(items)) => items.iter().map(|i| item(i.body)).collect(),
-            _ => item(body).map(|f| vec![f]),
-        };
-        found.is_some_and(|f| f.contains(&true))
+        match service::parse(body) {
+            Ok(Service::Container(items)) => items.iter().any(|i| item(i.body)),
+            _ => item(body),
+        }
     }
 
     /// Server ids are 1 or 3 mod 4; client ids 0 mod 4.

@@ -3,12 +3,14 @@
 
 use super::{Session, MAX_ATTEMPTS};
 use crate::mtp::events::{DropReason, Event};
-use crate::mtp::msg_id::msg_id_at;
+use crate::mtp::msg_id::msg_id_time_ms;
 use crate::mtp::outbox::{Kind, Outgoing};
 use crate::mtp::seqno::SeqNo;
 
 /// Seqno counter advance after code 32 (seqno too low); repeated 32s keep advancing.
 const SEQNO_BUMP: u32 = 64;
+/// A queued message whose id is further than this from the corrected clock is re-stamped.
+const QUEUED_SKEW_MS: i64 = 30_000;
 
 impl Session {
     /// Takes the message an answer is about, wherever it is (in flight, or re-queued
@@ -119,6 +121,22 @@ impl Session {
             msg_id: bad_msg_id,
             error_code: code,
         });
+        self.restamping = targets.iter().map(|m| m.msg_id).collect();
+        self.recover(code, targets, new_salt, notice_msg_id, now, ev, random);
+        self.restamping.clear();
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn recover(
+        &mut self,
+        code: i32,
+        targets: Vec<Outgoing>,
+        new_salt: Option<u64>,
+        notice_msg_id: u64,
+        now: i64,
+        ev: &mut Vec<Event>,
+        random: &mut dyn FnMut(&mut [u8]),
+    ) {
         if let Some(salt) = new_salt {
             // 48: adopt the salt and re-send.
             self.salts.set_current(salt);
@@ -132,15 +150,10 @@ impl Session {
                 self.time_synced = true;
                 if code == 17 {
                     // Our ids ran ahead: let them restart from the corrected clock.
-                    let corrected = msg_id_at(self.ids.server_now(now));
-                    self.rewind_ids(self.ids.last().min(corrected));
+                    self.rewind_to_clock(now);
                 }
                 ev.push(Event::TimeFixed { offset_ms });
-                // Queued messages carry ids from the wrong clock too: they were never
-                // sent, so they can take new ids safely.
-                for m in self.outbox.drain() {
-                    self.restamp(m, now, ev);
-                }
+                self.restamp_queued_outside_window(now, ev);
                 for m in targets {
                     self.retry(m, code, now, ev);
                 }
@@ -195,6 +208,30 @@ impl Session {
                 }
             }
         }
+    }
+
+    /// Queued messages whose ids came from a clock now known to be wrong (more than 30 s
+    /// off the corrected one) take new ids: they were never sent, so this is safe. Those
+    /// stamped after the correction keep theirs (a second 16/17 about the same jump
+    /// does not re-stamp them again).
+    pub(super) fn restamp_queued_outside_window(&mut self, now: i64, ev: &mut Vec<Event>) {
+        let server_now = self.ids.server_now(now);
+        let off = |m: &Outgoing| (msg_id_time_ms(m.msg_id) - server_now).abs() > QUEUED_SKEW_MS;
+        if !self.outbox.iter().any(off) {
+            return;
+        }
+        let queued = self.outbox.drain();
+        let held = queued.iter().map(|m| m.msg_id);
+        let before = self.restamping.len();
+        self.restamping.extend(held);
+        for m in queued {
+            if off(&m) {
+                self.restamp(m, now, ev);
+            } else {
+                self.outbox.push(m);
+            }
+        }
+        self.restamping.truncate(before);
     }
 
     fn retry_or_fail_now(&mut self, mut m: Outgoing, code: i32, now: i64, ev: &mut Vec<Event>) {

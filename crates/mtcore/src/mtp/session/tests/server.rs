@@ -199,16 +199,37 @@ fn msg_id_checks_answer_16_17_18_19_20() {
     let c = container(&[(id - 4, 1, object(7, 3))]);
     let ev = recv(&mut s, from_client(SALT, id, 2, &c), T0);
     assert_eq!(rejected(&ev), vec![(id, 19)]);
-    // Fill the duplicate window, then go below it: 20.
+    // Many more ids than N = 256 within the window: the first is still known (a
+    // duplicate, not 20), so msgs_state_info can still say "received" about it.
     let mut next = id + 4;
+    let mut seqno = 3;
+    for _ in 0..4 * crate::mtp::received::WINDOW {
+        recv(&mut s, from_client(SALT, next, seqno, &object(7, 1)), T0);
+        next += 4;
+        seqno += 2;
+    }
+    let ev = recv(&mut s, from_client(SALT, id, 1, &object(7, 1)), T0);
+    assert!(rejected(&ev).is_empty());
+    assert_eq!(delivered(&ev), 0);
+    // The server forgets ids 300 s older than the newest; below them: 20. (Only ids
+    // in the last 30 s of its past window can be that old: the rest get 16.)
+    let mut s = server();
+    s.set_time_offset_ms(-200_000);
+    let old = msg_id_at(T0 - 490_000);
+    assert_eq!(
+        delivered(&recv(&mut s, from_client(SALT, old, 1, &object(7, 1)), T0)),
+        1
+    );
+    let mut next = msg_id_at(T0 - 175_000);
     let mut seqno = 3;
     for _ in 0..crate::mtp::received::WINDOW {
         recv(&mut s, from_client(SALT, next, seqno, &object(7, 1)), T0);
         next += 4;
         seqno += 2;
     }
-    let ev = recv(&mut s, from_client(SALT, id + 2 - 2, 1, &object(7, 1)), T0);
-    assert_eq!(rejected(&ev), vec![(id, 20)]);
+    let below = old - 4;
+    let ev = recv(&mut s, from_client(SALT, below, 1, &object(7, 1)), T0);
+    assert_eq!(rejected(&ev), vec![(below, 20)]);
 }
 
 #[test]
