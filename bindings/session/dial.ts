@@ -54,7 +54,8 @@ export async function createKey(host: DialHost, temp?: { expiresIn: number }): P
       const what = `key exchange with DC ${dcId} failed: ${err.message}`;
       if (err.transportCode === -444) throw new SessionError('BAD_DC', what, e);
       if (err.transportCode === -429) throw new SessionError('TRANSPORT_FLOOD', what, e);
-      const code = proxyFailureCode(e) ?? (err.code === 'ERR_AUTH_BAD_OPTIONS' ? 'BAD_OPTIONS' : 'CONNECT_FAILED');
+      const code =
+        proxyFailureCode(e) ?? (err.code === 'ERR_AUTH_BAD_OPTIONS' ? 'BAD_OPTIONS' : 'CONNECT_FAILED');
       throw new SessionError(code, what, e);
     }
   }

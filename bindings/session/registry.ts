@@ -17,7 +17,7 @@ import {
 import type { JsonValue, UpdatesState } from '../storage/types';
 import * as TL from '../tl';
 import { FloodWaitError, MigrateError } from '../tl';
-import { proxyFailureCode, secretTransportKind } from '../transport';
+import { secretTransportKind } from '../transport';
 import { dcAddresses, handshakeDcId } from './dcs';
 import { createKey, type DialHost } from './dial';
 import { Driver } from './driver';
