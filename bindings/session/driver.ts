@@ -174,7 +174,8 @@ export class Driver {
       );
     } catch (e) {
       const code = proxyFailureCode(e) ?? 'CONNECT_FAILED';
-      throw new SessionError(code, `cannot connect to ${host}:${port}: ${(e as Error).message}`, e);
+      // openSocket's messages name the target (and the proxy), never credentials.
+      throw new SessionError(code, (e as Error).message, e);
     }
     if (this.status === 'closed' || this.status === 'failed') {
       socket.destroy();
