@@ -298,9 +298,10 @@ test.serial(
 test.serial(
   'a session is refused while its temporary key is unbound: AUTH_KEY_PERM_EMPTY (401)',
   async (t) => {
-    // A pool whose main key lost its binding server-side: the refused call runs after a new binding.
+    // A key that lost its binding server-side: the refused call runs once the key is bound again.
     const reg = new SessionRegistry();
-    const id = await reg.open(2, undefined, opts(true));
+    const events: SessionEvent[] = [];
+    const id = await reg.open(2, (e) => events.push(e), opts(true));
     const permId = reg.state(id).authKeyId;
     const temp = dc.authKeys().find((k) => k.boundTo === permId);
     if (!temp) return t.fail('bound');
@@ -311,6 +312,22 @@ test.serial(
     const r = await send(reg, id, (6000n << 20n) | 6000n);
     t.is(r._, 'updateShortSentMessage');
     t.is(runs.get((6000n << 20n) | 6000n), 1);
+    t.true(events.some((e) => e.kind === 'rpcError' && e.message === 'AUTH_KEY_PERM_EMPTY'));
+    t.is(
+      dc.authKeys().find((k) => k.authKeyId === temp.authKeyId)?.boundTo,
+      permId,
+      'the same key bound again',
+    );
+    t.is(events.filter((e) => e.kind === 'tempKeyBound').length, 1, 'no new key');
+    // Two bindings of that key: at open and after the refusal.
+    const inits = dc
+      .executions()
+      .filter((e) => e.authKeyId === temp.authKeyId && e.method === 'auth.bindTempAuthKey');
+    t.is(inits.length, 2);
+    // And the other client, unbound in turn, gets its binding back the same way.
+    const r2 = await send(reg2, id2, (6001n << 20n) | 6001n);
+    t.is(r2._, 'updateShortSentMessage');
+    t.is(runs.get((6001n << 20n) | 6001n), 1);
     await reg2.close(id2);
     await reg.close(id);
   },

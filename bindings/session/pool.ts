@@ -108,6 +108,7 @@ export class DcPool {
   private idleTimer: NodeJS.Timeout | null = null;
   private drainTimer: NodeJS.Timeout | null = null;
   private replacing: Promise<void> | null = null;
+  private rebinding: Promise<void> | null = null;
   private closed = false;
   /** No PFS and no extra connections: calls go straight to the main driver. */
   readonly single: boolean;
@@ -273,6 +274,27 @@ export class DcPool {
     this.watchDrain();
   }
 
+  /**
+   * The current key lost its binding (another client bound a key to the same permanent
+   * key): bind it again (one request, no new key); a new key if that fails.
+   */
+  private rebind(gen: Generation): Promise<void> {
+    const temp = gen.temp;
+    if (!temp) return Promise.resolve();
+    this.rebinding ??= bindTempKey(gen.main, this.perm, temp, this.timeoutMs)
+      .then(
+        // initConnection again on every connection after a binding (api/pfs).
+        () => {
+          for (const d of gen.drivers()) d.initSent = false;
+        },
+        () => this.renew(),
+      )
+      .finally(() => {
+        this.rebinding = null;
+      });
+    return this.rebinding;
+  }
+
   /** -404 on a temporary key: the server forgot it; its requests go again on a new one. */
   private onTempKeyLost(gen: Generation): void {
     if (gen.dead) return;
@@ -359,8 +381,9 @@ export class DcPool {
       // Refused unrun on a temporary key that is not bound (any more): again on a bound one,
       // made now if the current key lost its binding.
       if (!(e instanceof RpcError && e.errorMessage === 'AUTH_KEY_PERM_EMPTY')) throw e;
-      const renewed = this.current.drivers().includes(driver) ? this.renew() : Promise.resolve();
-      return renewed.then(() => this.request(request, options, attempt + 1));
+      const gen = this.current;
+      const bound = gen.drivers().includes(driver) ? this.rebind(gen) : Promise.resolve();
+      return bound.then(() => this.request(request, options, attempt + 1));
     });
   }
 
