@@ -129,11 +129,12 @@ test.serial('least load: parts spread over the upload connections; idle ones clo
 test.serial('a renewal moves the whole pool to the new temporary key', async (t) => {
   const reg = new SessionRegistry();
   const events: SessionEvent[] = [];
-  const pfs = { expiresInSec: 3, renewBeforeSec: 1, jitterSec: 0.2 };
+  t.timeout(30_000);
+  const pfs = { expiresInSec: 6, renewBeforeSec: 3, jitterSec: 0.2 };
   const id = await reg.open(2, (e) => events.push(e), opts({ pool: { upload: 1 }, pfs }));
   const from = dc.executions().length;
   await part(reg, id, 1);
-  for (let i = 0; i < 60 && events.filter((e) => e.kind === 'tempKeyBound').length < 2; i++) await sleep(50);
+  for (let i = 0; i < 120 && events.filter((e) => e.kind === 'tempKeyBound').length < 2; i++) await sleep(50);
   await part(reg, id, 2);
   const runs = dc
     .executions()

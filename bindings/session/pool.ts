@@ -281,6 +281,8 @@ export class DcPool {
   private rebind(gen: Generation): Promise<void> {
     const temp = gen.temp;
     if (!temp) return Promise.resolve();
+    // A new key is on its way (its binding is what unbound this one): wait for it instead.
+    if (this.replacing) return this.replacing;
     this.rebinding ??= bindTempKey(gen.main, this.perm, temp, this.timeoutMs)
       .then(
         // initConnection again on every connection after a binding (api/pfs).
