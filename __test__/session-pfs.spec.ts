@@ -377,3 +377,33 @@ test.serial('USER_MIGRATE under PFS: a permanent and a bound temporary key on th
     await world.stop();
   }
 });
+
+test.serial('a renewal that fails is retried with backoff; calls go on meanwhile', async (t) => {
+  t.timeout(30_000);
+  const reg = new SessionRegistry();
+  const events: SessionEvent[] = [];
+  const id = await reg.open(
+    2,
+    (e) => events.push(e),
+    opts({ expiresInSec: 6, renewBeforeSec: 4, jitterSec: 0.1 }),
+  );
+  const first = events.find((e) => e.kind === 'tempKeyBound');
+  if (first?.kind !== 'tempKeyBound') return t.fail('bound');
+  const connections = dc.stats.connections;
+  dc.injectHandshakeFault('close-mid-handshake');
+  try {
+    // The renewal starts about 4 s before expiry and fails while the fault lasts.
+    await sleep(Math.max(0, first.expiresAt * 1000 - 3500 - Date.now()));
+    t.true(dc.stats.connections > connections + 1, 'the renewal was tried, and again');
+    t.is(events.filter((e) => e.kind === 'tempKeyBound').length, 1);
+    t.is((await send(reg, id, (7000n << 20n) | 7000n))._, 'updateShortSentMessage');
+  } finally {
+    dc.injectHandshakeFault(null);
+  }
+  for (let i = 0; i < 200 && events.filter((e) => e.kind === 'tempKeyBound').length < 2; i++) await sleep(50);
+  t.is(events.filter((e) => e.kind === 'tempKeyBound').length, 2, 'renewed once the DC let it');
+  t.is((await send(reg, id, (7001n << 20n) | 7001n))._, 'updateShortSentMessage');
+  t.is(runs.get((7000n << 20n) | 7000n), 1);
+  t.is(runs.get((7001n << 20n) | 7001n), 1);
+  await reg.close(id);
+});

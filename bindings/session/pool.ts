@@ -23,6 +23,7 @@ import type * as TL from '../tl';
 import { RpcError } from '../tl';
 import { createKey, type DialHost, type DriverHooks, type DriverKey, startDriver } from './dial';
 import type { Driver } from './driver';
+import { backoffDelay } from './reconnect';
 import {
   authKeyIdOf,
   bindTempKey,
@@ -109,6 +110,8 @@ export class DcPool {
   private drainTimer: NodeJS.Timeout | null = null;
   private replacing: Promise<void> | null = null;
   private rebinding: Promise<void> | null = null;
+  /** Failed renewals in a row (their retries back off). */
+  private renewFailures = 0;
   private closed = false;
   /** No PFS and no extra connections: calls go straight to the main driver. */
   readonly single: boolean;
@@ -250,14 +253,20 @@ export class DcPool {
     try {
       gen = await this.newGeneration(Math.round(old.main.link.timeOffset / 1000));
     } catch (e) {
-      if (e instanceof SessionError && e.code === 'AUTH_KEY_UNKNOWN') return this.failAll(e);
-      // Try again later (the network may be down); a lost key has no other way back.
+      // The server does not know the permanent key, or refuses this DC: nothing to retry.
+      if (e instanceof SessionError && (e.code === 'AUTH_KEY_UNKNOWN' || e.code === 'BAD_DC')) {
+        return this.failAll(e);
+      }
+      // Try again after a backoff (the network may be down); a lost key has no other way back.
       if (!this.closed) {
-        this.renewTimer = setTimeout(() => void this.renew(), Math.min(30_000, this.timeoutMs));
+        const delay = backoffDelay(this.renewFailures++, this.host.entry.options.reconnect) + 100;
+        if (this.renewTimer) clearTimeout(this.renewTimer);
+        this.renewTimer = setTimeout(() => void this.renew(), delay);
         this.renewTimer.unref();
       }
       return;
     }
+    this.renewFailures = 0;
     const entry = this.host.entry;
     if (this.closed || entry.driver !== old.main) {
       // Closed, migrated or re-keyed meanwhile: this generation is not wanted.
