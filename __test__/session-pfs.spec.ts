@@ -9,8 +9,8 @@ import { randomBytes } from 'node:crypto';
 import test from 'ava';
 import fc from 'fast-check';
 import { type SessionError, type SessionEvent, SessionRegistry } from '../bindings';
-import { bindTempKeyMessage } from '../bindings/native';
-import { renewDelayMs } from '../bindings/session/temp-keys';
+import { bindTempKeyMessage, MtpLink } from '../bindings/native';
+import { nextMsgId, renewDelayMs } from '../bindings/session/temp-keys';
 import { TestDc, TestWorld } from '../bindings/testing';
 import { openBinding } from '../bindings/testing/bind-temp-key';
 import { authKeyIdOf } from '../bindings/testing/keys';
@@ -85,6 +85,32 @@ test('the binding message made in Rust opens with TestDc independent opener (v1,
   );
   t.throws(() => bindTempKeyMessage(Buffer.alloc(255), 4n, Buffer.alloc(40)), { code: 'ERR_BAD_KEY_LENGTH' });
   t.throws(() => bindTempKeyMessage(Buffer.alloc(256), 4n, Buffer.alloc(6)), { code: 'ERR_BAD_LENGTH' });
+});
+
+test('the msg_id the link stamps next is predicted exactly (the binding names it)', (t) => {
+  t.notThrows(() =>
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -400_000, max: 400_000 }),
+        fc.array(fc.integer({ min: -5, max: 3000 }), { minLength: 1, maxLength: 60 }),
+        (offset, steps) => {
+          const link = new MtpLink(
+            randomBytes(256),
+            { kind: 'intermediate' },
+            { salt: 1n, timeOffset: offset },
+          );
+          let now = 1_700_000_000_000 + (steps[0] % 1000);
+          for (const step of steps) {
+            now += step;
+            const want = nextMsgId(link, now);
+            if (link.enqueue(Buffer.alloc(8), now) !== want) return false;
+          }
+          return true;
+        },
+      ),
+      { numRuns: 200 },
+    ),
+  );
 });
 
 test('renewal time: renewBeforeSec early plus a random part of jitterSec', (t) => {

@@ -98,6 +98,23 @@ test.serial('uploads and downloads go on their own connections, on the same temp
   );
 });
 
+test.serial('pfs: false: the extra connections run on the permanent key, each its own session', async (t) => {
+  const reg = new SessionRegistry();
+  const events: SessionEvent[] = [];
+  const id = await reg.open(2, (e) => events.push(e), opts({ pool: { upload: 1 }, pfs: false }));
+  t.false(events.some((e) => e.kind === 'tempKeyBound'));
+  const from = dc.executions().length;
+  await part(reg, id, 0);
+  const st = reg.state(id);
+  const run = dc
+    .executions()
+    .slice(from)
+    .find((e) => e.method === 'upload.saveFilePart');
+  t.is(run?.authKeyId, st.authKeyId);
+  t.not(run?.sessionId, st.mtpSessionId);
+  await reg.close(id);
+});
+
 test.serial('least load: parts spread over the upload connections; idle ones close', async (t) => {
   const reg = new SessionRegistry();
   const id = await reg.open(2, undefined, opts({ pool: { upload: 2, idleMs: 300 } }));
