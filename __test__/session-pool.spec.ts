@@ -218,6 +218,15 @@ test.serial('-429 on the tenth connection, then success after backoff', async (t
     const id = await tenth;
     t.is((await reg.call(id, 'help.getNearestDc', {})).thisDc, 2);
     t.is(limited.stats.activeConnections, 9);
+    // A key exchange refused with -429 is tried again too.
+    const refused = limited.stats.refusedConnections;
+    const fresh = reg.open(2, undefined, { ...o, rsaKeys: [limited.rsaPublicKey.pem] });
+    for (let i = 0; i < 100 && limited.stats.refusedConnections === refused; i++) await sleep(10);
+    t.true(limited.stats.refusedConnections > refused, 'the key exchange got -429');
+    await reg.close(ids[1]);
+    const created = await fresh;
+    t.is((await reg.call(created, 'help.getNearestDc', {})).thisDc, 2);
+    t.is(limited.stats.authKeysCreated, 1);
     for (const x of reg.list()) await reg.close(x);
   } finally {
     await limited.stop();
