@@ -276,9 +276,10 @@ export class DcPool {
     this.current = gen;
     this.adopt(gen);
     entry.driver = gen.main;
+    // The old connections drain (extras still opening there close as they come up); a key
+    // the server forgot has nothing to drain: its calls go again on the new one.
     old.draining = true;
     this.old.add(old);
-    // Extras still opening on the old key come up and drain with it.
     if (old.dead) this.resendFrom(old);
     this.watchDrain();
   }
