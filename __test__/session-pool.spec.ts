@@ -98,6 +98,23 @@ test.serial('uploads and downloads go on their own connections, on the same temp
   );
 });
 
+test.serial('pfs: false: the extra connections run on the permanent key, each its own session', async (t) => {
+  const reg = new SessionRegistry();
+  const events: SessionEvent[] = [];
+  const id = await reg.open(2, (e) => events.push(e), opts({ pool: { upload: 1 }, pfs: false }));
+  t.false(events.some((e) => e.kind === 'tempKeyBound'));
+  const from = dc.executions().length;
+  await part(reg, id, 0);
+  const st = reg.state(id);
+  const run = dc
+    .executions()
+    .slice(from)
+    .find((e) => e.method === 'upload.saveFilePart');
+  t.is(run?.authKeyId, st.authKeyId);
+  t.not(run?.sessionId, st.mtpSessionId);
+  await reg.close(id);
+});
+
 test.serial('least load: parts spread over the upload connections; idle ones close', async (t) => {
   const reg = new SessionRegistry();
   const id = await reg.open(2, undefined, opts({ pool: { upload: 2, idleMs: 300 } }));
@@ -129,11 +146,12 @@ test.serial('least load: parts spread over the upload connections; idle ones clo
 test.serial('a renewal moves the whole pool to the new temporary key', async (t) => {
   const reg = new SessionRegistry();
   const events: SessionEvent[] = [];
-  const pfs = { expiresInSec: 3, renewBeforeSec: 1, jitterSec: 0.2 };
+  t.timeout(30_000);
+  const pfs = { expiresInSec: 6, renewBeforeSec: 3, jitterSec: 0.2 };
   const id = await reg.open(2, (e) => events.push(e), opts({ pool: { upload: 1 }, pfs }));
   const from = dc.executions().length;
   await part(reg, id, 1);
-  for (let i = 0; i < 60 && events.filter((e) => e.kind === 'tempKeyBound').length < 2; i++) await sleep(50);
+  for (let i = 0; i < 120 && events.filter((e) => e.kind === 'tempKeyBound').length < 2; i++) await sleep(50);
   await part(reg, id, 2);
   const runs = dc
     .executions()
@@ -200,6 +218,15 @@ test.serial('-429 on the tenth connection, then success after backoff', async (t
     const id = await tenth;
     t.is((await reg.call(id, 'help.getNearestDc', {})).thisDc, 2);
     t.is(limited.stats.activeConnections, 9);
+    // A key exchange refused with -429 is tried again too.
+    const refused = limited.stats.refusedConnections;
+    const fresh = reg.open(2, undefined, { ...o, rsaKeys: [limited.rsaPublicKey.pem] });
+    for (let i = 0; i < 100 && limited.stats.refusedConnections === refused; i++) await sleep(10);
+    t.true(limited.stats.refusedConnections > refused, 'the key exchange got -429');
+    await reg.close(ids[1]);
+    const created = await fresh;
+    t.is((await reg.call(created, 'help.getNearestDc', {})).thisDc, 2);
+    t.is(limited.stats.authKeysCreated, 1);
     for (const x of reg.list()) await reg.close(x);
   } finally {
     await limited.stop();

@@ -23,6 +23,7 @@ import type * as TL from '../tl';
 import { RpcError } from '../tl';
 import { createKey, type DialHost, type DriverHooks, type DriverKey, startDriver } from './dial';
 import type { Driver } from './driver';
+import { backoffDelay } from './reconnect';
 import {
   authKeyIdOf,
   bindTempKey,
@@ -108,6 +109,9 @@ export class DcPool {
   private idleTimer: NodeJS.Timeout | null = null;
   private drainTimer: NodeJS.Timeout | null = null;
   private replacing: Promise<void> | null = null;
+  private rebinding: Promise<void> | null = null;
+  /** Failed renewals in a row (their retries back off). */
+  private renewFailures = 0;
   private closed = false;
   /** No PFS and no extra connections: calls go straight to the main driver. */
   readonly single: boolean;
@@ -249,14 +253,20 @@ export class DcPool {
     try {
       gen = await this.newGeneration(Math.round(old.main.link.timeOffset / 1000));
     } catch (e) {
-      if (e instanceof SessionError && e.code === 'AUTH_KEY_UNKNOWN') return this.failAll(e);
-      // Try again later (the network may be down); a lost key has no other way back.
+      // The server does not know the permanent key, or refuses this DC: nothing to retry.
+      if (e instanceof SessionError && (e.code === 'AUTH_KEY_UNKNOWN' || e.code === 'BAD_DC')) {
+        return this.failAll(e);
+      }
+      // Try again after a backoff (the network may be down); a lost key has no other way back.
       if (!this.closed) {
-        this.renewTimer = setTimeout(() => void this.renew(), Math.min(30_000, this.timeoutMs));
+        const delay = backoffDelay(this.renewFailures++, this.host.entry.options.reconnect) + 100;
+        if (this.renewTimer) clearTimeout(this.renewTimer);
+        this.renewTimer = setTimeout(() => void this.renew(), delay);
         this.renewTimer.unref();
       }
       return;
     }
+    this.renewFailures = 0;
     const entry = this.host.entry;
     if (this.closed || entry.driver !== old.main) {
       // Closed, migrated or re-keyed meanwhile: this generation is not wanted.
@@ -266,11 +276,35 @@ export class DcPool {
     this.current = gen;
     this.adopt(gen);
     entry.driver = gen.main;
+    // The old connections drain (extras still opening there close as they come up); a key
+    // the server forgot has nothing to drain: its calls go again on the new one.
     old.draining = true;
     this.old.add(old);
-    // Extras still opening on the old key come up and drain with it.
     if (old.dead) this.resendFrom(old);
     this.watchDrain();
+  }
+
+  /**
+   * The current key lost its binding (another client bound a key to the same permanent
+   * key): bind it again (one request, no new key); a new key if that fails.
+   */
+  private rebind(gen: Generation): Promise<void> {
+    const temp = gen.temp;
+    if (!temp) return Promise.resolve();
+    // A new key is on its way (its binding is what unbound this one): wait for it instead.
+    if (this.replacing) return this.replacing;
+    this.rebinding ??= bindTempKey(gen.main, this.perm, temp, this.timeoutMs)
+      .then(
+        // initConnection again on every connection after a binding (api/pfs).
+        () => {
+          for (const d of gen.drivers()) d.initSent = false;
+        },
+        () => this.renew(),
+      )
+      .finally(() => {
+        this.rebinding = null;
+      });
+    return this.rebinding;
   }
 
   /** -404 on a temporary key: the server forgot it; its requests go again on a new one. */
@@ -359,8 +393,9 @@ export class DcPool {
       // Refused unrun on a temporary key that is not bound (any more): again on a bound one,
       // made now if the current key lost its binding.
       if (!(e instanceof RpcError && e.errorMessage === 'AUTH_KEY_PERM_EMPTY')) throw e;
-      const renewed = this.current.drivers().includes(driver) ? this.renew() : Promise.resolve();
-      return renewed.then(() => this.request(request, options, attempt + 1));
+      const gen = this.current;
+      const bound = gen.drivers().includes(driver) ? this.rebind(gen) : Promise.resolve();
+      return bound.then(() => this.request(request, options, attempt + 1));
     });
   }
 
