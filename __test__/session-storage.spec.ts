@@ -175,6 +175,31 @@ for (const a of adapters) {
     }
   });
 
+  it(`${kind}: the time offset learned from bad_msg_notification 16 is stored and reloaded`, async (t) => {
+    const { storage, again, dispose } = scoped(a);
+    const name = unique('clock');
+    try {
+      const reg = new SessionRegistry();
+      const id = await reg.open(2, undefined, storedOptions(world, storage, name));
+      t.true(Math.abs(reg.state(id).timeOffset) < 5);
+      world.dc(2).skewClock(400);
+      await ping(reg, id);
+      const offset = reg.state(id).timeOffset;
+      t.true(Math.abs(offset - 400) < 5, `offset ${offset}`);
+      await reg.close(id);
+      const stored = (await again().load(name))!.authKeys[2].timeOffset;
+      t.true(Math.abs(stored - 400) < 5, `stored ${stored}`);
+      const reg2 = new SessionRegistry();
+      const id2 = await reg2.open(2, undefined, storedOptions(world, again(), name));
+      t.is(reg2.state(id2).timeOffset, offset, 'reloaded before any answer');
+      await ping(reg2, id2);
+      await reg2.close(id2);
+    } finally {
+      world.dc(2).skewClock(0);
+      await dispose();
+    }
+  });
+
   it(`${kind}: user id after a login and the updates state are stored and reloaded`, async (t) => {
     const { storage, again, dispose } = scoped(a);
     const name = unique('login');
