@@ -4,6 +4,7 @@
 // migration stores the new DC's key and home; the salt after bad_server_salt,
 // the user id after a login and the updates state are what a reopen loads; a
 // lease that is lost stops the session.
+import { randomBytes } from 'node:crypto';
 import test from 'ava';
 import {
   MemoryStorage,
@@ -103,6 +104,33 @@ for (const a of adapters) {
       const again = new SessionRegistry();
       await again.close(await again.open(2, undefined, storedOptions(world, other, name)));
       t.pass();
+    } finally {
+      await dispose();
+    }
+  });
+
+  it(`${kind}: eight concurrent opens of one name (new, then stored): exactly one wins each time`, async (t) => {
+    const { storage, again, dispose } = scoped(a);
+    const name = unique('race');
+    try {
+      const before = handshakes(world);
+      for (let round = 0; round < 2; round++) {
+        const regs = Array.from({ length: 8 }, () => new SessionRegistry());
+        const results = await Promise.allSettled(
+          regs.map((r, i) => r.open(2, undefined, storedOptions(world, i % 2 ? again() : storage, name))),
+        );
+        const won = results.flatMap((r, i) =>
+          r.status === 'fulfilled' ? [[regs[i], r.value] as const] : [],
+        );
+        t.is(won.length, 1);
+        for (const r of results) {
+          if (r.status === 'rejected') t.is((r.reason as SessionError).code, 'SESSION_LOCKED');
+        }
+        const [reg, id] = won[0];
+        await ping(reg, id);
+        await reg.close(id);
+      }
+      t.is(handshakes(world), before + 1, 'one key, made once');
     } finally {
       await dispose();
     }
@@ -382,4 +410,37 @@ test.serial('name without storage: the process-wide memory storage (one owner pe
   await reg.close(id2);
   const bad = await t.throwsAsync(reg.open(2, undefined, { ...o, name: '' }), { instanceOf: SessionError });
   t.is((bad as SessionError).code, 'BAD_OPTIONS');
+});
+
+test.serial('options.import with a name stores the imported key; import() replaces it', async (t) => {
+  const storage = new MemoryStorage();
+  const name = unique('imported');
+  const dc = world.dc(2);
+  const first = randomBytes(256);
+  const { salt } = dc.addAuthKey(first, { userId: 5 });
+  const before = handshakes(world);
+  const reg = new SessionRegistry();
+  const id = await reg.open(
+    2,
+    undefined,
+    storedOptions(world, storage, name, { import: { authKey: first, serverSalt: salt, userId: 5 } }),
+  );
+  let rec = (await storage.load(name))!;
+  t.true(rec.authKeys[2].authKey.equals(first));
+  t.is(rec.userId, 5n);
+  const second = randomBytes(256);
+  const added = dc.addAuthKey(second, { userId: 6 });
+  await reg.import(id, 6, second, added.salt);
+  rec = (await storage.load(name))!;
+  t.true(rec.authKeys[2].authKey.equals(second), 'stored before it was used');
+  await ping(reg, id);
+  await reg.close(id);
+  rec = (await storage.load(name))!;
+  t.is(rec.userId, 6n);
+  const id2 = await reg.open(2, undefined, storedOptions(world, storage, name));
+  t.is(reg.state(id2).authKeyId, authKeyIdOf(second));
+  t.is(reg.state(id2).userId, 6n);
+  await ping(reg, id2);
+  await reg.close(id2);
+  t.is(handshakes(world), before);
 });
