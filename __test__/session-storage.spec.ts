@@ -408,8 +408,16 @@ test.serial('name without storage: the process-wide memory storage (one owner pe
   const id2 = await reg.open(2, undefined, o);
   t.is(handshakes(world), before + 1);
   await reg.close(id2);
-  const bad = await t.throwsAsync(reg.open(2, undefined, { ...o, name: '' }), { instanceOf: SessionError });
-  t.is((bad as SessionError).code, 'BAD_OPTIONS');
+  for (const wrong of [
+    { ...o, name: '' },
+    { ...o, storage: new MemoryStorage(), name: undefined },
+    { ...o, persist: { leaseTtlMs: 1000, renewEveryMs: 900 } },
+    { ...o, persist: { leaseTtlMs: -5 } },
+  ]) {
+    const bad = await t.throwsAsync(reg.open(2, undefined, wrong), { instanceOf: SessionError });
+    t.is((bad as SessionError).code, 'BAD_OPTIONS');
+  }
+  t.is(reg.size, 0);
 });
 
 test.serial('options.import with a name stores the imported key; import() replaces it', async (t) => {

@@ -101,12 +101,20 @@ export class SessionStore {
     }
     const storage = o.storage ?? defaultStorage;
     const ttlMs = o.persist?.leaseTtlMs ?? 30_000;
+    const every = o.persist?.renewEveryMs;
+    if (every !== undefined && !(every > 0 && every <= ttlMs / 2)) {
+      // Two renewals must fit in a lease, or one slow round trip would stop the session.
+      throw new SessionError(
+        'BAD_OPTIONS',
+        'persist.renewEveryMs must be > 0 and at most half of leaseTtlMs',
+      );
+    }
     let store: SessionStore | undefined;
     let lease: HeldLease;
     try {
       lease = await holdLease(storage, name, {
         ttlMs,
-        renewEveryMs: o.persist?.renewEveryMs,
+        renewEveryMs: every,
         owner: o.persist?.owner,
         onLost: (err) => store?.lose(err),
       });
