@@ -23,6 +23,9 @@ import { type DcControl, forkedDc, type PreparedKey } from './session-dc';
 
 const N = Number(process.env.TMT_BENCH_OPEN_N ?? 10_000);
 const IN_FLIGHT = 256;
+/** Between phases: the DC finishes closing the last phase's connections. */
+const SETTLE_MS = 3000;
+const settle = () => new Promise((r) => setTimeout(r, SETTLE_MS));
 
 async function inFlight<T>(items: T[], fn: (item: T, i: number) => Promise<unknown>): Promise<void> {
   let next = 0;
@@ -128,6 +131,7 @@ export async function run(): Promise<void> {
     await openAll(dc, keys.slice(0, Math.min(N, 500))); // warm-up (JIT), not reported
     const baseline = await openAll(dc, keys);
     for (const subject of subjects(dir)) {
+      await settle();
       const s = subject.make();
       await inFlight(keys, (key, i) =>
         s.save({
@@ -146,12 +150,14 @@ export async function run(): Promise<void> {
           await lease.release();
         }),
       );
+      await settle();
       const row = await openAll(dc, keys, s);
       rows.push({ ...row, name: subject.name, leaseLoad });
       await s.close();
       await subject.cleanup?.();
     }
     // The baseline again at the end (drift on a shared machine): the faster of the two counts.
+    await settle();
     const again = await openAll(dc, keys);
     rows.unshift({
       name: 'import (no storage)',
