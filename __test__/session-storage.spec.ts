@@ -18,7 +18,7 @@ import {
 } from '../bindings';
 import { authKeyIdOf } from '../bindings/storage';
 import { TestWorld } from '../bindings/testing';
-import { eventOf, handshakes, scoped, storedOptions, until } from './session-storage-support';
+import { eventOf, handshakes, scoped, sleep, storedOptions, until } from './session-storage-support';
 import { adapters, unique } from './storage-support';
 
 let world: TestWorld;
@@ -395,6 +395,35 @@ test.serial('a storage that stops answering: the lease runs out locally and the 
   t.is(reg.state(id).status, 'failed');
   await reg.close(id);
 });
+
+test.serial(
+  'after a stall past the lease, nothing is transmitted (even before the watchdog timer runs)',
+  async (t) => {
+    const storage = new FlakyStorage();
+    const name = unique('stall');
+    const reg = new SessionRegistry();
+    const events: SessionEvent[] = [];
+    const id = await reg.open(
+      2,
+      (e) => events.push(e),
+      storedOptions(world, storage, name, { persist: { leaseTtlMs: 600 } }),
+    );
+    // Resumed from a socket read (poll phase): setImmediate, hence the flush, comes before timers.
+    await ping(reg, id);
+    storage.hangRenewals = true;
+    const packets = world.dc(2).stats.packetsIn;
+    const end = Date.now() + 700;
+    while (Date.now() < end) {} // the process stalls past its lease
+    const sent = await reg.send(id, { _: 'help.getNearestDc' });
+    t.false(sent.ok, 'refused at transmit');
+    t.truthy(events.find((e) => e.kind === 'leaseLost'));
+    await sleep(100);
+    t.is(world.dc(2).stats.packetsIn, packets, 'no packet reached the DC');
+    const err = await t.throwsAsync(ping(reg, id), { instanceOf: SessionError });
+    t.is((err as SessionError).code, 'LEASE_LOST');
+    await reg.close(id);
+  },
+);
 
 test.serial('name without storage: the process-wide memory storage (one owner per name)', async (t) => {
   const name = unique('default');

@@ -195,6 +195,7 @@ export class SessionRegistry {
     } catch (e) {
       throw new SessionError('BAD_OPTIONS', (e as Error).message, e);
     }
+    entry.persist?.guard(driver);
     if (created !== null) entry.notify({ kind: 'authKeyCreated', sessionId: entry.id, authKeyId: created });
     await driver.start();
     driver.updates = entry.updates;
