@@ -4,6 +4,7 @@
 // migration stores the new DC's key and home; the salt after bad_server_salt,
 // the user id after a login and the updates state are what a reopen loads; a
 // lease that is lost stops the session.
+import { randomBytes } from 'node:crypto';
 import test from 'ava';
 import {
   MemoryStorage,
@@ -17,7 +18,7 @@ import {
 } from '../bindings';
 import { authKeyIdOf } from '../bindings/storage';
 import { TestWorld } from '../bindings/testing';
-import { eventOf, handshakes, scoped, storedOptions, until } from './session-storage-support';
+import { eventOf, handshakes, scoped, sleep, storedOptions, until } from './session-storage-support';
 import { adapters, unique } from './storage-support';
 
 let world: TestWorld;
@@ -108,6 +109,33 @@ for (const a of adapters) {
     }
   });
 
+  it(`${kind}: eight concurrent opens of one name (new, then stored): exactly one wins each time`, async (t) => {
+    const { storage, again, dispose } = scoped(a);
+    const name = unique('race');
+    try {
+      const before = handshakes(world);
+      for (let round = 0; round < 2; round++) {
+        const regs = Array.from({ length: 8 }, () => new SessionRegistry());
+        const results = await Promise.allSettled(
+          regs.map((r, i) => r.open(2, undefined, storedOptions(world, i % 2 ? again() : storage, name))),
+        );
+        const won = results.flatMap((r, i) =>
+          r.status === 'fulfilled' ? [[regs[i], r.value] as const] : [],
+        );
+        t.is(won.length, 1);
+        for (const r of results) {
+          if (r.status === 'rejected') t.is((r.reason as SessionError).code, 'SESSION_LOCKED');
+        }
+        const [reg, id] = won[0];
+        await ping(reg, id);
+        await reg.close(id);
+      }
+      t.is(handshakes(world), before + 1, 'one key, made once');
+    } finally {
+      await dispose();
+    }
+  });
+
   it(`${kind}: a migration stores the new DC's key and home; a reopen goes there without handshake`, async (t) => {
     const { storage, again, dispose } = scoped(a);
     const name = unique('mig');
@@ -171,6 +199,31 @@ for (const a of adapters) {
       );
       await reg2.close(id2);
     } finally {
+      await dispose();
+    }
+  });
+
+  it(`${kind}: the time offset learned from bad_msg_notification 16 is stored and reloaded`, async (t) => {
+    const { storage, again, dispose } = scoped(a);
+    const name = unique('clock');
+    try {
+      const reg = new SessionRegistry();
+      const id = await reg.open(2, undefined, storedOptions(world, storage, name));
+      t.true(Math.abs(reg.state(id).timeOffset) < 5);
+      world.dc(2).skewClock(400);
+      await ping(reg, id);
+      const offset = reg.state(id).timeOffset;
+      t.true(Math.abs(offset - 400) < 5, `offset ${offset}`);
+      await reg.close(id);
+      const stored = (await again().load(name))!.authKeys[2].timeOffset;
+      t.true(Math.abs(stored - 400) < 5, `stored ${stored}`);
+      const reg2 = new SessionRegistry();
+      const id2 = await reg2.open(2, undefined, storedOptions(world, again(), name));
+      t.is(reg2.state(id2).timeOffset, offset, 'reloaded before any answer');
+      await ping(reg2, id2);
+      await reg2.close(id2);
+    } finally {
+      world.dc(2).skewClock(0);
       await dispose();
     }
   });
@@ -343,6 +396,35 @@ test.serial('a storage that stops answering: the lease runs out locally and the 
   await reg.close(id);
 });
 
+test.serial(
+  'after a stall past the lease, nothing is transmitted (even before the watchdog timer runs)',
+  async (t) => {
+    const storage = new FlakyStorage();
+    const name = unique('stall');
+    const reg = new SessionRegistry();
+    const events: SessionEvent[] = [];
+    const id = await reg.open(
+      2,
+      (e) => events.push(e),
+      storedOptions(world, storage, name, { persist: { leaseTtlMs: 600 } }),
+    );
+    // Resumed from a socket read (poll phase): setImmediate, hence the flush, comes before timers.
+    await ping(reg, id);
+    storage.hangRenewals = true;
+    const packets = world.dc(2).stats.packetsIn;
+    const end = Date.now() + 700;
+    while (Date.now() < end) {} // the process stalls past its lease
+    const sent = await reg.send(id, { _: 'help.getNearestDc' });
+    t.false(sent.ok, 'refused at transmit');
+    t.truthy(events.find((e) => e.kind === 'leaseLost'));
+    await sleep(100);
+    t.is(world.dc(2).stats.packetsIn, packets, 'no packet reached the DC');
+    const err = await t.throwsAsync(ping(reg, id), { instanceOf: SessionError });
+    t.is((err as SessionError).code, 'LEASE_LOST');
+    await reg.close(id);
+  },
+);
+
 test.serial('name without storage: the process-wide memory storage (one owner per name)', async (t) => {
   const name = unique('default');
   const reg = new SessionRegistry();
@@ -355,6 +437,47 @@ test.serial('name without storage: the process-wide memory storage (one owner pe
   const id2 = await reg.open(2, undefined, o);
   t.is(handshakes(world), before + 1);
   await reg.close(id2);
-  const bad = await t.throwsAsync(reg.open(2, undefined, { ...o, name: '' }), { instanceOf: SessionError });
-  t.is((bad as SessionError).code, 'BAD_OPTIONS');
+  for (const wrong of [
+    { ...o, name: '' },
+    { ...o, storage: new MemoryStorage(), name: undefined },
+    { ...o, persist: { leaseTtlMs: 1000, renewEveryMs: 900 } },
+    { ...o, persist: { leaseTtlMs: -5 } },
+  ]) {
+    const bad = await t.throwsAsync(reg.open(2, undefined, wrong), { instanceOf: SessionError });
+    t.is((bad as SessionError).code, 'BAD_OPTIONS');
+  }
+  t.is(reg.size, 0);
+});
+
+test.serial('options.import with a name stores the imported key; import() replaces it', async (t) => {
+  const storage = new MemoryStorage();
+  const name = unique('imported');
+  const dc = world.dc(2);
+  const first = randomBytes(256);
+  const { salt } = dc.addAuthKey(first, { userId: 5 });
+  const before = handshakes(world);
+  const reg = new SessionRegistry();
+  const id = await reg.open(
+    2,
+    undefined,
+    storedOptions(world, storage, name, { import: { authKey: first, serverSalt: salt, userId: 5 } }),
+  );
+  let rec = (await storage.load(name))!;
+  t.true(rec.authKeys[2].authKey.equals(first));
+  t.is(rec.userId, 5n);
+  const second = randomBytes(256);
+  const added = dc.addAuthKey(second, { userId: 6 });
+  await reg.import(id, 6, second, added.salt);
+  rec = (await storage.load(name))!;
+  t.true(rec.authKeys[2].authKey.equals(second), 'stored before it was used');
+  await ping(reg, id);
+  await reg.close(id);
+  rec = (await storage.load(name))!;
+  t.is(rec.userId, 6n);
+  const id2 = await reg.open(2, undefined, storedOptions(world, storage, name));
+  t.is(reg.state(id2).authKeyId, authKeyIdOf(second));
+  t.is(reg.state(id2).userId, 6n);
+  await ping(reg, id2);
+  await reg.close(id2);
+  t.is(handshakes(world), before);
 });

@@ -1,10 +1,11 @@
 // Opening stored sessions through the real Session.open path (issue #6): for
 // N sessions (default 10,000; TMT_BENCH_OPEN_N) kept in each adapter, the time
 // to (1) take the lease and load the record, and (2) open: lease + load +
-// connect to a TestDc (in another process) with the stored key and wait for
-// its pong, no handshake; then close all (final write + lease release).
-// The baseline, measured in the same run (first and last; the faster counts),
-// opens the same keys with options.import (no storage). PostgreSQL and Redis rows need TMT_PG_URL /
+// connect with the stored key to a TestDc (in another process, a fresh one
+// per phase) and wait for its pong, no handshake; then close all (final
+// write + lease release). The baseline, measured in the same run (first and
+// last; the faster counts), opens the same number of keys with
+// options.import (no storage). PostgreSQL and Redis rows need TMT_PG_URL /
 // TMT_REDIS_URL (eval "$(bash scripts/services.sh)").
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +24,9 @@ import { type DcControl, forkedDc, type PreparedKey } from './session-dc';
 
 const N = Number(process.env.TMT_BENCH_OPEN_N ?? 10_000);
 const IN_FLIGHT = 256;
+/** Between phases: the DC finishes closing the last phase's connections. */
+const SETTLE_MS = 3000;
+const settle = () => new Promise((r) => setTimeout(r, SETTLE_MS));
 
 async function inFlight<T>(items: T[], fn: (item: T, i: number) => Promise<unknown>): Promise<void> {
   let next = 0;
@@ -120,39 +124,55 @@ async function openAll(dc: DcControl, keys: PreparedKey[], storage?: SessionStor
 
 export async function run(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tmt-bench-open-'));
-  const dc = await forkedDc();
   const rows: Row[] = [];
+  // Each phase gets a fresh TestDc (server-side sessions of earlier phases would weigh on later ones).
+  const withDc = async <T>(fn: (dc: DcControl, keys: PreparedKey[]) => Promise<T>): Promise<T> => {
+    await settle();
+    const dc = await forkedDc();
+    try {
+      return await fn(dc, await dc.addKeys(N));
+    } finally {
+      await dc.stop();
+    }
+  };
   try {
-    const keys = await dc.addKeys(N);
-    console.log(`  ${N} sessions, TestDc ${dc.where}, ${IN_FLIGHT} opens in flight`);
-    await openAll(dc, keys.slice(0, Math.min(N, 500))); // warm-up (JIT), not reported
-    const baseline = await openAll(dc, keys);
+    console.log(
+      `  ${N} sessions, TestDc in another process (a fresh one per phase), ${IN_FLIGHT} opens in flight`,
+    );
+    const baseline = await withDc(async (dc, keys) => {
+      await openAll(dc, keys.slice(0, Math.min(N, 500))); // warm-up (JIT), not reported
+      return openAll(dc, keys);
+    });
     for (const subject of subjects(dir)) {
-      const s = subject.make();
-      await inFlight(keys, (key, i) =>
-        s.save({
-          name: `open-${i}`,
-          dcId: 2,
-          authKeys: { 2: { authKey: key.authKey, serverSalt: key.salt, timeOffset: 0 } },
-          userId: BigInt(key.userId),
-          updatedAt: Date.now(),
-        }),
-      );
-      const names = keys.map((_, i) => `open-${i}`);
-      const leaseLoad = await seconds(() =>
-        inFlight(names, async (name) => {
-          const lease = await holdLease(s, name, { ttlMs: 60_000 });
-          if (!(await s.load(name))) throw new Error(`${name} missing`);
-          await lease.release();
-        }),
-      );
-      const row = await openAll(dc, keys, s);
-      rows.push({ ...row, name: subject.name, leaseLoad });
-      await s.close();
-      await subject.cleanup?.();
+      const row = await withDc(async (dc, keys) => {
+        const s = subject.make();
+        await inFlight(keys, (key, i) =>
+          s.save({
+            name: `open-${i}`,
+            dcId: 2,
+            authKeys: { 2: { authKey: key.authKey, serverSalt: key.salt, timeOffset: 0 } },
+            userId: BigInt(key.userId),
+            updatedAt: Date.now(),
+          }),
+        );
+        const names = keys.map((_, i) => `open-${i}`);
+        const leaseLoad = await seconds(() =>
+          inFlight(names, async (name) => {
+            const lease = await holdLease(s, name, { ttlMs: 60_000 });
+            if (!(await s.load(name))) throw new Error(`${name} missing`);
+            await lease.release();
+          }),
+        );
+        await settle();
+        const opened = await openAll(dc, keys, s);
+        await s.close();
+        await subject.cleanup?.();
+        return { ...opened, name: subject.name, leaseLoad };
+      });
+      rows.push(row);
     }
     // The baseline again at the end (drift on a shared machine): the faster of the two counts.
-    const again = await openAll(dc, keys);
+    const again = await withDc((dc, keys) => openAll(dc, keys));
     rows.unshift({
       name: 'import (no storage)',
       leaseLoad: 0,
@@ -160,7 +180,6 @@ export async function run(): Promise<void> {
       close: Math.min(baseline.close, again.close),
     });
   } finally {
-    await dc.stop();
     rmSync(dir, { recursive: true, force: true });
   }
   for (const r of rows) {

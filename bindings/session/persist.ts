@@ -76,19 +76,22 @@ export class SessionStore {
   private readonly saveDelayMs: number;
   private readonly attempts: number;
   private readonly retryBaseMs: number;
+  /** The lease counts as lost this long before its local expiry. */
+  private readonly margin: number;
 
   private constructor(
     private readonly entry: SessionEntry,
     readonly storage: SessionStorage,
     readonly name: string,
     readonly lease: HeldLease,
-    private readonly ttlMs: number,
+    ttlMs: number,
     record: SessionRecord | undefined,
   ) {
     const p = entry.options.persist ?? {};
     this.saveDelayMs = Math.max(0, p.saveDelayMs ?? 1000);
     this.attempts = Math.max(1, p.writeAttempts ?? 4);
     this.retryBaseMs = Math.max(1, p.retryBaseMs ?? 200);
+    this.margin = Math.min(2000, Math.floor(ttlMs / 10));
     this.record = record;
     this.updates = { value: record?.updatesState as JsonValue | undefined, version: 0, written: 0 };
   }
@@ -101,12 +104,20 @@ export class SessionStore {
     }
     const storage = o.storage ?? defaultStorage;
     const ttlMs = o.persist?.leaseTtlMs ?? 30_000;
+    const every = o.persist?.renewEveryMs;
+    if (every !== undefined && !(every > 0 && every <= ttlMs / 2)) {
+      // Two renewals must fit in a lease, or one slow round trip would stop the session.
+      throw new SessionError(
+        'BAD_OPTIONS',
+        'persist.renewEveryMs must be > 0 and at most half of leaseTtlMs',
+      );
+    }
     let store: SessionStore | undefined;
     let lease: HeldLease;
     try {
       lease = await holdLease(storage, name, {
         ttlMs,
-        renewEveryMs: o.persist?.renewEveryMs,
+        renewEveryMs: every,
         owner: o.persist?.owner,
         onLost: (err) => store?.lose(err),
       });
@@ -227,9 +238,34 @@ export class SessionStore {
     this.schedule(0);
   }
 
-  /** Throws LEASE_LOST once the lease is gone. */
+  /** Throws LEASE_LOST once the lease is gone or may have run out. */
   check(): void {
+    if (!this.lostError && !this.leaseValid())
+      this.lose(new SessionLeaseLostError(this.name, this.lease.owner));
     if (this.lostError) throw this.lostError;
+  }
+
+  /** Held for sure: renewed recently enough (local clock, counted from before each renewal was asked). */
+  private leaseValid(): boolean {
+    return !this.lease.lost && Date.now() < this.lease.expiresAt - this.margin;
+  }
+
+  /**
+   * Nothing leaves under the key unless the lease is still held: every transmit
+   * checks it first. (A process woken from a stall inside its poll phase reads
+   * its sockets and runs setImmediate before its timers, so the watchdog alone
+   * could come too late.) Once lost, transmit sends nothing.
+   */
+  guard(driver: Driver): void {
+    const link = driver.link;
+    const transmit = link.transmit.bind(link);
+    link.transmit = (now, bodies) => {
+      if (!this.lostError && !this.closed && !this.leaseValid()) {
+        this.lose(new SessionLeaseLostError(this.name, this.lease.owner));
+      }
+      if (this.lostError) return { frame: null, msgIds: [] };
+      return transmit(now, bodies);
+    };
   }
 
   /** After a successful open: watch the lease. */
@@ -415,18 +451,17 @@ export class SessionStore {
 
   /**
    * Fails the session before its lease can have run out: at the lease's local
-   * expiry (minus a margin) without a renewal since, the lease counts as lost.
-   * Timers run before socket reads in Node's loop, so after a stall this fires
-   * before any data is handled. Each check also writes a changed time offset.
+   * expiry (minus a margin) without a renewal since, the lease counts as lost
+   * (an idle session stops here; a busy one at its next transmit, see guard).
+   * Each check also writes a changed time offset.
    */
   private armWatchdog(): void {
     if (this.closed || this.lostError) return;
-    const margin = Math.min(2000, Math.floor(this.ttlMs / 10));
-    const due = this.lease.expiresAt - margin;
+    const due = this.lease.expiresAt - this.margin;
     this.watchdog = setTimeout(
       () => {
         this.watchdog = null;
-        if (this.lease.lost || Date.now() >= this.lease.expiresAt - margin) {
+        if (!this.leaseValid()) {
           this.lose(new SessionLeaseLostError(this.name, this.lease.owner));
           return;
         }

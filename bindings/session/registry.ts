@@ -201,7 +201,7 @@ export class SessionRegistry {
         }),
       newDriver: (key, hooks) => {
         try {
-          return new Driver({
+          const driver = new Driver({
             sessionId: entry.id,
             dcId,
             wireDcId,
@@ -220,6 +220,9 @@ export class SessionRegistry {
             },
             ...hooks,
           });
+          // A stored session's connections send nothing once its lease is lost.
+          entry.persist?.guard(driver);
+          return driver;
         } catch (e) {
           throw new SessionError('BAD_OPTIONS', (e as Error).message, e);
         }
