@@ -223,10 +223,11 @@ impl Session {
         }
     }
 
-    /// Queued messages whose ids came from a clock now known to be wrong (more than 30 s
-    /// off the corrected one) take new ids: they were never sent, so this is safe. Those
-    /// stamped after the correction keep theirs (a second 16/17 about the same jump
-    /// does not re-stamp them again).
+    /// Queued messages carry ids from a clock now known to be wrong: they were never sent,
+    /// so they take new ids, all of them in order (ids and seqnos must keep the same
+    /// order: keeping some would put a lower msg_id after a higher seqno, code 32/33).
+    /// Unless none is more than 30 s off the corrected clock: then they were stamped
+    /// after this correction (a second 16/17 about the same jump) and keep their ids.
     pub(super) fn restamp_queued_outside_window(&mut self, now: i64, ev: &mut Vec<Event>) {
         let server_now = self.ids.server_now(now);
         let off = |m: &Outgoing| (msg_id_time_ms(m.msg_id) - server_now).abs() > QUEUED_SKEW_MS;
@@ -234,15 +235,10 @@ impl Session {
             return;
         }
         let queued = self.outbox.drain();
-        let held = queued.iter().map(|m| m.msg_id);
         let before = self.restamping.len();
-        self.restamping.extend(held);
+        self.restamping.extend(queued.iter().map(|m| m.msg_id));
         for m in queued {
-            if off(&m) {
-                self.restamp(m, now, ev);
-            } else {
-                self.outbox.push(m);
-            }
+            self.restamp(m, now, ev);
         }
         self.restamping.truncate(before);
     }
