@@ -358,16 +358,27 @@ export class DcCore {
     for (const d of held) d();
   }
 
+  /**
+   * Counts a query that ran twice: the same msg_id (the message layer let a duplicate
+   * through), or the same request under a new msg_id, told by its random_id (a client
+   * re-sent a request the server had run: what a msg_id key alone cannot see).
+   */
   private recordExecution(e: Execution): void {
     this.stats.executed++;
-    const id = `${e.authKeyId}:${e.sessionId}:${e.msgId}`;
-    if (this.executedIds.has(id)) this.stats.duplicates++;
-    this.executedIds.add(id);
+    let dup = false;
+    for (const id of executionKeys(e)) {
+      if (this.executedIds.has(id)) dup = true;
+      this.executedIds.add(id);
+    }
+    if (dup) {
+      this.stats.duplicates++;
+      this.log(`query ${e.msgId} (${e.method}) ran twice`);
+    }
     this.executionLog.push(e);
     // Bounded memory under benchmarks: a msg_id that old is refused anyway (code 16/20).
     if (this.executionLog.length > EXECUTION_LOG_LIMIT) {
       for (const old of this.executionLog.splice(0, EXECUTION_LOG_LIMIT / 10)) {
-        this.executedIds.delete(`${old.authKeyId}:${old.sessionId}:${old.msgId}`);
+        for (const id of executionKeys(old)) this.executedIds.delete(id);
       }
     }
   }
@@ -397,6 +408,13 @@ export class DcCore {
       );
     }
   }
+}
+
+/** What identifies an execution: its message, and its request when it has a random_id. */
+function executionKeys(e: Execution): string[] {
+  const keys = [`${e.authKeyId}:${e.sessionId}:${e.msgId}`];
+  if (e.randomId !== undefined) keys.push(`${e.authKeyId}:${e.method}:${e.randomId}`);
+  return keys;
 }
 
 function selects(target: SessionSelector, key: AuthKeyRecord, s: DcSession): boolean {

@@ -100,6 +100,7 @@ export async function runQuery(
     sessionId: session.sessionId,
     msgId,
     method,
+    randomId: query.randomId === undefined ? undefined : String(query.randomId),
     at: host.serverNow(),
   });
   const ctx: HandlerContext = {

@@ -92,7 +92,11 @@ export interface TestDcStats {
   lastHandshakeFailure: string | undefined;
   /** Queries run by a handler (built-in or registered). */
   executed: number;
-  /** Queries run more than once under the same (auth key, session, msg_id): should stay 0. */
+  /**
+   * Queries run more than once: under the same (auth key, session, msg_id), or the same
+   * request re-sent under a new msg_id, told by its random_id (auth key, method,
+   * random_id: Telegram refuses such a repeat with RANDOM_ID_DUPLICATE). Should stay 0.
+   */
   duplicates: number;
   /** bad_msg_notification / bad_server_salt sent, by error code. */
   rejected: Record<number, number>;
@@ -114,6 +118,8 @@ export interface Execution {
   sessionId: bigint;
   msgId: bigint;
   method: string;
+  /** The query's random_id, if it has one (messages.sendMessage...): what identifies a request across msg_ids. */
+  randomId?: string;
   /** Server time (ms). */
   at: number;
 }

@@ -87,7 +87,20 @@ impl Session {
         Some(
             inner
                 .iter()
-                .filter_map(|&id| {
+                // A message sent again since, in another packet (a blind re-send after a
+                // reconnect keeps its id), may have reached the peer in that one: the
+                // refusal of this container says nothing about it, and re-stamping it
+                // could run it twice (issue #5). If that copy is refused too, the
+                // notification about its own packet takes it.
+                .filter(|&&id| {
+                    self.inflight
+                        .get(id)
+                        .is_none_or(|m| m.packet_id == bad_msg_id)
+                })
+                .copied()
+                .collect::<Vec<u64>>()
+                .into_iter()
+                .filter_map(|id| {
                     self.inflight
                         .remove(id)
                         .or_else(|| self.inflight.take_recent(id))
@@ -210,10 +223,11 @@ impl Session {
         }
     }
 
-    /// Queued messages whose ids came from a clock now known to be wrong (more than 30 s
-    /// off the corrected one) take new ids: they were never sent, so this is safe. Those
-    /// stamped after the correction keep theirs (a second 16/17 about the same jump
-    /// does not re-stamp them again).
+    /// Queued messages carry ids from a clock now known to be wrong: they were never sent,
+    /// so they take new ids, all of them in order (ids and seqnos must keep the same
+    /// order: keeping some would put a lower msg_id after a higher seqno, code 32/33).
+    /// Unless none is more than 30 s off the corrected clock: then they were stamped
+    /// after this correction (a second 16/17 about the same jump) and keep their ids.
     pub(super) fn restamp_queued_outside_window(&mut self, now: i64, ev: &mut Vec<Event>) {
         let server_now = self.ids.server_now(now);
         let off = |m: &Outgoing| (msg_id_time_ms(m.msg_id) - server_now).abs() > QUEUED_SKEW_MS;
@@ -221,15 +235,10 @@ impl Session {
             return;
         }
         let queued = self.outbox.drain();
-        let held = queued.iter().map(|m| m.msg_id);
         let before = self.restamping.len();
-        self.restamping.extend(held);
+        self.restamping.extend(queued.iter().map(|m| m.msg_id));
         for m in queued {
-            if off(&m) {
-                self.restamp(m, now, ev);
-            } else {
-                self.outbox.push(m);
-            }
+            self.restamp(m, now, ev);
         }
         self.restamping.truncate(before);
     }
@@ -313,11 +322,12 @@ impl Session {
         now: i64,
         ev: &mut Vec<Event>,
     ) {
-        let asked = match self.settle(req_msg_id) {
+        let (asked, asked_at) = match self.settle(req_msg_id) {
             Some(Outgoing {
                 kind: Kind::StateReq(ids),
+                sent_at,
                 ..
-            }) => ids,
+            }) => (ids, sent_at),
             _ => {
                 ev.push(Event::Dropped(DropReason::UnknownMessage {
                     msg_id: req_msg_id,
@@ -334,8 +344,12 @@ impl Session {
         for (id, s) in states {
             match s & 7 {
                 4 => received.push(id),
-                1..=3 => {
-                    // Only if still in flight under this id (not answered or re-sent since).
+                // Only if still in flight under this id (not answered or re-stamped
+                // since), and last sent before we asked: a copy that went again (a blind
+                // re-send after a reconnect, even in the same transmit) may reach the peer
+                // after its answer; re-stamping it would run it twice. The timer asks
+                // again about it later.
+                1..=3 if self.inflight.get(id).is_some_and(|m| m.sent_at < asked_at) => {
                     if let Some(m) = self.inflight.remove(id) {
                         self.restamp(m, now, ev);
                     }
