@@ -2,7 +2,7 @@
 # Throwaway PostgreSQL and Redis servers on 127.0.0.1 for the storage tests and benchmarks.
 #
 #   eval "$(bash scripts/services.sh)"       # install if missing, start, print the env vars
-#   bash scripts/services.sh stop            # stop both (the data stays until the folder goes)
+#   bash scripts/services.sh stop [pg] [redis] # stop them (default both; the data stays until the folder goes)
 #
 # Idempotent: servers already running are reused. Everything lives under $TMT_SERVICES_DIR
 # (default /tmp/tmt-services): a fresh cluster and a fresh Redis config, never the system's
@@ -74,6 +74,7 @@ max_connections = 200
 EOF
     fi
     log "starting postgresql on 127.0.0.1:$PG_PORT"
+    STARTED+=(pg)
     as_pg "$bin/pg_ctl" -D "$PG_DATA" -l "$BASE/pg/server.log" -w -t 60 start >/dev/null
   fi
   for _ in $(seq 1 60); do
@@ -117,6 +118,7 @@ appendfsync always
 save ""
 EOF
   log "starting redis on 127.0.0.1:$REDIS_PORT"
+  STARTED+=(redis)
   redis-server "$REDIS_DIR/redis.conf"
   for _ in $(seq 1 60); do
     redis_ping && return
@@ -126,26 +128,36 @@ EOF
   exit 1
 }
 
-stop_all() {
-  local bin
-  bin=$(pg_bindir)
-  if [[ -n "$bin" && -f "$PG_DATA/postmaster.pid" ]]; then
-    as_pg "$bin/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null 2>&1 || true
+# stop [pg] [redis]: the named servers (default both).
+stop_some() {
+  local which=("$@") bin
+  [[ ${#which[@]} -eq 0 ]] && which=(pg redis)
+  if [[ " ${which[*]} " == *" pg "* ]]; then
+    bin=$(pg_bindir)
+    if [[ -n "$bin" && -f "$PG_DATA/postmaster.pid" ]]; then
+      as_pg "$bin/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null 2>&1 || true
+    fi
   fi
-  if redis_ping; then
+  if [[ " ${which[*]} " == *" redis "* ]] && redis_ping; then
     redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
   fi
-  log "stopped"
+  log "stopped ${which[*]}"
 }
 
 case "${1:-start}" in
   start)
+    STARTED=()
     start_postgres
     start_redis
     echo "export TMT_PG_URL=postgres://tmt:tmt@127.0.0.1:$PG_PORT/tmt"
     echo "export TMT_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0"
+    # What this call started (with-services.sh stops only these).
+    echo "export TMT_SERVICES_STARTED='${STARTED[*]}'"
     ;;
-  stop) stop_all ;;
+  stop)
+    shift
+    stop_some "$@"
+    ;;
   *)
     echo "usage: $0 [start|stop]" >&2
     exit 2
