@@ -72,11 +72,17 @@ impl Link {
             self.session.enqueue_all(bodies, now)?;
         }
         let t = self.session.transmit(now, rng);
+        if !t.packets.is_empty() {
+            self.tidy_at = Some(now + super::TIDY_AFTER_MS);
+        } else if self.tidy_at.is_some_and(|at| at <= now) {
+            // The session purged what expired by now: nothing left to tidy.
+            self.tidy_at = None;
+        }
         let frames = self.frame(t.packets, rng)?;
         Ok(Transmit {
             frames,
             msg_ids: t.msg_ids,
-            deadline: t.deadline,
+            deadline: self.wake_at(t.deadline),
         })
     }
 

@@ -38,9 +38,17 @@ impl Received {
                 Err(at) => at,
             },
         };
-        self.ids.insert(at, msg_id);
-        if self.ids.len() > WINDOW {
+        // Forget the lowest first, so the buffer never grows past WINDOW ids (a
+        // full window then holds 2 KiB, not the 4 KiB a doubled buffer would).
+        // When full, msg_id is above the lowest (checked above), so `at` >= 1.
+        if self.ids.len() >= WINDOW {
             self.ids.pop_front();
+            self.ids.insert(at - 1, msg_id);
+        } else {
+            if self.ids.capacity() == self.ids.len() && self.ids.len() >= WINDOW / 2 {
+                self.ids.reserve_exact(WINDOW - self.ids.len());
+            }
+            self.ids.insert(at, msg_id);
         }
         Ok(())
     }
@@ -97,5 +105,15 @@ mod tests {
         assert_eq!(r.check(999), Err(Seen::TooOld));
         assert_eq!(r.check(1006), Ok(()));
         assert!(!r.contains(1000));
+        for i in 0..4 * WINDOW as u64 {
+            r.insert(5000 + 4 * i).unwrap();
+        }
+        assert_eq!(r.ids.len(), WINDOW);
+        assert!(
+            r.ids.capacity() < 2 * WINDOW,
+            "capacity {}",
+            r.ids.capacity()
+        );
+        assert_eq!(r.lowest(), Some(5000 + 4 * 3 * WINDOW as u64));
     }
 }
