@@ -25,18 +25,34 @@ import {
 const MANY = 1000;
 const GRAMJS_MANY = 100;
 const IN_FLIGHT = 100;
-const MS = 2500;
-const ROUNDS = 5;
+const MS = 3500;
+const ROUNDS = 7;
+
+/** This process's CPU time in µs (all threads). */
+function cpuNow(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+}
+
+/**
+ * With TestDc forked, this process runs only the clients: its CPU time per call
+ * is the client's own cost, steady on a shared machine where wall-clock rates
+ * swing with the load (and, for sequential calls, include TestDc's time and two
+ * process wake-ups per call).
+ */
+const cpuPerCall = new Map<string, number[]>();
 
 /** Calls per second: `workers` loops, each awaiting `call(i)` (i = its worker index) back to back. */
 async function callRate(
   call: (worker: number) => Promise<unknown>,
   workers: number,
   ms = MS,
+  cpuKey?: string,
 ): Promise<number> {
   // Warm-up: one round on every worker.
   await Promise.all(Array.from({ length: workers }, (_, i) => call(i)));
   let done = 0;
+  const cpu0 = cpuNow();
   const start = performance.now();
   const end = start + ms;
   await Promise.all(
@@ -47,7 +63,9 @@ async function callRate(
       }
     }),
   );
-  return (done * 1000) / (performance.now() - start);
+  const rate = (done * 1000) / (performance.now() - start);
+  if (cpuKey) cpuPerCall.set(cpuKey, [...(cpuPerCall.get(cpuKey) ?? []), (cpuNow() - cpu0) / done]);
+  return rate;
 }
 
 async function openOurs(
@@ -86,8 +104,8 @@ async function paired(
   const g: number[] = [];
   const o: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
-    g.push(await callRate(gramjs[1], gramjs[2], MS / ROUNDS));
-    o.push(await callRate(ours[1], ours[2], MS / ROUNDS));
+    g.push(await callRate(gramjs[1], gramjs[2], MS / ROUNDS, gramjs[0]));
+    o.push(await callRate(ours[1], ours[2], MS / ROUNDS, ours[0]));
   }
   return [
     { name: gramjs[0], opsPerSec: median(g) },
@@ -97,6 +115,7 @@ async function paired(
 
 async function against(dc: DcControl): Promise<void> {
   const rows: Measured[] = [];
+  cpuPerCall.clear();
   const gClients: GramClient[] = [];
   let ours: Awaited<ReturnType<typeof openOurs>> | null = null;
   try {
@@ -137,6 +156,19 @@ async function against(dc: DcControl): Promise<void> {
     rows,
     base,
   );
+  if (dc.where === 'in another process') {
+    console.log('  client CPU per call (this process only; median of the rounds):');
+    const cpu = (name: string) => median(cpuPerCall.get(name) ?? [Number.NaN]);
+    for (const [g, o] of [
+      ['GramJS 1 client, sequential', 'telegram-mt 1 session, sequential'],
+      [`GramJS 1 client, ${IN_FLIGHT} at once`, `telegram-mt 1 session, ${IN_FLIGHT} at once`],
+    ]) {
+      console.log(
+        `    ${o.padEnd(36)} ${cpu(o).toFixed(1).padStart(7)} us   ${g}: ${cpu(g).toFixed(1).padStart(7)} us   ` +
+          `${(cpu(g) / cpu(o)).toFixed(1)}x less`,
+      );
+    }
+  }
   const pick = (name: string) => rows.find((r) => r.name === name)?.opsPerSec ?? Number.NaN;
   const x = (ours: string, gramjs: string) => (pick(ours) / pick(gramjs)).toFixed(1);
   console.log(

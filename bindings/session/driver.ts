@@ -71,6 +71,21 @@ function onSocketClose(this: OwnedSocket): void {
 
 function ignoreError(): void {}
 
+/** Drivers with a flush due this turn: one setImmediate for all of them, not one (and a closure) each. */
+let flushQueue: Driver[] = [];
+
+function flushAll(): void {
+  const due = flushQueue;
+  flushQueue = [];
+  for (const d of due) {
+    try {
+      d.flushScheduledNow();
+    } catch {
+      // flushNow reports its own failures; one driver must not starve the others.
+    }
+  }
+}
+
 export class Driver implements Wakeable {
   readonly link: MtpLink;
   readonly pending = new PendingRequests();
@@ -344,6 +359,16 @@ export class Driver implements Wakeable {
 
   /** Queues a serialized body; returns its msg_id. `handed` resolves once it went to the socket. */
   enqueue(body: Buffer): { msgId: bigint; handed: Promise<void> } {
+    const msgId = this.enqueueBody(body);
+    const handed = new Promise<void>((resolve) => {
+      if (this.flushWaiters) this.flushWaiters.push(resolve);
+      else this.flushWaiters = [resolve];
+    });
+    return { msgId, handed };
+  }
+
+  /** `enqueue` without the `handed` promise (requests learn of their fate from the answer). */
+  private enqueueBody(body: Buffer): bigint {
     if (this.status === 'closed') throw new SessionError('SESSION_CLOSED', 'the session is closed');
     if (this.status === 'failed') throw new SessionError('NOT_CONNECTED', 'the session failed');
     let msgId: bigint;
@@ -352,12 +377,8 @@ export class Driver implements Wakeable {
     } catch (e) {
       throw new SessionError('BAD_MESSAGE', `not a TL object: ${(e as Error).message}`, e);
     }
-    const handed = new Promise<void>((resolve) => {
-      if (this.flushWaiters) this.flushWaiters.push(resolve);
-      else this.flushWaiters = [resolve];
-    });
     this.scheduleFlush();
-    return { msgId, handed };
+    return msgId;
   }
 
   /** Sends a request; resolves with its decoded result, rejects with RpcError / SessionError. */
@@ -372,7 +393,7 @@ export class Driver implements Wakeable {
     }
     let msgId: bigint;
     try {
-      msgId = this.enqueue(body).msgId;
+      msgId = this.enqueueBody(body);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -394,10 +415,14 @@ export class Driver implements Wakeable {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     // One transmit per event-loop turn: concurrent requests share packets/containers.
-    setImmediate(() => {
-      this.flushScheduled = false;
-      this.flushNow();
-    });
+    flushQueue.push(this);
+    if (flushQueue.length === 1) setImmediate(flushAll);
+  }
+
+  /** Runs the flush `scheduleFlush` promised (called by `flushAll`). */
+  flushScheduledNow(): void {
+    this.flushScheduled = false;
+    this.flushNow();
   }
 
   private flushNow(): void {
@@ -456,7 +481,9 @@ export class Driver implements Wakeable {
         this.badData('EVENT_FAILED', (err as Error).message);
       }
     }
-    this.flushNow();
+    // Later in this turn, after the answers' continuations ran: what they send
+    // next shares the packet (and the native call) with the acks now owed.
+    this.scheduleFlush();
   }
 
   private badData(code: string, message: string): void {
