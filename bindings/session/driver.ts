@@ -65,6 +65,26 @@ function onSocketData(this: OwnedSocket, chunk: Buffer): void {
   if (d?.isSocket(this)) d.onData(chunk);
 }
 
+/**
+ * Where every driver's socket reads land (net's `onread`): one buffer for the
+ * process instead of a fresh 64 KiB allocation per read, shrunk and wrapped in
+ * a Buffer for a 'data' event. The link copies what it is given at once.
+ */
+let readBuffer: Buffer | null = null;
+const READ_BUFFER_LEN = 64 * 1024;
+
+function socketReads() {
+  readBuffer ??= Buffer.allocUnsafe(READ_BUFFER_LEN);
+  return { buffer: readBuffer, callback: onSocketRead };
+}
+
+function onSocketRead(this: unknown, nread: number, buf: Uint8Array): boolean {
+  const socket = this as OwnedSocket;
+  const d = socket[OWNER];
+  if (d?.isSocket(socket)) d.onData((buf as Buffer).subarray(0, nread));
+  return true;
+}
+
 function onSocketClose(this: OwnedSocket): void {
   this[OWNER]?.onSocketClosed(this);
 }
@@ -181,7 +201,7 @@ export class Driver implements Wakeable {
   private connectSocket(): Promise<void> {
     const { host, port } = this.config.address;
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host, port, noDelay: true });
+      const socket = net.connect({ host, port, noDelay: true, onread: socketReads() });
       const onError = (e: Error) => {
         socket.destroy();
         reject(new SessionError('CONNECT_FAILED', `cannot connect to ${host}:${port}: ${e.message}`, e));
@@ -205,6 +225,7 @@ export class Driver implements Wakeable {
     this.lastReceived = Date.now();
     if (this.paused) socket.pause();
     (socket as OwnedSocket)[OWNER] = this;
+    // Sockets made with `socketReads()` deliver through onread; others through 'data'.
     socket.on('data', onSocketData);
     socket.on('error', ignoreError);
     socket.on('close', onSocketClose);
