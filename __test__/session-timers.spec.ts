@@ -7,6 +7,12 @@ import { TimerWheel, type Wakeable } from '../bindings/session/timers';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Waits until `done()` holds (a loaded machine delays timers; no test asserts timing). */
+async function until(done: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!done() && Date.now() < end) await sleep(10);
+}
+
 test('owners wake in due order, each once, and cancelled ones never', async (t) => {
   const wheel = new TimerWheel();
   const woke: string[] = [];
@@ -17,7 +23,8 @@ test('owners wake in due order, each once, and cancelled ones never', async (t) 
   const cancelled = wheel.add(owner('x'), now + 20);
   wheel.add(owner('b'), now + 30);
   wheel.cancel(cancelled);
-  await sleep(120);
+  await until(() => woke.length >= 3);
+  await sleep(30);
   t.deepEqual(woke, ['a', 'b', 'c']);
   t.is(wheel.size, 0);
 });
@@ -41,7 +48,8 @@ test('an owner may re-schedule from wake, and a throwing owner does not stop the
   );
   wheel.add({ wake: () => void other++ }, Date.now());
   wheel.add(again, Date.now() + 5);
-  await sleep(100);
+  await until(() => ticks >= 3 && other >= 1);
+  await sleep(30);
   t.is(ticks, 3);
   t.is(other, 1);
 });
@@ -62,4 +70,34 @@ test('random schedules come out sorted', async (t) => {
     got,
     [...kept].sort((a, b) => a - b),
   );
+});
+
+test('keepalive through the wheel: an idle session pings its DC every interval, and stops once closed', async (t) => {
+  const { SessionRegistry } = await import('../bindings');
+  const { TestDc } = await import('../bindings/testing');
+  const { randomBytes } = await import('node:crypto');
+  const dc = await TestDc.start({ rsaKey: 'shared', dcId: 2 });
+  try {
+    const authKey = randomBytes(256);
+    const { salt } = dc.addAuthKey(authKey, { userId: 7 });
+    const reg = new SessionRegistry();
+    const id = await reg.open(2, undefined, {
+      address: { host: dc.host, port: dc.port },
+      rsaKeys: [dc.rsaPublicKey.pem],
+      import: { authKey, serverSalt: salt, userId: 7 },
+      keepalive: { intervalMs: 100 },
+    });
+    const before = dc.stats.packetsIn;
+    const start = Date.now();
+    await until(() => dc.stats.packetsIn - before >= 3);
+    const elapsed = Date.now() - start;
+    const pings = dc.stats.packetsIn - before;
+    t.true(pings >= 3, `${pings} packets after ${elapsed} ms at one ping per 100 ms`);
+    await reg.close(id);
+    const closed = dc.stats.packetsIn;
+    await sleep(250);
+    t.is(dc.stats.packetsIn, closed, 'no ping after close');
+  } finally {
+    await dc.stop();
+  }
 });
