@@ -189,7 +189,12 @@ export async function run(): Promise<void> {
   console.log(
     'transmit/receive per message through MtpLink (1 call and batched over 1,000): bench/link.bench.ts',
   );
-  for (const start of [inProcessDc, forkedDc]) {
+  // BENCH_DC=forked or BENCH_DC=in-process runs one half alone.
+  const only = process.env.BENCH_DC;
+  const starts = [inProcessDc, forkedDc].filter(
+    (_, i) => !only || only === (i === 0 ? 'in-process' : 'forked'),
+  );
+  for (const start of starts) {
     const dc = await start();
     try {
       await against(dc);
