@@ -18,7 +18,7 @@ use napi_derive::napi;
 use crate::convert::{big, ms, u64_of, Ids};
 use crate::errors::{coded, JsError};
 use crate::link_convert::{
-    deadline_js, link_error, link_event_js, FrameBytes, FrameView, LinkEventJs,
+    deadline_js, link_error, link_event_js, EventBatch, FrameBytes, FrameView, LinkEventJs,
 };
 use crate::mtp_convert::{self, MtpOptions, MtpState};
 use crate::random::with_random;
@@ -339,7 +339,7 @@ impl MtpLink {
             })
         })??;
         Ok(LinkBatchReceive {
-            events: raw.into_iter().map(link_event_js).collect(),
+            events: EventBatch(raw),
             event_link: event_link.into(),
             deadlines: deadlines.into(),
         })
@@ -430,7 +430,7 @@ pub struct LinkBatchTransmit {
 #[napi(object, object_from_js = false)]
 pub struct LinkBatchReceive {
     #[napi(ts_type = "Array<MtpEvent | LinkTransportEvent>")]
-    pub events: Vec<LinkEventJs>,
+    pub events: EventBatch,
     /// For each event, the index of its (link, chunk) pair.
     pub event_link: Uint32Array,
     /// Per pair: the link's next deadline after that chunk (ms), NaN when idle.
