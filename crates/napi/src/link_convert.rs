@@ -163,6 +163,9 @@ pub fn deadline_js(d: Option<i64>) -> Option<f64> {
 /// same either way.
 pub struct EventBatch(pub Vec<LinkEvent>);
 
+/// From this many events on, the flat form is cheaper than one object at a time.
+const FLAT_FROM: usize = 4;
+
 /// Kinds in the flat form (0: the next object of `others`).
 const OTHER: u8 = 0;
 const MESSAGE: u8 = 1;
@@ -251,6 +254,13 @@ impl TypeName for EventBatch {
 impl ToNapiValue for EventBatch {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
         let n = val.0.len();
+        // A few events (one chunk of one connection, usually): the typed arrays and
+        // the call would cost more than they save.
+        if n < FLAT_FROM {
+            let events: Vec<LinkEventJs> = val.0.into_iter().map(link_event_js).collect();
+            // SAFETY: the caller's contract on `env`, forwarded.
+            return unsafe { Vec::<LinkEventJs>::to_napi_value(env, events) };
+        }
         let mut kinds = Vec::with_capacity(n);
         let mut ids = Vec::with_capacity(n);
         let mut seqnos = Vec::with_capacity(n);
