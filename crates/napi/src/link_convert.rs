@@ -164,7 +164,7 @@ pub fn deadline_js(d: Option<i64>) -> Option<f64> {
 pub struct EventBatch(pub Vec<LinkEvent>);
 
 /// From this many events on, the flat form is cheaper than one object at a time.
-const FLAT_FROM: usize = 4;
+const FLAT_FROM: usize = 16;
 
 /// Kinds in the flat form (0: the next object of `others`).
 const OTHER: u8 = 0;
@@ -254,7 +254,7 @@ impl TypeName for EventBatch {
 impl ToNapiValue for EventBatch {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
         let n = val.0.len();
-        // A few events (one chunk of one connection, usually): the typed arrays and
+        // A few events (one chunk of one connection, usually): seven typed arrays and
         // the call would cost more than they save.
         if n < FLAT_FROM {
             let events: Vec<LinkEventJs> = val.0.into_iter().map(link_event_js).collect();
