@@ -580,3 +580,37 @@ test('transmitAll: a broken link is reported and skipped, a bad body changes not
   t.deepEqual([...twice.msgIdLink], [0, 1]);
   t.is(links[2].inFlight().length, 3);
 });
+
+test('receiveAll makes the same events as receive (bodies small, large, in one or two arenas)', (t) => {
+  const now = Date.now();
+  const twin = () => new MtpLink(authKey, { kind: 'intermediate' }, clientOptions({ sessionId: 77n }));
+  const [one, all] = [twin(), twin()];
+  const server = serverLink({ role: 'server' });
+  server.receive(one.transmit(now, [request(1)]).frame as Buffer, now);
+  // Unsolicited messages of many sizes: pooled views, and past 4 KiB Buffers of their own.
+  const sizes = [4, 8, 100, 600, 5000, 3000, 12, 4096, 4100, 40];
+  const frames: Buffer[] = [];
+  // One message per frame: receive() makes each event as an object of its own,
+  // receiveAll() the whole batch in its flat form.
+  for (let round = 0; round < 20; round++) {
+    for (const size of sizes) {
+      const body = Buffer.alloc(size, round);
+      body.writeUInt32LE(0x1cb5c415 ^ size, 0);
+      server.enqueue(body, now, true);
+      frames.push(server.transmit(now).frame as Buffer);
+    }
+  }
+  // The twin that sent the request also hears it acknowledged; the other does not know the id.
+  const single = frames.flatMap((f) => one.receive(f, now).events).filter((e) => e.kind !== 'acked');
+  const batched = MtpLink.receiveAll(
+    frames.map(() => all),
+    frames,
+    now,
+  );
+  t.is(single.length, sizes.length * 20);
+  t.deepEqual(batched.events, single);
+  t.deepEqual(
+    [...batched.eventLink],
+    single.map((_, i) => i),
+  );
+});

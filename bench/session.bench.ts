@@ -25,18 +25,34 @@ import {
 const MANY = 1000;
 const GRAMJS_MANY = 100;
 const IN_FLIGHT = 100;
-const MS = 2500;
-const ROUNDS = 5;
+const MS = 3500;
+const ROUNDS = 7;
+
+/** This process's CPU time in µs (all threads). */
+function cpuNow(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+}
+
+/**
+ * With TestDc forked, this process runs only the clients: its CPU time per call
+ * is the client's own cost, steady on a shared machine where wall-clock rates
+ * swing with the load (and, for sequential calls, include TestDc's time and two
+ * process wake-ups per call).
+ */
+const cpuPerCall = new Map<string, number[]>();
 
 /** Calls per second: `workers` loops, each awaiting `call(i)` (i = its worker index) back to back. */
 async function callRate(
   call: (worker: number) => Promise<unknown>,
   workers: number,
   ms = MS,
+  cpuKey?: string,
 ): Promise<number> {
   // Warm-up: one round on every worker.
   await Promise.all(Array.from({ length: workers }, (_, i) => call(i)));
   let done = 0;
+  const cpu0 = cpuNow();
   const start = performance.now();
   const end = start + ms;
   await Promise.all(
@@ -47,7 +63,9 @@ async function callRate(
       }
     }),
   );
-  return (done * 1000) / (performance.now() - start);
+  const rate = (done * 1000) / (performance.now() - start);
+  if (cpuKey) cpuPerCall.set(cpuKey, [...(cpuPerCall.get(cpuKey) ?? []), (cpuNow() - cpu0) / done]);
+  return rate;
 }
 
 async function openOurs(
@@ -86,8 +104,8 @@ async function paired(
   const g: number[] = [];
   const o: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
-    g.push(await callRate(gramjs[1], gramjs[2], MS / ROUNDS));
-    o.push(await callRate(ours[1], ours[2], MS / ROUNDS));
+    g.push(await callRate(gramjs[1], gramjs[2], MS / ROUNDS, gramjs[0]));
+    o.push(await callRate(ours[1], ours[2], MS / ROUNDS, ours[0]));
   }
   return [
     { name: gramjs[0], opsPerSec: median(g) },
@@ -97,15 +115,17 @@ async function paired(
 
 async function against(dc: DcControl): Promise<void> {
   const rows: Measured[] = [];
+  cpuPerCall.clear();
   const gClients: GramClient[] = [];
-  let ours: Awaited<ReturnType<typeof openOurs>> | null = null;
+  const oursOpen: Array<Awaited<ReturnType<typeof openOurs>>> = [];
   try {
+    // One client of each first, alone in this process: the single-session rows
+    // measure one session, not the start-up traffic (acks, timers) of a thousand
+    // others, which this process's CPU time would count too.
     const gKeys = await dc.addKeys(GRAMJS_MANY);
-    for (let i = 0; i < gKeys.length; i += 25) {
-      gClients.push(...(await Promise.all(gKeys.slice(i, i + 25).map((k) => gramjsClient(dc.info, k)))));
-    }
-    ours = await openOurs(dc, await dc.addKeys(MANY));
-    const ids = ours.ids;
+    gClients.push(await gramjsClient(dc.info, gKeys[0]));
+    oursOpen.push(await openOurs(dc, await dc.addKeys(1)));
+    const ids = [...oursOpen[0].ids];
     const g = (i: number) => gramjsNearestDc(gClients[i]);
     const o = (i: number) => Session.call(ids[i] as never, 'help.getNearestDc', {});
     rows.push(
@@ -117,6 +137,12 @@ async function against(dc: DcControl): Promise<void> {
         [`telegram-mt 1 session, ${IN_FLIGHT} at once`, () => o(0), IN_FLIGHT],
       )),
     );
+    const rest = gKeys.slice(1);
+    for (let i = 0; i < rest.length; i += 25) {
+      gClients.push(...(await Promise.all(rest.slice(i, i + 25).map((k) => gramjsClient(dc.info, k)))));
+    }
+    oursOpen.push(await openOurs(dc, await dc.addKeys(MANY - 1)));
+    ids.push(...oursOpen[1].ids);
     rows.push(
       ...(await paired(
         [`GramJS ${GRAMJS_MANY} clients, 1 each`, g, GRAMJS_MANY],
@@ -128,7 +154,7 @@ async function against(dc: DcControl): Promise<void> {
     console.log(`  failed: ${(err as Error).stack ?? err}`);
   } finally {
     await Promise.all(gClients.map((c) => c.destroy()));
-    await ours?.close();
+    for (const o of oursOpen) await o.close();
   }
 
   const base = 'GramJS 1 client, sequential';
@@ -137,6 +163,19 @@ async function against(dc: DcControl): Promise<void> {
     rows,
     base,
   );
+  if (dc.where === 'in another process') {
+    console.log('  client CPU per call (this process only; median of the rounds):');
+    const cpu = (name: string) => median(cpuPerCall.get(name) ?? [Number.NaN]);
+    for (const [g, o] of [
+      ['GramJS 1 client, sequential', 'telegram-mt 1 session, sequential'],
+      [`GramJS 1 client, ${IN_FLIGHT} at once`, `telegram-mt 1 session, ${IN_FLIGHT} at once`],
+    ]) {
+      console.log(
+        `    ${o.padEnd(36)} ${cpu(o).toFixed(1).padStart(7)} us   ${g}: ${cpu(g).toFixed(1).padStart(7)} us   ` +
+          `${(cpu(g) / cpu(o)).toFixed(1)}x less`,
+      );
+    }
+  }
   const pick = (name: string) => rows.find((r) => r.name === name)?.opsPerSec ?? Number.NaN;
   const x = (ours: string, gramjs: string) => (pick(ours) / pick(gramjs)).toFixed(1);
   console.log(
@@ -150,7 +189,12 @@ export async function run(): Promise<void> {
   console.log(
     'transmit/receive per message through MtpLink (1 call and batched over 1,000): bench/link.bench.ts',
   );
-  for (const start of [inProcessDc, forkedDc]) {
+  // BENCH_DC=forked or BENCH_DC=in-process runs one half alone.
+  const only = process.env.BENCH_DC;
+  const starts = [inProcessDc, forkedDc].filter(
+    (_, i) => !only || only === (i === 0 ? 'in-process' : 'forked'),
+  );
+  for (const start of starts) {
     const dc = await start();
     try {
       await against(dc);

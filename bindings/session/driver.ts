@@ -15,6 +15,7 @@ import { PendingRequests } from './pending';
 import { type AttemptLimiter, backoffDelay } from './reconnect';
 import { observeResult } from './state';
 import { nextMsgId } from './temp-keys';
+import { type Alarm, timers, type Wakeable } from './timers';
 import { FloodCounter, transportFailure } from './transport-errors';
 import {
   type SessionAddress,
@@ -69,7 +70,57 @@ export interface DriverConfig {
 
 export type DriverStatus = 'connecting' | 'connected' | 'reconnecting' | 'closed' | 'failed';
 
-export class Driver {
+/** The Driver a socket belongs to: its listeners are shared functions, not closures per socket. */
+const OWNER = Symbol('driver');
+type OwnedSocket = net.Socket & { [OWNER]?: Driver };
+
+function onSocketData(this: OwnedSocket, chunk: Buffer): void {
+  const d = this[OWNER];
+  if (d?.isSocket(this)) d.onData(chunk);
+}
+
+/**
+ * Where every driver's socket reads land (net's `onread`): one buffer for the
+ * process instead of a fresh 64 KiB allocation per read, shrunk and wrapped in
+ * a Buffer for a 'data' event. The link copies what it is given at once.
+ */
+let readBuffer: Buffer | null = null;
+const READ_BUFFER_LEN = 64 * 1024;
+
+function socketReads() {
+  readBuffer ??= Buffer.allocUnsafe(READ_BUFFER_LEN);
+  return { buffer: readBuffer, callback: onSocketRead };
+}
+
+function onSocketRead(this: unknown, nread: number, buf: Uint8Array): boolean {
+  const socket = this as OwnedSocket;
+  const d = socket[OWNER];
+  if (d?.isSocket(socket)) d.onData((buf as Buffer).subarray(0, nread));
+  return true;
+}
+
+function onSocketClose(this: OwnedSocket): void {
+  this[OWNER]?.onSocketClosed(this);
+}
+
+function ignoreError(): void {}
+
+/** Drivers with a flush due this turn: one setImmediate for all of them, not one (and a closure) each. */
+let flushQueue: Driver[] = [];
+
+function flushAll(): void {
+  const due = flushQueue;
+  flushQueue = [];
+  for (const d of due) {
+    try {
+      d.flushScheduledNow();
+    } catch {
+      // flushNow reports its own failures; one driver must not starve the others.
+    }
+  }
+}
+
+export class Driver implements Wakeable {
   readonly link: MtpLink;
   readonly pending = new PendingRequests();
   status: DriverStatus = 'connecting';
@@ -77,18 +128,20 @@ export class Driver {
   initSent = false;
   initEverSent = false;
   private socket: net.Socket | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  /** The link's deadline (ms) and the next keepalive, both served by the shared `timers`. */
   private timerAt = Number.POSITIVE_INFINITY;
-  private keepalive: NodeJS.Timeout | null = null;
+  private keepaliveAt = Number.POSITIVE_INFINITY;
+  private alarm: Alarm | null = null;
   private flushScheduled = false;
-  private flushWaiters: Array<() => void> = [];
+  /** Created on first use: most sessions are idle most of the time. */
+  private flushWaiters: Array<() => void> | null = null;
   private attempt = 0;
   private floodPenalty = 0;
   /** -429s in a row (the backoff grows with them). */
   readonly floods = new FloodCounter();
   private lastReceived = Date.now();
   private paused = false;
-  private pongWaiters = new Map<bigint, () => void>();
+  private pongWaiters: Map<bigint, () => void> | null = null;
   private stallTimer: NodeJS.Timeout | null = null;
   private readyWaiter: { resolve(): void; reject(e: unknown): void } | null = null;
   updates: UpdateQueue<TL.Types['Updates']> | null = null;
@@ -139,7 +192,7 @@ export class Driver {
         release();
       }
       const pingId = randomBytes(8).readBigUInt64LE(0);
-      this.pongWaiters.set(pingId, () => this.readyWaiter?.resolve());
+      this.pongWaiters = new Map([[pingId, () => this.readyWaiter?.resolve()]]);
       this.link.enqueuePing(pingId, Date.now());
       this.flushNow();
       await ready;
@@ -154,7 +207,7 @@ export class Driver {
     } finally {
       clearTimeout(timer);
       this.readyWaiter = null;
-      this.pongWaiters.clear();
+      this.pongWaiters = null;
     }
   }
 
@@ -170,7 +223,12 @@ export class Driver {
       // Directly or through o.proxy; the fake-TLS handshake of an `ee` secret.
       socket = await openSocket(
         { host, port },
-        { proxy: o.proxy, secret: this.config.transport.secret, timeoutMs: o.connectTimeoutMs },
+        {
+          proxy: o.proxy,
+          secret: this.config.transport.secret,
+          timeoutMs: o.connectTimeoutMs,
+          onread: socketReads(),
+        },
       );
     } catch (e) {
       const code = proxyFailureCode(e) ?? 'CONNECT_FAILED';
@@ -190,15 +248,22 @@ export class Driver {
     this.initSent = false;
     this.lastReceived = Date.now();
     if (this.paused) socket.pause();
-    socket.on('data', (chunk: Buffer) => {
-      if (this.socket === socket) this.onData(chunk);
-    });
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      if (this.socket !== socket) return;
-      this.socket = null;
-      this.onDisconnect({ code: 'CONNECTION_LOST', message: 'the connection closed' });
-    });
+    (socket as OwnedSocket)[OWNER] = this;
+    // Sockets made with `socketReads()` deliver through onread; others through 'data'.
+    socket.on('data', onSocketData);
+    socket.on('error', ignoreError);
+    socket.on('close', onSocketClose);
+  }
+
+  /** Whether `socket` is the current connection (for the shared socket listeners). */
+  isSocket(socket: net.Socket): boolean {
+    return this.socket === socket;
+  }
+
+  onSocketClosed(socket: net.Socket): void {
+    if (this.socket !== socket) return;
+    this.socket = null;
+    this.onDisconnect({ code: 'CONNECTION_LOST', message: 'the connection closed' });
   }
 
   private onDisconnect(reason: { code: string; message: string }): void {
@@ -271,17 +336,18 @@ export class Driver {
       if (p.timer) clearTimeout(p.timer);
       p.reject(error);
     }
-    for (const w of this.flushWaiters.splice(0)) w();
+    this.releaseFlushWaiters();
     this.updates?.end();
   }
 
   private shutdown(): void {
-    if (this.timer) clearTimeout(this.timer);
-    if (this.keepalive) clearInterval(this.keepalive);
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     if (this.stallTimer) clearTimeout(this.stallTimer);
-    this.timer = this.keepalive = this.reconnectTimer = this.stallTimer = null;
-    this.timerAt = Number.POSITIVE_INFINITY;
+    this.stallTimer = null;
+    this.reconnectTimer = null;
+    timers.cancel(this.alarm);
+    this.alarm = null;
+    this.timerAt = this.keepaliveAt = this.alarmAt = Number.POSITIVE_INFINITY;
     const s = this.socket;
     this.socket = null;
     s?.destroy();
@@ -290,27 +356,68 @@ export class Driver {
   // --- Keepalive (ping_delay_disconnect: the server closes a silent connection) ---
 
   private startKeepalive(): void {
+    const interval = this.config.options.keepalive?.intervalMs ?? 60_000;
+    if (interval <= 0) return;
+    this.keepaliveAt = Date.now() + interval;
+    this.schedule();
+  }
+
+  private keepaliveTick(now: number): void {
     const k = this.config.options.keepalive ?? {};
     const interval = k.intervalMs ?? 60_000;
-    if (interval <= 0) return;
     const delay = k.disconnectDelay ?? 75;
-    this.keepalive = setInterval(() => {
-      if (this.status !== 'connected' || !this.socket) return;
-      if (Date.now() - this.lastReceived > interval + delay * 1000) {
-        // Nothing heard for longer than the server would wait: the connection is dead.
-        this.socket.destroy();
-        return;
-      }
-      this.link.enqueuePing(randomBytes(8).readBigUInt64LE(0), Date.now(), delay);
+    this.keepaliveAt = now + interval;
+    if (this.status !== 'connected' || !this.socket) return;
+    if (now - this.lastReceived > interval + delay * 1000) {
+      // Nothing heard for longer than the server would wait: the connection is dead.
+      this.socket.destroy();
+      return;
+    }
+    this.link.enqueuePing(randomBytes(8).readBigUInt64LE(0), now, delay);
+    this.flushNow();
+  }
+
+  // --- Timers (one shared wheel: see timers.ts) ---
+
+  /** Due time of this driver's alarm in the wheel. */
+  private alarmAt = Number.POSITIVE_INFINITY;
+
+  /** Makes sure the wheel wakes us at the earlier of the deadline and the keepalive. */
+  private schedule(): void {
+    const at = Math.min(this.timerAt, this.keepaliveAt);
+    if (at >= this.alarmAt) return;
+    timers.cancel(this.alarm);
+    this.alarmAt = at;
+    this.alarm = at === Number.POSITIVE_INFINITY ? null : timers.add(this, at);
+  }
+
+  /** Called by the wheel. */
+  wake(now: number): void {
+    this.alarm = null;
+    this.alarmAt = Number.POSITIVE_INFINITY;
+    if (this.status === 'closed' || this.status === 'failed') return;
+    if (this.keepaliveAt <= now) this.keepaliveTick(now);
+    if (this.timerAt <= now) {
+      this.timerAt = Number.POSITIVE_INFINITY;
       this.flushNow();
-    }, interval);
-    this.keepalive.unref();
+    }
+    this.schedule();
   }
 
   // --- Sending ---
 
   /** Queues a serialized body; returns its msg_id. `handed` resolves once it went to the socket. */
   enqueue(body: Buffer): { msgId: bigint; handed: Promise<void> } {
+    const msgId = this.enqueueBody(body);
+    const handed = new Promise<void>((resolve) => {
+      if (this.flushWaiters) this.flushWaiters.push(resolve);
+      else this.flushWaiters = [resolve];
+    });
+    return { msgId, handed };
+  }
+
+  /** `enqueue` without the `handed` promise (requests learn of their fate from the answer). */
+  private enqueueBody(body: Buffer): bigint {
     if (this.status === 'closed') throw new SessionError('SESSION_CLOSED', 'the session is closed');
     if (this.status === 'failed') throw new SessionError('NOT_CONNECTED', 'the session failed');
     let msgId: bigint;
@@ -319,9 +426,8 @@ export class Driver {
     } catch (e) {
       throw new SessionError('BAD_MESSAGE', `not a TL object: ${(e as Error).message}`, e);
     }
-    const handed = new Promise<void>((resolve) => this.flushWaiters.push(resolve));
     this.scheduleFlush();
-    return { msgId, handed };
+    return msgId;
   }
 
   /** Sends a request; resolves with its decoded result, rejects with RpcError / SessionError. */
@@ -336,7 +442,7 @@ export class Driver {
     }
     let msgId: bigint;
     try {
-      msgId = this.enqueue(body).msgId;
+      msgId = this.enqueueBody(body);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -358,10 +464,14 @@ export class Driver {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     // One transmit per event-loop turn: concurrent requests share packets/containers.
-    setImmediate(() => {
-      this.flushScheduled = false;
-      this.flushNow();
-    });
+    flushQueue.push(this);
+    if (flushQueue.length === 1) setImmediate(flushAll);
+  }
+
+  /** Runs the flush `scheduleFlush` promised (called by `flushAll`). */
+  flushScheduledNow(): void {
+    this.flushScheduled = false;
+    this.flushNow();
   }
 
   private flushNow(): void {
@@ -377,22 +487,21 @@ export class Driver {
       return;
     }
     if (out.frame) socket.write(out.frame);
-    for (const w of this.flushWaiters.splice(0)) w();
+    this.releaseFlushWaiters();
     this.arm(out.deadline ?? undefined);
+  }
+
+  private releaseFlushWaiters(): void {
+    const waiters = this.flushWaiters;
+    if (!waiters) return;
+    this.flushWaiters = null;
+    for (const w of waiters) w();
   }
 
   private arm(deadline: number | undefined): void {
     if (deadline === undefined || deadline >= this.timerAt) return;
-    if (this.timer) clearTimeout(this.timer);
     this.timerAt = deadline;
-    this.timer = setTimeout(
-      () => {
-        this.timer = null;
-        this.timerAt = Number.POSITIVE_INFINITY;
-        this.flushNow();
-      },
-      Math.max(0, deadline - Date.now()),
-    );
+    this.schedule();
   }
 
   // --- Receiving ---
@@ -403,7 +512,7 @@ export class Driver {
     else this.socket?.resume();
   }
 
-  private onData(chunk: Buffer): void {
+  onData(chunk: Buffer): void {
     this.lastReceived = Date.now();
     let events: LinkEvent[];
     try {
@@ -422,7 +531,9 @@ export class Driver {
       }
     }
     this.watchStall();
-    this.flushNow();
+    // Later in this turn, after the answers' continuations ran: what they send
+    // next shares the packet (and the native call) with the acks now owed.
+    this.scheduleFlush();
   }
 
   /** Arms (or clears) the stalled-frame timer after the bytes just received. */
@@ -484,9 +595,9 @@ export class Driver {
       case 'saltChanged':
         return this.emit({ kind: 'saltChanged', sessionId, salt: e.salt });
       case 'pong': {
-        const w = this.pongWaiters.get(e.pingId);
+        const w = this.pongWaiters?.get(e.pingId);
         if (w) {
-          this.pongWaiters.delete(e.pingId);
+          this.pongWaiters?.delete(e.pingId);
           w();
         }
         return;

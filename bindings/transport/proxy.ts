@@ -8,7 +8,7 @@
 // message or its cause (the `socks` package's errors carry the options, so they
 // are not passed on as causes).
 import { request as httpRequest } from 'node:http';
-import { isIPv6, connect as netConnect, Socket } from 'node:net';
+import { isIPv6, connect as netConnect, type OnReadOpts, Socket } from 'node:net';
 import { SocksClient } from 'socks';
 import { fakeTlsHandshake, isFakeTlsSecret } from './fake-tls';
 import { ConnectError } from './proxy-errors';
@@ -32,6 +32,11 @@ export interface OpenSocketOptions {
   signal?: AbortSignal;
   /** Name resolution family for direct and HTTP-proxy connections (0 any). */
   family?: 0 | 4 | 6;
+  /**
+   * net's `onread` for a direct connection without fake TLS (reads into the caller's
+   * buffer instead of 'data' events); ignored otherwise.
+   */
+  onread?: OnReadOpts;
 }
 
 export interface SocketTarget {
@@ -95,7 +100,8 @@ export async function openSocket(target: SocketTarget, options: OpenSocketOption
   try {
     let socket: Socket;
     if (!options.proxy) {
-      socket = await step(connectDirect(target, options.family ?? 0, track));
+      const onread = secret && isFakeTlsSecret(secret) ? undefined : options.onread;
+      socket = await step(connectDirect(target, options.family ?? 0, track, onread));
     } else if (options.proxy.type === 'socks5') {
       socket = await step(connectSocks5(target, options.proxy, timeoutMs, track));
     } else if (options.proxy.type === 'http') {
@@ -127,9 +133,14 @@ function where(target: SocketTarget, proxy?: ProxyOptions): string {
   return proxy ? `${t} through ${proxy.type} proxy ${proxy.host}:${proxy.port}` : t;
 }
 
-function connectDirect(target: SocketTarget, family: 0 | 4 | 6, track: (s: Socket) => void): Promise<Socket> {
+function connectDirect(
+  target: SocketTarget,
+  family: 0 | 4 | 6,
+  track: (s: Socket) => void,
+  onread?: OnReadOpts,
+): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = netConnect({ host: target.host, port: target.port, family });
+    const socket = netConnect({ host: target.host, port: target.port, family, onread });
     track(socket);
     socket.once('connect', () => {
       socket.removeListener('error', onError);

@@ -83,6 +83,27 @@ impl Arena {
     }
 }
 
+/// Where `place` put some bytes: the arena's ArrayBuffer and the offset in it.
+pub struct Placed {
+    pub buffer: sys::napi_value,
+    pub offset: u32,
+}
+
+/// Copies `bytes` into the thread's arena (a fresh one when full) and says where,
+/// for a caller that makes the view itself (in JS, many at once); `None` when
+/// they are too long for it or views cannot be made.
+///
+/// # Safety
+/// `env` must be the live environment of the current call.
+pub unsafe fn place(env: sys::napi_env, bytes: &[u8]) -> napi::Result<Option<Placed>> {
+    // SAFETY: forwarded (our contract).
+    unsafe {
+        with_space(env, &[bytes], |_, buffer, offset| {
+            Ok(Placed { buffer, offset })
+        })
+    }
+}
+
 /// `parts`, one after the other, as a Buffer viewing the thread's arena, or
 /// `None` when they are too long for it or views cannot be made (the caller then
 /// makes a Buffer of their own).
@@ -93,6 +114,39 @@ pub unsafe fn view_of(
     env: sys::napi_env,
     parts: &[&[u8]],
 ) -> napi::Result<Option<sys::napi_value>> {
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    // SAFETY: forwarded (our contract).
+    unsafe {
+        with_space(env, parts, |class, buffer, offset| {
+            let mut view = ptr::null_mut();
+            let mut ctor = ptr::null_mut();
+            let mut args = [buffer, ptr::null_mut(), ptr::null_mut()];
+            // SAFETY: `env` is live and the reference belongs to it; out-pointers are locals.
+            check(sys::napi_get_reference_value(env, class, &mut ctor))?;
+            check(sys::napi_create_uint32(env, offset, &mut args[1]))?;
+            check(sys::napi_create_uint32(env, len as u32, &mut args[2]))?;
+            check(sys::napi_new_instance(
+                env,
+                ctor,
+                3,
+                args.as_ptr(),
+                &mut view,
+            ))?;
+            Ok(view)
+        })
+    }
+}
+
+/// Copies `parts` into the arena and hands `f` the view class, the arena's
+/// ArrayBuffer and the offset of the copy; `None` when too long or no view class.
+///
+/// # Safety
+/// `env` must be the live environment of the current call.
+unsafe fn with_space<T>(
+    env: sys::napi_env,
+    parts: &[&[u8]],
+    f: impl FnOnce(sys::napi_ref, sys::napi_value, u32) -> napi::Result<T>,
+) -> napi::Result<Option<T>> {
     let len: usize = parts.iter().map(|p| p.len()).sum();
     if len > VIEW_MAX {
         return Ok(None);
@@ -129,33 +183,18 @@ pub unsafe fn view_of(
             at += p.len();
         }
         let mut buffer = ptr::null_mut();
-        let mut view = ptr::null_mut();
-        // SAFETY: `env` is live and the reference belongs to it; out-pointers are locals.
+        // SAFETY: `env` is live and the reference belongs to it; the out-pointer is a local.
         unsafe {
             check(sys::napi_get_reference_value(
                 env,
                 arena.buffer,
                 &mut buffer,
             ))?;
-            let mut ctor = ptr::null_mut();
-            let mut args = [buffer, ptr::null_mut(), ptr::null_mut()];
-            check(sys::napi_get_reference_value(env, class, &mut ctor))?;
-            check(sys::napi_create_uint32(
-                env,
-                arena.used as u32,
-                &mut args[1],
-            ))?;
-            check(sys::napi_create_uint32(env, len as u32, &mut args[2]))?;
-            check(sys::napi_new_instance(
-                env,
-                ctor,
-                3,
-                args.as_ptr(),
-                &mut view,
-            ))?;
         }
+        let offset = arena.used as u32;
+        let out = f(class, buffer, offset)?;
         arena.used += len;
-        Ok(Some(view))
+        Ok(Some(out))
     })
 }
 

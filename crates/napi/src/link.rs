@@ -17,9 +17,7 @@ use napi_derive::napi;
 
 use crate::convert::{big, ms, u64_of, Ids};
 use crate::errors::{coded, JsError};
-use crate::link_convert::{
-    deadline_js, link_error, link_event_js, FrameBytes, FrameView, LinkEventJs,
-};
+use crate::link_convert::{deadline_js, link_error, EventBatch, FrameBytes, FrameView};
 use crate::mtp_convert::{self, MtpOptions, MtpState};
 use crate::random::with_random;
 use crate::transport::{kind_name, transport_error_code};
@@ -43,7 +41,7 @@ pub struct LinkTransmit {
 #[napi(object, object_from_js = false)]
 pub struct LinkReceive {
     #[napi(ts_type = "Array<MtpEvent | LinkTransportEvent>")]
-    pub events: Vec<LinkEventJs>,
+    pub events: EventBatch,
     pub deadline: Option<f64>,
 }
 
@@ -105,7 +103,7 @@ impl MtpLink {
     pub fn receive(&mut self, chunk: BufferSlice, now: f64) -> Result<LinkReceive, JsError> {
         let r = with_random(|random| self.inner.receive(&chunk, ms(now), random))?;
         Ok(LinkReceive {
-            events: r.events.into_iter().map(link_event_js).collect(),
+            events: EventBatch(r.events),
             deadline: deadline_js(r.deadline),
         })
     }
@@ -346,7 +344,7 @@ impl MtpLink {
             })
         })??;
         Ok(LinkBatchReceive {
-            events: raw.into_iter().map(link_event_js).collect(),
+            events: EventBatch(raw),
             event_link: event_link.into(),
             deadlines: deadlines.into(),
         })
@@ -437,7 +435,7 @@ pub struct LinkBatchTransmit {
 #[napi(object, object_from_js = false)]
 pub struct LinkBatchReceive {
     #[napi(ts_type = "Array<MtpEvent | LinkTransportEvent>")]
-    pub events: Vec<LinkEventJs>,
+    pub events: EventBatch,
     /// For each event, the index of its (link, chunk) pair.
     pub event_link: Uint32Array,
     /// Per pair: the link's next deadline after that chunk (ms), NaN when idle.

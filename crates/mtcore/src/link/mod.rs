@@ -32,6 +32,7 @@ mod tests;
 use std::fmt;
 
 use crate::crypto::envelope::AuthKey;
+use crate::mtp::inflight::RECENT_MS;
 use crate::mtp::{MtpError, Options, Session};
 use crate::transport::{Codec, TransportError, MAX_HEADER_ROOM, MAX_TRAILER_ROOM};
 
@@ -76,6 +77,12 @@ pub struct Link {
     codec: Codec,
     /// Set when the incoming stream failed to decode; cleared by `reset_transport`.
     broken: Option<TransportError>,
+    /// When the records of the last packets sent expire (`RECENT_MS` after the
+    /// last transmit that sent something): a deadline of its own, so that an
+    /// idle session wakes once, lets the session purge them and frees their
+    /// buffers instead of holding its busiest moment's records until the next
+    /// keepalive.
+    tidy_at: Option<i64>,
 }
 
 impl Link {
@@ -89,6 +96,7 @@ impl Link {
             session: Session::new(key, options),
             codec,
             broken: None,
+            tidy_at: None,
         }
     }
 
@@ -122,6 +130,44 @@ impl Link {
 
     /// When `transmit` should be called next (ms since the epoch), or None when idle.
     pub fn deadline(&self, now: i64) -> Option<i64> {
-        self.session.deadline(now)
+        self.wake_at(self.session.deadline(now))
+    }
+
+    /// The session's `deadline`, or the tidy-up time when earlier.
+    fn wake_at(&self, session: Option<i64>) -> Option<i64> {
+        match (session, self.tidy_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+/// How long after its last packet an idle link wakes to drop the session's
+/// records of what it sent (they are kept `RECENT_MS`; one more ms so the
+/// purge, which keeps a record until `sent_at + RECENT_MS`, finds them all due).
+const TIDY_AFTER_MS: i64 = RECENT_MS + 1;
+
+#[cfg(test)]
+mod idle_tests {
+    use super::*;
+    use crate::transport::{ClientConfig, Kind};
+
+    #[test]
+    fn an_idle_link_wakes_once_to_drop_its_records() {
+        let mut rng = |b: &mut [u8]| b.fill(7);
+        let codec = Codec::client(&ClientConfig::new(Kind::Intermediate), &mut rng).unwrap();
+        let mut options = Options::client();
+        options.auto_future_salts = false;
+        options.state_req_after_ms = 1 << 40;
+        let mut link = Link::new(AuthKey::new([3; 256]), options, codec);
+        assert_eq!(link.deadline(0), None);
+        let t = link.transmit(1_000, vec![vec![0; 8]], &mut rng).unwrap();
+        assert!(!t.frames.is_empty());
+        assert_eq!(link.deadline(1_000), Some(1_000 + TIDY_AFTER_MS));
+        let quiet = link
+            .transmit(1_000 + TIDY_AFTER_MS, Vec::new(), &mut rng)
+            .unwrap();
+        assert!(quiet.frames.is_empty());
+        assert_eq!(link.tidy_at, None, "nothing sent since: no further tidy-up");
     }
 }

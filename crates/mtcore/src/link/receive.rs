@@ -76,7 +76,7 @@ impl Link {
         self.receive_into(chunk, now, rng, &mut events);
         Receive {
             events,
-            deadline: self.session.deadline(now),
+            deadline: self.deadline(now),
         }
     }
 

@@ -62,22 +62,11 @@ impl Link {
         bodies: Vec<Vec<u8>>,
         rng: &mut dyn FnMut(&mut [u8]),
     ) -> Result<Transmit, LinkError> {
-        if let Some(e) = self.broken {
-            return Err(LinkError::Broken(e));
-        }
-        if self.codec.kind().is_none() {
-            return Err(LinkError::Transport(TransportError::NotReady));
-        }
+        self.check_ready()?;
         if !bodies.is_empty() {
             self.session.enqueue_all(bodies, now)?;
         }
-        let t = self.session.transmit(now, rng);
-        let frames = self.frame(t.packets, rng)?;
-        Ok(Transmit {
-            frames,
-            msg_ids: t.msg_ids,
-            deadline: t.deadline,
-        })
+        self.send_due(now, rng)
     }
 
     /// `transmit` for bodies the caller holds as slices: each is checked before
@@ -91,8 +80,44 @@ impl Link {
         for b in bodies {
             crate::mtp::session::check_body(b.as_ref()).map_err(LinkError::Body)?;
         }
-        let owned = bodies.iter().map(|b| b.as_ref().to_vec()).collect();
-        self.transmit(now, owned, rng)
+        self.check_ready()?;
+        // Checked above, so each enqueue succeeds: no list of bodies or of ids to build.
+        for b in bodies {
+            self.session.enqueue(b.as_ref().to_vec(), true, now)?;
+        }
+        self.send_due(now, rng)
+    }
+
+    /// Refuses to queue on a broken link or before a server read the preamble.
+    fn check_ready(&self) -> Result<(), LinkError> {
+        if let Some(e) = self.broken {
+            return Err(LinkError::Broken(e));
+        }
+        if self.codec.kind().is_none() {
+            return Err(LinkError::Transport(TransportError::NotReady));
+        }
+        Ok(())
+    }
+
+    /// Packs, encrypts and frames whatever the session has due.
+    fn send_due(
+        &mut self,
+        now: i64,
+        rng: &mut dyn FnMut(&mut [u8]),
+    ) -> Result<Transmit, LinkError> {
+        let t = self.session.transmit(now, rng);
+        if !t.packets.is_empty() {
+            self.tidy_at = Some(now + super::TIDY_AFTER_MS);
+        } else if self.tidy_at.is_some_and(|at| at <= now) {
+            // The session purged what expired by now: nothing left to tidy.
+            self.tidy_at = None;
+        }
+        let frames = self.frame(t.packets, rng)?;
+        Ok(Transmit {
+            frames,
+            msg_ids: t.msg_ids,
+            deadline: self.wake_at(t.deadline),
+        })
     }
 
     /// Frames each sealed packet where it lies; the first packet's buffer becomes

@@ -96,6 +96,11 @@ impl Inflight {
     pub fn remove(&mut self, msg_id: u64) -> Option<Outgoing> {
         let m = self.pending.remove(&msg_id)?;
         self.unacked -= usize::from(!m.acked);
+        if self.pending.is_empty() {
+            // An emptied BTreeMap keeps its root node (eleven slots, ~1.6 KiB):
+            // an idle session holds none.
+            self.pending = BTreeMap::new();
+        }
         Some(m)
     }
 
@@ -118,7 +123,7 @@ impl Inflight {
         {
             self.recent.pop_front();
         }
-        if self.recent.is_empty() && self.recent.capacity() > 16 {
+        if self.recent.is_empty() && self.recent.capacity() > 0 {
             self.recent = VecDeque::new();
         }
     }

@@ -126,11 +126,9 @@ impl Outbox {
     }
 
     pub fn drain(&mut self) -> Vec<Outgoing> {
-        let v: Vec<Outgoing> = self.queue.drain(..).collect();
-        if self.queue.capacity() > 64 {
-            self.queue = VecDeque::new();
-        }
-        v
+        // The queue's buffer becomes the Vec (no copy when it did not wrap), and
+        // an idle session keeps no queue buffer.
+        Vec::from(std::mem::take(&mut self.queue))
     }
 
     pub fn take(&mut self, msg_id: u64) -> Option<Outgoing> {

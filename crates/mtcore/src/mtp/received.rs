@@ -63,6 +63,23 @@ impl Received {
                 Err(at) => at,
             },
         };
+        if self.keep_ms.is_none() && self.ids.len() >= WINDOW {
+            // Forget the lowest first, so the buffer never grows past N ids (a full
+            // window then holds 2 KiB, not the 4 KiB a doubled buffer would).
+            self.forgot = true;
+            if at > 0 {
+                self.ids.pop_front();
+                self.ids.insert(at - 1, msg_id);
+            }
+            // at == 0: msg_id would be the lowest, the first to be forgotten.
+            return Ok(());
+        }
+        if self.keep_ms.is_none()
+            && self.ids.capacity() == self.ids.len()
+            && self.ids.len() >= WINDOW / 2
+        {
+            self.ids.reserve_exact(WINDOW - self.ids.len());
+        }
         self.ids.insert(at, msg_id);
         self.trim();
         Ok(())
@@ -151,6 +168,16 @@ mod tests {
         assert_eq!(r.check(999), Err(Seen::TooOld));
         assert_eq!(r.check(1006), Ok(()));
         assert!(!r.contains(1000));
+        for i in 0..4 * WINDOW as u64 {
+            r.insert(5000 + 4 * i).unwrap();
+        }
+        assert_eq!(r.ids.len(), WINDOW);
+        assert!(
+            r.ids.capacity() < 2 * WINDOW,
+            "capacity {}",
+            r.ids.capacity()
+        );
+        assert_eq!(r.lowest(), Some(5000 + 4 * 3 * WINDOW as u64));
     }
 
     #[test]

@@ -92,7 +92,9 @@ pub struct Codec {
     role: Role,
     /// `None` while a server has not read the client's preamble.
     kind: Option<Kind>,
-    obfuscator: Option<Obfuscator>,
+    /// Boxed: its two AES key schedules are most of a codec's size, and most
+    /// connections (plain transports) have none.
+    obfuscator: Option<Box<Obfuscator>>,
     full: Full,
     /// Client: bytes to send before the first frame (tag or obfuscated2 header).
     preamble: [u8; INIT_LEN],
@@ -145,7 +147,7 @@ impl Codec {
                 obfuscated::client_init(config.kind, config.dc_id, config.secret.as_ref(), rng)?;
             codec.preamble = header;
             codec.preamble_len = INIT_LEN;
-            codec.obfuscator = Some(obfuscator);
+            codec.obfuscator = Some(Box::new(obfuscator));
             codec.dc_id = config.dc_id;
             codec.tls = Self::fake_tls(config.secret.as_ref(), Role::Client);
         } else {
@@ -454,7 +456,7 @@ impl Codec {
                     });
                 }
                 self.dc_id = Some(accepted.dc_id);
-                self.obfuscator = Some(accepted.obfuscator);
+                self.obfuscator = Some(Box::new(accepted.obfuscator));
                 (accepted.kind, INIT_LEN)
             }
         };
@@ -509,7 +511,11 @@ impl Codec {
     pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, TransportError> {
         let (kind, header, body, trailer, quick_ack) = match self.head() {
             Err(e) => return Err(self.fail(e)),
-            Ok(None) => return Ok(None),
+            Ok(None) => {
+                // Everything read: an idle connection keeps no burst-sized buffer.
+                self.inbox.release_if_empty();
+                return Ok(None);
+            }
             Ok(Some((_, Head::QuickAck { token }))) => {
                 self.inbox.consume(4);
                 return Ok(Some(Frame::QuickAck { token }));

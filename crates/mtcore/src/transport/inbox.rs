@@ -8,6 +8,9 @@
 /// Above this capacity an emptied buffer gives its memory back, so that one
 /// large frame does not pin megabytes to an idle connection.
 const KEEP_CAPACITY: usize = 64 * 1024;
+/// Above this capacity a buffer with nothing unread is freed (`release_if_empty`),
+/// so that thousands of idle connections do not each hold their largest burst.
+const IDLE_CAPACITY: usize = 256;
 
 #[derive(Debug, Default)]
 pub(crate) struct Inbox {
@@ -57,6 +60,15 @@ impl Inbox {
         left
     }
 
+    /// Frees the buffer when nothing is left to read and it outgrew a small
+    /// message (the next `append` allocates again).
+    pub fn release_if_empty(&mut self) {
+        if self.start == self.data.len() && self.data.capacity() > IDLE_CAPACITY {
+            self.data = Vec::new();
+            self.start = 0;
+        }
+    }
+
     /// Bytes buffered and not consumed.
     pub fn len(&self) -> usize {
         self.data.len() - self.start
@@ -90,5 +102,22 @@ mod tests {
         inbox.consume(1 << 20);
         inbox.append(&[1]);
         assert!(inbox.data.capacity() <= KEEP_CAPACITY);
+    }
+
+    #[test]
+    fn an_idle_buffer_is_freed() {
+        let mut inbox = Inbox::default();
+        inbox.append(&[7; 4096]);
+        inbox.consume(4000);
+        inbox.release_if_empty();
+        assert_eq!(inbox.unread(), &[7; 96][..], "unread bytes stay");
+        inbox.consume(96);
+        inbox.release_if_empty();
+        assert_eq!(inbox.data.capacity(), 0);
+        assert_eq!(inbox.append(&[1, 2]), 0);
+        assert_eq!(inbox.unread(), &[1, 2]);
+        inbox.consume(2);
+        inbox.release_if_empty();
+        assert!(inbox.data.capacity() > 0, "a small buffer is kept");
     }
 }
