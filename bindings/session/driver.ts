@@ -447,6 +447,16 @@ export class Driver implements Wakeable {
       return Promise.reject(e);
     }
     if (wrap) this.initSent = this.initEverSent = true;
+    return this.awaitAnswer(msgId, request, body, timeoutMs);
+  }
+
+  /** The answer to the request queued as `msgId`: pending until answered, failed or timed out. */
+  private awaitAnswer(
+    msgId: bigint,
+    request: TL.TlObject,
+    body: Buffer,
+    timeoutMs?: number,
+  ): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const p = { request, body, resolve, reject, timer: undefined as NodeJS.Timeout | undefined };
       if (timeoutMs !== undefined) {
@@ -666,17 +676,7 @@ export class Driver implements Wakeable {
       return Promise.reject(new SessionError('BAD_MESSAGE', (e as Error).message, e));
     }
     this.scheduleFlush();
-    return new Promise((resolve, reject) => {
-      const p = { request, body, resolve, reject, timer: undefined as NodeJS.Timeout | undefined };
-      if (timeoutMs !== undefined) {
-        p.timer = setTimeout(() => {
-          const id = this.pending.remove(p);
-          if (id !== undefined) this.link.cancel(id);
-          reject(new SessionError('TIMEOUT', `no answer within ${timeoutMs} ms`));
-        }, timeoutMs);
-      }
-      this.pending.add(msgId, p);
-    });
+    return this.awaitAnswer(msgId, request, body, timeoutMs);
   }
 
   private onMessage(msgId: bigint, seqno: number, body: Buffer): void {
