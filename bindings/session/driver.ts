@@ -167,10 +167,17 @@ export class Driver {
     const o = this.config.options;
     let socket: net.Socket;
     try {
-      // Directly or through o.proxy; the fake-TLS handshake of an `ee` secret.
+      // Directly or through o.proxy; the fake-TLS handshake of an `ee` secret,
+      // its hello stamped on the server's clock as this session learned it
+      // (an MTProxy refuses hellos ~20 min off its own clock).
       socket = await openSocket(
         { host, port },
-        { proxy: o.proxy, secret: this.config.transport.secret, timeoutMs: o.connectTimeoutMs },
+        {
+          proxy: o.proxy,
+          secret: this.config.transport.secret,
+          timeoutMs: o.connectTimeoutMs,
+          timeOffsetMs: this.link.timeOffset,
+        },
       );
     } catch (e) {
       const code = proxyFailureCode(e) ?? 'CONNECT_FAILED';

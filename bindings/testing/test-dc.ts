@@ -301,11 +301,13 @@ export class TestDc {
   private fakeTls: FakeTlsServer | undefined;
 
   /** With an `ee` secret: the ClientHello checker shared by every connection (one replay cache). */
-  private fakeTlsServer(): FakeTlsServer | undefined {
+  private fakeTlsServer(): { server: FakeTlsServer; now: () => number } | undefined {
     const secret = this.options.secret;
     if (!secret || secret.length <= 17 || secret[0] !== 0xee) return undefined;
-    this.fakeTls ??= new FakeTlsServer(secret);
-    return this.fakeTls;
+    this.fakeTls ??= new FakeTlsServer(secret, this.options.fakeTlsWindow);
+    // Hellos are checked against the server's clock, skewClock() included, as a
+    // real MTProxy checks them against its own.
+    return { server: this.fakeTls, now: () => this.core.now() };
   }
 
   private accept(socket: Socket): void {

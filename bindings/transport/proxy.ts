@@ -32,6 +32,8 @@ export interface OpenSocketOptions {
   signal?: AbortSignal;
   /** Name resolution family for direct and HTTP-proxy connections (0 any). */
   family?: 0 | 4 | 6;
+  /** Server time minus local time (ms), for the fake-TLS hello's timestamp (default 0). */
+  timeOffsetMs?: number;
 }
 
 export interface SocketTarget {
@@ -109,7 +111,7 @@ export async function openSocket(target: SocketTarget, options: OpenSocketOption
     track(socket);
     if (stopped) throw stopped;
     socket.setNoDelay(true);
-    if (secret && isFakeTlsSecret(secret)) await step(fakeTlsHandshake(socket, secret));
+    if (secret && isFakeTlsSecret(secret)) await step(fakeTlsHandshake(socket, secret, options.timeOffsetMs));
     if (stopped) throw stopped;
     socket.pause();
     return socket;
