@@ -5,13 +5,14 @@ import { createHash } from 'node:crypto';
 import { createAuthKey } from '../auth';
 import {
   asUnauthorized,
+  isUnauthorized,
   type LoggedInUser,
   type LoginApiOptions,
   type LoginCalls,
   loginBot,
   loginUser,
   logOut,
-  type UnauthorizedError,
+  type UnauthorizedReason,
   type UserLoginOptions,
 } from '../login';
 import type { JsonValue, UpdatesState } from '../storage/types';
@@ -133,6 +134,10 @@ export class SessionRegistry {
     const notify: Notify & { rebuild?: () => void } = (event) => {
       entry.persist?.observe(event.kind);
       inner(event);
+      // The key lost its login: also seen for a message sent with send(), which no
+      // call() awaits (unauthorized() tells the client once, whoever sees it first).
+      if (event.kind === 'rpcError' && isUnauthorized(event.code, event.message))
+        this.unauthorized(entry, event.message);
     };
     notify.rebuild = rebuild;
     return notify;
@@ -386,7 +391,10 @@ export class SessionRegistry {
         return result;
       } catch (e) {
         const lost = asUnauthorized(e);
-        if (lost) throw this.unauthorized(s, lost);
+        if (lost) {
+          this.unauthorized(s, lost.reason);
+          throw lost;
+        }
         if (attempt >= MAX_RETRIES || !this.sessions.has(id)) throw e;
         if (e instanceof FloodWaitError && e.seconds < (s.options.floodWaitThreshold ?? 0)) {
           await new Promise((r) => setTimeout(r, e.seconds * 1000));
@@ -481,15 +489,14 @@ export class SessionRegistry {
   }
 
   /** The key lost its authorization (revoked, logged out elsewhere, deactivated): tell the client once. */
-  private unauthorized(s: SessionEntry, e: UnauthorizedError): UnauthorizedError {
+  private unauthorized(s: SessionEntry, reason: UnauthorizedReason): void {
     const userId = s.userId;
     if (userId !== null) {
       s.userId = null;
       s.phoneCodeHash = null;
       s.persist?.authChanged();
-      s.notify({ kind: 'unauthorized', sessionId: s.id, reason: e.reason, userId });
+      s.notify({ kind: 'unauthorized', sessionId: s.id, reason, userId });
     }
-    return e;
   }
 }
 
