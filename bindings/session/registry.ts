@@ -26,7 +26,7 @@ import { isAccountMigrate, migrateSession } from './migrate';
 import { type Notify, notifier } from './notify';
 import { openStored, type SessionStore } from './persist';
 import { PlainSender } from './plain';
-import { DcPool, exportedKeyOf, requestVia } from './pool';
+import { DcPool, exportedKeyOf, poolOf, requestVia } from './pool';
 import { type AttemptLimiter, connectionAttempts } from './reconnect';
 import {
   type CallOptions,
@@ -339,15 +339,24 @@ export class SessionRegistry {
         s.plain ??= new PlainSender(s, this.addressOf(s, s.dcId));
         return { ok: true, messageId: await s.plain.send(body) };
       }
-      const { msgId, handed } = s.driver.enqueue(body);
-      await handed;
-      if (s.driver.status === 'closed') {
+      // Under PFS through the pool: a message on a temporary key the server lost moves to the next key.
+      const pool = poolOf(s.driver);
+      let driver = s.driver;
+      let msgId: bigint;
+      if (pool?.pfs) {
+        ({ msgId, driver } = await pool.send(body));
+      } else {
+        const queued = driver.enqueue(body);
+        msgId = queued.msgId;
+        await queued.handed;
+      }
+      if (driver.status === 'closed') {
         return {
           ok: false,
           reason: { code: 'SESSION_CLOSED', message: 'closed before the message was sent' },
         };
       }
-      if (s.driver.status === 'failed') {
+      if (driver.status === 'failed') {
         const message = 'the connection failed before the message was sent';
         return { ok: false, reason: { code: 'NOT_CONNECTED', message } };
       }
@@ -421,11 +430,11 @@ export class SessionRegistry {
     if (!s.updates) {
       const q: UpdateQueue<TL.Types['Updates']> = new UpdateQueue(
         s.options.updatesQueueSize ?? 1000,
-        () => s.driver.setPaused(true),
-        () => s.driver.setPaused(false),
+        () => setPaused(s, true),
+        () => setPaused(s, false),
       );
       s.updates = q;
-      s.driver.updates = q;
+      for (const d of poolOf(s.driver)?.drivers() ?? [s.driver]) d.updates = q;
     }
     return s.updates;
   }
@@ -448,7 +457,8 @@ export class SessionRegistry {
       phoneCodeHash: s.phoneCodeHash,
       timeOffset: Math.round(link.timeOffset / 1000),
       status: s.driver.status,
-      pending: s.driver.pending.size,
+      // Every connection of the session: pool, draining generations.
+      pending: poolOf(s.driver)?.pendingCount() ?? s.driver.pending.size,
     };
     return state;
   }
@@ -498,6 +508,13 @@ export class SessionRegistry {
       s.notify({ kind: 'unauthorized', sessionId: s.id, reason, userId });
     }
   }
+}
+
+/** Back-pressure of the updates iterator: on every connection of the session's pool. */
+function setPaused(s: SessionEntry, paused: boolean): void {
+  const pool = poolOf(s.driver);
+  if (pool) pool.setPaused(paused);
+  else s.driver.setPaused(paused);
 }
 
 function authKeyIdOf(key: Buffer): bigint {
