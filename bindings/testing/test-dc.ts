@@ -267,12 +267,21 @@ export class TestDc {
   }
 
   /**
-   * Sends garbage on every connection: a frame of random bytes (default), or bytes that
-   * bypass the framing (`framed: false`; random, or the given `bytes`).
+   * Sends garbage on every connection (or those of the sessions `target` selects: tests
+   * sharing a TestDc then leave each other alone): a frame of random bytes (default), or
+   * bytes that bypass the framing (`framed: false`; random, or the given `bytes`).
    */
-  sendGarbage(options: { framed?: boolean; length?: number; bytes?: Buffer } = {}): void {
+  sendGarbage(
+    options: { framed?: boolean; length?: number; bytes?: Buffer; target?: SessionSelector } = {},
+  ): void {
     const length = options.length ?? 64;
-    for (const c of this.connections) {
+    let conns: Iterable<DcConnection> = this.connections;
+    if (options.target !== undefined) {
+      const chosen = new Set<unknown>();
+      for (const s of this.core.select(options.target)) chosen.add(this.core.attached.get(s));
+      conns = [...this.connections].filter((c) => chosen.has(c));
+    }
+    for (const c of conns) {
       if (options.framed === false) c.sendRaw(options.bytes ?? randomBytes(length));
       else c.send(options.bytes ?? randomBytes(Math.max(4, length - (length % 4))));
     }
