@@ -442,6 +442,54 @@ test('revoked from the server side while calls are in flight: typed errors, one 
   t.is(reg.state(id).userId, account.id);
 });
 
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+}
+
+test('revoked, seen first by a raw send(): the event once, and every method answers SESSION_REVOKED', async (t) => {
+  const phone = newPhone();
+  const account = world.accounts.addUser({ phone, homeDcId: 2 });
+  const { reg, id, events } = await open(2);
+  t.teardown(() => reg.close(id));
+  await reg.loginUser(id, { ...API, phone, code: () => theCode(phone) });
+  t.is(world.accounts.revoke(account.id), 1);
+  // account.getAuthorizations has no handler in TestDc: still SESSION_REVOKED.
+  const sent = await reg.send(id, { _: 'account.getAuthorizations' } as never);
+  if (!sent.ok) return t.fail(sent.reason.message);
+  const answerTo = (msgId: bigint) =>
+    events.find((e) => e.kind === 'rpcError' && e.msgId === msgId) as
+      | Extract<SessionEvent, { kind: 'rpcError' }>
+      | undefined;
+  await until(() => answerTo(sent.messageId) !== undefined);
+  t.like(answerTo(sent.messageId), { code: 401, message: 'SESSION_REVOKED' });
+  t.is(reg.state(id).userId, null);
+  const lost = () => events.filter((e) => e.kind === 'unauthorized');
+  t.is(lost().length, 1);
+  t.like(lost()[0], { kind: 'unauthorized', sessionId: id, reason: 'SESSION_REVOKED', userId: account.id });
+  // call() sees the same 401s (handled method or not, auth.* that needs a login too): no second event.
+  for (const [method, params] of [
+    ['account.getAuthorizations', {}],
+    ['users.getUsers', { id: [{ _: 'inputUserSelf' }] }],
+    ['auth.exportAuthorization', { dcId: 1 }],
+  ] as const) {
+    const err = await t.throwsAsync(reg.call(id, method, params as never));
+    t.true(err instanceof UnauthorizedError, method);
+    t.like(err, { code: 401, errorMessage: 'SESSION_REVOKED' }, method);
+  }
+  const again = await reg.send(id, { _: 'account.getAuthorizations' } as never);
+  if (!again.ok) return t.fail(again.reason.message);
+  await until(() => answerTo(again.messageId) !== undefined);
+  t.is(lost().length, 1);
+  // A new login, then a revocation seen by send() again: a second event.
+  await reg.loginUser(id, { ...API, phone, code: () => theCode(phone) });
+  t.is(world.accounts.revoke(account.id), 1);
+  const third = await reg.send(id, { _: 'account.getAuthorizations' } as never);
+  if (!third.ok) return t.fail(third.reason.message);
+  await until(() => lost().length === 2);
+  t.is(lost().length, 2);
+  t.is(reg.state(id).userId, null);
+});
+
 test('a deactivated account: USER_DEACTIVATED to the call and the event', async (t) => {
   const phone = newPhone();
   const account = world.accounts.addUser({ phone, homeDcId: 2 });

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { SessionError, SessionRegistry } from '../bindings';
 import { FakeTlsClient, FakeTlsServer, TransportCodec } from '../bindings/native';
-import { HttpConnectProxyServer, Socks5ProxyServer, TestDc } from '../bindings/testing';
+import { HttpConnectProxyServer, Socks5ProxyServer, TestDc, type TestDcOptions } from '../bindings/testing';
 import { ConnectError, openSocket } from '../bindings/transport';
 
 const KEY = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
@@ -36,8 +36,8 @@ test.after.always(async () => {
   await Promise.all(dcs.map((d) => d.stop()));
 });
 
-async function startDc(secret: Buffer): Promise<TestDc> {
-  const dc = await TestDc.start({ rsaKey: 'shared', dcId: 2, secret });
+async function startDc(secret: Buffer, more: Partial<TestDcOptions> = {}): Promise<TestDc> {
+  const dc = await TestDc.start({ rsaKey: 'shared', dcId: 2, secret, ...more });
   dcs.push(dc);
   return dc;
 }
@@ -161,6 +161,45 @@ test.serial('ee on the wire: a 517-byte ClientHello, the answer, then only TLS r
     relay.server.close();
   }
 });
+
+/** The unix time in an `ee` ClientHello (node:crypto's HMAC as the reference, as above). */
+function helloTime(hello: Buffer): number {
+  const zeroed = Buffer.from(hello.subarray(0, 517));
+  zeroed.fill(0, 11, 43);
+  const mac = createHmac('sha256', KEY).update(zeroed).digest();
+  return (hello.readUInt32LE(39) ^ mac.readUInt32LE(28)) >>> 0;
+}
+
+test.serial(
+  'ee: reconnects stamp the ClientHello on the learned server clock (DC 30 min ahead)',
+  async (t) => {
+    // A real MTProxy refuses hellos more than ~20 min off its own clock
+    // (TestDc checks them against its clock, skew included).
+    const dc = await startDc(EE, { fakeTlsWindow: { maxAgeSeconds: 1200, maxAheadSeconds: 600 } });
+    const relay = await tap(dc.port);
+    try {
+      const reg = new SessionRegistry();
+      const id = await reg.open(2, undefined, {
+        ...opts(dc, relay.port, EE),
+        reconnect: { baseMs: 20, capMs: 100, maxAttempts: 4 },
+      });
+      await reg.call(id, 'help.getConfig', {});
+      dc.skewClock(1800);
+      // The session learns the offset from the DC's bad_msg_notification...
+      t.is((await reg.call(id, 'help.getConfig', {})).thisDc, 2);
+      const conns = relay.conns.length;
+      dc.dropConnections();
+      // ...and the new connection's hello is accepted (without the offset it is
+      // refused on every attempt and the session gives up).
+      t.is((await reg.call(id, 'help.getConfig', {})).thisDc, 2);
+      const hello = Buffer.concat(relay.conns[conns].up);
+      t.true(Math.abs(helloTime(hello) - (Date.now() / 1000 + 1800)) < 60);
+      await reg.close(id);
+    } finally {
+      relay.server.close();
+    }
+  },
+);
 
 test.serial('ee through a SOCKS5 and an HTTP CONNECT (auth) proxy', async (t) => {
   const dc = await startDc(EE);

@@ -313,6 +313,107 @@ test.serial(
   },
 );
 
+async function until(cond: () => boolean, ms = 10_000): Promise<void> {
+  for (const end = Date.now() + ms; !cond() && Date.now() < end; ) await sleep(10);
+}
+
+test.serial(
+  '-404 on the temporary key: raw send() messages go again on the new key, each run once',
+  async (t) => {
+    const reg = new SessionRegistry();
+    const events: SessionEvent[] = [];
+    const id = await reg.open(2, (e) => events.push(e), opts(true));
+    const permId = reg.state(id).authKeyId;
+    const temp = dc.authKeys().find((k) => k.boundTo === permId);
+    if (!temp) return t.fail('bound');
+    dc.removeAuthKey(temp.authKeyId);
+    // Sent before and while the client learns of the loss (-404): the first go out under
+    // the lost key (refused unrun), the later ones wait for the new key.
+    const randomIds = Array.from({ length: 30 }, (_, i) => (BigInt(9100 + i) << 20n) | BigInt(9100 + i));
+    const results = await Promise.all(
+      randomIds.map((randomId, i) =>
+        sleep(i * 5).then(() =>
+          reg.send(id, {
+            _: 'messages.sendMessage',
+            peer: { _: 'inputPeerSelf' },
+            message: 'x',
+            randomId,
+          } as never),
+        ),
+      ),
+    );
+    // send() resolved with the msg_id the answer names, or (it had resolved under the
+    // lost key) a SEND_MOVED event names the new one.
+    const moved = new Map<bigint, bigint>();
+    const answered = () =>
+      new Set(events.flatMap((e) => (e.kind === 'rpcResult' || e.kind === 'rpcError' ? [e.msgId] : [])));
+    for (const e of events) {
+      if (e.kind !== 'badData') continue;
+      t.not(e.code, 'SEND_LOST');
+      const m = /message (\d+) .* sent again as (\d+)/.exec(e.message);
+      if (e.code === 'SEND_MOVED' && m) moved.set(BigInt(m[1]), BigInt(m[2]));
+    }
+    const finalIds = results.map((r) => {
+      if (!r.ok) return -1n;
+      let at = r.messageId;
+      while (moved.has(at)) at = moved.get(at)!;
+      return at;
+    });
+    t.true(
+      results.every((r) => r.ok),
+      JSON.stringify(results.filter((r) => !r.ok).map((r) => !r.ok && r.reason)),
+    );
+    await until(() => finalIds.every((m) => answered().has(m)));
+    t.true(
+      finalIds.every((m) => answered().has(m)),
+      'every message answered',
+    );
+    await until(() => randomIds.every((r) => runs.get(r) === 1));
+    for (const r of randomIds) t.is(runs.get(r), 1);
+    t.true(events.filter((e) => e.kind === 'tempKeyBound').length >= 2, 'a new key');
+    await reg.close(id);
+  },
+);
+
+test.serial(
+  'back-pressure holds across a key renewal; updates go on after the old connection drained',
+  async (t) => {
+    const reg = new SessionRegistry();
+    const events: SessionEvent[] = [];
+    const id = await reg.open(2, (e) => events.push(e), {
+      ...opts({ expiresInSec: 6, renewBeforeSec: 4, jitterSec: 0.1 }),
+      updatesQueueSize: 2,
+    });
+    const updates = reg.updates(id);
+    const queued = () => (updates as unknown as { length: number }).length;
+    const it = updates[Symbol.asyncIterator]();
+    const push = (date: number) =>
+      dc.pushUpdate(
+        { sessionId: reg.state(id).mtpSessionId },
+        { _: 'updateShort', update: { _: 'updateConfig' }, date },
+      );
+    push(0);
+    push(1);
+    await until(() => queued() === 2);
+    // The queue is full: reading stopped. The key is renewed (about 2 s after opening).
+    const bound = () => events.filter((e) => e.kind === 'tempKeyBound').length;
+    await until(() => bound() === 2);
+    t.is(bound(), 2, 'renewed');
+    await sleep(300); // the old connection drains and closes
+    for (let i = 2; i < 6; i++) push(i);
+    await sleep(300);
+    t.is(queued(), 2, 'the new connection is not read either');
+    const got: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const r = await it.next();
+      got.push(!r.done && r.value._ === 'updateShort' ? r.value.date : -1);
+    }
+    t.deepEqual(got, [0, 1, 2, 3, 4, 5], 'nothing lost, the iterator did not end');
+    await reg.close(id);
+    t.true((await it.next()).done);
+  },
+);
+
 test.serial(
   'a permanent key the server does not know: binding fails, the key is checked: AUTH_KEY_UNKNOWN',
   async (t) => {

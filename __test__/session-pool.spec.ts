@@ -143,6 +143,19 @@ test.serial('least load: parts spread over the upload connections; idle ones clo
   await reg.close(id);
 });
 
+test.serial('state().pending counts the requests of every connection of the pool', async (t) => {
+  const reg = new SessionRegistry();
+  const id = await reg.open(2, undefined, opts({ pool: { upload: 1 } }));
+  await part(reg, id, 0); // the upload connection is open
+  t.is(reg.state(id).pending, 0);
+  const parts = [1, 2, 3, 4, 5, 6].map((n) => part(reg, id, n));
+  const main = reg.call(id, 'help.getConfig', {});
+  t.is(reg.state(id).pending, 7, 'six parts on the upload connection, one call on the main one');
+  await Promise.all([...parts, main]);
+  t.is(reg.state(id).pending, 0);
+  await reg.close(id);
+});
+
 test.serial('a renewal moves the whole pool to the new temporary key', async (t) => {
   const reg = new SessionRegistry();
   const events: SessionEvent[] = [];

@@ -11,5 +11,5 @@ export type {
   PasswordRequest,
   UserLoginOptions,
 } from './types';
-export { asUnauthorized, UnauthorizedError, type UnauthorizedReason } from './unauthorized';
+export { asUnauthorized, isUnauthorized, UnauthorizedError, type UnauthorizedReason } from './unauthorized';
 export { loginUser } from './user';

@@ -28,10 +28,15 @@ export class UnauthorizedError extends RpcError {
   }
 }
 
+/** Whether an rpc_error (code, message) is one of those 401s. */
+export function isUnauthorized(code: number, message: string): message is UnauthorizedReason {
+  return code === 401 && REASONS.has(message);
+}
+
 /** `e` as an UnauthorizedError when it is one of those 401s, else null. */
 export function asUnauthorized(e: unknown): UnauthorizedError | null {
   if (e instanceof UnauthorizedError) return e;
-  if (!(e instanceof RpcError) || e.code !== 401 || !REASONS.has(e.errorMessage)) return null;
+  if (!(e instanceof RpcError) || !isUnauthorized(e.code, e.errorMessage)) return null;
   const u = new UnauthorizedError(e.code, e.errorMessage);
   u.stack = e.stack;
   return u;

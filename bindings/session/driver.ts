@@ -220,7 +220,9 @@ export class Driver implements Wakeable {
     const o = this.config.options;
     let socket: net.Socket;
     try {
-      // Directly or through o.proxy; the fake-TLS handshake of an `ee` secret.
+      // Directly or through o.proxy; the fake-TLS handshake of an `ee` secret,
+      // its hello stamped on the server's clock as this session learned it
+      // (an MTProxy refuses hellos ~20 min off its own clock).
       socket = await openSocket(
         { host, port },
         {
@@ -228,6 +230,7 @@ export class Driver implements Wakeable {
           secret: this.config.transport.secret,
           timeoutMs: o.connectTimeoutMs,
           onread: socketReads(),
+          timeOffsetMs: this.link.timeOffset,
         },
       );
     } catch (e) {

@@ -54,6 +54,14 @@ export function connectionKindOf(method: string): ConnectionKind {
   }
 }
 
+/** A raw message of send(): where it went last (moved to a new key, its new msg_id). */
+interface RawSend {
+  readonly body: Buffer;
+  at: { msgId: bigint; driver: Driver };
+  /** Its send() resolved (with `at` as it was then). */
+  resolved: boolean;
+}
+
 /** Connections on one key (a temporary key under PFS). */
 class Generation {
   readonly extras: Record<ExtraKind, Driver[]> = { upload: [], download: [] };
@@ -62,6 +70,8 @@ class Generation {
   /** The server forgot the key (-404): nothing more goes here. */
   dead = false;
   draining = false;
+  /** Raw send() messages on `main` by msg_id, to send again elsewhere if the key is lost. */
+  readonly raw = new Map<bigint, RawSend>();
 
   constructor(
     readonly key: DriverKey,
@@ -76,6 +86,23 @@ class Generation {
 
 const pools = new WeakMap<Driver, DcPool>();
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Raw messages remembered per generation before the answered ones are pruned. */
+const RAW_PRUNE_AT = 256;
+
+/** Forgets raw messages the server answered or acknowledged (no longer in flight). */
+function pruneRaw(gen: Generation): void {
+  const inFlight = new Set(gen.main.link.inFlight());
+  for (const id of gen.raw.keys()) if (!inFlight.has(id)) gen.raw.delete(id);
+}
+
+/**
+ * Closes a connection the pool no longer uses (drained, idle, its key lost): the
+ * session's updates iterator goes on (only closing the session ends it).
+ */
+function retire(d: Driver): void {
+  d.updates = null;
+  d.close();
+}
 
 /** The pool a driver belongs to (every driver the registry hands out has one). */
 export function poolOf(driver: Driver): DcPool | undefined {
@@ -115,6 +142,8 @@ export class DcPool {
   private closed = false;
   /** No PFS and no extra connections: calls go straight to the main driver. */
   readonly single: boolean;
+  /** The updates iterator stopped reading (back-pressure): every connection, new ones too. */
+  private paused = false;
 
   private constructor(
     private readonly host: DialHost,
@@ -169,7 +198,7 @@ export class DcPool {
     try {
       await this.bind(gen.main, temp);
     } catch (e) {
-      gen.main.close();
+      retire(gen.main);
       throw e;
     }
     this.host.entry.notify({
@@ -200,7 +229,7 @@ export class DcPool {
   /** Throws AUTH_KEY_UNKNOWN when the server answers the permanent key with -404. */
   private async checkPermKey(): Promise<void> {
     const probe = await startDriver(this.host, { authKey: this.perm.authKey, serverSalt: this.permSalt });
-    probe.close();
+    retire(probe);
   }
 
   /** Hooks of a driver of `gen`: temporary-key -404s and closes come to the pool. */
@@ -217,7 +246,11 @@ export class DcPool {
 
   /** Makes `gen` current: the session's main driver, renewal timer, idle checks. */
   private adopt(gen: Generation): void {
-    for (const d of gen.drivers()) pools.set(d, this);
+    for (const d of gen.drivers()) {
+      pools.set(d, this);
+      // Back-pressure holds across renewals (set after the binding, which must be read).
+      if (this.paused) d.setPaused(true);
+    }
     this.scheduleRenewal(gen);
     if (!this.idleTimer && (this.max.upload > 0 || this.max.download > 0)) {
       this.idleTimer = setInterval(() => this.closeIdle(), Math.max(50, Math.min(this.idleMs / 2, 5000)));
@@ -270,7 +303,7 @@ export class DcPool {
     const entry = this.host.entry;
     if (this.closed || entry.driver !== old.main) {
       // Closed, migrated or re-keyed meanwhile: this generation is not wanted.
-      for (const d of gen.drivers()) d.close();
+      for (const d of gen.drivers()) retire(d);
       return;
     }
     this.current = gen;
@@ -315,11 +348,16 @@ export class DcPool {
     else this.resendFrom(gen);
   }
 
-  /** Sends the requests waiting on `gen`'s connections again on the current generation. */
+  /**
+   * Sends the requests waiting on `gen`'s connections again on the current generation,
+   * and the raw send() messages the server has not answered or acknowledged (refused
+   * unrun with -404, or never written): moved, never dropped silently.
+   */
   private resendFrom(gen: Generation): void {
+    this.moveRaw(gen);
     for (const d of gen.drivers()) {
       const moved = d.pending.drain();
-      d.close();
+      retire(d);
       for (const [, p] of moved) {
         const req = p.request as TL.TlObject;
         if (req._ === 'auth.bindTempAuthKey') {
@@ -338,7 +376,7 @@ export class DcPool {
     const check = () => {
       this.drainTimer = null;
       for (const gen of this.old) {
-        for (const d of gen.drivers()) if (d.pending.size === 0 && d.status !== 'closed') d.close();
+        for (const d of gen.drivers()) if (d.pending.size === 0 && d.status !== 'closed') retire(d);
         if (gen.drivers().every((d) => d.status === 'closed' || d.status === 'failed')) this.old.delete(gen);
       }
       if (this.old.size > 0 && !this.closed) {
@@ -422,10 +460,11 @@ export class DcPool {
       (d) => {
         gen.opening[kind] = null;
         if (this.closed || gen.draining || gen.dead) {
-          d.close();
+          retire(d);
           return gen === this.current ? gen.main : this.current.main;
         }
         pools.set(d, this);
+        if (this.paused) d.setPaused(true);
         gen.extras[kind].push(d);
         gen.lastUsed.set(d, Date.now());
         return d;
@@ -445,9 +484,83 @@ export class DcPool {
     const now = Date.now();
     for (const kind of ['upload', 'download'] as const) {
       for (const d of [...gen.extras[kind]]) {
-        if (d.pending.size === 0 && now - (gen.lastUsed.get(d) ?? 0) >= this.idleMs) d.close();
+        if (d.pending.size === 0 && now - (gen.lastUsed.get(d) ?? 0) >= this.idleMs) retire(d);
       }
     }
+  }
+
+  // --- Raw messages (registry.send) ---
+
+  /**
+   * Queues a raw message on the current main connection; resolves with its msg_id once
+   * it went to the socket. While the current key is known to be lost it waits for the
+   * next one. A message moved to a new key before then resolves with its new msg_id
+   * (the one its answer names).
+   */
+  async send(body: Buffer): Promise<{ msgId: bigint; driver: Driver }> {
+    if (this.current.dead && this.replacing) await this.replacing;
+    const gen = this.current;
+    const driver = gen.main;
+    const { msgId, handed } = driver.enqueue(body);
+    const sent: RawSend = { body, at: { msgId, driver }, resolved: false };
+    if (gen.temp) {
+      if (gen.raw.size >= RAW_PRUNE_AT) pruneRaw(gen);
+      gen.raw.set(msgId, sent);
+    }
+    await handed;
+    sent.resolved = true;
+    return sent.at;
+  }
+
+  /** `gen`'s key is lost: its raw messages still in flight go on the current main connection. */
+  private moveRaw(gen: Generation): void {
+    if (gen.raw.size === 0) return;
+    const inFlight = new Set(gen.main.link.inFlight());
+    const target = this.current;
+    const entry = this.host.entry;
+    for (const [msgId, sent] of gen.raw) {
+      if (!inFlight.has(msgId)) continue;
+      gen.main.link.cancel(msgId);
+      let moved: bigint;
+      try {
+        moved = target.main.enqueue(sent.body).msgId;
+      } catch (e) {
+        // The session is closing: the client hears of it (never a silent drop).
+        const message = `message ${msgId} was refused with its lost temporary key and not sent again: ${(e as Error).message}`;
+        entry.notify({ kind: 'badData', sessionId: entry.id, code: 'SEND_LOST', message });
+        continue;
+      }
+      sent.at = { msgId: moved, driver: target.main };
+      if (target.temp) target.raw.set(moved, sent);
+      // A send() that resolved already named the old msg_id: tell the client the new one.
+      if (sent.resolved) {
+        const message = `message ${msgId} was refused with its lost temporary key and sent again as ${moved}`;
+        entry.notify({ kind: 'badData', sessionId: entry.id, code: 'SEND_MOVED', message });
+      }
+    }
+    gen.raw.clear();
+  }
+
+  // --- Back-pressure and counts ---
+
+  /** Pauses (or resumes) reading on every connection of the pool, those made later too. */
+  setPaused(paused: boolean): void {
+    this.paused = paused;
+    for (const d of this.drivers()) d.setPaused(paused);
+  }
+
+  /** Every connection: the current generation's and the draining ones. */
+  drivers(): Driver[] {
+    const out = this.current.drivers();
+    for (const g of this.old) out.push(...g.drivers());
+    return out.filter((d) => d.status !== 'closed');
+  }
+
+  /** Requests waiting for answers on every connection (draining ones included). */
+  pendingCount(): number {
+    let n = 0;
+    for (const d of this.drivers()) n += d.pending.size;
+    return n;
   }
 
   /** Counts of open connections by kind (tests, diagnostics). */

@@ -5,13 +5,14 @@ import { createHash } from 'node:crypto';
 import { createAuthKey } from '../auth';
 import {
   asUnauthorized,
+  isUnauthorized,
   type LoggedInUser,
   type LoginApiOptions,
   type LoginCalls,
   loginBot,
   loginUser,
   logOut,
-  type UnauthorizedError,
+  type UnauthorizedReason,
   type UserLoginOptions,
 } from '../login';
 import type { JsonValue, UpdatesState } from '../storage/types';
@@ -25,7 +26,7 @@ import { isAccountMigrate, migrateSession } from './migrate';
 import { type Notify, notifier } from './notify';
 import { openStored, type SessionStore } from './persist';
 import { PlainSender } from './plain';
-import { DcPool, exportedKeyOf, requestVia } from './pool';
+import { DcPool, exportedKeyOf, poolOf, requestVia } from './pool';
 import { type AttemptLimiter, connectionAttempts } from './reconnect';
 import {
   type CallOptions,
@@ -133,6 +134,10 @@ export class SessionRegistry {
     const notify: Notify & { rebuild?: () => void } = (event) => {
       entry.persist?.observe(event.kind);
       inner(event);
+      // The key lost its login: also seen for a message sent with send(), which no
+      // call() awaits (unauthorized() tells the client once, whoever sees it first).
+      if (event.kind === 'rpcError' && isUnauthorized(event.code, event.message))
+        this.unauthorized(entry, event.message);
     };
     notify.rebuild = rebuild;
     return notify;
@@ -334,15 +339,24 @@ export class SessionRegistry {
         s.plain ??= new PlainSender(s, this.addressOf(s, s.dcId));
         return { ok: true, messageId: await s.plain.send(body) };
       }
-      const { msgId, handed } = s.driver.enqueue(body);
-      await handed;
-      if (s.driver.status === 'closed') {
+      // Under PFS through the pool: a message on a temporary key the server lost moves to the next key.
+      const pool = poolOf(s.driver);
+      let driver = s.driver;
+      let msgId: bigint;
+      if (pool?.pfs) {
+        ({ msgId, driver } = await pool.send(body));
+      } else {
+        const queued = driver.enqueue(body);
+        msgId = queued.msgId;
+        await queued.handed;
+      }
+      if (driver.status === 'closed') {
         return {
           ok: false,
           reason: { code: 'SESSION_CLOSED', message: 'closed before the message was sent' },
         };
       }
-      if (s.driver.status === 'failed') {
+      if (driver.status === 'failed') {
         const message = 'the connection failed before the message was sent';
         return { ok: false, reason: { code: 'NOT_CONNECTED', message } };
       }
@@ -386,7 +400,10 @@ export class SessionRegistry {
         return result;
       } catch (e) {
         const lost = asUnauthorized(e);
-        if (lost) throw this.unauthorized(s, lost);
+        if (lost) {
+          this.unauthorized(s, lost.reason);
+          throw lost;
+        }
         if (attempt >= MAX_RETRIES || !this.sessions.has(id)) throw e;
         if (e instanceof FloodWaitError && e.seconds < (s.options.floodWaitThreshold ?? 0)) {
           await new Promise((r) => setTimeout(r, e.seconds * 1000));
@@ -413,11 +430,11 @@ export class SessionRegistry {
     if (!s.updates) {
       const q: UpdateQueue<TL.Types['Updates']> = new UpdateQueue(
         s.options.updatesQueueSize ?? 1000,
-        () => s.driver.setPaused(true),
-        () => s.driver.setPaused(false),
+        () => setPaused(s, true),
+        () => setPaused(s, false),
       );
       s.updates = q;
-      s.driver.updates = q;
+      for (const d of poolOf(s.driver)?.drivers() ?? [s.driver]) d.updates = q;
     }
     return s.updates;
   }
@@ -440,7 +457,8 @@ export class SessionRegistry {
       phoneCodeHash: s.phoneCodeHash,
       timeOffset: Math.round(link.timeOffset / 1000),
       status: s.driver.status,
-      pending: s.driver.pending.size,
+      // Every connection of the session: pool, draining generations.
+      pending: poolOf(s.driver)?.pendingCount() ?? s.driver.pending.size,
     };
     return state;
   }
@@ -481,16 +499,22 @@ export class SessionRegistry {
   }
 
   /** The key lost its authorization (revoked, logged out elsewhere, deactivated): tell the client once. */
-  private unauthorized(s: SessionEntry, e: UnauthorizedError): UnauthorizedError {
+  private unauthorized(s: SessionEntry, reason: UnauthorizedReason): void {
     const userId = s.userId;
     if (userId !== null) {
       s.userId = null;
       s.phoneCodeHash = null;
       s.persist?.authChanged();
-      s.notify({ kind: 'unauthorized', sessionId: s.id, reason: e.reason, userId });
+      s.notify({ kind: 'unauthorized', sessionId: s.id, reason, userId });
     }
-    return e;
   }
+}
+
+/** Back-pressure of the updates iterator: on every connection of the session's pool. */
+function setPaused(s: SessionEntry, paused: boolean): void {
+  const pool = poolOf(s.driver);
+  if (pool) pool.setPaused(paused);
+  else s.driver.setPaused(paused);
 }
 
 function authKeyIdOf(key: Buffer): bigint {

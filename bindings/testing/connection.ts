@@ -49,7 +49,8 @@ export class DcConnection {
     codecOptions: TransportOptions,
     handshake: HandshakeServerOptions,
     private readonly handlers: ConnectionHandlers,
-    private readonly fakeTls?: FakeTlsServer,
+    /** `ee` mode: the shared hello checker and the server's clock (skew included) it checks against. */
+    private readonly fakeTls?: { server: FakeTlsServer; now: () => number },
   ) {
     this.hello = fakeTls ? Buffer.alloc(0) : null;
     this.codec = new TransportCodec({ ...codecOptions, role: 'server' });
@@ -79,7 +80,7 @@ export class DcConnection {
     const received: Buffer = Buffer.concat([this.hello ?? Buffer.alloc(0), chunk]);
     let accepted: ReturnType<FakeTlsServer['accept']>;
     try {
-      accepted = this.fakeTls!.accept(received, Date.now());
+      accepted = this.fakeTls!.server.accept(received, this.fakeTls!.now());
     } catch (e) {
       this.handlers.log(
         `conn ${this.id}: fake-TLS hello refused (${(e as { code?: string }).code ?? 'error'}), closing`,

@@ -113,6 +113,7 @@ export class DcCore {
       recordExecution: (e) => this.recordExecution(e),
       pushTo: (session, body) => this.pushTo(session, body),
       log: (m) => this.log(m),
+      accounts: o.world.accounts,
     };
   }
 

@@ -24,6 +24,8 @@ export interface DispatchHost {
   recordExecution(e: Execution): void;
   pushTo(session: DcSession, body: Buffer): void;
   log(message: string): void;
+  /** Who is logged in where, and which keys lost their login (revoked, deactivated). */
+  readonly accounts: AccountDirectory;
 }
 
 type AnyRequest = { _: string; query?: unknown } & Record<string, unknown>;
@@ -38,6 +40,25 @@ export function isMethod(name: string): boolean {
 
 function userIdOf(v: bigint | number | undefined): bigint | undefined {
   return v === undefined ? undefined : BigInt(v);
+}
+
+/**
+ * The 401 a method that needs a login gets, before any handler runs, when the key's
+ * login ended on the server's side: SESSION_REVOKED after "terminate all sessions"
+ * (accounts.revoke), USER_DEACTIVATED for a deactivated account. As Telegram, every
+ * such method answers it alike, handled by this DC or not (core.telegram.org/api/errors#401).
+ */
+function lostAuthorization(
+  host: DispatchHost,
+  key: AuthKeyRecord,
+  method: string,
+): 'SESSION_REVOKED' | 'USER_DEACTIVATED' | null {
+  if (NO_AUTH_NEEDED.test(method)) return null;
+  const userId = key.userId;
+  if (userId !== undefined) return host.accounts.user(userId)?.deactivated ? 'USER_DEACTIVATED' : null;
+  return host.accounts.unauthorizedReason(host.dcId, key.authKeyId) === 'SESSION_REVOKED'
+    ? 'SESSION_REVOKED'
+    : null;
 }
 
 /** Runs one query of `session` and returns the body of its rpc_result (a result or rpc_error). */
@@ -87,6 +108,8 @@ export async function runQuery(
     host.stats.injectedErrors++;
     return rpcErrorBody(injected.code, injected.message);
   }
+  const lost = lostAuthorization(host, key, method);
+  if (lost) return rpcErrorBody(401, lost);
   const handler = host.handlerFor(method);
   if (!handler) {
     host.log(`query ${msgId}: no handler for ${method}`);
@@ -222,7 +245,8 @@ export function builtinHandlers(host: BuiltinHost): Map<string, Handler> {
     nearestDc: host.dcId,
   }));
   add('auth.exportAuthorization', (req, ctx) => {
-    if (ctx.userId === undefined) return ctx.rpcError(401, 'AUTH_KEY_UNREGISTERED');
+    if (ctx.userId === undefined)
+      return ctx.rpcError(401, host.accounts.unauthorizedReason(host.dcId, ctx.authKeyId));
     if (req.dcId === host.dcId || !host.dcOptions().some((d) => d.dcId === req.dcId)) {
       return ctx.rpcError(400, 'DC_ID_INVALID');
     }

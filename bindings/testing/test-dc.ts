@@ -267,12 +267,21 @@ export class TestDc {
   }
 
   /**
-   * Sends garbage on every connection: a frame of random bytes (default), or bytes that
-   * bypass the framing (`framed: false`; random, or the given `bytes`).
+   * Sends garbage on every connection (or those of the sessions `target` selects: tests
+   * sharing a TestDc then leave each other alone): a frame of random bytes (default), or
+   * bytes that bypass the framing (`framed: false`; random, or the given `bytes`).
    */
-  sendGarbage(options: { framed?: boolean; length?: number; bytes?: Buffer } = {}): void {
+  sendGarbage(
+    options: { framed?: boolean; length?: number; bytes?: Buffer; target?: SessionSelector } = {},
+  ): void {
     const length = options.length ?? 64;
-    for (const c of this.connections) {
+    let conns: Iterable<DcConnection> = this.connections;
+    if (options.target !== undefined) {
+      const chosen = new Set<unknown>();
+      for (const s of this.core.select(options.target)) chosen.add(this.core.attached.get(s));
+      conns = [...this.connections].filter((c) => chosen.has(c));
+    }
+    for (const c of conns) {
       if (options.framed === false) c.sendRaw(options.bytes ?? randomBytes(length));
       else c.send(options.bytes ?? randomBytes(Math.max(4, length - (length % 4))));
     }
@@ -301,11 +310,13 @@ export class TestDc {
   private fakeTls: FakeTlsServer | undefined;
 
   /** With an `ee` secret: the ClientHello checker shared by every connection (one replay cache). */
-  private fakeTlsServer(): FakeTlsServer | undefined {
+  private fakeTlsServer(): { server: FakeTlsServer; now: () => number } | undefined {
     const secret = this.options.secret;
     if (!secret || secret.length <= 17 || secret[0] !== 0xee) return undefined;
-    this.fakeTls ??= new FakeTlsServer(secret);
-    return this.fakeTls;
+    this.fakeTls ??= new FakeTlsServer(secret, this.options.fakeTlsWindow);
+    // Hellos are checked against the server's clock, skewClock() included, as a
+    // real MTProxy checks them against its own.
+    return { server: this.fakeTls, now: () => this.core.now() };
   }
 
   private accept(socket: Socket): void {

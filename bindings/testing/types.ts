@@ -59,6 +59,11 @@ export interface TestDcOptions {
    * and answered before obfuscated2 in TLS records.
    */
   secret?: Buffer;
+  /**
+   * `ee` mode: how far a ClientHello's timestamp may lag or lead the server's clock
+   * (FakeTlsServer's defaults: 1200 s behind, 600 s ahead).
+   */
+  fakeTlsWindow?: { maxAgeSeconds?: number; maxAheadSeconds?: number };
   /** true: only obfuscated2; false: never; default: either (obfuscated only with a secret). */
   obfuscated?: boolean;
   /** config.test_mode (default false). */

@@ -36,6 +36,8 @@ export interface TransportConnectOptions {
   family?: 0 | 4 | 6;
   /** Aborts connecting (after connecting, call close()). */
   signal?: AbortSignal;
+  /** Server time minus local time (ms), for an `ee` secret's fake-TLS hello (default 0). */
+  timeOffsetMs?: number;
 }
 
 export interface TransportHandlers {
@@ -181,6 +183,7 @@ export class TransportConnection {
           timeoutMs: options.connectTimeoutMs ?? 10_000,
           signal: options.signal,
           family: options.family,
+          timeOffsetMs: options.timeOffsetMs,
         },
       );
     } catch (e) {

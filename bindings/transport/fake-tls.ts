@@ -30,9 +30,13 @@ const MAX_ANSWER = 64 * 1024;
  * Runs the handshake. Resolves with the socket paused and any bytes after
  * the answer pushed back into it; rejects with ConnectError MTPROXY_REJECTED
  * (or the codec's ERR_TRANSPORT_BAD_SECRET for a malformed secret).
+ *
+ * `timeOffsetMs` is server time minus local time as the session learned it:
+ * the hello's timestamp is taken on the server's clock, since an MTProxy
+ * refuses hellos outside its window (about 20 minutes) of its own clock.
  */
-export function fakeTlsHandshake(socket: Socket, secret: Buffer): Promise<void> {
-  const client = new FakeTlsClient(secret, Date.now());
+export function fakeTlsHandshake(socket: Socket, secret: Buffer, timeOffsetMs = 0): Promise<void> {
+  const client = new FakeTlsClient(secret, Date.now() + timeOffsetMs);
   return new Promise((resolve, reject) => {
     let received: Buffer = Buffer.alloc(0);
     const cleanup = () => {

@@ -37,6 +37,8 @@ export interface OpenSocketOptions {
    * buffer instead of 'data' events); ignored otherwise.
    */
   onread?: OnReadOpts;
+  /** Server time minus local time (ms), for the fake-TLS hello's timestamp (default 0). */
+  timeOffsetMs?: number;
 }
 
 export interface SocketTarget {
@@ -115,7 +117,7 @@ export async function openSocket(target: SocketTarget, options: OpenSocketOption
     track(socket);
     if (stopped) throw stopped;
     socket.setNoDelay(true);
-    if (secret && isFakeTlsSecret(secret)) await step(fakeTlsHandshake(socket, secret));
+    if (secret && isFakeTlsSecret(secret)) await step(fakeTlsHandshake(socket, secret, options.timeOffsetMs));
     if (stopped) throw stopped;
     socket.pause();
     return socket;
