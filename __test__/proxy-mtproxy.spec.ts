@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { SessionError, SessionRegistry } from '../bindings';
+import { createAuthKey } from '../bindings/auth';
 import { FakeTlsClient, FakeTlsServer, TransportCodec } from '../bindings/native';
 import { HttpConnectProxyServer, Socks5ProxyServer, TestDc, type TestDcOptions } from '../bindings/testing';
 import { ConnectError, openSocket } from '../bindings/transport';
@@ -198,6 +199,29 @@ test.serial(
     } finally {
       relay.server.close();
     }
+  },
+);
+
+test.serial(
+  'ee: a key exchange stamps its ClientHello with the time offset it is given (DC 30 min ahead)',
+  async (t) => {
+    const dc = await startDc(EE, { fakeTlsWindow: { maxAgeSeconds: 1200, maxAheadSeconds: 600 } });
+    dc.skewClock(1800);
+    const options = {
+      host: '127.0.0.1',
+      port: dc.port,
+      dcId: 2,
+      secret: EE,
+      rsaKeys: [dc.rsaPublicKey.pem],
+      timeoutMs: 3000,
+    };
+    // On the local clock the hello is 30 min behind the DC's window: refused.
+    await t.throwsAsync(createAuthKey(options));
+    t.is(dc.stats.authKeysCreated, 0);
+    // Stamped on the DC's clock (what a session that learned the offset passes): accepted.
+    const key = await createAuthKey({ ...options, timeOffsetMs: 1800_000 });
+    t.is(key.authKey.length, 256);
+    t.is(dc.stats.authKeysCreated, 1);
   },
 );
 

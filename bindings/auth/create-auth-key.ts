@@ -34,6 +34,8 @@ export interface CreateAuthKeyOptions {
   secret?: Buffer | string;
   /** A SOCKS5 or HTTP CONNECT proxy to connect through. */
   proxy?: ProxyOptions;
+  /** Server time minus local time (ms) if known: the fake-TLS hello of an `ee` secret is stamped with it. */
+  timeOffsetMs?: number;
 
   /** Extra server keys (PEM, or modulus/exponent), beside Telegram's. */
   rsaKeys?: readonly RsaKeyInput[];
@@ -101,6 +103,7 @@ export async function createAuthKey(options: CreateAuthKeyOptions = {}): Promise
     obfuscated: options.obfuscated,
     secret: options.secret,
     proxy: options.proxy,
+    timeOffsetMs: options.timeOffsetMs,
     timeoutMs: options.timeoutMs ?? 10_000,
     signal: options.signal,
     exchange: {
@@ -133,6 +136,7 @@ interface AttemptOptions {
   obfuscated?: boolean;
   secret?: Buffer | string;
   proxy?: ProxyOptions;
+  timeOffsetMs?: number;
   timeoutMs: number;
   signal?: AbortSignal;
   exchange: AuthKeyExchangeOptions;
@@ -214,6 +218,7 @@ async function runAttempt(o: AttemptOptions): Promise<AuthKeyResult> {
         obfuscated: o.obfuscated,
         secret: o.secret,
         proxy: o.proxy,
+        timeOffsetMs: o.timeOffsetMs,
         dcId: o.dc,
         connectTimeoutMs: o.timeoutMs,
         signal: o.signal,

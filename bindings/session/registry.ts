@@ -200,6 +200,10 @@ export class SessionRegistry {
           obfuscated: transport.obfuscated,
           secret: transport.secret,
           proxy: o.proxy,
+          // An `ee` hello is stamped on the server's clock as this session knows it
+          // (a temp key renewal through a fake-TLS MTProxy with a skewed local clock).
+          timeOffsetMs:
+            (entry.driver as Driver | undefined)?.link.timeOffset ?? (o.import?.timeOffset ?? 0) * 1000,
           rsaKeys: o.rsaKeys,
           timeoutMs: o.connectTimeoutMs,
           temp,
