@@ -6,13 +6,17 @@
 //    does), and as one renewMany() of all N.
 // Printed: rounds per second (ratio against one by one), wall time per round,
 // and storage calls per round. At the default TTL (30 s, renewed every
-// 10 s) one round is what 10 s of renewals cost. PostgreSQL and Redis rows need
+// 10 s) one round is what 10 s of renewals cost. Then the steady state: N
+// leases held for 6 s at a 9 s TTL through per-lease holdLease() timers and
+// through LeaseRenewer, counting storage calls per second. PostgreSQL and Redis rows need
 // TMT_PG_URL / TMT_REDIS_URL (eval "$(bash scripts/services.sh)").
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RENEW_BATCH } from '../bindings/session/lease-renewer';
+import { LeaseRenewer, RENEW_BATCH } from '../bindings/session/lease-renewer';
 import {
+  type HeldLease,
+  holdLease,
   type LeaseClaim,
   MemoryStorage,
   PostgresStorage,
@@ -80,11 +84,48 @@ function subjects(dir: string): Subject[] {
       cleanup: async () => {
         const claims = Array.from({ length: N }, (_, i) => `s${i}`);
         await inFlight(claims, 64, (n) => redis.release(n, 'bench'));
+        await inFlight(claims, 64, (n) => redis.release(`h${n.slice(1)}`, 'bench'));
         await redis.close();
       },
     });
   } else console.log('  (TMT_REDIS_URL not set: redis skipped)');
   return list;
+}
+
+/** Steady state: N leases held for two periods; storage calls per second and leases lost. */
+const HOLD_TTL = 9000;
+const HOLD_MS = 6000;
+
+async function steady(s: SessionStorage, batched: boolean): Promise<{ callsPerSec: number; lost: number }> {
+  let calls = 0;
+  // Counts calls on the way through; everything else goes to the real storage.
+  const counted = new Proxy(s, {
+    get(target, key, receiver) {
+      const v = Reflect.get(target, key, receiver);
+      if (key !== 'renew' && key !== 'renewMany') return typeof v === 'function' ? v.bind(target) : v;
+      return (...args: unknown[]) => {
+        calls++;
+        return (v as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  const renewer = new LeaseRenewer(counted);
+  const held: HeldLease[] = [];
+  await inFlight(
+    Array.from({ length: N }, (_, i) => `h${i}`),
+    64,
+    async (name) => {
+      const o = { ttlMs: HOLD_TTL, owner: 'bench' };
+      held.push(batched ? await renewer.hold(name, o) : await holdLease(counted, name, o));
+    },
+  );
+  calls = 0;
+  const start = performance.now();
+  await new Promise((r) => setTimeout(r, HOLD_MS));
+  const callsPerSec = (calls * 1000) / (performance.now() - start);
+  const lost = held.filter((h) => h.lost).length;
+  await inFlight(held, 64, (h) => h.release());
+  return { callsPerSec, lost };
 }
 
 export async function run(): Promise<void> {
@@ -126,6 +167,14 @@ export async function run(): Promise<void> {
             `${(batches.length / 10).toFixed(1)}/s batched; a round lasts ${((one / 10_000) * 100).toFixed(2)}% vs ` +
             `${((batched / 10_000) * 100).toFixed(2)}% of its 10 s`,
         );
+        for (const batched of [false, true]) {
+          const r = await steady(s, batched);
+          console.log(
+            `  held ${N} for ${HOLD_MS / 1000} s at TTL ${HOLD_TTL / 1000} s, ` +
+              `${batched ? 'LeaseRenewer' : 'holdLease() timers'}: ` +
+              `${r.callsPerSec.toFixed(1)} storage calls/s, ${r.lost} lost`,
+          );
+        }
       } finally {
         await cleanup();
       }
