@@ -68,7 +68,7 @@ for (const a of adapters) {
         { name: 'nobody', owner: 'me' },
         { name: 'mine2', owner: 'me2' },
       ];
-      const results = await s.renewMany!(claims, TTL);
+      const results = await s.renewMany!(claims, TTL * 2);
       t.deepEqual(
         results.map((r) => r.kind),
         ['renewed', 'lost', 'lost', 'renewed'],
@@ -79,9 +79,11 @@ for (const a of adapters) {
       t.true((results[2] as { error: Error }).error instanceof SessionLeaseLostError);
       const after = await s.lease('mine');
       t.is(after?.owner, 'me');
-      t.true(after!.expiresAt >= before + TTL - 10_000 - 50);
-      // The other owner's lease is untouched, and no lease appeared for 'nobody'.
-      t.is((await s.lease('theirs'))?.owner, 'other');
+      t.true(after!.expiresAt >= before + TTL * 2 - 10_000 - 50);
+      // The other owner's lease is untouched (not extended to 2 min), and no lease appeared for 'nobody'.
+      const theirs = await s.lease('theirs');
+      t.is(theirs?.owner, 'other');
+      t.true(theirs!.expiresAt < Date.now() + TTL + 5_000);
       t.is(await s.lease('nobody'), undefined);
       t.deepEqual(await s.renewMany!([], TTL), []);
       await t.throwsAsync(s.renewMany!([{ name: 'x', owner: '' }], TTL), { instanceOf: TypeError });
@@ -237,7 +239,9 @@ pgIt('postgres: a lease stolen while the batch statement runs is reported lost',
     const results = await pending;
     t.is(results.filter((r) => r.kind === 'renewed').length, 19);
     t.is(results[10].kind, 'lost');
-    t.is((await s.lease('p10'))?.owner, 'thief');
+    const p10 = await s.lease('p10');
+    t.is(p10?.owner, 'thief');
+    t.true(p10!.expiresAt < Date.now() + TTL + 5_000, 'not extended by the batch');
   } finally {
     await thief.end().catch(() => {});
     await dispose(s);
