@@ -93,11 +93,12 @@ test('a lease that is gone is reported lost (SessionLeaseLostError)', async (t) 
 test('a transient failure is retried; the lease is kept when a later round succeeds', async (t) => {
   const s = new Counting();
   const r = new LeaseRenewer(s);
-  const h = await r.hold('x', { ttlMs: 600, renewEveryMs: 100, owner: 'me' });
+  let lost: Error | undefined;
+  const h = await r.hold('x', { ttlMs: 3000, renewEveryMs: 100, owner: 'me', onLost: (e) => (lost = e) });
   s.failBatches = 2;
   await sleep(700);
-  t.false(h.lost);
-  t.true(s.batches.length >= 4);
+  t.false(h.lost, lost?.message);
+  t.true(s.batches.length >= 4, String(s.batches));
   t.true(h.expiresAt > Date.now());
   await h.release();
 });
@@ -158,15 +159,16 @@ test('a second hold of a held name is refused (SessionLockedError)', async (t) =
 // The renewer over each real adapter (their renewMany), briefly.
 for (const a of adapters) {
   const it = a.available ? test : test.skip;
-  it(`${a.kind}: 300 leases held through the renewer for two TTLs`, async (t) => {
+  it(`${a.kind}: 300 leases held through the renewer`, async (t) => {
     const s = a.create();
     try {
       const r = new LeaseRenewer(s);
       const held = await Promise.all(
-        Array.from({ length: 300 }, (_, i) => r.hold(`r${i}`, { ttlMs: 600, owner: `o${i}` })),
+        Array.from({ length: 300 }, (_, i) => r.hold(`r${i}`, { ttlMs: 2400, owner: `o${i}` })),
       );
-      await sleep(1300);
+      await sleep(1700); // every lease renewed at least once (due every 800 ms)
       t.true(held.every((h) => !h.lost));
+      t.true(r.stats.renewed >= 300, JSON.stringify(r.stats));
       t.is((await s.lease('r299'))?.owner, 'o299');
       // Batched: many renewals per storage call (how many depends on how spread out the opens were).
       t.true(r.stats.batches * 5 < r.stats.renewed, JSON.stringify(r.stats));
@@ -177,3 +179,20 @@ for (const a of adapters) {
     }
   });
 }
+
+test.serial(
+  'a stall past the local expiry: the renewal is still asked, and kept when nobody took the lease',
+  async (t) => {
+    // holdLease() does the same; a session on top (persist.ts) stops on its own check meanwhile.
+    const s = new Counting();
+    const r = new LeaseRenewer(s);
+    const h = await r.hold('x', { ttlMs: 300, owner: 'me' });
+    const end = Date.now() + 400;
+    while (Date.now() < end) {} // the process stalls past the lease
+    await sleep(100);
+    t.false(h.lost);
+    t.true(h.expiresAt > Date.now());
+    t.is((await s.lease('x'))?.owner, 'me');
+    await h.release();
+  },
+);

@@ -185,8 +185,10 @@ export class LeaseRenewer {
   private async renewBatch(batch: Held[]): Promise<void> {
     const claims: LeaseClaim[] = batch.map((h) => ({ name: h.name, owner: h.owner }));
     const asked = Date.now();
+    // At the earliest local expiry, but with at least one period to answer: a lease
+    // whose expiry passed during a stall still gets its renewal asked, as holdLease() does.
     let deadline = Number.POSITIVE_INFINITY;
-    for (const h of batch) deadline = Math.min(deadline, h.expiresAt);
+    for (const h of batch) deadline = Math.min(deadline, Math.max(h.expiresAt, asked + h.every));
     let results: RenewResult[] | undefined;
     let failure: Error | undefined;
     let timer: NodeJS.Timeout | undefined;
