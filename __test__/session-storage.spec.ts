@@ -16,7 +16,7 @@ import {
   type SessionRecord,
   SessionRegistry,
 } from '../bindings';
-import { authKeyIdOf } from '../bindings/storage';
+import { authKeyIdOf, type LeaseClaim } from '../bindings/storage';
 import { TestWorld } from '../bindings/testing';
 import { eventOf, handshakes, scoped, sleep, storedOptions, until } from './session-storage-support';
 import { adapters, unique } from './storage-support';
@@ -303,6 +303,10 @@ class FlakyStorage extends MemoryStorage {
   override renew(name: string, owner: string, ttlMs: number) {
     if (this.hangRenewals) return new Promise<never>(() => {});
     return super.renew(name, owner, ttlMs);
+  }
+  override renewMany(claims: readonly LeaseClaim[], ttlMs: number) {
+    if (this.hangRenewals) return new Promise<never>(() => {});
+    return super.renewMany(claims, ttlMs);
   }
   private trip(): void {
     if (this.failWrites > 0) {

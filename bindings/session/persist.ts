@@ -13,10 +13,10 @@
 // session: its connections fail with LEASE_LOST and `leaseLost` is emitted.
 
 import { SessionLeaseLostError, SessionLockedError } from '../storage/errors';
-import { type HeldLease, holdLease } from '../storage/lease';
 import { MemoryStorage } from '../storage/memory';
 import type { DcAuth, JsonValue, SessionPatch, SessionRecord, SessionStorage } from '../storage/types';
 import type { Driver } from './driver';
+import { type HeldLease, holdBatched } from './lease-renewer';
 import type { SessionEntry } from './registry';
 import { SessionError, type SessionOpenOptions } from './types';
 
@@ -115,7 +115,7 @@ export class SessionStore {
     let store: SessionStore | undefined;
     let lease: HeldLease;
     try {
-      lease = await holdLease(storage, name, {
+      lease = await holdBatched(storage, name, {
         ttlMs,
         renewEveryMs: every,
         owner: o.persist?.owner,

@@ -11,7 +11,7 @@ export {
   StorageError,
 } from './errors';
 export { aesGcmKeyCipher, type KeyCipher } from './key-cipher';
-export { type HeldLease, type HoldOptions, holdLease, newOwnerId } from './lease';
+export { type HeldLease, type HoldOptions, holdLease, newOwnerId, renewLeases } from './lease';
 export { MemoryStorage, type MemoryStorageOptions } from './memory';
 export { applyPatch } from './merge';
 export {
@@ -52,6 +52,8 @@ export type {
   DcAuth,
   JsonValue,
   Lease,
+  LeaseClaim,
+  RenewResult,
   SaveOptions,
   SessionPatch,
   SessionRecord,

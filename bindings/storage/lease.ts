@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { SessionLeaseLostError, SessionLockedError } from './errors';
-import type { Lease, SessionStorage } from './types';
+import type { Lease, LeaseClaim, RenewResult, SessionStorage } from './types';
 
 /** A fresh owner id: host, pid and a random part (unique per open, even in one process). */
 export function newOwnerId(): string {
@@ -64,6 +64,66 @@ export function decideRenew(
   if (!current) throw new SessionLeaseLostError(name, owner);
   if (current.owner !== owner) throw new SessionLockedError(name, current.owner, current.expiresAt);
   return { name, owner, expiresAt: now + ttlMs };
+}
+
+/**
+ * decideRenew for one claim of a batch: the lease, or the error renew() would
+ * throw, as a result. For the adapters that decide in JS (memory, SQLite).
+ */
+export function renewResult(
+  claim: LeaseClaim,
+  current: LeaseRow | undefined,
+  ttlMs: number,
+  now: number,
+): RenewResult {
+  try {
+    return { kind: 'renewed', lease: decideRenew(claim.name, current, claim.owner, ttlMs, now) };
+  } catch (error) {
+    return { kind: 'lost', error: error as Error };
+  }
+}
+
+/** The result for a claim a batch did not renew, from the lease row found (if any). */
+export function notRenewed(claim: LeaseClaim, current: LeaseRow | undefined): RenewResult {
+  // The row still naming us means it changed under the batch (taken and given back,
+  // or gone): not renewed is not held, as renew() would report on a second look.
+  const error =
+    current && current.owner !== claim.owner
+      ? new SessionLockedError(claim.name, current.owner, current.expiresAt)
+      : new SessionLeaseLostError(claim.name, claim.owner);
+  return { kind: 'lost', error };
+}
+
+export function checkClaims(claims: readonly LeaseClaim[]): void {
+  for (const c of claims) {
+    if (typeof c.name !== 'string') throw new TypeError('a lease claim names its session (a string)');
+    checkOwner(c.owner);
+  }
+}
+
+/**
+ * Renews every claim: storage.renewMany() when the adapter has it, otherwise
+ * renew() per claim (all in flight at once). One result per claim, in order;
+ * rejects only when the batch as a whole failed.
+ */
+export async function renewLeases(
+  storage: SessionStorage,
+  claims: readonly LeaseClaim[],
+  ttlMs: number,
+): Promise<RenewResult[]> {
+  if (claims.length === 0) return [];
+  if (storage.renewMany) return storage.renewMany(claims, ttlMs);
+  return Promise.all(
+    claims.map(async ({ name, owner }): Promise<RenewResult> => {
+      try {
+        return { kind: 'renewed', lease: await storage.renew(name, owner, ttlMs) };
+      } catch (error) {
+        const lost = error instanceof SessionLockedError || error instanceof SessionLeaseLostError;
+        if (!lost && (error instanceof RangeError || error instanceof TypeError)) throw error;
+        return { kind: lost ? 'lost' : 'failed', error: error as Error };
+      }
+    }),
+  );
 }
 
 /** The fencing rule for a save with `options.owner`: the lease must be this owner's. */

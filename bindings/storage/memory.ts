@@ -1,10 +1,27 @@
 // The default storage: a Map in this process. Records are kept in their
 // encoded form, so a caller mutating a loaded record never changes the stored
 // one, and behaviour (validation, key sealing) matches the durable adapters.
-import { checkFence, checkOwner, checkTtl, decideAcquire, decideRenew, type LeaseRow } from './lease';
+import {
+  checkClaims,
+  checkFence,
+  checkOwner,
+  checkTtl,
+  decideAcquire,
+  decideRenew,
+  type LeaseRow,
+  renewResult,
+} from './lease';
 import { applyPatch } from './merge';
 import { type CodecOptions, decodeRecord, encodeRecord } from './record-codec';
-import type { Lease, SaveOptions, SessionPatch, SessionRecord, SessionStorage } from './types';
+import type {
+  Lease,
+  LeaseClaim,
+  RenewResult,
+  SaveOptions,
+  SessionPatch,
+  SessionRecord,
+  SessionStorage,
+} from './types';
 
 export interface MemoryStorageOptions extends CodecOptions {}
 
@@ -70,6 +87,18 @@ export class MemoryStorage implements SessionStorage {
     const lease = decideRenew(name, this.leases.get(name), owner, checkTtl(ttlMs), Date.now());
     this.leases.set(name, { owner, expiresAt: lease.expiresAt });
     return lease;
+  }
+
+  async renewMany(claims: readonly LeaseClaim[], ttlMs: number): Promise<RenewResult[]> {
+    checkClaims(claims);
+    const ttl = checkTtl(ttlMs);
+    const now = Date.now();
+    return claims.map((claim) => {
+      const result = renewResult(claim, this.leases.get(claim.name), ttl, now);
+      if (result.kind === 'renewed')
+        this.leases.set(claim.name, { owner: claim.owner, expiresAt: result.lease.expiresAt });
+      return result;
+    });
   }
 
   async release(name: string, owner: string): Promise<boolean> {

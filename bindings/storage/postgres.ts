@@ -9,11 +9,19 @@
 // SHARE) in the same statement, so a take-over waits for it or wins before it.
 import { loadDriver } from './drivers';
 import { SessionLeaseLostError, SessionLockedError } from './errors';
-import { checkOwner, checkTtl } from './lease';
+import { checkClaims, checkOwner, checkTtl, notRenewed } from './lease';
 import { applyPatch } from './merge';
 import { type CodecOptions, decodeRecord, encodeRecord } from './record-codec';
 import { identifier } from './sql';
-import type { Lease, SaveOptions, SessionPatch, SessionRecord, SessionStorage } from './types';
+import type {
+  Lease,
+  LeaseClaim,
+  RenewResult,
+  SaveOptions,
+  SessionPatch,
+  SessionRecord,
+  SessionStorage,
+} from './types';
 
 /** The part of node-postgres used here (a pg.Pool fits). */
 export interface PgResult {
@@ -253,6 +261,43 @@ export class PostgresStorage implements SessionStorage {
     );
     if (rows.length) return { name, owner, expiresAt: Number(rows[0].ms) };
     throw await this.leaseError(this.pool, name, owner);
+  }
+
+  /**
+   * One statement: the UPDATE renews the rows still held by their claimed owner
+   * (a row taken over meanwhile is re-checked by PostgreSQL and left alone), and
+   * the same round trip reads the rows it did not renew, for the errors.
+   */
+  async renewMany(claims: readonly LeaseClaim[], ttlMs: number): Promise<RenewResult[]> {
+    checkClaims(claims);
+    const ttl = checkTtl(ttlMs);
+    if (claims.length === 0) return [];
+    const { rows } = await this.query(
+      `WITH c AS (SELECT * FROM unnest($1::text[], $2::text[]) AS c(name, owner)),
+       u AS (
+         UPDATE ${this.l} AS l SET expires_at = clock_timestamp() + $3 * interval '1 millisecond'
+         FROM c WHERE l.name = c.name AND l.owner = c.owner
+         RETURNING l.name, l.owner, ${MS} AS ms)
+       SELECT true AS renewed, name, owner, ms FROM u
+       UNION ALL
+       SELECT false, name, owner, ${MS} FROM ${this.l} AS l
+       WHERE name IN (SELECT c.name FROM c
+         WHERE NOT EXISTS (SELECT 1 FROM u WHERE u.name = c.name AND u.owner = c.owner))`,
+      [claims.map((c) => c.name), claims.map((c) => c.owner), ttl],
+    );
+    const renewed = new Map<string, number>();
+    const current = new Map<string, { owner: string; expiresAt: number }>();
+    for (const r of rows) {
+      const owner = String(r.owner);
+      if (r.renewed) renewed.set(JSON.stringify([r.name, owner]), Number(r.ms));
+      else current.set(String(r.name), { owner, expiresAt: Number(r.ms) });
+    }
+    return claims.map((c): RenewResult => {
+      const ms = renewed.get(JSON.stringify([c.name, c.owner]));
+      if (ms !== undefined)
+        return { kind: 'renewed', lease: { name: c.name, owner: c.owner, expiresAt: ms } };
+      return notRenewed(c, current.get(c.name));
+    });
   }
 
   async release(name: string, owner: string): Promise<boolean> {

@@ -14,14 +14,23 @@
 // Redis Cluster is not supported (the index key and a session's keys differ in slot).
 import { loadDriver } from './drivers';
 import { SessionLeaseLostError, SessionLockedError } from './errors';
-import { checkOwner, checkTtl } from './lease';
+import { checkClaims, checkOwner, checkTtl } from './lease';
 import { applyPatch } from './merge';
 import { type CodecOptions, decodeRecord, encodeRecord } from './record-codec';
-import type { Lease, SaveOptions, SessionPatch, SessionRecord, SessionStorage } from './types';
+import type {
+  Lease,
+  LeaseClaim,
+  RenewResult,
+  SaveOptions,
+  SessionPatch,
+  SessionRecord,
+  SessionStorage,
+} from './types';
 
 /** The part of ioredis used here (an ioredis `Redis` instance fits). */
 export interface RedisClient {
-  defineCommand(name: string, definition: { numberOfKeys: number; lua: string }): void;
+  /** numberOfKeys null: the caller passes the key count first (a variable number of keys). */
+  defineCommand(name: string, definition: { numberOfKeys: number | null; lua: string }): void;
   getBuffer(key: string): Promise<Buffer | null>;
   mgetBuffer(...keys: string[]): Promise<Array<Buffer | null>>;
   zrangebylex(key: string, min: string | Buffer, max: string | Buffer): Promise<string[]>;
@@ -83,6 +92,23 @@ const SCRIPTS = {
     end
     if not cur then return {0} end
     return {2, cur, now + redis.call('PTTL', KEYS[1])}`,
+  // tmtRenew over many leases in one script (atomic as a whole). KEYS: leases.
+  // ARGV: ttl, then one owner per key. One reply per key, as tmtRenew's.
+  tmtRenewMany: `${NOW}
+    local ttl = tonumber(ARGV[1])
+    local out = {}
+    for i, key in ipairs(KEYS) do
+      local cur = redis.call('GET', key)
+      if cur == ARGV[i + 1] then
+        redis.call('PEXPIRE', key, ttl)
+        out[i] = {1, now + ttl}
+      elseif not cur then
+        out[i] = {0}
+      else
+        out[i] = {2, cur, now + redis.call('PTTL', key)}
+      end
+    end
+    return out`,
   // KEYS: lease. ARGV: owner.
   tmtRelease: `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
     return 0`,
@@ -94,14 +120,18 @@ const SCRIPTS = {
 } as const;
 
 type Reply = Array<number | string>;
+
+/** Claims per renewal script. */
+const RENEW_CHUNK = 1000;
 type Scripted = { [K in keyof typeof SCRIPTS]: (...args: Array<string | number | Buffer>) => Promise<Reply> };
 
-const KEYS: Record<keyof typeof SCRIPTS, number> = {
+const KEYS: Record<keyof typeof SCRIPTS, number | null> = {
   tmtSave: 3,
   tmtSwap: 3,
   tmtDelete: 2,
   tmtAcquire: 1,
   tmtRenew: 1,
+  tmtRenewMany: null,
   tmtRelease: 1,
   tmtLease: 1,
 };
@@ -217,6 +247,32 @@ export class RedisStorage implements SessionStorage {
     const reply = await this.cmd.tmtRenew(this.lk(name), owner, checkTtl(ttlMs));
     if (reply[0] === 1) return { name, owner, expiresAt: Number(reply[1]) };
     throw this.fenceError(reply, name, owner);
+  }
+
+  /**
+   * One script per chunk of RENEW_CHUNK claims (a script blocks the server while
+   * it runs: chunks keep each pause short), all chunks sent at once (pipelined).
+   */
+  async renewMany(claims: readonly LeaseClaim[], ttlMs: number): Promise<RenewResult[]> {
+    checkClaims(claims);
+    const ttl = checkTtl(ttlMs);
+    const chunks: Array<Promise<RenewResult[]>> = [];
+    for (let i = 0; i < claims.length; i += RENEW_CHUNK) {
+      const part = claims.slice(i, i + RENEW_CHUNK);
+      const keys = part.map((c) => this.lk(c.name));
+      const args = [part.length, ...keys, ttl, ...part.map((c) => c.owner)];
+      chunks.push(
+        this.cmd.tmtRenewMany(...args).then((replies) =>
+          (replies as unknown as Reply[]).map((reply, j): RenewResult => {
+            const { name, owner } = part[j];
+            if (reply[0] === 1)
+              return { kind: 'renewed', lease: { name, owner, expiresAt: Number(reply[1]) } };
+            return { kind: 'lost', error: this.fenceError(reply, name, owner) };
+          }),
+        ),
+      );
+    }
+    return (await Promise.all(chunks)).flat();
   }
 
   async release(name: string, owner: string): Promise<boolean> {

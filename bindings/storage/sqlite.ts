@@ -11,11 +11,28 @@
 import { resolve } from 'node:path';
 import { loadDriver } from './drivers';
 import { StorageError } from './errors';
-import { checkFence, checkOwner, checkTtl, decideAcquire, decideRenew, type LeaseRow } from './lease';
+import {
+  checkClaims,
+  checkFence,
+  checkOwner,
+  checkTtl,
+  decideAcquire,
+  decideRenew,
+  type LeaseRow,
+  notRenewed,
+} from './lease';
 import { applyPatch } from './merge';
 import { type CodecOptions, decodeRecord, encodeRecord } from './record-codec';
 import { identifier } from './sql';
-import type { Lease, SaveOptions, SessionPatch, SessionRecord, SessionStorage } from './types';
+import type {
+  Lease,
+  LeaseClaim,
+  RenewResult,
+  SaveOptions,
+  SessionPatch,
+  SessionRecord,
+  SessionStorage,
+} from './types';
 
 /** The part of better-sqlite3's API used here. */
 export interface SqliteStatement {
@@ -150,7 +167,7 @@ interface Row {
 export class SqliteStorage implements SessionStorage {
   private readonly conn: Connection;
   private readonly s: Record<
-    'load' | 'upsert' | 'del' | 'list' | 'leaseGet' | 'leaseSet' | 'leaseDel',
+    'load' | 'upsert' | 'del' | 'list' | 'leaseGet' | 'leaseSet' | 'leaseDel' | 'leaseRenewMany',
     SqliteStatement
   >;
   private readonly many: (names: readonly string[]) => Row[];
@@ -187,6 +204,14 @@ export class SqliteStorage implements SessionStorage {
            ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at`,
         ),
         leaseDel: db.prepare(`DELETE FROM ${l} WHERE name = ? AND owner = ?`),
+        // A batch renewal in one statement: the claims come as one JSON array of
+        // [name, owner] pairs; only rows still held by the claimed owner change.
+        leaseRenewMany: db.prepare(
+          `UPDATE ${l} SET expires_at = ?
+           FROM (SELECT value ->> 0 AS n, value ->> 1 AS o FROM json_each(?)) AS c
+           WHERE ${l}.name = c.n AND ${l}.owner = c.o
+           RETURNING name, owner`,
+        ),
       };
       // json_each binds the whole name list as one parameter: one statement for any count.
       const manyStmt = db.prepare(
@@ -300,6 +325,28 @@ export class SqliteStorage implements SessionStorage {
         const lease = decideRenew(name, this.leaseRow(name), owner, ttl, Date.now());
         this.s.leaseSet.run(name, owner, lease.expiresAt);
         return lease;
+      })
+      .immediate();
+  }
+
+  async renewMany(claims: readonly LeaseClaim[], ttlMs: number): Promise<RenewResult[]> {
+    checkClaims(claims);
+    this.ready();
+    const ttl = checkTtl(ttlMs);
+    if (claims.length === 0) return [];
+    return this.conn.db
+      .transaction(() => {
+        const now = Date.now();
+        const expiresAt = now + ttl;
+        const pairs = JSON.stringify(claims.map((c) => [c.name, c.owner]));
+        const rows = this.s.leaseRenewMany.all(expiresAt, pairs) as LeaseClaim[];
+        const renewed = new Set(rows.map((r) => JSON.stringify([r.name, r.owner])));
+        return claims.map((c): RenewResult => {
+          if (renewed.has(JSON.stringify([c.name, c.owner]))) {
+            return { kind: 'renewed', lease: { name: c.name, owner: c.owner, expiresAt } };
+          }
+          return notRenewed(c, this.leaseRow(c.name));
+        });
       })
       .immediate();
   }

@@ -66,6 +66,24 @@ export interface Lease {
   expiresAt: number;
 }
 
+/** One lease to renew in a batch: `name` as held by `owner`. */
+export interface LeaseClaim {
+  name: string;
+  owner: string;
+}
+
+/**
+ * What a batch renewal did with one claim (same order as the claims):
+ * `renewed`; `lost` with the error the single renew() would have thrown
+ * (SessionLockedError: another owner has it; SessionLeaseLostError: it is gone);
+ * or `failed` (a transient error of this claim alone, e.g. the fallback's
+ * renew() met a network error: the lease may still be ours).
+ */
+export type RenewResult =
+  | { kind: 'renewed'; lease: Lease }
+  | { kind: 'lost'; error: Error }
+  | { kind: 'failed'; error: Error };
+
 export interface SaveOptions {
   /**
    * Fencing: write only if this owner holds the session's lease; otherwise the
@@ -108,6 +126,14 @@ export interface SessionStorage {
    * owner took it, SessionLeaseLostError when it is gone.
    */
   renew(name: string, owner: string, ttlMs: number): Promise<Lease>;
+  /**
+   * renew() for many claims in one round trip where the backend allows, with
+   * exactly renew()'s rule per claim (only the holder renews; a lease another
+   * owner took is never renewed). One result per claim, in order. Rejects only
+   * when the whole batch failed (then no claim is known to be renewed).
+   * Optional: renewLeases() in lease.ts falls back to renew() per claim.
+   */
+  renewMany?(claims: readonly LeaseClaim[], ttlMs: number): Promise<RenewResult[]>;
   /** Gives the lease up; false when this owner did not hold it. */
   release(name: string, owner: string): Promise<boolean>;
   /** The current lease, if any and unexpired. */
