@@ -14,30 +14,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LeaseRenewer, RENEW_BATCH } from '../bindings/session/lease-renewer';
-import {
-  type HeldLease,
-  holdLease,
-  type LeaseClaim,
-  MemoryStorage,
-  PostgresStorage,
-  RedisStorage,
-  type SessionStorage,
-  SqliteStorage,
-} from '../bindings/storage';
+import { type HeldLease, holdLease, type LeaseClaim, type SessionStorage } from '../bindings/storage';
 import { type Measured, report } from './harness';
+import { inFlight, storageSubjects } from './storage-subjects';
 
 const N = Number(process.env.TMT_BENCH_LEASE_N ?? 10_000);
 const TTL = 30_000;
 const REPEATS = 3;
-
-async function inFlight<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<unknown>) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]);
-    }),
-  );
-}
 
 /** The best of REPEATS runs, in ms. */
 async function bestMs(fn: () => Promise<void>): Promise<number> {
@@ -48,48 +31,6 @@ async function bestMs(fn: () => Promise<void>): Promise<number> {
     best = Math.min(best, performance.now() - start);
   }
   return best;
-}
-
-interface Subject {
-  name: string;
-  storage: SessionStorage;
-  cleanup: () => Promise<void>;
-}
-
-function subjects(dir: string): Subject[] {
-  const table = `bench_lease_${process.pid}`;
-  const list: Subject[] = [{ name: 'memory', storage: new MemoryStorage(), cleanup: async () => {} }];
-  const sqlite = new SqliteStorage({ path: join(dir, 'lease.db') });
-  list.push({ name: 'sqlite', storage: sqlite, cleanup: () => sqlite.close() });
-  const pgUrl = process.env.TMT_PG_URL;
-  if (pgUrl) {
-    const pg = new PostgresStorage({ connectionString: pgUrl, table });
-    list.push({
-      name: 'postgres',
-      storage: pg,
-      cleanup: async () => {
-        const pool = (pg as unknown as { pool: { query(q: string): Promise<unknown> } }).pool;
-        for (const t of ['', '_leases', '_schema']) await pool.query(`DROP TABLE IF EXISTS "${table}${t}"`);
-        await pg.close();
-      },
-    });
-  } else console.log('  (TMT_PG_URL not set: postgres skipped)');
-  const redisUrl = process.env.TMT_REDIS_URL;
-  if (redisUrl) {
-    const prefix = `bench-lease:${process.pid}:`;
-    const redis = new RedisStorage({ url: redisUrl, prefix });
-    list.push({
-      name: 'redis',
-      storage: redis,
-      cleanup: async () => {
-        const claims = Array.from({ length: N }, (_, i) => `s${i}`);
-        await inFlight(claims, 64, (n) => redis.release(n, 'bench'));
-        await inFlight(claims, 64, (n) => redis.release(`h${n.slice(1)}`, 'bench'));
-        await redis.close();
-      },
-    });
-  } else console.log('  (TMT_REDIS_URL not set: redis skipped)');
-  return list;
 }
 
 /** Steady state: N leases held for two periods; storage calls per second and leases lost. */
@@ -134,7 +75,9 @@ export async function run(): Promise<void> {
   const batches: LeaseClaim[][] = [];
   for (let i = 0; i < N; i += RENEW_BATCH) batches.push(claims.slice(i, i + RENEW_BATCH));
   try {
-    for (const { name, storage: s, cleanup } of subjects(dir)) {
+    for (const subject of storageSubjects(dir, 'lease')) {
+      const name = subject.name;
+      const s = subject.make();
       try {
         await inFlight(claims, 64, (c) => s.acquire(c.name, c.owner, TTL));
         const one = await bestMs(() => inFlight(claims, 64, (c) => s.renew(c.name, c.owner, TTL)));
@@ -176,7 +119,8 @@ export async function run(): Promise<void> {
           );
         }
       } finally {
-        await cleanup();
+        await s.close();
+        await subject.cleanup();
       }
     }
   } finally {

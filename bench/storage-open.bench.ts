@@ -11,16 +11,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SessionRegistry } from '../bindings/session';
-import {
-  holdLease,
-  MemoryStorage,
-  PostgresStorage,
-  RedisStorage,
-  type SessionStorage,
-  SqliteStorage,
-} from '../bindings/storage';
+import { holdLease, type SessionStorage } from '../bindings/storage';
 import { type Measured, report } from './harness';
 import { type DcControl, forkedDc, type PreparedKey } from './session-dc';
+import { inFlight, storageSubjects } from './storage-subjects';
 
 const N = Number(process.env.TMT_BENCH_OPEN_N ?? 10_000);
 const IN_FLIGHT = 256;
@@ -28,65 +22,10 @@ const IN_FLIGHT = 256;
 const SETTLE_MS = 3000;
 const settle = () => new Promise((r) => setTimeout(r, SETTLE_MS));
 
-async function inFlight<T>(items: T[], fn: (item: T, i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(IN_FLIGHT, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        await fn(items[i], i);
-      }
-    }),
-  );
-}
-
 async function seconds(fn: () => Promise<unknown>): Promise<number> {
   const start = performance.now();
   await fn();
   return (performance.now() - start) / 1000;
-}
-
-interface Subject {
-  name: string;
-  make: () => SessionStorage;
-  cleanup?: () => Promise<void>;
-}
-
-function subjects(dir: string): Subject[] {
-  const table = `bench_open_${process.pid}`;
-  const prefix = `bench-open:${process.pid}:`;
-  const memory = new MemoryStorage();
-  const list: Subject[] = [
-    { name: 'memory', make: () => memory },
-    { name: 'sqlite', make: () => new SqliteStorage({ path: join(dir, 'open.db') }) },
-  ];
-  const pgUrl = process.env.TMT_PG_URL;
-  if (pgUrl) {
-    list.push({
-      name: 'postgres',
-      make: () => new PostgresStorage({ connectionString: pgUrl, table }),
-      cleanup: async () => {
-        const s = new PostgresStorage({ connectionString: pgUrl, table }) as unknown as {
-          pool: { query(q: string): Promise<unknown>; end(): Promise<void> };
-        };
-        for (const t of ['', '_leases', '_schema']) await s.pool.query(`DROP TABLE IF EXISTS "${table}${t}"`);
-        await s.pool.end();
-      },
-    });
-  } else console.log('  (TMT_PG_URL not set: postgres skipped)');
-  const redisUrl = process.env.TMT_REDIS_URL;
-  if (redisUrl) {
-    list.push({
-      name: 'redis',
-      make: () => new RedisStorage({ url: redisUrl, prefix }),
-      cleanup: async () => {
-        const s = new RedisStorage({ url: redisUrl, prefix });
-        await Promise.all((await s.list()).map((n) => s.delete(n)));
-        await s.close();
-      },
-    });
-  } else console.log('  (TMT_REDIS_URL not set: redis skipped)');
-  return list;
 }
 
 interface Row {
@@ -109,7 +48,7 @@ async function openAll(dc: DcControl, keys: PreparedKey[], storage?: SessionStor
     transport: { kind: 'abridged' as const },
   };
   const open = await seconds(() =>
-    inFlight(keys, async (key, i) => {
+    inFlight(keys, IN_FLIGHT, async (key, i) => {
       const options = storage
         ? { ...base, storage, name: `open-${i}` }
         : { ...base, import: { authKey: key.authKey, serverSalt: key.salt, userId: key.userId } };
@@ -118,7 +57,7 @@ async function openAll(dc: DcControl, keys: PreparedKey[], storage?: SessionStor
   );
   if (created !== 0 || ids.length !== keys.length)
     throw new Error(`${created} handshakes, ${ids.length} open`);
-  const close = await seconds(() => inFlight(ids, (id) => reg.close(id)));
+  const close = await seconds(() => inFlight(ids, IN_FLIGHT, (id) => reg.close(id)));
   return { name: storage ? 'stored' : 'import', leaseLoad: 0, open, close };
 }
 
@@ -143,10 +82,10 @@ export async function run(): Promise<void> {
       await openAll(dc, keys.slice(0, Math.min(N, 500))); // warm-up (JIT), not reported
       return openAll(dc, keys);
     });
-    for (const subject of subjects(dir)) {
+    for (const subject of storageSubjects(dir, 'open')) {
       const row = await withDc(async (dc, keys) => {
         const s = subject.make();
-        await inFlight(keys, (key, i) =>
+        await inFlight(keys, IN_FLIGHT, (key, i) =>
           s.save({
             name: `open-${i}`,
             dcId: 2,
@@ -157,7 +96,7 @@ export async function run(): Promise<void> {
         );
         const names = keys.map((_, i) => `open-${i}`);
         const leaseLoad = await seconds(() =>
-          inFlight(names, async (name) => {
+          inFlight(names, IN_FLIGHT, async (name) => {
             const lease = await holdLease(s, name, { ttlMs: 60_000 });
             if (!(await s.load(name))) throw new Error(`${name} missing`);
             await lease.release();
@@ -166,7 +105,7 @@ export async function run(): Promise<void> {
         await settle();
         const opened = await openAll(dc, keys, s);
         await s.close();
-        await subject.cleanup?.();
+        await subject.cleanup();
         return { ...opened, name: subject.name, leaseLoad };
       });
       rows.push(row);

@@ -8,15 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  MemoryStorage,
-  PostgresStorage,
-  RedisStorage,
-  type SessionRecord,
-  type SessionStorage,
-  SqliteStorage,
-} from '../bindings/storage';
+import type { SessionRecord } from '../bindings/storage';
 import { type Measured, report } from './harness';
+import { inFlight, storageSubjects } from './storage-subjects';
 
 const N = 10_000;
 const IN_FLIGHT = 64;
@@ -33,68 +27,18 @@ function record(name: string): SessionRecord {
   };
 }
 
-async function inFlight(names: string[], fn: (name: string) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: IN_FLIGHT }, async () => {
-      while (next < names.length) await fn(names[next++]);
-    }),
-  );
-}
-
 async function time(fn: () => Promise<unknown>): Promise<number> {
   const start = performance.now();
   await fn();
   return (performance.now() - start) / 1000;
 }
 
-interface Subject {
-  name: string;
-  make: () => SessionStorage;
-  cleanup?: () => Promise<void>;
-}
-
 export async function run(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tmt-bench-'));
-  const table = `bench_${process.pid}`;
-  const prefix = `bench:${process.pid}:`;
-  const memory = new MemoryStorage();
-  const subjects: Subject[] = [
-    // One map per process: "reopening" it is the same object.
-    { name: 'memory', make: () => memory },
-    { name: 'sqlite (synchronous=full)', make: () => new SqliteStorage({ path: join(dir, 'full.db') }) },
-    {
-      name: 'sqlite (synchronous=normal)',
-      make: () => new SqliteStorage({ path: join(dir, 'normal.db'), synchronous: 'normal' }),
-    },
-  ];
-  const pgUrl = process.env.TMT_PG_URL;
-  const redisUrl = process.env.TMT_REDIS_URL;
-  if (pgUrl) {
-    subjects.push({
-      name: 'postgres',
-      make: () => new PostgresStorage({ connectionString: pgUrl, table }),
-      cleanup: async () => {
-        const s = new PostgresStorage({ connectionString: pgUrl, table }) as unknown as {
-          pool: { query(q: string): Promise<unknown>; end(): Promise<void> };
-        };
-        for (const t of ['', '_leases', '_schema']) await s.pool.query(`DROP TABLE IF EXISTS "${table}${t}"`);
-        await s.pool.end();
-      },
-    });
-  } else console.log('  (TMT_PG_URL not set: postgres skipped)');
-  if (redisUrl) {
-    subjects.push({
-      name: 'redis',
-      make: () => new RedisStorage({ url: redisUrl, prefix }),
-      cleanup: async () => {
-        const s = new RedisStorage({ url: redisUrl, prefix });
-        const names = await s.list();
-        await Promise.all(names.map((n) => s.delete(n)));
-        await s.close();
-      },
-    });
-  } else console.log('  (TMT_REDIS_URL not set: redis skipped)');
+  const subjects = storageSubjects(dir, 'load', [
+    { name: 'sqlite (synchronous=full)', file: 'full.db' },
+    { name: 'sqlite (synchronous=normal)', file: 'normal.db', options: { synchronous: 'normal' } },
+  ]);
 
   const names = Array.from({ length: N }, (_, i) => `bench-${i}`);
   const records = new Map(names.map((n) => [n, record(n)]));
@@ -105,14 +49,14 @@ export async function run(): Promise<void> {
     for (const subject of subjects) {
       const s = subject.make();
       await s.list(); // connect and create tables outside the timing
-      const save = await time(() => inFlight(names, (n) => s.save(records.get(n)!)));
+      const save = await time(() => inFlight(names, IN_FLIGHT, (n) => s.save(records.get(n)!)));
       await s.close();
       // Open from storage: a fresh storage object, as after a restart.
       const fresh = subject.make();
       await fresh.list();
       let found = 0;
       const load = await time(() =>
-        inFlight(names, async (n) => {
+        inFlight(names, IN_FLIGHT, async (n) => {
           if (await fresh.load(n)) found++;
         }),
       );
@@ -121,7 +65,7 @@ export async function run(): Promise<void> {
       });
       if (found !== 2 * N) throw new Error(`${subject.name}: found ${found} of ${2 * N}`);
       await fresh.close();
-      await subject.cleanup?.();
+      await subject.cleanup();
       console.log(
         `  ${subject.name.padEnd(28)} save ${(save * 1000).toFixed(0).padStart(6)} ms   ` +
           `load ${(load * 1000).toFixed(0).padStart(6)} ms   loadMany ${(many * 1000).toFixed(0).padStart(6)} ms`,
