@@ -329,24 +329,32 @@ export class DcCore {
       finished();
     }
     if (session.dropped.delete(msgId)) return;
-    const deliver = () => {
-      if (this.stopped || key.sessions.get(session.sessionId) !== session) return;
-      try {
-        if (session.answer(msgId, result, this.clock())) this.stats.gzipped++;
-      } catch (e) {
-        // A handler's raw answer that is no TL object (not whole words, over 1 MiB).
-        this.log(
-          `answer to ${msgId} refused by the message layer (${(e as { code?: string }).code ?? 'error'})`,
-        );
-        session.answer(msgId, rpcErrorBody(500, 'INTERNAL_SERVER_ERROR'), this.clock());
-      }
-      this.flushSoon(session);
-    };
+    // The usual case answers at once, without the closures that faults need.
+    if (this.faults.replyDelayMs <= 0 && this.faults.reorderCount <= 0) {
+      this.deliver(key, session, msgId, result);
+      return;
+    }
+    const deliver = () => this.deliver(key, session, msgId, result);
     if (this.faults.replyDelayMs > 0) {
       this.io.setTimer(() => this.safely(() => this.hold(deliver)), this.faults.replyDelayMs);
     } else {
       this.hold(deliver);
     }
+  }
+
+  /** Queues the answer to `msgId` (unless its session is gone) and sends it this turn. */
+  private deliver(key: AuthKeyRecord, session: DcSession, msgId: bigint, result: Buffer): void {
+    if (this.stopped || key.sessions.get(session.sessionId) !== session) return;
+    try {
+      if (session.answer(msgId, result, this.clock())) this.stats.gzipped++;
+    } catch (e) {
+      // A handler's raw answer that is no TL object (not whole words, over 1 MiB).
+      this.log(
+        `answer to ${msgId} refused by the message layer (${(e as { code?: string }).code ?? 'error'})`,
+      );
+      session.answer(msgId, rpcErrorBody(500, 'INTERNAL_SERVER_ERROR'), this.clock());
+    }
+    this.flushSoon(session);
   }
 
   /** Reordering: the next `reorderCount` answers wait, then go newest first. */
