@@ -137,6 +137,12 @@ export class DcConnection {
     this.socket.write(this.codec.encode(packet));
   }
 
+  /** Sends several packets in one write. */
+  sendMany(packets: Buffer[]): void {
+    if (this.closed || this.socket.destroyed) return;
+    this.socket.write(this.codec.encodeMany(packets));
+  }
+
   /** Sends an unencrypted message (handshake answers) with a fresh server msg_id. */
   sendPlain(body: Buffer, serverNow: number): void {
     let id = mtpMsgIdAt(serverNow) | 1n;

@@ -23,6 +23,8 @@ export interface Link {
   readonly closed: boolean;
   readonly handshake: HandshakeServer;
   send(packet: Buffer): void;
+  /** Several packets in one write (optional: `send` each otherwise). */
+  sendMany?(packets: Buffer[]): void;
   sendPlain(body: Buffer, serverNow: number): void;
   sendTransportError(code: number): void;
   sendQuickAck(token: number): void;
@@ -35,6 +37,11 @@ export interface Link {
 export interface CoreIo {
   setTimer(fn: () => void, ms: number): unknown;
   clearTimer(handle: unknown): void;
+  /**
+   * Runs `fn` once the current turn's work is done (setImmediate: after the packets of
+   * this read and the answers they produced). Without it every change is sent at once.
+   */
+  defer?(fn: () => void): void;
   log(message: string): void;
 }
 
@@ -74,7 +81,11 @@ export class DcCore {
   readonly attached = new Map<DcSession, Link>();
   skewMs = 0;
   stopped = false;
-  private readonly timers = new Map<DcSession, unknown>();
+  /** Each session's armed wake-up and when it fires (ms, local clock). */
+  private readonly timers = new Map<DcSession, { handle: unknown; at: number }>();
+  /** Sessions with something to send at the end of this turn. */
+  private readonly dirty = new Set<DcSession>();
+  private flushScheduled = false;
   /** The connection each session last answered on (kept after it closed). */
   private readonly lastLink = new WeakMap<DcSession, Link>();
   private readonly executedIds = new Set<string>();
@@ -152,8 +163,9 @@ export class DcCore {
   /** Stops every timer and held answer. */
   stop(): void {
     this.stopped = true;
-    for (const t of this.timers.values()) this.io.clearTimer(t);
+    for (const t of this.timers.values()) this.io.clearTimer(t.handle);
     this.timers.clear();
+    this.dirty.clear();
     this.held = [];
   }
 
@@ -165,8 +177,7 @@ export class DcCore {
 
   detach(s: DcSession): void {
     this.attached.delete(s);
-    this.io.clearTimer(this.timers.get(s));
-    this.timers.delete(s);
+    this.disarm(s);
   }
 
   /** One whole packet from a client connection. */
@@ -289,7 +300,7 @@ export class DcCore {
     for (const d of input.dropped) this.log(`session ${sessionId.toString(16)} dropped ${d.reason}`);
     if (input.disconnectDelay !== undefined) conn.armDisconnect(input.disconnectDelay);
     for (const q of input.queries) void this.run(key, session, q.msgId, q.body);
-    this.flush(session);
+    this.flushSoon(session);
   }
 
   destroySession(key: AuthKeyRecord, sessionId: bigint): boolean {
@@ -319,24 +330,32 @@ export class DcCore {
       finished();
     }
     if (session.dropped.delete(msgId)) return;
-    const deliver = () => {
-      if (this.stopped || key.sessions.get(session.sessionId) !== session) return;
-      try {
-        if (session.answer(msgId, result, this.clock())) this.stats.gzipped++;
-      } catch (e) {
-        // A handler's raw answer that is no TL object (not whole words, over 1 MiB).
-        this.log(
-          `answer to ${msgId} refused by the message layer (${(e as { code?: string }).code ?? 'error'})`,
-        );
-        session.answer(msgId, rpcErrorBody(500, 'INTERNAL_SERVER_ERROR'), this.clock());
-      }
-      this.flush(session);
-    };
+    // The usual case answers at once, without the closures that faults need.
+    if (this.faults.replyDelayMs <= 0 && this.faults.reorderCount <= 0) {
+      this.deliver(key, session, msgId, result);
+      return;
+    }
+    const deliver = () => this.deliver(key, session, msgId, result);
     if (this.faults.replyDelayMs > 0) {
       this.io.setTimer(() => this.safely(() => this.hold(deliver)), this.faults.replyDelayMs);
     } else {
       this.hold(deliver);
     }
+  }
+
+  /** Queues the answer to `msgId` (unless its session is gone) and sends it this turn. */
+  private deliver(key: AuthKeyRecord, session: DcSession, msgId: bigint, result: Buffer): void {
+    if (this.stopped || key.sessions.get(session.sessionId) !== session) return;
+    try {
+      if (session.answer(msgId, result, this.clock())) this.stats.gzipped++;
+    } catch (e) {
+      // A handler's raw answer that is no TL object (not whole words, over 1 MiB).
+      this.log(
+        `answer to ${msgId} refused by the message layer (${(e as { code?: string }).code ?? 'error'})`,
+      );
+      session.answer(msgId, rpcErrorBody(500, 'INTERNAL_SERVER_ERROR'), this.clock());
+    }
+    this.flushSoon(session);
   }
 
   /** Reordering: the next `reorderCount` answers wait, then go newest first. */
@@ -389,25 +408,74 @@ export class DcCore {
     this.flush(s);
   }
 
-  /** Sends whatever the session has due on its connection and re-arms its timer. */
+  /**
+   * Sends what `s` has due at the end of this turn: the answers of every query a read
+   * brought (and their acks) go out in one transmit, so one packet and one write per
+   * connection rather than one per answer.
+   */
+  private flushSoon(s: DcSession): void {
+    const defer = this.io.defer;
+    if (!defer) {
+      this.flush(s);
+      return;
+    }
+    this.dirty.add(s);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    defer(() => {
+      this.flushScheduled = false;
+      const due = [...this.dirty];
+      this.dirty.clear();
+      for (const d of due) this.safely(() => this.flush(d));
+    });
+  }
+
+  /** Sends whatever the session has due on its connection and arms its wake-up. */
   private flush(s: DcSession): void {
     if (this.stopped) return;
+    this.dirty.delete(s);
     const conn = this.attached.get(s);
-    this.io.clearTimer(this.timers.get(s));
-    this.timers.delete(s);
-    if (!conn || conn.closed) return;
+    if (!conn || conn.closed) {
+      this.disarm(s);
+      return;
+    }
     const now = this.clock();
     const t = s.transmit(now);
-    for (const p of t.packets) {
-      conn.send(p);
-      this.stats.packetsOut++;
+    if (t.packets.length === 1 || (t.packets.length > 1 && !conn.sendMany)) {
+      for (const p of t.packets) conn.send(p);
+    } else if (t.packets.length > 1) {
+      conn.sendMany!(t.packets);
     }
-    if (t.deadline !== undefined) {
-      this.timers.set(
-        s,
-        this.io.setTimer(() => this.safely(() => this.flush(s)), Math.max(0, t.deadline - now)),
-      );
-    }
+    this.stats.packetsOut += t.packets.length;
+    if (t.deadline !== undefined) this.arm(s, t.deadline, now);
+  }
+
+  /**
+   * Arms the session's wake-up for `deadline` unless one as early is armed already.
+   * Lazily: a wake-up that comes early finds nothing due and arms the next, which
+   * costs less than clearing and setting a timer on every flush (the message layer's
+   * deadline moves with each answer it sends).
+   */
+  private arm(s: DcSession, deadline: number, now: number): void {
+    const armed = this.timers.get(s);
+    if (armed && armed.at <= deadline) return;
+    if (armed) this.io.clearTimer(armed.handle);
+    const entry = { handle: undefined as unknown, at: deadline };
+    entry.handle = this.io.setTimer(
+      () => {
+        if (this.timers.get(s) === entry) this.timers.delete(s);
+        this.safely(() => this.flush(s));
+      },
+      Math.max(0, deadline - now),
+    );
+    this.timers.set(s, entry);
+  }
+
+  private disarm(s: DcSession): void {
+    const armed = this.timers.get(s);
+    if (!armed) return;
+    this.io.clearTimer(armed.handle);
+    this.timers.delete(s);
   }
 }
 

@@ -82,6 +82,21 @@ function tlString(s: string | Buffer): Buffer {
   return Buffer.concat([head, data, Buffer.alloc(pad)]);
 }
 
+/** The least body length of a service request answered here (0 for other constructors). */
+function serviceBodyLength(ctor: number): number {
+  switch (ctor) {
+    case PING:
+    case DESTROY_SESSION:
+      return 12;
+    case PING_DELAY_DISCONNECT:
+      return 16;
+    case GET_FUTURE_SALTS:
+      return 8;
+    default:
+      return 0;
+  }
+}
+
 /** The moment (ms since the epoch) a msg_id names. */
 export function msgIdTimeMs(msgId: bigint): number {
   return Number(msgId >> 32n) * 1000 + Number(((msgId & 0xffffffffn) * 1000n) >> 32n);
@@ -108,6 +123,8 @@ export class DcSession {
   readonly dropped = new Set<bigint>();
   private readonly salts: SaltSchedule;
   private saltsVersion = -1;
+  /** The server second syncSalts last looked at the schedule (it changes at most once a second). */
+  private saltsCheckedAt = Number.NaN;
   private readonly gzipAbove: number;
   private readonly destroy: (sessionId: bigint) => boolean;
   private readonly clock: () => number;
@@ -150,11 +167,15 @@ export class DcSession {
     const floor = last > 0n ? msgIdTimeMs(last) - now : Number.NEGATIVE_INFINITY;
     this.mtp.timeOffset = Math.max(offset, Math.min(floor, this.mtp.timeOffset));
     this.saltsVersion = -1;
+    this.saltsCheckedAt = Number.NaN;
   }
 
   /** Gives the native layer the salts valid now when the schedule changed. */
   syncSalts(now: number): void {
     const nowS = Math.floor(this.serverNow(now) / 1000);
+    // Within one second only a rotation (a fault) changes the schedule: skip the scan.
+    if (nowS === this.saltsCheckedAt && this.salts.version === this.saltsVersion) return;
+    this.saltsCheckedAt = nowS;
     const all = this.salts.all(nowS);
     if (this.salts.version === this.saltsVersion) return;
     this.saltsVersion = this.salts.version;
@@ -195,10 +216,8 @@ export class DcSession {
   private onMessage(msgId: bigint, body: Buffer, now: number, out: SessionInput): void {
     const ctor = body.length >= 4 ? body.readUInt32LE(0) : 0;
     // Service requests too short to read go to the DC like any query (it answers INPUT_FETCH_ERROR).
-    const short = { [PING]: 12, [PING_DELAY_DISCONNECT]: 16, [GET_FUTURE_SALTS]: 8, [DESTROY_SESSION]: 12 }[
-      ctor
-    ];
-    if (short !== undefined && body.length < short) {
+    const short = serviceBodyLength(ctor);
+    if (body.length < short) {
       out.queries.push({ msgId, body });
       return;
     }
@@ -247,7 +266,12 @@ export class DcSession {
       if (packed.length < result.length) payload = packed;
     }
     this.answered++;
-    this.mtp.enqueue(Buffer.concat([u32(RPC_RESULT), u64(reqMsgId), payload]), now);
+    // rpc_result#f35c6d01 req_msg_id:long result:Object, built in one allocation.
+    const body = Buffer.allocUnsafe(12 + payload.length);
+    body.writeUInt32LE(RPC_RESULT, 0);
+    body.writeBigUInt64LE(BigInt.asUintN(64, reqMsgId), 4);
+    payload.copy(body, 12);
+    this.mtp.enqueue(body, now);
     return payload !== result;
   }
 

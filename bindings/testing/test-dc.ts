@@ -79,6 +79,7 @@ export class TestDc {
       {
         setTimer: (fn, ms) => setTimeout(fn, ms).unref(),
         clearTimer: (h) => clearTimeout(h as NodeJS.Timeout),
+        defer: (fn) => void setImmediate(fn),
         log: this.log,
       },
     );
