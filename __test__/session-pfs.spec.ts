@@ -343,16 +343,15 @@ test.serial(
       ),
     );
     // send() resolved with the msg_id the answer names, or (it had resolved under the
-    // lost key) a SEND_MOVED event names the new one.
+    // lost key) a `resent` event names the new one.
     const moved = new Map<bigint, bigint>();
     const answered = () =>
       new Set(events.flatMap((e) => (e.kind === 'rpcResult' || e.kind === 'rpcError' ? [e.msgId] : [])));
-    for (const e of events) {
-      if (e.kind !== 'badData') continue;
-      t.not(e.code, 'SEND_LOST');
-      const m = /message (\d+) .* sent again as (\d+)/.exec(e.message);
-      if (e.code === 'SEND_MOVED' && m) moved.set(BigInt(m[1]), BigInt(m[2]));
-    }
+    t.false(
+      events.some((e) => e.kind === 'sendLost'),
+      'no message lost',
+    );
+    for (const e of events) if (e.kind === 'resent') moved.set(e.msgId, e.newMsgId);
     const finalIds = results.map((r) => {
       if (!r.ok) return -1n;
       let at = r.messageId;

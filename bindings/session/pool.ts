@@ -527,16 +527,13 @@ export class DcPool {
       } catch (e) {
         // The session is closing: the client hears of it (never a silent drop).
         const message = `message ${msgId} was refused with its lost temporary key and not sent again: ${(e as Error).message}`;
-        entry.notify({ kind: 'badData', sessionId: entry.id, code: 'SEND_LOST', message });
+        entry.notify({ kind: 'sendLost', sessionId: entry.id, msgId, message });
         continue;
       }
       sent.at = { msgId: moved, driver: target.main };
       if (target.temp) target.raw.set(moved, sent);
       // A send() that resolved already named the old msg_id: tell the client the new one.
-      if (sent.resolved) {
-        const message = `message ${msgId} was refused with its lost temporary key and sent again as ${moved}`;
-        entry.notify({ kind: 'badData', sessionId: entry.id, code: 'SEND_MOVED', message });
-      }
+      if (sent.resolved) entry.notify({ kind: 'resent', sessionId: entry.id, msgId, newMsgId: moved });
     }
     gen.raw.clear();
   }

@@ -264,6 +264,13 @@ export type SessionEvent =
   | { kind: 'update'; sessionId: SessionId; update: TL.Types['Updates'] }
   | { kind: 'badData'; sessionId: SessionId; code: string; message: string }
   /**
+   * A message `send()` had already resolved with `msgId` was refused with its lost
+   * temporary key and sent again as `newMsgId`: its answer names the new id.
+   */
+  | { kind: 'resent'; sessionId: SessionId; msgId: bigint; newMsgId: bigint }
+  /** A message `send()` had handed over could not be sent again after its key was lost. */
+  | { kind: 'sendLost'; sessionId: SessionId; msgId: bigint; message: string }
+  /**
    * The logged-in key lost its authorization (a call got 401 AUTH_KEY_UNREGISTERED,
    * SESSION_REVOKED, USER_DEACTIVATED...): the session's user id is cleared; nothing logs
    * in again by itself.
