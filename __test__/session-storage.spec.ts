@@ -100,10 +100,15 @@ for (const a of adapters) {
       t.deepEqual(await storage.load(name), record, 'the record is untouched');
       t.is(world.dc(2).stats.connections, sockets, 'no connection was made');
       await ping(reg, id);
+      const keyId = reg.state(id).authKeyId;
       await reg.close(id);
+      // Once the first owner closed, another registry opens it with the stored key.
+      const before = handshakes(world);
       const again = new SessionRegistry();
-      await again.close(await again.open(2, undefined, storedOptions(world, other, name)));
-      t.pass();
+      const reopened = await again.open(2, undefined, storedOptions(world, other, name));
+      t.is(again.state(reopened).authKeyId, keyId, 'the stored key');
+      t.is(handshakes(world), before, 'no new handshake');
+      await again.close(reopened);
     } finally {
       await dispose();
     }
