@@ -136,13 +136,7 @@ fn queued_messages_are_restamped_once_per_clock_jump() {
         s.send_service(T0 + skew + 1, &bad_msg(b, o.msgs[1].seqno, 16, None)),
         T0 + 1,
     );
-    let resent: Vec<u64> = ev
-        .iter()
-        .filter_map(|e| match e {
-            Event::Resent { old_msg_id, .. } => Some(*old_msg_id),
-            _ => None,
-        })
-        .collect();
+    let resent: Vec<u64> = resent_pairs(&ev).iter().map(|r| r.0).collect();
     assert_eq!(resent, vec![b], "{ev:?}");
     let t = send(&mut c, T0 + 2);
     assert!(t.msg_ids.contains(&queued));
@@ -174,16 +168,7 @@ fn after_17_new_ids_stay_above_every_id_the_server_took() {
         s.send_service(T0, &bad_msg(o.outer.msg_id, o.outer.seqno, 17, None)),
         T0 + 1,
     );
-    let resent: Vec<(u64, u64)> = ev
-        .iter()
-        .filter_map(|e| match e {
-            Event::Resent {
-                old_msg_id,
-                new_msg_id,
-            } => Some((*old_msg_id, *new_msg_id)),
-            _ => None,
-        })
-        .collect();
+    let resent = resent_pairs(&ev);
     assert_eq!(resent.iter().map(|r| r.0).collect::<Vec<_>>(), late);
     let max_burst = *burst.iter().max().unwrap();
     for (_, new) in &resent {

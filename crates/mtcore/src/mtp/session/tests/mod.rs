@@ -220,6 +220,19 @@ pub fn send(c: &mut Session, now: i64) -> Transmit {
     c.transmit(now, &mut rng())
 }
 
+/// The (old, new) msg_id of every `Resent` event, in order.
+pub fn resent_pairs(ev: &[Event]) -> Vec<(u64, u64)> {
+    ev.iter()
+        .filter_map(|e| match e {
+            Event::Resent {
+                old_msg_id,
+                new_msg_id,
+            } => Some((*old_msg_id, *new_msg_id)),
+            _ => None,
+        })
+        .collect()
+}
+
 pub fn acks_in(o: &Opened) -> Vec<u64> {
     o.msgs
         .iter()

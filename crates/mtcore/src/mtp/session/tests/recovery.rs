@@ -31,16 +31,7 @@ fn bad_server_salt_adopts_the_salt_and_resends_with_a_new_id() {
         }
     );
     assert_eq!(ev[1], Event::SaltChanged { salt: 0xBEEF });
-    let resent: Vec<(u64, u64)> = ev
-        .iter()
-        .filter_map(|e| match e {
-            Event::Resent {
-                old_msg_id,
-                new_msg_id,
-            } => Some((*old_msg_id, *new_msg_id)),
-            _ => None,
-        })
-        .collect();
+    let resent = resent_pairs(&ev);
     assert_eq!(resent.len(), 2);
     assert_eq!((resent[0].0, resent[1].0), (a, b));
     assert!(resent.iter().all(|(o, n)| n > o && n % 4 == 0));
@@ -116,13 +107,7 @@ fn bad_msg_16_and_17_fix_the_clock_and_resend() {
         });
         assert!((fixed.unwrap() - skew).abs() <= 1, "{code}: {ev:?}");
         assert!(c.time_synced());
-        let resent: Vec<u64> = ev
-            .iter()
-            .filter_map(|e| match e {
-                Event::Resent { new_msg_id, .. } => Some(*new_msg_id),
-                _ => None,
-            })
-            .collect();
+        let resent: Vec<u64> = resent_pairs(&ev).iter().map(|r| r.1).collect();
         assert_eq!(resent.len(), 2, "{ev:?}");
         for n in &resent {
             let t = msg_id_time_ms(*n);
@@ -168,16 +153,7 @@ fn state_request_after_reconnect_resends_only_what_was_lost() {
     let info = service::msgs_state_info(opened.outer.msg_id, &[4 + 32, 2, 3]);
     let ev = recv(&mut c, s.send_service(T0 + 150, &info), T0 + 150);
     assert!(matches!(&ev[0], Event::StateInfo { states, .. } if states.len() == 3));
-    let resent: Vec<(u64, u64)> = ev
-        .iter()
-        .filter_map(|e| match e {
-            Event::Resent {
-                old_msg_id,
-                new_msg_id,
-            } => Some((*old_msg_id, *new_msg_id)),
-            _ => None,
-        })
-        .collect();
+    let resent = resent_pairs(&ev);
     assert_eq!(
         resent.iter().map(|r| r.0).collect::<Vec<_>>(),
         vec![ids[1], ids[2]]
@@ -340,13 +316,7 @@ fn seqno_too_high_starts_a_new_session() {
         panic!("{ev:?}")
     };
     assert_ne!(*new_session_id, SID);
-    let olds: Vec<u64> = ev
-        .iter()
-        .filter_map(|e| match e {
-            Event::Resent { old_msg_id, .. } => Some(*old_msg_id),
-            _ => None,
-        })
-        .collect();
+    let olds: Vec<u64> = resent_pairs(&ev).iter().map(|r| r.0).collect();
     assert_eq!(olds, vec![a, b]);
     s.session_id = *new_session_id;
     let o = s.open(&send(&mut c, T0).packets[0], 0);
