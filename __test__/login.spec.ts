@@ -3,7 +3,7 @@
 // exhausted), PHONE_MIGRATE, USER_MIGRATE of a moved account, sign-up refused, logOut,
 // and a revocation from the server side while calls are in flight.
 
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { LoginError, RpcError, type SessionEvent, SessionRegistry, UnauthorizedError } from '../bindings';
 import { TestDc, TestWorld } from '../bindings/testing';
 import { fakeDhPrime } from '../bindings/testing/dh';
@@ -31,6 +31,16 @@ async function open(dcId: number, events: SessionEvent[] = []) {
     reconnect: { baseMs: 20, capMs: 200 },
   });
   return { reg, id, events };
+}
+
+/** A new user homed on DC 2, logged in on a session opened there (closed after the test). */
+async function loggedInOnDc2(t: ExecutionContext) {
+  const phone = newPhone();
+  const account = world.accounts.addUser({ phone, homeDcId: 2 });
+  const { reg, id, events } = await open(2);
+  t.teardown(() => reg.close(id));
+  await reg.loginUser(id, { ...API, phone, code: () => theCode(phone) });
+  return { phone, account, reg, id, events };
 }
 
 /** The code the user received ("read from the SMS"). */
@@ -327,11 +337,7 @@ test('PHONE_MIGRATE: a phone homed on DC 2, the session opened on DC 1', async (
 });
 
 test('USER_MIGRATE: the account moves to DC 3; the session follows with its authorization', async (t) => {
-  const phone = newPhone();
-  const account = world.accounts.addUser({ phone, homeDcId: 2 });
-  const { reg, id, events } = await open(2);
-  t.teardown(() => reg.close(id));
-  await reg.loginUser(id, { ...API, phone, code: () => theCode(phone) });
+  const { account, reg, id, events } = await loggedInOnDc2(t);
   world.accounts.moveUser(account.id, 3);
   const [me] = await reg.call(id, 'users.getUsers', { id: [{ _: 'inputUserSelf' }] });
   t.like(me, { id: account.id, self: true });
@@ -397,11 +403,7 @@ test('logOut: the key stays, unauthorized; calls get AUTH_KEY_UNREGISTERED', asy
 });
 
 test('revoked from the server side while calls are in flight: typed errors, one event, no new login', async (t) => {
-  const phone = newPhone();
-  const account = world.accounts.addUser({ phone, homeDcId: 2 });
-  const { reg, id, events } = await open(2);
-  t.teardown(() => reg.close(id));
-  await reg.loginUser(id, { ...API, phone, code: () => theCode(phone) });
+  const { phone, account, reg, id, events } = await loggedInOnDc2(t);
   const dc = world.dc(2);
   const keyId = reg.state(id).authKeyId;
   const authCalls = () =>
@@ -447,11 +449,7 @@ async function until(cond: () => boolean): Promise<void> {
 }
 
 test('revoked, seen first by a raw send(): the event once, and every method answers SESSION_REVOKED', async (t) => {
-  const phone = newPhone();
-  const account = world.accounts.addUser({ phone, homeDcId: 2 });
-  const { reg, id, events } = await open(2);
-  t.teardown(() => reg.close(id));
-  await reg.loginUser(id, { ...API, phone, code: () => theCode(phone) });
+  const { phone, account, reg, id, events } = await loggedInOnDc2(t);
   t.is(world.accounts.revoke(account.id), 1);
   // account.getAuthorizations has no handler in TestDc: still SESSION_REVOKED.
   const sent = await reg.send(id, { _: 'account.getAuthorizations' } as never);
@@ -491,11 +489,7 @@ test('revoked, seen first by a raw send(): the event once, and every method answ
 });
 
 test('a deactivated account: USER_DEACTIVATED to the call and the event', async (t) => {
-  const phone = newPhone();
-  const account = world.accounts.addUser({ phone, homeDcId: 2 });
-  const { reg, id, events } = await open(2);
-  t.teardown(() => reg.close(id));
-  await reg.loginUser(id, { ...API, phone, code: () => theCode(phone) });
+  const { phone, account, reg, id, events } = await loggedInOnDc2(t);
   world.accounts.deactivate(account.id);
   const err = await t.throwsAsync(reg.call(id, 'updates.getState', {}));
   t.like(err, { code: 401, reason: 'USER_DEACTIVATED' });
