@@ -289,13 +289,7 @@ test.serial('renewal is spread across sessions by jitter', async (t) => {
 test.serial(
   '-404 on the temporary key: a new one is bound, the permanent key kept, calls answered',
   async (t) => {
-    const reg = new SessionRegistry();
-    const events: SessionEvent[] = [];
-    const id = await reg.open(2, (e) => events.push(e), opts(true));
-    const permId = reg.state(id).authKeyId;
-    const temp = dc.authKeys().find((k) => k.boundTo === permId);
-    if (!temp) return t.fail('bound');
-    dc.removeAuthKey(temp.authKeyId);
+    const { reg, id, events, permId, temp } = await openThenLoseTempKey();
     // 50 calls go out under the lost key: refused with -404 unrun, they go again under a new one.
     const randomIds = Array.from({ length: 50 }, (_, i) => (BigInt(5000 + i) << 20n) | BigInt(5000 + i));
     const answers = await Promise.all(randomIds.map((r) => send(reg, id, r)));
@@ -313,6 +307,18 @@ test.serial(
   },
 );
 
+/** A PFS session whose bound temporary key TestDc then forgets (its next packets get -404). */
+async function openThenLoseTempKey() {
+  const reg = new SessionRegistry();
+  const events: SessionEvent[] = [];
+  const id = await reg.open(2, (e) => events.push(e), opts(true));
+  const permId = reg.state(id).authKeyId;
+  const temp = dc.authKeys().find((k) => k.boundTo === permId);
+  if (!temp) throw new Error('no temporary key bound to the permanent one');
+  dc.removeAuthKey(temp.authKeyId);
+  return { reg, id, events, permId, temp };
+}
+
 async function until(cond: () => boolean, ms = 10_000): Promise<void> {
   for (const end = Date.now() + ms; !cond() && Date.now() < end; ) await sleep(10);
 }
@@ -320,13 +326,7 @@ async function until(cond: () => boolean, ms = 10_000): Promise<void> {
 test.serial(
   '-404 on the temporary key: raw send() messages go again on the new key, each run once',
   async (t) => {
-    const reg = new SessionRegistry();
-    const events: SessionEvent[] = [];
-    const id = await reg.open(2, (e) => events.push(e), opts(true));
-    const permId = reg.state(id).authKeyId;
-    const temp = dc.authKeys().find((k) => k.boundTo === permId);
-    if (!temp) return t.fail('bound');
-    dc.removeAuthKey(temp.authKeyId);
+    const { reg, id, events } = await openThenLoseTempKey();
     // Sent before and while the client learns of the loss (-404): the first go out under
     // the lost key (refused unrun), the later ones wait for the new key.
     const randomIds = Array.from({ length: 30 }, (_, i) => (BigInt(9100 + i) << 20n) | BigInt(9100 + i));
