@@ -383,16 +383,18 @@ test.serial(
   },
 );
 
-test.serial('a storage that stops answering: the lease runs out locally and the session stops', async (t) => {
+/** A session stored in a FlakyStorage (the test decides when it fails) with a 600 ms lease. */
+async function openOnFlakyStorage(prefix: string) {
   const storage = new FlakyStorage();
-  const name = unique('silent');
   const reg = new SessionRegistry();
   const events: SessionEvent[] = [];
-  const id = await reg.open(
-    2,
-    (e) => events.push(e),
-    storedOptions(world, storage, name, { persist: { leaseTtlMs: 600 } }),
-  );
+  const options = storedOptions(world, storage, unique(prefix), { persist: { leaseTtlMs: 600 } });
+  const id = await reg.open(2, (e) => events.push(e), options);
+  return { storage, reg, id, events };
+}
+
+test.serial('a storage that stops answering: the lease runs out locally and the session stops', async (t) => {
+  const { storage, reg, id, events } = await openOnFlakyStorage('silent');
   await ping(reg, id);
   const opened = Date.now();
   storage.hangRenewals = true;
@@ -408,15 +410,7 @@ test.serial('a storage that stops answering: the lease runs out locally and the 
 test.serial(
   'after a stall past the lease, nothing is transmitted (even before the watchdog timer runs)',
   async (t) => {
-    const storage = new FlakyStorage();
-    const name = unique('stall');
-    const reg = new SessionRegistry();
-    const events: SessionEvent[] = [];
-    const id = await reg.open(
-      2,
-      (e) => events.push(e),
-      storedOptions(world, storage, name, { persist: { leaseTtlMs: 600 } }),
-    );
+    const { storage, reg, id, events } = await openOnFlakyStorage('stall');
     // Resumed from a socket read (poll phase): setImmediate, hence the flush, comes before timers.
     await ping(reg, id);
     storage.hangRenewals = true;
