@@ -13,8 +13,6 @@ import { wrapInit } from './init-connection';
 import type { Notify } from './notify';
 import { PendingRequests } from './pending';
 import { type AttemptLimiter, backoffDelay } from './reconnect';
-import { observeResult } from './state';
-import { nextMsgId } from './temp-keys';
 import { type Alarm, timers, type Wakeable } from './timers';
 import { FloodCounter, transportFailure } from './transport-errors';
 import {
@@ -25,9 +23,12 @@ import {
   type SessionOpenOptions,
   type SessionTransportOptions,
 } from './types';
-import type { UpdateQueue } from './updates';
 
 type LinkEvent = MtpEvent | LinkTransportEvent;
+
+/** What decodes a binding's answer (a Bool); the link builds the query itself. */
+const BIND_REQUEST = { _: 'auth.bindTempAuthKey' } as unknown as TL.TlObject;
+const EMPTY = Buffer.alloc(0);
 
 /**
  * How long the transport may hold an unfinished frame with no further bytes. A stream
@@ -60,8 +61,14 @@ export interface DriverConfig {
   options: SessionOpenOptions;
   notify: Notify;
   limiter: AttemptLimiter;
-  /** Learned user id / phone_code_hash (auth answers). */
-  onAuth(info: { userId?: bigint; phoneCodeHash?: string | null }): void;
+  /**
+   * Asked before every transmit: false means nothing may leave under this key any
+   * more (a stored session whose lease may have run out). The owner then stops the
+   * connection; the driver sends nothing.
+   */
+  mayTransmit?(): boolean;
+  /** Each update (an `Updates` object) that arrives on this connection. */
+  onUpdate?(update: TL.Types['Updates']): void;
   /** A transport error the owner handles itself (a pool's -404 on a temporary key): true to skip the default. */
   onTransportError?(code: number): boolean;
   /** Called once when the driver closes or fails (a pool forgets it). */
@@ -144,7 +151,6 @@ export class Driver implements Wakeable {
   private pongWaiters: Map<bigint, () => void> | null = null;
   private stallTimer: NodeJS.Timeout | null = null;
   private readyWaiter: { resolve(): void; reject(e: unknown): void } | null = null;
-  updates: UpdateQueue<TL.Types['Updates']> | null = null;
 
   constructor(readonly config: DriverConfig) {
     const t = config.transport;
@@ -327,7 +333,8 @@ export class Driver implements Wakeable {
 
   /** Stops everything; pending requests fail with SESSION_CLOSED (or `error`). */
   close(error = new SessionError('SESSION_CLOSED', 'the session was closed')): void {
-    if (this.status === 'closed') return;
+    // A failed connection has stopped already (and keeps saying why).
+    if (this.status === 'closed' || this.status === 'failed') return;
     this.status = 'closed';
     this.shutdown();
     this.settleAll(error);
@@ -340,7 +347,6 @@ export class Driver implements Wakeable {
       p.reject(error);
     }
     this.releaseFlushWaiters();
-    this.updates?.end();
   }
 
   private shutdown(): void {
@@ -490,6 +496,7 @@ export class Driver implements Wakeable {
   private flushNow(): void {
     const socket = this.socket;
     if (!socket || socket.destroyed || this.status === 'closed' || this.status === 'failed') return;
+    if (this.config.mayTransmit && !this.config.mayTransmit()) return;
     const now = Date.now();
     let out: ReturnType<MtpLink['transmit']>;
     try {
@@ -583,7 +590,6 @@ export class Driver implements Wakeable {
           if (!(err instanceof RpcError)) this.badData('BAD_RESULT', (err as Error).message);
           return p.reject(err);
         }
-        observeResult(value, this.config.onAuth);
         return p.resolve(value);
       }
       case 'rpcError': {
@@ -651,35 +657,27 @@ export class Driver implements Wakeable {
   }
 
   /**
-   * Sends a request whose body names its own msg_id (auth.bindTempAuthKey's
-   * encrypted_message), never wrapped in initConnection. `build` gets the msg_id
-   * the message carries.
+   * auth.bindTempAuthKey binding this connection's (temporary) key to `permKey`, never
+   * wrapped in initConnection: the link builds the query, whose encrypted_message names
+   * the msg_id the link stamps (crates/mtcore/src/mtp/bind.rs).
    */
-  requestStamped(
-    request: TL.TlObject,
-    build: (msgId: bigint) => Buffer,
-    timeoutMs?: number,
-  ): Promise<unknown> {
+  requestBind(permKey: Buffer, nonce: bigint, expiresAt: number, timeoutMs?: number): Promise<unknown> {
     if (this.status === 'closed' || this.status === 'failed') {
       return Promise.reject(new SessionError('NOT_CONNECTED', 'the connection is gone'));
     }
     let msgId: bigint;
-    let body: Buffer;
     try {
-      // The link stamps at enqueue time from (now, last id, offset): predicted, then checked.
-      const now = Date.now();
-      const want = nextMsgId(this.link, now);
-      body = build(want);
-      msgId = this.link.enqueue(body, now);
-      if (msgId !== want) {
-        this.link.cancel(msgId);
-        throw new Error(`msg_id ${msgId} is not the predicted ${want}`);
-      }
+      msgId = this.link.bindTempKey(permKey, nonce, expiresAt, Date.now());
     } catch (e) {
       return Promise.reject(new SessionError('BAD_MESSAGE', (e as Error).message, e));
     }
     this.scheduleFlush();
-    return this.awaitAnswer(msgId, request, body, timeoutMs);
+    return this.awaitAnswer(msgId, BIND_REQUEST, EMPTY, timeoutMs);
+  }
+
+  /** The next request on every connection carries initConnection again (after a rebinding: api/pfs). */
+  resetInit(): void {
+    this.initSent = false;
   }
 
   private onMessage(msgId: bigint, seqno: number, body: Buffer): void {
@@ -694,7 +692,7 @@ export class Driver implements Wakeable {
     if (object && UPDATES.has(object._)) {
       const update = object as TL.Types['Updates'];
       this.emit({ kind: 'update', sessionId, update });
-      this.updates?.push(update);
+      this.config.onUpdate?.(update);
     }
   }
 }
