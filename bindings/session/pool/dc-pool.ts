@@ -280,9 +280,15 @@ export class DcPool {
       .get(gen)
       ?.moveTo(target.main, this.raw.get(target.id) ?? null, this.host.notify, this.host.sessionId);
     for (const d of g.drivers()) {
-      const moved = d.pending.drain();
+      const calls = [...d.pending.drain().map(([, p]) => p)];
+      const unsent = d.takeQueued();
       d.close();
-      for (const [, p] of moved) {
+      for (const q of unsent) {
+        if (q.call) calls.push(q.call);
+        else if (q.sent) target.main.send(q.body).then(q.sent.resolve, q.sent.reject);
+      }
+      for (const p of calls) {
+        // Its timer, if any, still bounds the call.
         const req = p.request as TL.TlObject;
         if (req._ === 'auth.bindTempAuthKey') {
           p.reject(new SessionError('BIND_FAILED', 'the temporary key was lost while binding'));
@@ -316,7 +322,7 @@ export class DcPool {
       let draining = false;
       for (const g of this.gens.values()) {
         if (!g.draining) continue;
-        for (const d of g.drivers()) if (d.pending.size === 0 && d.status !== 'closed') d.close();
+        for (const d of g.drivers()) if (d.outstanding === 0 && d.status !== 'closed') d.close();
         if (g.drivers().every((d) => d.status === 'closed' || d.status === 'failed')) this.forget(g.id);
         else draining = true;
       }
@@ -457,24 +463,15 @@ export class DcPool {
   }
 
   /**
-   * Queues a raw message on the current main connection; resolves with its msg_id once
+   * Sends a raw message on the current main connection; resolves with its msg_id once
    * it went to the socket. While the current key is known to be lost it waits for the
-   * next one. A message moved to a new key before then resolves with its new msg_id
-   * (the one its answer names).
+   * next one. Rejects with SessionError when the connection closed first.
    */
   async send(body: Buffer): Promise<{ msgId: bigint; driver: Driver }> {
     if (this.schedule?.isDead(this.current.id) && this.schedule.busy) await this.settled();
     const gen = this.current;
-    const { msgId, handed } = gen.main.enqueue(body);
-    const raw = this.raw.get(gen.id);
-    if (!raw) {
-      await handed;
-      return { msgId, driver: gen.main };
-    }
-    const sent = raw.track(body, msgId);
-    await handed;
-    sent.resolved = true;
-    return sent.at;
+    const msgId = await gen.main.send(body);
+    return this.raw.get(gen.id)?.track(body, msgId).at ?? { msgId, driver: gen.main };
   }
 
   // --- Back-pressure, counts, closing ---
@@ -495,7 +492,7 @@ export class DcPool {
   /** Requests waiting for answers on every connection (draining ones included). */
   pendingCount(): number {
     let n = 0;
-    for (const d of this.drivers()) n += d.pending.size;
+    for (const d of this.drivers()) n += d.outstanding;
     return n;
   }
 

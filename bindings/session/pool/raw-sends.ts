@@ -12,8 +12,6 @@ import type { SessionEvent, SessionId } from '../types';
 export interface RawSend {
   readonly body: Buffer;
   at: { msgId: bigint; driver: Driver };
-  /** Its send() resolved (with `at` as it was then). */
-  resolved: boolean;
 }
 
 /** Raw messages remembered before the answered ones are pruned. */
@@ -25,10 +23,10 @@ export class RawSends {
 
   constructor(private readonly main: Driver) {}
 
-  /** Remembers a message just queued as `msgId` on the main connection. */
+  /** Remembers a message the main connection just sent as `msgId` (its send() resolves with it). */
   track(body: Buffer, msgId: bigint): RawSend {
     if (this.byId.size >= PRUNE_AT) this.prune();
-    const sent: RawSend = { body, at: { msgId, driver: this.main }, resolved: false };
+    const sent: RawSend = { body, at: { msgId, driver: this.main } };
     this.byId.set(msgId, sent);
     return sent;
   }
@@ -48,17 +46,17 @@ export class RawSends {
     for (const [msgId, sent] of this.byId) {
       if (!inFlight.has(msgId)) continue;
       this.main.link.cancel(msgId);
-      let moved: bigint;
-      try {
-        moved = target.enqueue(sent.body).msgId;
-      } catch (e) {
-        const message = `message ${msgId} was refused with its lost temporary key and not sent again: ${(e as Error).message}`;
-        report({ kind: 'sendLost', sessionId, msgId, message });
-        continue;
-      }
-      sent.at = { msgId: moved, driver: target };
-      into?.byId.set(moved, sent);
-      if (sent.resolved) report({ kind: 'resent', sessionId, msgId, newMsgId: moved });
+      target.send(sent.body).then(
+        (moved) => {
+          sent.at = { msgId: moved, driver: target };
+          into?.byId.set(moved, sent);
+          report({ kind: 'resent', sessionId, msgId, newMsgId: moved });
+        },
+        (e: Error) => {
+          const message = `message ${msgId} was refused with its lost temporary key and not sent again: ${e.message}`;
+          report({ kind: 'sendLost', sessionId, msgId, message });
+        },
+      );
     }
     this.byId.clear();
   }

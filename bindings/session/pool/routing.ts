@@ -59,9 +59,9 @@ export class Generation {
     let best: Driver | undefined;
     for (const d of this.extras[kind]) {
       if (d.status === 'closed' || d.status === 'failed') continue;
-      if (!best || d.pending.size < best.pending.size) best = d;
+      if (!best || d.outstanding < best.outstanding) best = d;
     }
-    const busy = !best || best.pending.size > 0;
+    const busy = !best || best.outstanding > 0;
     if (busy && !this.opening[kind] && this.extras[kind].length < max) {
       const p = open().finally(() => {
         this.opening[kind] = null;
@@ -93,7 +93,7 @@ export class Generation {
     const out: Driver[] = [];
     for (const kind of ['upload', 'download'] as const) {
       for (const d of this.extras[kind]) {
-        if (d.pending.size === 0 && now - (this.lastUsed.get(d) ?? 0) >= idleMs) out.push(d);
+        if (d.outstanding === 0 && now - (this.lastUsed.get(d) ?? 0) >= idleMs) out.push(d);
       }
     }
     return out;

@@ -30,8 +30,8 @@ pub struct LinkTransmit {
     /// never reused, so it can go to `socket.write` as it is.
     #[napi(ts_type = "Buffer | null")]
     pub frame: Either<FrameView, Null>,
-    /// msg_ids of the requests the frames carry, in queue order (earlier enqueued
-    /// ones, re-sends, then `bodies`).
+    /// msg_ids given to `bodies`, in their order: how a driver learns the ids of
+    /// the requests it sends (one crossing per direction).
     #[napi(ts_type = "Array<bigint>")]
     pub msg_ids: Ids,
     /// When to call transmit again (ms since the epoch), or absent when idle.
