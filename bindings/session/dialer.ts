@@ -10,7 +10,7 @@ import type { Driver, DriverConfig } from './driver';
 import { floodDelay } from './transport-errors';
 import { type ReconnectOptions, type SessionAddress, SessionError } from './types';
 
-export type DriverHooks = Pick<DriverConfig, 'onTransportError' | 'onClosed'>;
+export type DriverHooks = Pick<DriverConfig, 'onTransportError' | 'onClosed' | 'withoutUpdates'>;
 
 /** How a session makes keys and connections to one DC (built by the session with its options). */
 export interface Dialer {

@@ -33,6 +33,41 @@ export interface Outgoing {
   readonly call: Pending | null;
   /** A raw message: told its msg_id once sent. */
   readonly sent: { resolve(msgId: bigint): void; reject(e: unknown): void } | null;
+  /** A call of a chain: runs on the server only after this earlier call (invokeAfterMsg). */
+  readonly after: ChainHandle | null;
+}
+
+/** Where a chained call went: filled in by the driver that queues it (see chains.ts). */
+export interface ChainHandle {
+  pending?: Pending;
+  driver?: Driver;
+}
+
+export interface RequestOptions {
+  /** Reject with TIMEOUT (and drop the answer) after this many ms. */
+  timeoutMs?: number;
+  /** Abort: reject with ABORTED (and drop the answer). */
+  signal?: AbortSignal;
+  /** A chained call: `self` is filled in; it runs after `after` (invokeAfterMsg) while that is unanswered here. */
+  chain?: { self: ChainHandle; after: ChainHandle | null };
+}
+
+/** SessionError ABORTED, with the signal's reason as its cause. */
+export function aborted(signal: AbortSignal): SessionError {
+  return new SessionError('ABORTED', 'the call was aborted', signal.reason);
+}
+
+/** invokeWithoutUpdates(query): the connection is not subscribed to updates (api/invoking). */
+function withoutUpdates(query: TL.TlObject): TL.TlObject {
+  return { _: 'invokeWithoutUpdates', query } as unknown as TL.TlObject;
+}
+
+/** rpc_drop_answer#58e4a740 req_msg_id:long = RpcDropAnswer (the MTProto service schema). */
+function dropAnswerBody(msgId: bigint): Buffer {
+  const b = Buffer.allocUnsafe(12);
+  b.writeUInt32LE(0x58e4a740, 0);
+  b.writeBigUInt64LE(msgId, 4);
+  return b;
 }
 
 /** Bodies the link takes (crates/mtcore check_body: whole TL words, 4 bytes to 1 MiB). */
@@ -89,6 +124,8 @@ export interface DriverConfig {
   mayTransmit?(): boolean;
   /** Each update (an `Updates` object) that arrives on this connection. */
   onUpdate?(update: TL.Types['Updates']): void;
+  /** Wrap every request in invokeWithoutUpdates (a pool's extra connections). */
+  withoutUpdates?: boolean;
   /** A transport error the owner handles itself (a pool's -404 on a temporary key): true to skip the default. */
   onTransportError?(code: number): boolean;
   /** Called once when the driver closes or fails (a pool forgets it). */
@@ -457,7 +494,7 @@ export class Driver implements Wakeable {
     const refused = this.refusal() ?? checkBody(body);
     if (refused) return Promise.reject(refused);
     return new Promise((resolve, reject) => {
-      this.queue.push({ body, call: null, sent: { resolve, reject } });
+      this.queue.push({ body, call: null, sent: { resolve, reject }, after: null });
       this.scheduleFlush();
     });
   }
@@ -475,14 +512,19 @@ export class Driver implements Wakeable {
   }
 
   /** Sends a request; resolves with its decoded result, rejects with RpcError / SessionError. */
-  request(request: TL.TlObject, timeoutMs?: number): Promise<unknown> {
+  request(request: TL.TlObject, options: RequestOptions = {}): Promise<unknown> {
     const refused = this.refusal();
     if (refused) return Promise.reject(refused);
+    const signal = options.signal;
+    if (signal?.aborted) return Promise.reject(aborted(signal));
     let body: Buffer;
     const wrap = !this.initSent && this.status === 'connected';
     try {
-      if (wrap) body = TL.serialize(wrapInit(request, this.config.options.init));
-      else body = TL.serialize(request);
+      // An extra connection of a pool asks for no updates: they come once, on the main one.
+      let query = request;
+      if (this.config.withoutUpdates) query = withoutUpdates(query);
+      if (wrap) query = wrapInit(query, this.config.options.init);
+      body = TL.serialize(query);
     } catch (e) {
       return Promise.reject(new SessionError('BAD_MESSAGE', (e as Error).message, e));
     }
@@ -491,28 +533,73 @@ export class Driver implements Wakeable {
     if (wrap) this.initSent = this.initEverSent = true;
     return new Promise((resolve, reject) => {
       const p: Pending = { request, body, resolve, reject };
-      if (timeoutMs !== undefined) p.timer = setTimeout(() => this.timedOut(p, timeoutMs), timeoutMs);
-      this.queue.push({ body, call: p, sent: null });
+      const timeoutMs = options.timeoutMs;
+      if (timeoutMs !== undefined) {
+        p.timer = setTimeout(
+          () => this.giveUp(p, new SessionError('TIMEOUT', `no answer within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+      }
+      if (signal) {
+        const onAbort = () => this.giveUp(p, aborted(signal));
+        signal.addEventListener('abort', onAbort, { once: true });
+        p.resolve = (v) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(v);
+        };
+        p.reject = (e) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(e);
+        };
+      }
+      const chain = options.chain;
+      if (chain) {
+        chain.self.pending = p;
+        chain.self.driver = this;
+      }
+      this.queue.push({ body, call: p, sent: null, after: chain?.after ?? null });
       this.scheduleFlush();
     });
   }
 
-  /** A call's time ran out: it leaves the queue, or the link forgets it (a late answer is dropped). */
-  private timedOut(p: Pending, timeoutMs: number): void {
+  /**
+   * The caller no longer wants `p` (a timeout, an abort): a call still queued just leaves
+   * the queue; one already sent is forgotten by the link and the server is told to drop
+   * its answer (rpc_drop_answer), so a late answer neither crosses the network nor is
+   * decoded.
+   */
+  private giveUp(p: Pending, error: SessionError): void {
     const id = this.pending.remove(p);
-    if (id !== undefined) this.link.cancel(id);
-    else {
+    if (id !== undefined) {
+      if (p.timer) clearTimeout(p.timer);
+      this.link.cancel(id);
+      this.dropAnswer(id);
+    } else {
       const i = this.queue.findIndex((q) => q.call === p);
-      if (i >= 0) this.queue.splice(i, 1);
+      if (i < 0) return; // settled already
+      this.queue.splice(i, 1);
+      if (p.timer) clearTimeout(p.timer);
     }
-    p.reject(new SessionError('TIMEOUT', `no answer within ${timeoutMs} ms`));
+    p.reject(error);
+  }
+
+  /** rpc_drop_answer for `msgId` (mtproto/service_messages#cancellation-of-an-rpc-query); its own answer is not awaited. */
+  private dropAnswer(msgId: bigint): void {
+    if (this.status === 'closed' || this.status === 'failed') return;
+    this.queue.push({ body: dropAnswerBody(msgId), call: null, sent: null, after: null });
+    this.scheduleFlush();
   }
 
   /** The answer to a request the link queued itself as `msgId` (the binding). */
   private awaitAnswer(msgId: bigint, request: TL.TlObject, timeoutMs?: number): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const p: Pending = { request, body: EMPTY, resolve, reject };
-      if (timeoutMs !== undefined) p.timer = setTimeout(() => this.timedOut(p, timeoutMs), timeoutMs);
+      if (timeoutMs !== undefined) {
+        p.timer = setTimeout(
+          () => this.giveUp(p, new SessionError('TIMEOUT', `no answer within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+      }
       this.pending.add(msgId, p);
     });
   }
@@ -547,7 +634,8 @@ export class Driver implements Wakeable {
     const batch = this.queue;
     let out: ReturnType<MtpLink['transmit']>;
     try {
-      out = this.link.transmit(now, batch.length === 0 ? undefined : batch.map((q) => q.body));
+      const bodies = batch.length === 0 ? undefined : batch.map((q) => q.body);
+      out = this.link.transmit(now, bodies, this.chained(batch));
     } catch (e) {
       // ERR_LINK_BROKEN: a fatal event is being handled; the reconnect flushes (the
       // bodies stay queued: the link took none of them).
@@ -563,6 +651,35 @@ export class Driver implements Wakeable {
       else q.sent?.resolve(msgId);
     }
     this.arm(out.deadline ?? undefined);
+  }
+
+  /**
+   * For each queued call of a chain, the call it waits for: its msg_id when it is still
+   * unanswered here, its index when it goes in this same batch; nothing when it is
+   * answered (or elsewhere: chains.ts waits for such a one before sending).
+   */
+  private chained(batch: Outgoing[]): Array<bigint | number | null> | undefined {
+    let out: Array<bigint | number | null> | undefined;
+    let index: Map<Pending, number> | undefined;
+    for (let i = 0; i < batch.length; i++) {
+      const prev = batch[i].after?.pending;
+      if (!prev) continue;
+      out ??= new Array<bigint | number | null>(batch.length).fill(null);
+      if (prev.msgId !== undefined && this.pending.has(prev.msgId)) {
+        out[i] = prev.msgId;
+        continue;
+      }
+      if (!index) {
+        index = new Map();
+        for (let j = 0; j < batch.length; j++) {
+          const c = batch[j].call;
+          if (c) index.set(c, j);
+        }
+      }
+      const j = index.get(prev);
+      if (j !== undefined && j < i) out[i] = j;
+    }
+    return out;
   }
 
   private arm(deadline: number | undefined): void {

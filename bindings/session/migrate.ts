@@ -44,7 +44,9 @@ const STEP_TIMEOUT_MS = 10_000;
 async function resolveDc(port: MigrationPort, dcId: number): Promise<SessionAddress> {
   if (!port.knowsAddress(dcId)) {
     try {
-      const config = (await port.from.main.request({ _: 'help.getConfig' } as never, STEP_TIMEOUT_MS)) as {
+      const config = (await port.from.main.request({ _: 'help.getConfig' } as never, {
+        timeoutMs: STEP_TIMEOUT_MS,
+      })) as {
         dcOptions: DcOption[];
       };
       port.learnAddresses(config.dcOptions);
@@ -67,10 +69,9 @@ export async function migrate(port: MigrationPort, toDc: number): Promise<DcPool
     // elsewhere); a key without a user gets 401 and moves without authorization.
     let exported: { id: bigint; bytes: Buffer } | null = null;
     try {
-      exported = (await port.from.main.request(
-        { _: 'auth.exportAuthorization', dcId: toDc } as never,
-        STEP_TIMEOUT_MS,
-      )) as { id: bigint; bytes: Buffer };
+      exported = (await port.from.main.request({ _: 'auth.exportAuthorization', dcId: toDc } as never, {
+        timeoutMs: STEP_TIMEOUT_MS,
+      })) as { id: bigint; bytes: Buffer };
     } catch (e) {
       if (!(e instanceof RpcError && e.code === 401)) throw e;
     }
@@ -79,7 +80,7 @@ export async function migrate(port: MigrationPort, toDc: number): Promise<DcPool
       try {
         await pool.main.request(
           { _: 'auth.importAuthorization', id: exported.id, bytes: exported.bytes } as never,
-          STEP_TIMEOUT_MS,
+          { timeoutMs: STEP_TIMEOUT_MS },
         );
       } catch (e) {
         pool.close();

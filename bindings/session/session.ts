@@ -24,8 +24,9 @@ import type { JsonValue, UpdatesState } from '../storage/types';
 import * as TL from '../tl';
 import { FloodWaitError, MigrateError } from '../tl';
 import { secretTransportKind } from '../transport';
+import { Chains } from './chains';
 import { createKey, type Dialer } from './dialer';
-import { Driver } from './driver';
+import { aborted, Driver, type RequestOptions } from './driver';
 import { type DcOption, isAccountMigrate, migrate } from './migrate';
 import { type Notify, notifier } from './notify';
 import { SessionStore, type StoreSnapshot } from './persist';
@@ -47,6 +48,50 @@ import {
   type SessionState,
 } from './types';
 import { UpdateQueue } from './updates';
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** 406 AUTH_KEY_DUPLICATED (api/errors#406-not-acceptable). */
+function isKeyDuplicated(code: number, message: string): boolean {
+  return code === 406 && message === 'AUTH_KEY_DUPLICATED';
+}
+
+/** The session's stop error for one call, with what that call itself got as the cause. */
+function withCause(stopped: SessionError, cause: unknown): SessionError {
+  return new SessionError(stopped.code, stopped.message, cause);
+}
+
+function timedOut(timeoutMs: number | undefined): SessionError {
+  return new SessionError('TIMEOUT', `no answer within ${timeoutMs} ms`);
+}
+
+/** `p`, unless the deadline passes (TIMEOUT) or `signal` aborts (ABORTED) first. */
+function within<T>(
+  p: Promise<T>,
+  deadline: number,
+  signal: AbortSignal | undefined,
+  timeoutMs?: number,
+): Promise<T> {
+  if (deadline === Number.POSITIVE_INFINITY && !signal) return p;
+  if (signal?.aborted) return Promise.reject(aborted(signal));
+  return new Promise<T>((resolve, reject) => {
+    const timer =
+      deadline === Number.POSITIVE_INFINITY
+        ? undefined
+        : setTimeout(() => finish(() => reject(timedOut(timeoutMs))), Math.max(0, deadline - Date.now()));
+    const onAbort = () => finish(() => reject(aborted(signal as AbortSignal)));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const finish = (settle: () => void) => {
+      if (timer) clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      settle();
+    };
+    p.then(
+      (v) => finish(() => resolve(v)),
+      (e) => finish(() => reject(e)),
+    );
+  });
+}
 
 /** Retries of one call (FLOOD_WAIT waited out, migrations followed). */
 const MAX_RETRIES = 5;
@@ -72,6 +117,7 @@ export class OpenSession {
   private deliver: Notify = () => {};
   private client: SessionClient | undefined;
   private migrating: Promise<void> | null = null;
+  private readonly chains = new Chains();
   private closed = false;
   /** Set when the stored session's lease was lost: nothing may be sent again. */
   private stopped: SessionError | null = null;
@@ -145,6 +191,8 @@ export class OpenSession {
         break;
     }
     this.deliver(event);
+    // After the client heard the answer itself: the key was seen in two places.
+    if (event.kind === 'rpcError' && isKeyDuplicated(event.code, event.message)) this.keyDuplicated();
   };
 
   /** Who is notified of this session's events from now on. */
@@ -315,20 +363,57 @@ export class OpenSession {
   /**
    * Calls an API method; resolves with its decoded result. FLOOD_WAIT_X below
    * `floodWaitThreshold` is waited out and retried; USER/PHONE/NETWORK_MIGRATE_X
-   * moves the session to DC X and retries there.
+   * moves the session to DC X and retries there. `timeoutMs` bounds the whole call,
+   * retries included; `signal` aborts it; `chain` orders it after the earlier calls
+   * of its chain (chains.ts).
    */
-  async call<M extends TL.MethodName>(
+  call<M extends TL.MethodName>(
     method: M,
     params: TL.Params<M>,
     options: CallOptions = {},
   ): Promise<TL.Result<M>> {
     this.store?.check();
+    if (this.stopped) return Promise.reject(this.stopped);
     const request = { _: method, ...params } as unknown as TL.TlObject;
+    if (options.chain === undefined)
+      return this.attempt(method, request, options, undefined) as Promise<TL.Result<M>>;
+    // Chained calls go on the main connection: invokeAfterMsg orders calls of one MTProto session.
+    const main: CallOptions = { ...options, connection: 'main' };
+    return this.chains.run(
+      options.chain,
+      () => this.home.main,
+      (chain) => this.attempt(method, request, main, chain),
+    ) as Promise<TL.Result<M>>;
+  }
+
+  /** One call with its retries (FLOOD_WAIT waited out, migrations followed), within its deadline. */
+  private async attempt(
+    method: string,
+    request: TL.TlObject,
+    options: CallOptions,
+    chain: RequestOptions['chain'],
+  ): Promise<unknown> {
+    const deadline =
+      options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeoutMs;
+    const signal = options.signal;
     for (let attempt = 0; ; attempt++) {
-      if (this.migrating) await this.migrating.catch(() => {});
+      if (this.migrating)
+        await within(
+          this.migrating.catch(() => {}),
+          deadline,
+          signal,
+          options.timeoutMs,
+        );
       const pool = this.home;
+      const left = deadline - Date.now();
+      if (left <= 0) throw timedOut(options.timeoutMs);
       try {
-        const result = (await pool.request(request, options)) as TL.Result<M>;
+        const result = await pool.request(request, {
+          connection: options.connection,
+          signal,
+          timeoutMs: left === Number.POSITIVE_INFINITY ? undefined : left,
+          chain,
+        });
         this.observe(method, result);
         return result;
       } catch (e) {
@@ -337,9 +422,12 @@ export class OpenSession {
           this.unauthorized(lost.reason);
           throw lost;
         }
+        if (this.stopped) throw this.stopped === e ? e : withCause(this.stopped, e);
         if (attempt >= MAX_RETRIES || this.closed) throw e;
         if (e instanceof FloodWaitError && e.seconds < (this.options.floodWaitThreshold ?? 0)) {
-          await new Promise((r) => setTimeout(r, e.seconds * 1000));
+          // A wait past the deadline cannot help: the caller hears the FLOOD_WAIT now.
+          if (Date.now() + e.seconds * 1000 > deadline) throw e;
+          await within(sleep(e.seconds * 1000), deadline, signal, options.timeoutMs);
           continue;
         }
         if (e instanceof MigrateError && isAccountMigrate(e)) {
@@ -349,7 +437,7 @@ export class OpenSession {
           this.migrating ??= this.migrateTo(e.dcId).finally(() => {
             this.migrating = null;
           });
-          await this.migrating;
+          await within(this.migrating, deadline, signal, options.timeoutMs);
           continue;
         }
         throw e;
@@ -550,12 +638,40 @@ export class OpenSession {
 
   /** The lease is lost: nothing more is sent under the key, by any connection. */
   private stop(error: SessionError): void {
-    if (this.stopped) return;
+    if (this.halt(error)) {
+      this.notify({ kind: 'leaseLost', sessionId: this.id, code: 'LEASE_LOST', message: error.message });
+    }
+  }
+
+  /**
+   * 406 AUTH_KEY_DUPLICATED: the server saw this key used from two places at once. The
+   * session stops for good (no reconnection into the same error); the application
+   * decides whether to make a new key or stop.
+   */
+  private keyDuplicated(): void {
+    const error = new SessionError(
+      'AUTH_KEY_DUPLICATED',
+      'the server saw this auth key used from two places at once (406 AUTH_KEY_DUPLICATED); the session stopped',
+    );
+    if (this.halt(error)) {
+      this.notify({
+        kind: 'authKeyDuplicated',
+        sessionId: this.id,
+        code: 'AUTH_KEY_DUPLICATED',
+        message: error.message,
+      });
+    }
+  }
+
+  /** Every connection fails with `error` and nothing more is sent; false when stopped already. */
+  private halt(error: SessionError): boolean {
+    if (this.stopped || this.closed) return false;
     this.stopped = error;
     this.home?.fail(error);
     for (const pool of this.left) pool.fail(error);
     this.plain?.close();
-    this.notify({ kind: 'leaseLost', sessionId: this.id, code: 'LEASE_LOST', message: error.message });
+    this.queue?.end();
+    return true;
   }
 
   /** Stops every connection and timer; pending requests fail with SESSION_CLOSED; emits `closed`. */

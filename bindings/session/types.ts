@@ -20,7 +20,10 @@ export type SessionErrorCode =
   | 'CONNECT_FAILED' // open(): the connection or the key exchange failed
   | 'AUTH_KEY_UNKNOWN' // transport error -404: the server does not know the key
   | 'KEY_CHANGED' // import() replaced the key while the request was pending
-  | 'TIMEOUT' // call() options.timeoutMs elapsed
+  | 'TIMEOUT' // call() options.timeoutMs elapsed (the server was told to drop the answer)
+  | 'ABORTED' // call() options.signal aborted (the server was told to drop the answer)
+  | 'CHAIN_BROKEN' // an earlier call of the same chain failed (the cause names how)
+  | 'AUTH_KEY_DUPLICATED' // 406: the server saw the key used from two places at once; the session stopped
   | 'REQUEST_FAILED' // the session gave up re-sending the request (bad_msg_notification)
   | 'MIGRATE_FAILED' // a *_MIGRATE_X could not be followed
   | 'SESSION_LOCKED' // open(): the stored session is held by another owner (cause: SessionLockedError)
@@ -184,8 +187,22 @@ export interface SessionPoolOptions {
 export type ConnectionKind = 'main' | 'upload' | 'download';
 
 export interface CallOptions {
-  /** Reject with SessionError TIMEOUT after this many ms (the request is cancelled locally). */
+  /**
+   * Reject with SessionError TIMEOUT after this many ms, retries (FLOOD_WAIT, migration)
+   * included. A call already sent is dropped: the server is told with rpc_drop_answer.
+   */
   timeoutMs?: number;
+  /**
+   * Abort the call: SessionError ABORTED (cause: the signal's reason). Before the send it
+   * leaves the queue; after it, the server is told to drop the answer (rpc_drop_answer).
+   */
+  signal?: AbortSignal;
+  /**
+   * Calls with the same chain name run on the server in the order they were made, and
+   * settle in that order (invokeAfterMsg; on the main connection). After a call fails,
+   * the calls made while it was pending reject with CHAIN_BROKEN (cause: that failure).
+   */
+  chain?: string;
   /** The connection to use (default: by method, upload.* file parts to 'upload', downloads to 'download'). */
   connection?: ConnectionKind;
 }
@@ -276,6 +293,11 @@ export type SessionEvent =
    * in again by itself.
    */
   | { kind: 'unauthorized'; sessionId: SessionId; reason: UnauthorizedReason; userId: bigint }
+  /**
+   * 406 AUTH_KEY_DUPLICATED: the server saw the key used from two places at once. The
+   * session stopped for good (calls fail with AUTH_KEY_DUPLICATED); make a new key or stop.
+   */
+  | { kind: 'authKeyDuplicated'; sessionId: SessionId; code: 'AUTH_KEY_DUPLICATED'; message: string }
   /** The stored session's lease was lost: the session stopped sending (calls fail with LEASE_LOST). */
   | { kind: 'leaseLost'; sessionId: SessionId; code: 'LEASE_LOST'; message: string }
   /** A storage write failed; `willRetry` says whether it is tried again. */

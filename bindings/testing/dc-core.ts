@@ -5,7 +5,7 @@
 // (with the reply faults), and keeps the keys, the sessions and the counters.
 
 import { MtpSession } from '../native';
-import { DcSession, rpcErrorBody } from './dc-session';
+import { DcSession, isRpcError, rpcErrorBody } from './dc-session';
 import { DcFaults } from './faults';
 import { AuthKeyRecord } from './keys';
 import { type BuiltinHost, builtinHandlers, type DispatchHost, runQuery } from './methods';
@@ -52,6 +52,8 @@ export interface DcCoreOptions {
   /** The local clock (ms); the server's is this plus the skew. */
   clock: () => number;
   world: WorldLink;
+  /** How long invokeAfterMsg waits for a query that has not arrived (default 10 s). */
+  afterMsgTimeoutMs?: number;
 }
 
 export class DcCore {
@@ -125,6 +127,7 @@ export class DcCore {
       pushTo: (session, body) => this.pushTo(session, body),
       log: (m) => this.log(m),
       accounts: o.world.accounts,
+      afterMsgTimeoutMs: o.afterMsgTimeoutMs ?? 10_000,
     };
   }
 
@@ -146,9 +149,13 @@ export class DcCore {
   }
 
   /** Every session `target` selects. */
-  *select(target: SessionSelector): Generator<DcSession> {
+  /** The sessions `target` names; `forUpdates`: only those that take updates (no invokeWithoutUpdates only). */
+  *select(target: SessionSelector, forUpdates = false): Generator<DcSession> {
     for (const k of this.keys.values())
-      for (const s of k.sessions.values()) if (selects(target, k, s)) yield s;
+      for (const s of k.sessions.values()) {
+        if (forUpdates && !takesUpdates(target, s)) continue;
+        if (selects(target, k, s)) yield s;
+      }
   }
 
   /** Runs timer work; nothing a timer does may throw out of TestDc. */
@@ -319,16 +326,18 @@ export class DcCore {
         finished = resolve;
       }),
     );
-    let result: Buffer;
+    session.arrived(msgId);
+    let result: Buffer | null = null;
     try {
       result = await runQuery(this.dispatchHost, key, session, msgId, body);
     } catch (e) {
       this.log(`query failed unexpectedly (${(e as Error).message})`);
-      return;
     } finally {
       session.running.delete(msgId);
+      session.finished(msgId, result !== null && !isRpcError(result));
       finished();
     }
+    if (result === null) return;
     if (session.dropped.delete(msgId)) return;
     // The usual case answers at once, without the closures that faults need.
     if (this.faults.replyDelayMs <= 0 && this.faults.reorderCount <= 0) {
@@ -484,6 +493,11 @@ function executionKeys(e: Execution): string[] {
   const keys = [`${e.authKeyId}:${e.sessionId}:${e.msgId}`];
   if (e.randomId !== undefined) keys.push(`${e.authKeyId}:${e.method}:${e.randomId}`);
   return keys;
+}
+
+/** A session that asked for no updates (invokeWithoutUpdates only) gets none, unless named. */
+function takesUpdates(target: SessionSelector, s: DcSession): boolean {
+  return s.wantsUpdates !== false || (typeof target === 'object' && target.sessionId !== undefined);
 }
 
 function selects(target: SessionSelector, key: AuthKeyRecord, s: DcSession): boolean {

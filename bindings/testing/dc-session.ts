@@ -102,6 +102,11 @@ export function msgIdTimeMs(msgId: bigint): number {
   return Number(msgId >> 32n) * 1000 + Number(((msgId & 0xffffffffn) * 1000n) >> 32n);
 }
 
+/** Whether a result body is an rpc_error. */
+export function isRpcError(result: Buffer): boolean {
+  return result.length >= 4 && result.readUInt32LE(0) === RPC_ERROR;
+}
+
 /** rpc_error as a result body. */
 export function rpcErrorBody(code: number, message: string): Buffer {
   return Buffer.concat([u32(RPC_ERROR), u32(code), tlString(message)]);
@@ -117,10 +122,21 @@ export class DcSession {
   initConnection?: InitConnectionInfo;
   /** Queries answered so far. */
   answered = 0;
+  /**
+   * Whether the client wants updates on this session: false once it sent only queries
+   * wrapped in invokeWithoutUpdates, true after any other query (api/invoking).
+   */
+  wantsUpdates: boolean | undefined;
   /** Queries being run, by msg_id: what invokeAfterMsg waits for and rpc_drop_answer finds. */
   readonly running = new Map<bigint, Promise<void>>();
   /** Running queries whose answer the client dropped (rpc_drop_answer). */
   readonly dropped = new Set<bigint>();
+  /** How the last queries ended (true: a result, false: an rpc_error), for invokeAfterMsg. */
+  private readonly outcomes = new Map<bigint, boolean>();
+  /** invokeAfterMsg waiting for a query that has not arrived yet. */
+  private readonly arrivals = new Map<bigint, Array<() => void>>();
+  /** Answers sent and not acknowledged yet: what rpc_drop_answer can still drop. */
+  private readonly unacked = new Map<bigint, { msgId: bigint; seqNo: number; bytes: number }>();
   private readonly salts: SaltSchedule;
   private saltsVersion = -1;
   /** The server second syncSalts last looked at the schedule (it changes at most once a second). */
@@ -271,8 +287,64 @@ export class DcSession {
     body.writeUInt32LE(RPC_RESULT, 0);
     body.writeBigUInt64LE(BigInt.asUintN(64, reqMsgId), 4);
     payload.copy(body, 12);
-    this.mtp.enqueue(body, now);
+    const msgId = this.mtp.enqueue(body, now);
+    // Its seq_no: the content-related messages counted before it, times two, plus one.
+    this.remember(this.unacked, reqMsgId, { msgId, seqNo: this.mtp.seqno * 2 - 1, bytes: body.length });
     return payload !== result;
+  }
+
+  /** A query arrived (it starts running): invokeAfterMsg waiting for it go on. */
+  arrived(msgId: bigint): void {
+    const waiting = this.arrivals.get(msgId);
+    if (!waiting) return;
+    this.arrivals.delete(msgId);
+    for (const w of waiting) w();
+  }
+
+  /** A query ended: with a result (`ok`) or an rpc_error. */
+  finished(msgId: bigint, ok: boolean): void {
+    this.remember(this.outcomes, msgId, ok);
+  }
+
+  /**
+   * What invokeAfterMsg(`msgId`) must wait for: resolves with how that query ended once
+   * it did ('ok' or 'failed'), or 'timeout' when it did not arrive within `timeoutMs`.
+   */
+  async predecessor(msgId: bigint, timeoutMs: number): Promise<'ok' | 'failed' | 'timeout'> {
+    if (!this.running.has(msgId) && !this.outcomes.has(msgId)) {
+      const came = await new Promise<boolean>((resolve) => {
+        const list = this.arrivals.get(msgId) ?? [];
+        const timer = setTimeout(() => resolve(false), timeoutMs);
+        list.push(() => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+        this.arrivals.set(msgId, list);
+      });
+      if (!came) {
+        this.arrivals.delete(msgId);
+        return 'timeout';
+      }
+    }
+    await this.running.get(msgId);
+    return this.outcomes.get(msgId) === false ? 'failed' : 'ok';
+  }
+
+  /**
+   * rpc_drop_answer of `reqMsgId`'s answer: the answer sent and not acknowledged yet is
+   * taken back (the client will not be sent it again); null when there is none.
+   */
+  dropSentAnswer(reqMsgId: bigint): { msgId: bigint; seqNo: number; bytes: number } | null {
+    const a = this.unacked.get(reqMsgId);
+    if (!a) return null;
+    this.unacked.delete(reqMsgId);
+    return this.mtp.cancel(a.msgId) ? a : null;
+  }
+
+  /** Keeps the last few thousand entries of a bookkeeping map. */
+  private remember<V>(map: Map<bigint, V>, key: bigint, value: V): void {
+    map.set(key, value);
+    if (map.size > 4096) map.delete(map.keys().next().value as bigint);
   }
 
   /** Queues a message of the server's own (an update), content-related. */

@@ -26,6 +26,8 @@ export interface DispatchHost {
   log(message: string): void;
   /** Who is logged in where, and which keys lost their login (revoked, deactivated). */
   readonly accounts: AccountDirectory;
+  /** How long invokeAfterMsg waits for a query that has not arrived (then MSG_WAIT_TIMEOUT). */
+  readonly afterMsgTimeoutMs: number;
 }
 
 type AnyRequest = { _: string; query?: unknown } & Record<string, unknown>;
@@ -83,13 +85,21 @@ export async function runQuery(
   }
   // Wrappers: invokeWithLayer, initConnection, invokeAfterMsg(s), invokeWithoutUpdates, ...
   let query: AnyRequest = req;
+  let withoutUpdates = false;
   while ((query._ === 'initConnection' || query._.startsWith('invoke')) && isMethod(query._) && query.query) {
     if (query._ === 'invokeWithLayer') session.layer = query.layer as number;
-    // Spec: run only after the named queries of this session are done.
+    if (query._ === 'invokeWithoutUpdates') withoutUpdates = true;
+    // Spec: run only after the named queries of this session completed successfully;
+    // one that failed fails this one (MSG_WAIT_FAILED), one that never comes too
+    // (MSG_WAIT_TIMEOUT).
     const after =
       query._ === 'invokeAfterMsg' ? [query.msgId] : query._ === 'invokeAfterMsgs' ? query.msgIds : [];
     for (const id of after as bigint[]) {
-      if (BigInt.asUintN(64, id) !== msgId) await session.running.get(BigInt.asUintN(64, id));
+      const prev = BigInt.asUintN(64, id);
+      if (prev === msgId) continue;
+      const how = await session.predecessor(prev, host.afterMsgTimeoutMs);
+      if (how === 'failed') return rpcErrorBody(400, 'MSG_WAIT_FAILED');
+      if (how === 'timeout') return rpcErrorBody(400, 'MSG_WAIT_TIMEOUT');
     }
     if (query._ === 'initConnection') {
       const { _: _name, query: _inner, ...params } = query;
@@ -100,6 +110,8 @@ export async function runQuery(
   const method = query._;
   if (!isMethod(method)) return rpcErrorBody(400, 'INPUT_METHOD_INVALID');
   if (method === 'rpc_drop_answer') return dropAnswer(session, BigInt.asUintN(64, query.reqMsgId as bigint));
+  if (!withoutUpdates) session.wantsUpdates = true;
+  else session.wantsUpdates ??= false;
   // PFS: an unbound temporary key may only bind itself and call a few methods (bind-rules.ts).
   const refusal = unboundRefusal(key, method);
   if (refusal) return rpcErrorBody(401, refusal);
@@ -167,13 +179,17 @@ export async function runQuery(
 /**
  * rpc_drop_answer (https://core.telegram.org/mtproto/service_messages#cancellation-of-an-rpc-query):
  * a query still running is answered rpc_answer_dropped_running and its own answer is never
- * sent; anything else (unknown, or answered already) is rpc_answer_unknown.
+ * sent; one answered whose answer the client has not acknowledged, rpc_answer_dropped (that
+ * answer is not sent again); anything else rpc_answer_unknown.
  */
 function dropAnswer(session: DcSession, reqMsgId: bigint): Buffer {
   if (session.running.has(reqMsgId)) {
     session.dropped.add(reqMsgId);
     return TL.serialize({ _: 'rpc_answer_dropped_running' });
   }
+  // Answered, but the client has not acknowledged the answer: it is not sent again.
+  const sent = session.dropSentAnswer(reqMsgId);
+  if (sent) return TL.serialize({ _: 'rpc_answer_dropped', ...sent } as TL.TlObject);
   return TL.serialize({ _: 'rpc_answer_unknown' });
 }
 

@@ -69,6 +69,7 @@ export class TestDc {
         gzipAbove: options.gzipAbove ?? 512,
         clock: options.now ?? Date.now,
         world: link,
+        afterMsgTimeoutMs: options.afterMsgTimeoutMs,
       },
       {
         setTimer: (fn, ms) => setTimeout(fn, ms).unref(),
@@ -181,7 +182,7 @@ export class TestDc {
   pushUpdate(target: SessionSelector, updates: TL.Types['Updates'] | Buffer): number {
     const body = Buffer.isBuffer(updates) ? updates : serialize(updates);
     let n = 0;
-    for (const s of [...this.core.select(target)]) {
+    for (const s of [...this.core.select(target, true)]) {
       this.core.pushTo(s, body);
       n++;
     }
@@ -203,6 +204,14 @@ export class TestDc {
   /** FLOOD_WAIT_<seconds> (420) for the next `times` calls of `method`. */
   floodWait(method: string, seconds: number, times = 1): void {
     this.failNext(method, 420, `FLOOD_WAIT_${seconds}`, times);
+  }
+
+  /**
+   * 406 AUTH_KEY_DUPLICATED for the next `times` calls of `method`: what Telegram answers
+   * once it saw one auth key used from two places at once (api/errors#406-not-acceptable).
+   */
+  keyDuplicated(method: string, times = 1): void {
+    this.failNext(method, 406, 'AUTH_KEY_DUPLICATED', times);
   }
 
   /** <kind>_MIGRATE_<dcId> (303) for the next `times` calls of `method`. */

@@ -43,6 +43,8 @@ export type SessionSelector =
 export interface TestDcOptions {
   /** Default 2. */
   dcId?: number;
+  /** How long invokeAfterMsg waits for a named query that has not arrived, ms (then 400 MSG_WAIT_TIMEOUT; default 10000). */
+  afterMsgTimeoutMs?: number;
   /** Default 127.0.0.1. */
   host?: string;
   /** Default 0 (any free port). */

@@ -11,9 +11,8 @@ import { authKeyIdOf } from '../../auth/key';
 import type * as TL from '../../tl';
 import { RpcError } from '../../tl';
 import { createKey, type Dialer, type DriverHooks, startDriver } from '../dialer';
-import type { Driver } from '../driver';
+import type { Driver, RequestOptions } from '../driver';
 import {
-  type CallOptions,
   type ConnectionKind,
   SessionError,
   type SessionEvent,
@@ -34,6 +33,9 @@ export interface PoolHost {
   /** The pool's main connection closed or failed on its own: the pool is done. */
   onEnded(): void;
 }
+
+/** A call as the pool takes it: where it goes, and what the driver needs (timeout, abort, chain). */
+export type PoolRequestOptions = RequestOptions & { connection?: ConnectionKind };
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** The generation of a pool without PFS: the permanent key, for the pool's whole life. */
@@ -401,8 +403,8 @@ export class DcPool {
   // --- Calls ---
 
   /** Runs `request` on the connection its kind and the load choose. */
-  request(request: TL.TlObject, options: CallOptions = {}, attempt = 0): Promise<unknown> {
-    if (this.single) return this.main.request(request, options.timeoutMs);
+  request(request: TL.TlObject, options: PoolRequestOptions = {}, attempt = 0): Promise<unknown> {
+    if (this.single) return this.main.request(request, options);
     const picked = this.pick(options.connection ?? connectionKindOf(request._));
     if (picked instanceof Promise) return picked.then((d) => this.requestOn(d, request, options, attempt));
     return this.requestOn(picked, request, options, attempt);
@@ -411,14 +413,14 @@ export class DcPool {
   private requestOn(
     driver: Driver,
     request: TL.TlObject,
-    options: CallOptions,
+    options: PoolRequestOptions,
     attempt: number,
   ): Promise<unknown> {
     // Closed while this call waited for it (drained, replaced): pick again.
     if (driver.status === 'closed' && attempt < 2 && driver !== this.main) {
       return this.request(request, options, attempt + 1);
     }
-    const p = driver.request(request, options.timeoutMs);
+    const p = driver.request(request, options);
     if (!this.schedule || attempt >= 2) return p;
     return p.catch((e) => {
       // Refused unrun on a temporary key that is not bound (any more): again on a bound one,
@@ -442,7 +444,8 @@ export class DcPool {
   /** Another connection of `kind` on `gen`'s key; the main connection if it cannot open. */
   private openExtra(gen: Generation, kind: ExtraKind): Promise<Driver> {
     const key = { ...gen.key, serverSalt: gen.main.link.salt };
-    return startDriver(this.host.dialer, key, (d) => this.hooks(gen.id, d)).then(
+    const hooks = (d: () => Driver) => ({ ...this.hooks(gen.id, d), withoutUpdates: true });
+    return startDriver(this.host.dialer, key, hooks).then(
       (d) => {
         if (this.closed || gen.draining || this.schedule?.isDead(gen.id)) {
           d.close();

@@ -7,7 +7,7 @@
 //! `transmitAll` for every link, flat typed arrays for batch results, events as
 //! the same compact objects `MtpSession` gives (see `link_convert`).
 
-use mtcore::link::Link;
+use mtcore::link::{After, Link};
 use mtcore::mtp::session::check_body;
 use napi::bindgen_prelude::{
     Array, BigInt, BigUint64Array, Buffer, BufferSlice, ClassInstance, Either, Float64Array, Null,
@@ -74,18 +74,36 @@ impl MtpLink {
     }
 
     /// Queues `bodies` (serialized TL requests, content-related), then packs,
-    /// encrypts and frames whatever is due. Throws ERR_BAD_BODY (nothing
-    /// queued), ERR_LINK_BROKEN (reconnect first; nothing queued),
-    /// ERR_TRANSPORT_NOT_READY (a server before the client's preamble).
+    /// encrypts and frames whatever is due. `after[i]`, when given, makes body `i`
+    /// run on the server only after an earlier call (invokeAfterMsg): a bigint names
+    /// one sent before by msg_id, a number an earlier body of this same call. Throws
+    /// ERR_BAD_BODY (nothing queued), ERR_LINK_BROKEN (reconnect first; nothing
+    /// queued), ERR_TRANSPORT_NOT_READY (a server before the client's preamble).
     #[napi]
     pub fn transmit(
         &mut self,
         now: f64,
         bodies: Option<Vec<BufferSlice>>,
+        #[napi(ts_arg_type = "Array<bigint | number | null | undefined>")] after: Option<
+            Vec<Option<Either<BigInt, u32>>>,
+        >,
     ) -> Result<LinkTransmit, JsError> {
         let bodies = bodies.unwrap_or_default();
-        let t = with_random(|random| self.inner.transmit_slices(ms(now), &bodies, random))?
-            .map_err(link_error)?;
+        let after: Vec<Option<After>> = after
+            .unwrap_or_default()
+            .into_iter()
+            .map(|a| {
+                a.map(|a| match a {
+                    Either::A(id) => After::Id(u64_of(&id)),
+                    Either::B(index) => After::Index(index as usize),
+                })
+            })
+            .collect();
+        let t = with_random(|random| {
+            self.inner
+                .transmit_chained(ms(now), &bodies, &after, random)
+        })?
+        .map_err(link_error)?;
         Ok(LinkTransmit {
             frame: if t.frames.is_empty() {
                 Either::B(Null)

@@ -37,7 +37,7 @@ use crate::mtp::{MtpError, Options, Session};
 use crate::transport::{Codec, TransportError, MAX_HEADER_ROOM, MAX_TRAILER_ROOM};
 
 pub use receive::{LinkEvent, Receive, TransportCode};
-pub use transmit::{Frames, Transmit};
+pub use transmit::{After, Frames, Transmit};
 
 /// Errors of `Link::transmit` (what arrives is reported as events, never as errors).
 #[derive(Debug, Clone, PartialEq, Eq)]

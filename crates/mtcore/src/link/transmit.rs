@@ -37,6 +37,15 @@ impl Frames {
     }
 }
 
+/// The earlier call a chained body waits for (invokeAfterMsg).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum After {
+    /// A call sent before, by msg_id.
+    Id(u64),
+    /// An earlier body of the same transmit, by index.
+    Index(usize),
+}
+
 /// What one `transmit` produced.
 #[derive(Debug, Default)]
 pub struct Transmit {
@@ -79,14 +88,37 @@ impl Link {
         bodies: &[B],
         rng: &mut dyn FnMut(&mut [u8]),
     ) -> Result<Transmit, LinkError> {
+        self.transmit_chained(now, bodies, &[], rng)
+    }
+
+    /// `transmit_slices` where `after[i]`, when given, makes body `i` run on the server
+    /// only after an earlier call: one sent before (`After::Id`) or an earlier body of
+    /// this same call (`After::Index`). Such bodies go wrapped in invokeAfterMsg.
+    pub fn transmit_chained<B: AsRef<[u8]>>(
+        &mut self,
+        now: i64,
+        bodies: &[B],
+        after: &[Option<After>],
+        rng: &mut dyn FnMut(&mut [u8]),
+    ) -> Result<Transmit, LinkError> {
         for b in bodies {
             crate::mtp::session::check_body(b.as_ref()).map_err(LinkError::Body)?;
+        }
+        for (i, a) in after.iter().enumerate() {
+            if i >= bodies.len() || matches!(a, Some(After::Index(j)) if *j >= i) {
+                return Err(LinkError::Body(crate::mtp::MtpError::BadChain { at: i }));
+            }
         }
         self.check_ready()?;
         // Checked above, so each enqueue succeeds.
         let mut ids = Vec::with_capacity(bodies.len());
-        for b in bodies {
-            ids.push(self.session.enqueue(b.as_ref().to_vec(), true, now)?);
+        for (i, b) in bodies.iter().enumerate() {
+            let id = match after.get(i).copied().flatten() {
+                None => self.session.enqueue(b.as_ref().to_vec(), true, now)?,
+                Some(After::Id(prev)) => self.session.enqueue_after(b.as_ref(), prev, now)?,
+                Some(After::Index(j)) => self.session.enqueue_after(b.as_ref(), ids[j], now)?,
+            };
+            ids.push(id);
         }
         self.send_due(now, ids, rng)
     }

@@ -67,6 +67,8 @@ pub struct Outgoing {
     /// An auth.bindTempAuthKey query: its body names its own msg_id, so it is
     /// built again whenever the message is re-stamped.
     pub bind: Option<Box<BindRequest>>,
+    /// A chained call: the msg_id its invokeAfterMsg prefix names (session/chain.rs).
+    pub after: Option<u64>,
 }
 
 impl Outgoing {
@@ -87,6 +89,7 @@ impl Outgoing {
             packet_id: 0,
             state_asked_at: None,
             bind: None,
+            after: None,
         }
     }
 

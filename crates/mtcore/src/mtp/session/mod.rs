@@ -36,6 +36,7 @@
 //!   is checked as a Telegram server does and refusals are answered with
 //!   bad_msg_notification / bad_server_salt (`Rejected` events); see `server`.
 
+mod chain;
 mod receive;
 mod recovery;
 mod server;
@@ -133,6 +134,8 @@ pub struct SessionState {
 pub enum MtpError {
     /// A body must be whole TL words (a multiple of 4 bytes, at least 4) and at most `max`.
     BadBodyLength { len: usize, max: usize },
+    /// A chained body names no earlier body of its transmit (or a later one).
+    BadChain { at: usize },
 }
 
 impl std::fmt::Display for MtpError {
@@ -142,6 +145,9 @@ impl std::fmt::Display for MtpError {
                 f,
                 "body of {len} bytes is not a TL object of 4..={max} bytes in whole words"
             ),
+            Self::BadChain { at } => {
+                write!(f, "body {at} waits for no earlier body of its transmit")
+            }
         }
     }
 }
@@ -182,6 +188,8 @@ pub struct Session {
     seq_log: SeqnoLog,
     /// Server checks: new_session_created was sent.
     announced: bool,
+    /// Re-stamped ids that chained calls (invokeAfterMsg) must follow.
+    chain: chain::ChainRenames,
 }
 
 impl std::fmt::Debug for Session {
@@ -219,6 +227,7 @@ impl Session {
             restamping: Vec::new(),
             seq_log: SeqnoLog::default(),
             announced: false,
+            chain: chain::ChainRenames::default(),
             opts,
         }
     }

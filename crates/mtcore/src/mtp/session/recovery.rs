@@ -46,6 +46,7 @@ impl Session {
         m.prev_ids.push(old);
         self.inflight.alias(&m.prev_ids, new);
         m.msg_id = new;
+        self.note_restamp(old, new, now);
         if let Some(bind) = &m.bind {
             m.body = bind.body(new);
         }

@@ -50,6 +50,7 @@ impl Session {
         let server_now = self.ids.server_now(now);
         let mut msg_ids = Vec::new();
         for m in &mut items {
+            self.repoint(m);
             if msg_id_time_ms(m.msg_id) < server_now - STALE_MS {
                 m.resend = true;
             }
@@ -143,6 +144,7 @@ impl Session {
     /// Timers: expire records, ask about unacknowledged messages, renew salts.
     fn maintain(&mut self, now: i64) {
         self.inflight.purge(now);
+        self.purge_renames(now);
         if self.state_check_at.is_some_and(|t| t <= now) {
             let after = self.opts.state_req_after_ms;
             let due_at = |m: &Outgoing| m.state_asked_at.unwrap_or(m.sent_at) + after;

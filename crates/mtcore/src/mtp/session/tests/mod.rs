@@ -4,6 +4,7 @@
 //! and `recovery` (rejections, losses, salts, sessions).
 
 mod bind;
+mod chain;
 mod clock;
 mod flows;
 mod recovery;
