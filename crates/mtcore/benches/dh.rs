@@ -45,7 +45,10 @@ fn main() {
 
     type Row<'a> = (&'static str, Box<dyn FnMut() + 'a>);
     let mut rows: Vec<Row> = vec![
-        ("g^b comb (FixedBase)", Box::new(|| drop(black_box(comb.pow(black_box(&b)))))),
+        (
+            "g^b comb (FixedBase)",
+            Box::new(|| drop(black_box(comb.pow(black_box(&b))))),
+        ),
         (
             "g^b pow (BoxedMontyForm)",
             Box::new(|| {
@@ -55,7 +58,13 @@ fn main() {
         ),
         (
             "g_a^b mod_pow_be (bytes in and out)",
-            Box::new(|| drop(black_box(mod_pow_be(&g_a, black_box(&b), &TELEGRAM_DH_PRIME)))),
+            Box::new(|| {
+                drop(black_box(mod_pow_be(
+                    &g_a,
+                    black_box(&b),
+                    &TELEGRAM_DH_PRIME,
+                )))
+            }),
         ),
     ];
     rows.retain(|(name, _)| filter.as_deref().is_none_or(|f| name.contains(f)));

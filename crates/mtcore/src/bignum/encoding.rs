@@ -79,16 +79,21 @@ pub fn byte_len(x: &BoxedUint) -> usize {
     (x.bit_width_vartime() as usize).div_ceil(8)
 }
 
-/// `x` as exactly `len` big-endian bytes, left-padded with zeros.
+/// `x` as exactly `len` big-endian bytes, left-padded with zeros. `x` may be
+/// a secret (a shared key): the work depends on its precision, not its value.
 pub fn to_be_padded(x: &BoxedUint, len: usize) -> Result<Vec<u8>, BignumError> {
     let full = x.to_be_bytes();
-    let needed = byte_len(x);
-    if needed > len {
-        return Err(BignumError::OutputTooShort { needed, got: len });
+    let cut = full.len().saturating_sub(len);
+    let spilled = full[..cut].iter().fold(0u8, |acc, &b| acc | b);
+    if spilled != 0 {
+        return Err(BignumError::OutputTooShort {
+            needed: byte_len(x),
+            got: len,
+        });
     }
     let mut out = vec![0u8; len];
-    let take = full.len().min(len);
-    out[len - take..].copy_from_slice(&full[full.len() - take..]);
+    let take = full.len() - cut;
+    out[len - take..].copy_from_slice(&full[cut..]);
     Ok(out)
 }
 

@@ -118,6 +118,9 @@ pub fn check_dh_params(dh_prime: &[u8], g: u32, g_a: &[u8]) -> Result<(), DhErro
 /// milliseconds; then call `check_dh_params`, which finds the verdict).
 pub fn check_dh_params_known(dh_prime: &[u8], g: u32, g_a: &[u8]) -> Result<bool, DhError> {
     let prime = cheap_checks(dh_prime, g, g_a)?;
+    if prime == TELEGRAM_DH_PRIME {
+        return Ok(true);
+    }
     match safe_prime::known_verdict(prime) {
         Some(true) => Ok(true),
         Some(false) => Err(DhError::PrimeNotSafe),
@@ -143,7 +146,8 @@ pub fn check_dh_value(value: &[u8], dh_prime: &[u8]) -> Result<(), DhError> {
 /// passes the safe-prime test (run once per prime and process).
 pub fn check_safe_prime(dh_prime: &[u8]) -> Result<(), DhError> {
     parse_prime(dh_prime)?;
-    if safe_prime::is_safe_prime(dh_prime) {
+    let prime = significant(dh_prime);
+    if prime == TELEGRAM_DH_PRIME || safe_prime::is_safe_prime(prime) {
         Ok(())
     } else {
         Err(DhError::PrimeNotSafe)

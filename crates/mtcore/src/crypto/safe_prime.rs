@@ -2,8 +2,8 @@
 //! security_guidelines: "dh_prime ... is a safe prime, meaning that both
 //! dh_prime and (dh_prime - 1) / 2 are prime"), remembered per prime.
 //!
-//! Telegram's own prime is recognized by comparison. Any other is tested with
-//! crypto-primes: the Baillie-PSW test in its strengthened form (Baillie,
+//! (Telegram's own prime is recognized by comparison in dh.rs and never gets
+//! here.) A prime is tested with crypto-primes: the Baillie-PSW test in its strengthened form (Baillie,
 //! Fiori, Wagstaff, Math. Comp. 90, 2021) on p and on (p - 1) / 2. It needs
 //! no randomness, which keeps this sans-IO, and is the choice that Albrecht
 //! et al. recommend against adversarially chosen numbers ("Prime and
@@ -13,7 +13,6 @@
 //! test, not one per key exchange. Callers with an event loop run the first
 //! test off it (the napi `testDhPrime` task).
 
-use super::dh::TELEGRAM_DH_PRIME;
 use crate::bignum::encoding::{number, significant};
 use crypto_primes::{is_prime, Flavor};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,13 +28,9 @@ static VERDICTS: Mutex<Vec<(Vec<u8>, bool)>> = Mutex::new(Vec::new());
 /// Full tests run in this process.
 static TESTS: AtomicU64 = AtomicU64::new(0);
 
-/// The remembered verdict on `p` (big-endian), if any: Telegram's prime is
-/// always known to be safe.
+/// The remembered verdict on `p` (big-endian), if any.
 pub fn known_verdict(p: &[u8]) -> Option<bool> {
     let key = significant(p);
-    if key == TELEGRAM_DH_PRIME {
-        return Some(true);
-    }
     let mut verdicts = VERDICTS.lock().unwrap_or_else(|e| e.into_inner());
     let at = verdicts.iter().position(|(prime, _)| prime == key)?;
     let hit = verdicts.remove(at);
@@ -81,6 +76,7 @@ fn test(p: &[u8]) -> bool {
 mod tests {
     use super::*;
     use crate::bignum::prime64::is_prime_u64;
+    use crate::crypto::dh::TELEGRAM_DH_PRIME;
 
     fn unhex(s: &str) -> Vec<u8> {
         hex::decode(s).unwrap()
@@ -91,7 +87,7 @@ mod tests {
 
     #[test]
     fn known_primes_and_composites() {
-        // The fast path is a comparison; the test must agree with it.
+        // dh.rs knows Telegram's prime by comparison; the test must agree.
         assert!(test(&TELEGRAM_DH_PRIME));
         assert!(test(&unhex(RFC3526_2048)));
         // p + 2 is not prime; 2^127 - 1 is prime but 2^126 - 1 is not.
@@ -125,7 +121,6 @@ mod tests {
         // check a recent one), and a lookup is not a test.
         let last = primes.last().unwrap();
         assert!(known_verdict(last).is_some());
-        assert_eq!(known_verdict(&TELEGRAM_DH_PRIME), Some(true));
         assert!(VERDICTS.lock().unwrap().len() <= KEPT);
         let mut padded = vec![0u8; 3];
         padded.extend_from_slice(last);
