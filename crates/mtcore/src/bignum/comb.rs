@@ -54,7 +54,7 @@ impl FixedBase {
     }
 
     /// `new` with a chosen number of rows (`teeth`, 1..=8) and tables (>= 1).
-    pub fn with_shape(
+    pub(crate) fn with_shape(
         params: &BoxedMontyParams,
         base: &BoxedUint,
         exp_bits: usize,

@@ -19,7 +19,6 @@ pub mod pq;
 pub(crate) mod prime64;
 
 pub use comb::FixedBase;
-pub use encoding::MAX_BITS;
 pub use modpow::mod_pow_be;
 
 /// Errors of the big-number layer.
