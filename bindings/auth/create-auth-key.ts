@@ -10,8 +10,14 @@ import {
   TransportConnectionError,
   type TransportKind,
 } from '../transport';
+import { testDhPrimeShared } from './dh-prime';
 import { AuthKeyError, type AuthKeyStep } from './errors';
-import { AuthKeyExchange, type AuthKeyExchangeOptions, type AuthKeyResult } from './exchange';
+import {
+  AuthKeyExchange,
+  type AuthKeyExchangeOptions,
+  type AuthKeyResult,
+  type ExchangeStep,
+} from './exchange';
 import { PlainMsgIds, unwrapPlain, wrapPlain } from './plain';
 import { type RsaKeyInput, RsaKeyring, type TelegramKeySet } from './rsa-keys';
 
@@ -113,6 +119,8 @@ export async function createAuthKey(options: CreateAuthKeyOptions = {}): Promise
       maxDhGenRetries: options.maxDhGenRetries,
       random: options.random,
       rsaEncrypt: options.rsaEncrypt,
+      // A new dh_prime's safe-prime test runs off the event loop (see advance below).
+      deferPrimeTest: true,
     },
   };
   const retries = options.retries ?? 2;
@@ -208,6 +216,27 @@ async function runAttempt(o: AttemptOptions): Promise<AuthKeyResult> {
     conn!.send(wrapPlain(msgIds.next(Date.now()), body));
     arm();
   };
+  const advance = (next: ExchangeStep) => {
+    if (next.kind === 'done') {
+      finish(null, next.result);
+    } else if (next.kind === 'testPrime') {
+      // The step's timeout keeps running while the pool tests the prime.
+      arm();
+      const resume = () => {
+        if (finished) return;
+        clearTimeout(timer);
+        try {
+          advance(exchange.primeTested());
+        } catch (err) {
+          finish(failure(err, exchange.step));
+        }
+      };
+      testDhPrimeShared(next.dhPrime).then(resume, (err) => finish(failure(err, exchange.step)));
+    } else {
+      msgIds.offsetMs = exchange.timeOffset * 1000;
+      send(next.body);
+    }
+  };
 
   try {
     conn = await TransportConnection.connect(
@@ -229,13 +258,7 @@ async function runAttempt(o: AttemptOptions): Promise<AuthKeyResult> {
           clearTimeout(timer);
           try {
             const { body } = unwrapPlain(packet, exchange.step);
-            const next = exchange.receive(body, Date.now());
-            if (next.kind === 'done') {
-              finish(null, next.result);
-            } else {
-              msgIds.offsetMs = exchange.timeOffset * 1000;
-              send(next.body);
-            }
+            advance(exchange.receive(body, Date.now()));
           } catch (err) {
             finish(failure(err, exchange.step));
           }

@@ -7,10 +7,19 @@
 //   start()                      -> req_pq_multi
 //   receive(resPQ)               -> req_DH_params
 //   receive(server_DH_params_ok) -> set_client_DH_params
+//                                   (or testPrime, then primeTested() -> set_client_DH_params)
 //   receive(dh_gen_retry)        -> set_client_DH_params (new b, retry_id)
 //   receive(dh_gen_ok)           -> done: auth_key, salt, time offset
 import { randomBytes } from 'node:crypto';
-import { checkDhParams, checkDhValue, dhPublic, factorizePq, modPow, rsaPadEncrypt } from '../native';
+import {
+  checkDhParams,
+  checkDhParamsKnown,
+  checkDhValue,
+  dhPublic,
+  factorizePq,
+  modPow,
+  rsaPadEncrypt,
+} from '../native';
 import * as TL from '../tl';
 import { TlReader } from '../tl';
 import { aesIgeDecrypt, aesIgeEncrypt, sha1 } from './crypto';
@@ -44,13 +53,21 @@ export interface AuthKeyExchangeOptions {
   random?: (n: number) => Buffer;
   /** RSA_PAD encryption of p_q_inner_data (default: the native rsaPadEncrypt). */
   rsaEncrypt?: (data: Buffer, key: RsaPublicKey) => Buffer;
+  /**
+   * A dh_prime that is not Telegram's and was not tested before in this process needs a
+   * safe-prime test of tens of milliseconds. By default receive() runs it; with this set,
+   * receive() returns a `testPrime` step instead, and the driver runs `testDhPrime` off
+   * the event loop and then calls primeTested() (createAuthKey does).
+   */
+  deferPrimeTest?: boolean;
 }
 
 export type ExchangeStep =
   | { kind: 'send'; body: Buffer; step: AuthKeyStep }
+  | { kind: 'testPrime'; dhPrime: Buffer; step: AuthKeyStep }
   | { kind: 'done'; result: AuthKeyResult };
 
-type Stage = 'init' | 'resPQ' | 'serverDH' | 'dhGen' | 'done';
+type Stage = 'init' | 'resPQ' | 'serverDH' | 'primeTest' | 'dhGen' | 'done';
 
 /** What server_DH_inner_data gave, kept for retries. */
 interface DhParams {
@@ -107,6 +124,7 @@ export class AuthKeyExchange {
       case 'resPQ':
         return 'req_pq';
       case 'serverDH':
+      case 'primeTest':
         return 'req_DH_params';
       case 'dhGen':
         return 'set_client_DH_params';
@@ -134,8 +152,7 @@ export class AuthKeyExchange {
    * Throws AuthKeyError naming the failed check; the exchange is then dead.
    */
   receive(body: Buffer, now: number): ExchangeStep {
-    const step = this.step;
-    try {
+    return this.guarded(() => {
       let obj: TL.TlObject;
       try {
         obj = TL.deserialize(body);
@@ -152,10 +169,43 @@ export class AuthKeyExchange {
         default:
           throw this.fail('ERR_AUTH_BAD_RESPONSE', 'no answer is expected now');
       }
+    });
+  }
+
+  /**
+   * After a `testPrime` step, once `testDhPrime(step.dhPrime)` has settled (either way):
+   * checks server_DH_inner_data in full (the prime's verdict is now a lookup) and returns
+   * set_client_DH_params. Throws AuthKeyError like receive().
+   */
+  primeTested(): ExchangeStep {
+    return this.guarded(() => {
+      if (this.stage !== 'primeTest') throw this.fail('ERR_AUTH_BAD_RESPONSE', 'no prime test is pending');
+      const dh = this.dh!;
+      this.checkParams(() => checkDhParams(dh.dhPrime, dh.g, dh.gA));
+      return this.firstClientDhParams();
+    });
+  }
+
+  /** Runs a step; any failure kills the exchange and surfaces as AuthKeyError. */
+  private guarded(run: () => ExchangeStep): ExchangeStep {
+    const step = this.step;
+    try {
+      return run();
     } catch (err) {
       this.stage = 'done';
       if (err instanceof AuthKeyError) throw err;
       throw new AuthKeyError('ERR_AUTH_BAD_RESPONSE', step, 'unexpected failure', { cause: err });
+    }
+  }
+
+  /** A native DH check, its codes mapped to the check they name. */
+  private checkParams<T>(check: () => T): T {
+    try {
+      return check();
+    } catch (err) {
+      const code = DH_CODES[codeOf(err) ?? ''];
+      if (!code) throw err;
+      throw this.fail(code, (err as Error).message, err);
     }
   }
 
@@ -255,17 +305,32 @@ export class AuthKeyExchange {
       throw this.fail('ERR_AUTH_BAD_RESPONSE', `expected server_DH_inner_data, got ${inner._}`);
     }
     this.checkNonces(inner);
-    try {
-      checkDhParams(inner.dhPrime, inner.g, inner.gA);
-    } catch (err) {
-      const code = DH_CODES[codeOf(err) ?? ''];
-      if (!code) throw err;
-      throw this.fail(code, (err as Error).message, err);
+    const { dhPrime, g, gA } = inner;
+    if (this.options.deferPrimeTest) {
+      if (!this.checkParams(() => checkDhParamsKnown(dhPrime, g, gA))) {
+        this.keepDhParams(inner, now, tmpKey, tmpIv);
+        this.stage = 'primeTest';
+        return { kind: 'testPrime', dhPrime, step: 'req_DH_params' };
+      }
+    } else {
+      this.checkParams(() => checkDhParams(dhPrime, g, gA));
     }
+    this.keepDhParams(inner, now, tmpKey, tmpIv);
+    return this.firstClientDhParams();
+  }
 
+  private keepDhParams(
+    inner: { g: number; dhPrime: Buffer; gA: Buffer; serverTime: number },
+    now: number,
+    tmpKey: Buffer,
+    tmpIv: Buffer,
+  ): void {
     this.nowSec = Math.floor(now / 1000);
     this.timeOffsetSec = inner.serverTime - this.nowSec;
     this.dh = { g: inner.g, dhPrime: inner.dhPrime, gA: inner.gA, tmpKey, tmpIv };
+  }
+
+  private firstClientDhParams(): ExchangeStep {
     const next = this.clientDhParams(0n);
     this.stage = 'dhGen';
     return next;

@@ -6,8 +6,11 @@
 use crate::errors::{coded, JsError};
 use mtcore::bignum::{self, pq::PqError, BignumError};
 use mtcore::crypto::dh::{self, DhError};
+use mtcore::crypto::dh_group::DhGroup;
 use mtcore::crypto::rsa::{self, RsaError};
-use napi::bindgen_prelude::{BigInt, Buffer};
+use mtcore::crypto::safe_prime;
+use napi::bindgen_prelude::{AsyncTask, BigInt, Buffer};
+use napi::{Env, Task};
 use napi_derive::napi;
 
 fn bignum_error(e: BignumError) -> JsError {
@@ -82,7 +85,7 @@ pub fn mod_pow(base: Buffer, exp: Buffer, modulus: Buffer) -> Result<Buffer, JsE
 /// throws ERR_BIGNUM_EVEN_MODULUS / ERR_BIGNUM_ZERO_MODULUS.
 #[napi]
 pub fn dh_public(g: u32, dh_prime: Buffer, b: Buffer) -> Result<Buffer, JsError> {
-    let group = dh::DhGroup::shared(g, &dh_prime).map_err(bignum_error)?;
+    let group = DhGroup::shared(g, &dh_prime).map_err(bignum_error)?;
     Ok(Buffer::from(group.pow(&b)))
 }
 
@@ -90,15 +93,63 @@ pub fn dh_public(g: u32, dh_prime: Buffer, b: Buffer) -> Result<Buffer, JsError>
 /// guidelines); throws with a code naming the failed check:
 /// ERR_DH_PRIME_SIZE, ERR_DH_BAD_G, ERR_DH_G_RESIDUE, ERR_DH_GA_RANGE,
 /// ERR_DH_PRIME_NOT_SAFE. The known Telegram prime is accepted by comparison;
-/// another costs a safe-prime test (tens of milliseconds).
+/// another costs a safe-prime test (tens of milliseconds) the first time this
+/// process meets it, and a lookup after that.
 #[napi]
 pub fn check_dh_params(dh_prime: Buffer, g: f64, g_a: Buffer) -> Result<(), JsError> {
-    let g = if g.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(&g) {
-        g as u32
+    dh::check_dh_params(&dh_prime, g_of(g)?, &g_a).map_err(dh_error)
+}
+
+/// `checkDhParams` without running a safe-prime test on this thread: true
+/// when every check passed; false when every check but that test passed and
+/// the test has not run in this process yet (run `testDhPrime`, then
+/// `checkDhParams`, which finds its verdict). Throws like `checkDhParams`.
+#[napi]
+pub fn check_dh_params_known(dh_prime: Buffer, g: f64, g_a: Buffer) -> Result<bool, JsError> {
+    dh::check_dh_params_known(&dh_prime, g_of(g)?, &g_a).map_err(dh_error)
+}
+
+fn g_of(g: f64) -> Result<u32, JsError> {
+    if g.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(&g) {
+        Ok(g as u32)
     } else {
-        return Err(coded("ERR_DH_BAD_G", format!("g = {g} is outside 2..7")));
-    };
-    dh::check_dh_params(&dh_prime, g, &g_a).map_err(dh_error)
+        Err(coded("ERR_DH_BAD_G", format!("g = {g} is outside 2..7")))
+    }
+}
+
+/// The safe-prime test of a dh_prime on the libuv pool.
+pub struct DhPrimeTask {
+    dh_prime: Vec<u8>,
+}
+
+impl Task for DhPrimeTask {
+    type Output = bool;
+    type JsValue = bool;
+
+    fn compute(&mut self) -> napi::Result<Self::Output> {
+        Ok(dh::check_safe_prime(&self.dh_prime).is_ok())
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
+        Ok(output)
+    }
+}
+
+/// Whether `dhPrime` is a 2048-bit safe prime, tested off the main thread
+/// (tens of milliseconds the first time this process meets the prime; the
+/// verdict is kept, so `checkDhParams` with it is then a lookup).
+#[napi(ts_return_type = "Promise<boolean>")]
+pub fn test_dh_prime(dh_prime: Buffer) -> AsyncTask<DhPrimeTask> {
+    AsyncTask::new(DhPrimeTask {
+        dh_prime: dh_prime.to_vec(),
+    })
+}
+
+/// How many safe-prime tests this process has run (lookups of a kept verdict
+/// and Telegram's own prime do not count).
+#[napi]
+pub fn dh_prime_tests() -> f64 {
+    safe_prime::tests_run() as f64
 }
 
 /// Range checks of a DH value (g_a or g_b): 1 < x < p - 1 and
@@ -109,10 +160,12 @@ pub fn check_dh_value(value: Buffer, dh_prime: Buffer) -> Result<(), JsError> {
     dh::check_dh_value(&value, &dh_prime).map_err(dh_error)
 }
 
-/// Splits the handshake's pq (below 2^64) into primes [p, q] with p <= q.
-/// Throws ERR_PQ_NOT_SEMIPRIME when pq is not a product of two primes
-/// (0, 1, a prime, three factors...), ERR_PQ_RANGE when it is negative or
-/// does not fit 64 bits.
+/// Splits the handshake's pq (below 2^64) into two different odd primes
+/// [p, q] with p < q (core.telegram.org/mtproto/auth_key, step 2). Throws
+/// ERR_PQ_NOT_SEMIPRIME when pq is not a product of two primes (0, 1, a
+/// prime, three factors...), ERR_PQ_EVEN_FACTOR for 2 * prime,
+/// ERR_PQ_EQUAL_FACTORS for prime^2, ERR_PQ_RANGE when it is negative or does
+/// not fit 64 bits.
 #[napi(ts_return_type = "[bigint, bigint]")]
 pub fn factorize_pq(pq: BigInt) -> Result<(BigInt, BigInt), JsError> {
     let fits = !pq.sign_bit && pq.words.iter().skip(1).all(|&w| w == 0);
@@ -123,6 +176,8 @@ pub fn factorize_pq(pq: BigInt) -> Result<(BigInt, BigInt), JsError> {
         Ok((p, q)) => Ok((BigInt::from(p), BigInt::from(q))),
         Err(e @ PqError::NotSemiprime { .. }) => Err(coded("ERR_PQ_NOT_SEMIPRIME", e)),
         Err(e @ PqError::NoFactorFound { .. }) => Err(coded("ERR_PQ_NO_FACTOR", e)),
+        Err(e @ PqError::EvenFactor { .. }) => Err(coded("ERR_PQ_EVEN_FACTOR", e)),
+        Err(e @ PqError::EqualFactors { .. }) => Err(coded("ERR_PQ_EQUAL_FACTORS", e)),
     }
 }
 

@@ -1,61 +1,49 @@
-//! Modular exponentiation for any nonzero modulus.
+//! Modular exponentiation for any nonzero modulus, on crypto-bigint.
 //!
 //! Odd moduli (every modulus MTProto uses: DH primes, RSA moduli) go through
-//! Montgomery arithmetic with a constant-time fixed window (`Modulus::pow`).
-//! An even modulus falls back to square-and-multiply with long division:
-//! correct but slower and variable-time; nothing in the protocol needs it.
+//! `BoxedMontyForm::pow`, a constant-time fixed window whose work depends on
+//! the exponent's byte length only. An even modulus falls back to
+//! square-and-multiply with a division after each product: correct, slower
+//! and variable-time; nothing in the protocol needs it.
 
-use super::uint::BigUint;
-use super::{div, BignumError, Modulus};
+use super::encoding::{byte_len, exponent, number, odd_modulus, reduce, to_be_padded};
+use super::BignumError;
+use crypto_bigint::modular::BoxedMontyForm;
+use crypto_bigint::{BoxedUint, NonZero};
 
-/// `base^exp mod modulus`, with `exp` as big-endian bytes.
-pub fn mod_pow(base: &BigUint, exp: &[u8], modulus: &BigUint) -> Result<BigUint, BignumError> {
-    if modulus.is_zero() {
-        return Err(BignumError::ZeroModulus);
-    }
-    if modulus.is_odd() {
-        return Ok(Modulus::new(modulus)?.pow(base, exp));
-    }
-    Ok(pow_plain(base, exp, modulus))
-}
-
-/// `mod_pow` on big-endian byte strings; the result is left-padded with zeros
-/// to the modulus's byte length (its minimal big-endian length).
+/// `base^exp mod modulus` on big-endian byte strings, `exp` of any length;
+/// the result is left-padded with zeros to the modulus's minimal byte length.
+/// Base and modulus have at most `MAX_BITS` significant bits.
 pub fn mod_pow_be(base: &[u8], exp: &[u8], modulus: &[u8]) -> Result<Vec<u8>, BignumError> {
-    let m = BigUint::from_be_bytes(modulus)?;
-    let r = mod_pow(&BigUint::from_be_bytes(base)?, exp, &m)?;
-    r.to_be_bytes(m.byte_len())
+    let m = number(modulus)?;
+    let base = number(base)?;
+    let r = match odd_modulus(&m) {
+        Ok(params) => {
+            let base = reduce(&base, &m);
+            BoxedMontyForm::new(base, &params)
+                .pow(&exponent(exp))
+                .retrieve()
+        }
+        Err(BignumError::EvenModulus) => pow_even(&base, exp, &m),
+        Err(e) => return Err(e),
+    };
+    to_be_padded(&r, byte_len(&m))
 }
 
-/// Left-to-right square-and-multiply with a division after every product.
-fn pow_plain(base: &BigUint, exp: &[u8], m: &BigUint) -> BigUint {
-    let mut acc = BigUint::from_u64(1).rem(m).expect("nonzero modulus");
-    let base = base.rem(m).expect("nonzero modulus");
+/// Left-to-right square-and-multiply for an even (nonzero) modulus.
+fn pow_even(base: &BoxedUint, exp: &[u8], m: &BoxedUint) -> BoxedUint {
+    let nz = NonZero::new(m.clone()).expect("nonzero modulus");
+    let base = reduce(base, m);
+    let mut acc = reduce(&BoxedUint::one(), m);
     for byte in exp {
         for bit in (0..8).rev() {
-            acc = mul_mod(&acc, &acc, m);
+            acc = acc.mul_mod(&acc, &nz);
             if (byte >> bit) & 1 == 1 {
-                acc = mul_mod(&acc, &base, m);
+                acc = acc.mul_mod(&base, &nz);
             }
         }
     }
     acc
-}
-
-/// `a * b mod m` by schoolbook product and long division.
-fn mul_mod(a: &BigUint, b: &BigUint, m: &BigUint) -> BigUint {
-    let (a, b) = (a.limbs(), b.limbs());
-    let mut prod = vec![0u64; a.len() + b.len()];
-    for (i, &x) in a.iter().enumerate() {
-        let mut carry = 0u128;
-        for (j, &y) in b.iter().enumerate() {
-            let t = x as u128 * y as u128 + prod[i + j] as u128 + carry;
-            prod[i + j] = t as u64;
-            carry = t >> 64;
-        }
-        prod[i + b.len()] = carry as u64;
-    }
-    BigUint::from_limbs(&div::rem_limbs(&prod, m.limbs())).expect("below the modulus")
 }
 
 #[cfg(test)]
@@ -118,6 +106,7 @@ mod tests {
     #[test]
     fn even_moduli_match_num_bigint() {
         check_against_reference(3, 200, 40, false);
+        check_against_reference(4, 6, 300, false);
     }
 
     #[test]
@@ -139,56 +128,36 @@ mod tests {
     }
 
     #[test]
-    fn small_bases_match_num_bigint() {
-        // The small-base path (bases below 2^21), at several widths and
-        // exponent lengths, including zero-length and all-zero exponents.
-        let mut seed = 99;
-        for round in 0..300 {
-            let mlen = [1usize, 8, 30, 64, 200, 256, 300, 512][round % 8];
-            let mut m = random_bytes(&mut seed, mlen);
-            m[0] |= 0x80;
-            m[mlen - 1] |= 1;
-            let base = match round % 5 {
-                0 => 2u64,
-                1 => 3,
-                2 => 7,
-                3 => (1 << 21) - 1,
-                _ => xorshift(&mut seed) % 16,
-            };
-            let exp_len = xorshift(&mut seed) as usize % (mlen + 3);
-            let exp = random_bytes(&mut seed, exp_len);
-            let got = mod_pow_be(&base.to_be_bytes(), &exp, &m).unwrap();
-            let want = Ref::from(base).modpow(&Ref::from_bytes_be(&exp), &Ref::from_bytes_be(&m));
-            assert_eq!(Ref::from_bytes_be(&got), want, "round {round} base {base}");
-        }
-    }
-
-    #[test]
     fn edge_cases() {
-        let one = BigUint::from_u64(1);
+        // x^0 = 1, 0^e = 0, anything mod 1 = 0 (one byte of output).
+        assert_eq!(mod_pow_be(&[5], &[], &[7]).unwrap(), vec![1]);
+        assert_eq!(mod_pow_be(&[0], &[3], &[7]).unwrap(), vec![0]);
+        assert_eq!(mod_pow_be(&[5], &[3], &[1]).unwrap(), vec![0]);
+        assert_eq!(mod_pow_be(&[5], &[], &[1]).unwrap(), vec![0]);
+        assert_eq!(mod_pow_be(&[5], &[], &[2]).unwrap(), vec![1]);
+        assert_eq!(mod_pow_be(&[0], &[0, 0], &[8]).unwrap(), vec![1]);
+        let want = (0..200).fold(1u64, |a, _| a * 3 % (1 << 20));
         assert_eq!(
-            mod_pow(&BigUint::from_u64(5), &[3], &one).unwrap(),
-            BigUint::ZERO
+            mod_pow_be(&[3], &[200], &[0x10, 0, 0]).unwrap(),
+            want.to_be_bytes()[5..].to_vec()
         );
-        assert_eq!(
-            mod_pow(&BigUint::from_u64(0), &[], &BigUint::from_u64(7)).unwrap(),
-            one
-        );
-        assert_eq!(
-            mod_pow(&BigUint::from_u64(0), &[0, 0], &BigUint::from_u64(8)).unwrap(),
-            one
-        );
-        assert_eq!(
-            mod_pow(&BigUint::from_u64(3), &[200], &BigUint::from_u64(1 << 20)).unwrap(),
-            BigUint::from_u64((0..200).fold(1u64, |a, _| a * 3 % (1 << 20)))
-        );
-        assert!(matches!(
-            mod_pow(&one, &[1], &BigUint::ZERO),
-            Err(BignumError::ZeroModulus)
-        ));
         assert_eq!(
             mod_pow_be(&[2], &[10], &[0, 0, 0x10, 0x01]).unwrap(),
             vec![0x04, 0x00]
         );
+        // Leading zeros of the modulus do not widen the output.
+        assert_eq!(mod_pow_be(&[3], &[2], &[0, 0, 0, 11]).unwrap(), vec![9]);
+        assert_eq!(
+            mod_pow_be(&[3], &[2], &[0, 0]),
+            Err(BignumError::ZeroModulus)
+        );
+        assert!(matches!(
+            mod_pow_be(&[3], &[2], &[1u8; 513]),
+            Err(BignumError::TooLarge { .. })
+        ));
+        assert!(matches!(
+            mod_pow_be(&[1u8; 513], &[2], &[7]),
+            Err(BignumError::TooLarge { .. })
+        ));
     }
 }

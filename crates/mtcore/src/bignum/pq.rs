@@ -4,8 +4,8 @@
 //!
 //! Pollard's rho with Brent's cycle search and batched gcds (R. P. Brent, "An
 //! improved Monte Carlo factorization algorithm", BIT 20, 1980), in 64-bit
-//! Montgomery arithmetic. A pq that is not a product of two primes is
-//! rejected: the client must not answer a server that sends one.
+//! Montgomery arithmetic. A pq that is not a product of two different odd
+//! primes is rejected: the client must not answer a server that sends one.
 
 use super::prime64::{is_prime_u64, Mont64};
 
@@ -18,6 +18,10 @@ pub enum PqError {
     /// Pollard-Brent found no factor with any of its sequence constants
     /// (not expected for a composite input; a guard against endless loops).
     NoFactorFound { pq: u64 },
+    /// `pq` is 2 times a prime: the spec's factors are odd.
+    EvenFactor { pq: u64 },
+    /// `pq` is the square of a prime: the spec's factors are different.
+    EqualFactors { pq: u64 },
 }
 
 impl std::fmt::Display for PqError {
@@ -25,13 +29,15 @@ impl std::fmt::Display for PqError {
         match self {
             PqError::NotSemiprime { pq } => write!(f, "pq {pq} is not a product of two primes"),
             PqError::NoFactorFound { pq } => write!(f, "no factor of pq {pq} found"),
+            PqError::EvenFactor { pq } => write!(f, "pq {pq} has the even factor 2"),
+            PqError::EqualFactors { pq } => write!(f, "pq {pq} is the square of a prime"),
         }
     }
 }
 
 impl std::error::Error for PqError {}
 
-/// Splits `pq` into primes `(p, q)` with `p <= q`.
+/// Splits `pq` into two different odd primes `(p, q)` with `p < q`.
 pub fn factorize_pq(pq: u64) -> Result<(u64, u64), PqError> {
     let not_semiprime = PqError::NotSemiprime { pq };
     if pq < 4 || is_prime_u64(pq) {
@@ -48,10 +54,14 @@ pub fn factorize_pq(pq: u64) -> Result<(u64, u64), PqError> {
         }
     };
     let (p, q) = (d.min(pq / d), d.max(pq / d));
-    if is_prime_u64(p) && is_prime_u64(q) {
-        Ok((p, q))
-    } else {
+    if !is_prime_u64(p) || !is_prime_u64(q) {
         Err(not_semiprime)
+    } else if p == 2 {
+        Err(PqError::EvenFactor { pq })
+    } else if p == q {
+        Err(PqError::EqualFactors { pq })
+    } else {
+        Ok((p, q))
     }
 }
 
@@ -217,7 +227,12 @@ mod tests {
             .map(|i| (i * 100_000_000..).find(|&x| is_prime_u64(x)).unwrap())
             .collect();
         for (a, &p) in primes.iter().enumerate() {
-            for &q in &primes[a..] {
+            // p = q is a square, which the spec's "two different primes" rules out.
+            assert_eq!(
+                factorize_pq(p * p),
+                Err(PqError::EqualFactors { pq: p * p })
+            );
+            for &q in &primes[a + 1..] {
                 assert_eq!(factorize_pq(p * q), Ok((p, q)));
             }
         }
@@ -246,16 +261,29 @@ mod tests {
 
     #[test]
     fn small_factors_and_squares() {
-        assert_eq!(factorize_pq(4), Ok((2, 2)));
-        assert_eq!(factorize_pq(2 * 4_294_967_291), Ok((2, 4_294_967_291)));
-        assert_eq!(
-            factorize_pq(4_294_967_291 * 4_294_967_291),
-            Ok((4_294_967_291, 4_294_967_291))
-        );
+        // Two different odd primes, however unbalanced, pass.
         assert_eq!(
             factorize_pq(3 * 6_148_914_691_236_517_199),
             Ok((3, 6_148_914_691_236_517_199))
         );
+        // 2 * prime and prime^2 are semiprimes the spec rules out.
+        for pq in [4u64, 6, 2 * 4_294_967_291, 2 * 9_223_372_036_854_775_783] {
+            assert_eq!(factorize_pq(pq), Err(PqError::EvenFactor { pq }), "{pq}");
+        }
+        for pq in [
+            9u64,
+            25,
+            4_294_967_291 * 4_294_967_291,
+            1_000_000_007 * 1_000_000_007,
+        ] {
+            assert_eq!(factorize_pq(pq), Err(PqError::EqualFactors { pq }), "{pq}");
+        }
+        // p = 1 leaves a prime pq, and 2 * composite is no semiprime.
+        assert_eq!(
+            factorize_pq(4_294_967_291),
+            Err(PqError::NotSemiprime { pq: 4_294_967_291 })
+        );
+        assert_eq!(factorize_pq(2 * 15), Err(PqError::NotSemiprime { pq: 30 }));
     }
 
     #[test]

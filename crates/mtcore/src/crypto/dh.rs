@@ -5,19 +5,17 @@
 //!
 //! - dh_prime is a 2048-bit safe prime. The prime every Telegram server sends
 //!   is recognized by comparison; any other goes through the safe-prime test
-//!   (`bignum::prime::is_safe_prime`, tens of milliseconds: callers that meet
-//!   the same unknown prime repeatedly should remember the verdict).
+//!   once per process (`safe_prime`, tens of milliseconds).
 //! - g is 2..=7 and generates the subgroup of order (p-1)/2, which the
 //!   guidelines reduce to a residue condition on p for each g.
 //! - g_a and g_b satisfy 1 < x < p - 1 and 2^(2048-64) <= x <= p - 2^(2048-64).
 //!
-//! The exponentiations: g^b through `DhGroup` (a fixed-base comb table per
-//! (g, dh_prime), built once and shared through a small process-wide cache),
-//! g_a^b through `bignum::mod_pow_be`.
+//! The exponentiations: g^b through `DhGroup` (dh_group.rs), g_a^b through
+//! `bignum::mod_pow_be`.
 
-use crate::bignum::prime::{is_safe_prime, DEFAULT_ROUNDS};
-use crate::bignum::{BigUint, BignumError, FixedBase, Modulus};
-use std::sync::{Arc, Mutex};
+use super::safe_prime;
+use crate::bignum::encoding::{number_within, significant};
+use crypto_bigint::{BoxedUint, Limb, NonZero};
 
 /// The 2048-bit safe prime that Telegram's servers use (the `dh_prime` of
 /// every server_DH_inner_data, e.g. the official auth-key samples), with g = 3.
@@ -110,10 +108,32 @@ impl std::error::Error for DhError {}
 
 /// Every check on server_DH_inner_data's (dh_prime, g, g_a), cheapest first.
 pub fn check_dh_params(dh_prime: &[u8], g: u32, g_a: &[u8]) -> Result<(), DhError> {
+    let prime = cheap_checks(dh_prime, g, g_a)?;
+    check_safe_prime(prime)
+}
+
+/// `check_dh_params` without a safe-prime test that has not run yet in this
+/// process: `Ok(true)` when every check passed, `Ok(false)` when all but that
+/// test passed and the test is due (`safe_prime::is_safe_prime`, tens of
+/// milliseconds; then call `check_dh_params`, which finds the verdict).
+pub fn check_dh_params_known(dh_prime: &[u8], g: u32, g_a: &[u8]) -> Result<bool, DhError> {
+    let prime = cheap_checks(dh_prime, g, g_a)?;
+    if prime == TELEGRAM_DH_PRIME {
+        return Ok(true);
+    }
+    match safe_prime::known_verdict(prime) {
+        Some(true) => Ok(true),
+        Some(false) => Err(DhError::PrimeNotSafe),
+        None => Ok(false),
+    }
+}
+
+/// Size, g and g_a: microseconds. Returns dh_prime without leading zeros.
+fn cheap_checks<'a>(dh_prime: &'a [u8], g: u32, g_a: &[u8]) -> Result<&'a [u8], DhError> {
     let p = parse_prime(dh_prime)?;
     check_g(g, &p)?;
     check_range(g_a, &p).map_err(DhError::GaRange)?;
-    check_safe_prime(&p)
+    Ok(significant(dh_prime))
 }
 
 /// The range checks alone, for g_a or g_b against a dh_prime.
@@ -122,15 +142,12 @@ pub fn check_dh_value(value: &[u8], dh_prime: &[u8]) -> Result<(), DhError> {
     check_range(value, &p).map_err(DhError::ValueRange)
 }
 
-/// dh_prime is the known prime, or a 2048-bit safe prime.
-pub fn check_safe_prime(p: &BigUint) -> Result<(), DhError> {
-    if p.bits() != PRIME_BITS {
-        return Err(DhError::PrimeSize { bits: p.bits() });
-    }
-    if p.to_be_bytes_minimal() == TELEGRAM_DH_PRIME {
-        return Ok(());
-    }
-    if is_safe_prime(p, DEFAULT_ROUNDS) {
+/// dh_prime (big-endian) is a 2048-bit safe prime: Telegram's, or one that
+/// passes the safe-prime test (run once per prime and process).
+pub fn check_safe_prime(dh_prime: &[u8]) -> Result<(), DhError> {
+    parse_prime(dh_prime)?;
+    let prime = significant(dh_prime);
+    if prime == TELEGRAM_DH_PRIME || safe_prime::is_safe_prime(prime) {
         Ok(())
     } else {
         Err(DhError::PrimeNotSafe)
@@ -141,7 +158,7 @@ pub fn check_safe_prime(p: &BigUint) -> Result<(), DhError> {
 /// of order (p-1)/2 (security_guidelines: "for g = 2, p mod 8 = 7; g = 3,
 /// p mod 3 = 2; g = 4 no extra condition; g = 5, p mod 5 = 1 or 4; g = 6,
 /// p mod 24 = 19 or 23; g = 7, p mod 7 = 3, 5 or 6").
-pub fn check_g(g: u32, p: &BigUint) -> Result<(), DhError> {
+pub fn check_g(g: u32, p: &BoxedUint) -> Result<(), DhError> {
     let (modulus, allowed): (u32, &[u32]) = match g {
         2 => (8, &[7]),
         3 => (3, &[2]),
@@ -151,7 +168,8 @@ pub fn check_g(g: u32, p: &BigUint) -> Result<(), DhError> {
         7 => (7, &[3, 5, 6]),
         _ => return Err(DhError::BadG { g }),
     };
-    let residue = p.rem_u64(modulus as u64) as u32;
+    let divisor = NonZero::new(Limb::from(modulus)).expect("nonzero");
+    let residue = p.rem_limb(divisor).0 as u32;
     if allowed.contains(&residue) {
         Ok(())
     } else {
@@ -163,103 +181,39 @@ pub fn check_g(g: u32, p: &BigUint) -> Result<(), DhError> {
     }
 }
 
-fn parse_prime(dh_prime: &[u8]) -> Result<BigUint, DhError> {
-    let p = BigUint::from_be_bytes(dh_prime).map_err(|e| match e {
-        BignumError::TooLarge { bits, .. } => DhError::PrimeSize { bits },
-        _ => DhError::PrimeSize { bits: 0 },
-    })?;
-    if p.bits() != PRIME_BITS {
-        return Err(DhError::PrimeSize { bits: p.bits() });
+/// dh_prime as a 2048-bit number (at 2048-bit precision), or its size error.
+pub fn parse_prime(dh_prime: &[u8]) -> Result<BoxedUint, DhError> {
+    let digits = significant(dh_prime);
+    let bits = match digits.first() {
+        Some(top) => digits.len() * 8 - top.leading_zeros() as usize,
+        None => 0,
+    };
+    if bits != PRIME_BITS {
+        return Err(DhError::PrimeSize { bits });
     }
-    Ok(p)
+    Ok(number_within(digits, PRIME_BITS as u32).expect("2048 bits"))
 }
 
-/// 1 < x < p - 1 and 2^(2048-64) <= x <= p - 2^(2048-64).
-fn check_range(value: &[u8], p: &BigUint) -> Result<(), Bound> {
-    let x = BigUint::from_be_bytes(value).map_err(|_| Bound::AtLeastPrimeMinusOne)?;
-    let one = BigUint::from_u64(1);
-    let p_minus_1 = p.checked_sub(&one).expect("p > 1");
-    let margin = BigUint::pow2(MARGIN_BITS).expect("below 4096 bits");
-    let upper = p.checked_sub(&margin).expect("p > 2^1984");
-    if x <= one {
+/// 1 < x < p - 1 and 2^(2048-64) <= x <= p - 2^(2048-64); values and bounds
+/// are public, so the comparisons may take variable time.
+fn check_range(value: &[u8], p: &BoxedUint) -> Result<(), Bound> {
+    let Some(x) = number_within(value, PRIME_BITS as u32) else {
+        return Err(Bound::AtLeastPrimeMinusOne);
+    };
+    let one = BoxedUint::one_with_precision(PRIME_BITS as u32);
+    let p_minus_1 = p.wrapping_sub(&one);
+    let margin = one.shl_vartime(MARGIN_BITS as u32).expect("below 2^2048");
+    let upper = p.wrapping_sub(&margin);
+    if x.cmp_vartime(&one).is_le() {
         Err(Bound::AtMostOne)
-    } else if x >= p_minus_1 {
+    } else if x.cmp_vartime(&p_minus_1).is_ge() {
         Err(Bound::AtLeastPrimeMinusOne)
-    } else if x < margin {
+    } else if x.cmp_vartime(&margin).is_lt() {
         Err(Bound::BelowMargin)
-    } else if x > upper {
+    } else if x.cmp_vartime(&upper).is_gt() {
         Err(Bound::AboveMargin)
     } else {
         Ok(())
-    }
-}
-
-/// A DH group (g, dh_prime) prepared for g^b: a `FixedBase` table covering
-/// exponents as long as the prime (2048 bits for Telegram's), which makes g^b
-/// about four times cheaper than `mod_pow`. Building it costs about one
-/// exponentiation; `DhGroup::shared` builds each group once per process.
-pub struct DhGroup {
-    g: u32,
-    prime: Vec<u8>,
-    table: FixedBase,
-}
-
-/// Groups kept by `DhGroup::shared` (tables are 64 KB at 2048 bits): g is 2..7
-/// and Telegram uses one prime, so a few slots are plenty.
-const SHARED_GROUPS: usize = 8;
-
-static SHARED: Mutex<Vec<Arc<DhGroup>>> = Mutex::new(Vec::new());
-
-impl DhGroup {
-    /// The group of `g` modulo the odd `dh_prime` (big-endian). No DH checks
-    /// here: those are `check_dh_params`.
-    pub fn new(g: u32, dh_prime: &[u8]) -> Result<Self, BignumError> {
-        let p = BigUint::from_be_bytes(dh_prime)?;
-        let modulus = Modulus::new(&p)?;
-        let exp_bits = (p.bits().div_ceil(8) * 8).max(8);
-        let table = FixedBase::new(&modulus, &BigUint::from_u64(g as u64), exp_bits);
-        Ok(DhGroup {
-            g,
-            prime: p.to_be_bytes_minimal(),
-            table,
-        })
-    }
-
-    /// `new`, or the same group built by an earlier call (the least recently
-    /// built one is dropped when the cache is full).
-    pub fn shared(g: u32, dh_prime: &[u8]) -> Result<Arc<Self>, BignumError> {
-        let start = dh_prime
-            .iter()
-            .position(|&b| b != 0)
-            .unwrap_or(dh_prime.len());
-        let key = &dh_prime[start..];
-        let found = {
-            let cache = SHARED.lock().unwrap_or_else(|e| e.into_inner());
-            cache
-                .iter()
-                .find(|grp| grp.g == g && grp.prime == key)
-                .cloned()
-        };
-        if let Some(group) = found {
-            return Ok(group);
-        }
-        // Built outside the lock: two threads may both build, which is harmless.
-        let group = Arc::new(DhGroup::new(g, dh_prime)?);
-        let mut cache = SHARED.lock().unwrap_or_else(|e| e.into_inner());
-        if cache.len() >= SHARED_GROUPS {
-            cache.remove(0);
-        }
-        cache.push(group.clone());
-        Ok(group)
-    }
-
-    /// g^b mod dh_prime for a big-endian `b` (secret: constant-time for a
-    /// given length), left-padded to the prime's byte length like `mod_pow_be`.
-    pub fn pow(&self, b: &[u8]) -> Vec<u8> {
-        self.table
-            .pow(b)
-            .to_be_bytes(self.prime.len())
-            .expect("below the prime")
     }
 }
 
@@ -279,6 +233,11 @@ mod tests {
         hex::decode(s).unwrap()
     }
 
+    /// A 2048-bit number as 256 big-endian bytes.
+    fn val(x: &BoxedUint) -> Vec<u8> {
+        crate::bignum::encoding::to_be_padded(x, 256).unwrap()
+    }
+
     #[test]
     fn official_sample_exchange() {
         let p = TELEGRAM_DH_PRIME;
@@ -291,56 +250,43 @@ mod tests {
         assert_eq!(hex::encode(auth_key), AUTH_KEY);
     }
 
-    #[test]
-    fn group_power_matches_sample_and_mod_pow() {
-        let group = DhGroup::shared(3, &TELEGRAM_DH_PRIME).unwrap();
-        assert_eq!(hex::encode(group.pow(&unhex(B))), G_B);
-        // The cache hands out the same table, also for a zero-padded prime.
-        let mut padded = vec![0u8; 2];
-        padded.extend_from_slice(&TELEGRAM_DH_PRIME);
-        assert!(Arc::ptr_eq(&group, &DhGroup::shared(3, &padded).unwrap()));
-        let mut seed = 0x5eedu64;
-        for g in [2u32, 3, 4, 5, 6, 7] {
-            let group = DhGroup::shared(g, &TELEGRAM_DH_PRIME).unwrap();
-            for len in [256usize, 255, 1, 0, 300] {
-                let b: Vec<u8> = (0..len)
-                    .map(|_| {
-                        seed ^= seed << 13;
-                        seed ^= seed >> 7;
-                        seed ^= seed << 17;
-                        seed as u8
-                    })
-                    .collect();
-                let want = mod_pow_be(&[g as u8], &b, &TELEGRAM_DH_PRIME).unwrap();
-                assert_eq!(group.pow(&b), want, "g {g} len {len}");
-            }
-        }
-        assert_eq!(
-            DhGroup::new(3, &[0x10, 0x00]).err(),
-            Some(BignumError::EvenModulus)
-        );
-        assert_eq!(DhGroup::new(3, &[]).err(), Some(BignumError::ZeroModulus));
-    }
+    // RFC 3526 group 14 is a 2048-bit safe prime (p mod 8 = 7: g = 2 works).
+    const RFC3526_2048: &str = "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A08798E3404DDEF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A637ED6B0BFF5CB6F406B7EDEE386BFB5A899FA5AE9F24117C4B1FE649286651ECE45B3DC2007CB8A163BF0598DA48361C55D39A69163FA8FD24CF5F83655D23DCA3AD961C62F356208552BB9ED529077096966D670C354E4ABC9804F1746C08CA18217C32905E462E36CE3BE39E772C180E86039B2783A2EC07A28FB5C55DF06F4C52C9DE2BCBF6955817183995497CEA956AE515D2261898FA051015728E5A8AACAA68FFFFFFFFFFFFFFFF";
 
     #[test]
-    fn telegram_prime_passes_the_full_test() {
-        // The fast path is a comparison; the slow path must agree.
-        let p = BigUint::from_be_bytes(&TELEGRAM_DH_PRIME).unwrap();
-        assert!(is_safe_prime(&p, 8));
-    }
-
-    #[test]
-    fn unknown_primes_are_tested() {
-        // RFC 3526 group 14 is a 2048-bit safe prime (p mod 8 = 7: g = 2 works).
-        let rfc = unhex("FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A08798E3404DDEF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A637ED6B0BFF5CB6F406B7EDEE386BFB5A899FA5AE9F24117C4B1FE649286651ECE45B3DC2007CB8A163BF0598DA48361C55D39A69163FA8FD24CF5F83655D23DCA3AD961C62F356208552BB9ED529077096966D670C354E4ABC9804F1746C08CA18217C32905E462E36CE3BE39E772C180E86039B2783A2EC07A28FB5C55DF06F4C52C9DE2BCBF6955817183995497CEA956AE515D2261898FA051015728E5A8AACAA68FFFFFFFFFFFFFFFF");
+    fn unknown_primes_are_tested_once() {
+        let rfc = unhex(RFC3526_2048);
         let g_a = mod_pow_be(&[2], &[0x5a; 256], &rfc).unwrap();
         check_dh_params(&rfc, 2, &g_a).unwrap();
-        // The Telegram prime plus 2 is odd but not a safe prime.
-        let mut not_prime = TELEGRAM_DH_PRIME;
-        not_prime[255] = not_prime[255].wrapping_add(2);
+        // Now the verdict is known: the quick form completes, with no test.
+        let before = safe_prime::tests_run();
+        assert_eq!(check_dh_params_known(&rfc, 2, &g_a), Ok(true));
+        check_dh_params(&rfc, 2, &g_a).unwrap();
+        assert_eq!(safe_prime::tests_run(), before);
+        // Telegram's prime needs no test at all.
         assert_eq!(
-            check_safe_prime(&BigUint::from_be_bytes(&not_prime).unwrap()),
+            check_dh_params_known(&TELEGRAM_DH_PRIME, 3, &unhex(G_A)),
+            Ok(true)
+        );
+        // The Telegram prime plus 6 is odd, = 2 mod 3 (g = 3 passes) and not a
+        // safe prime: unknown first, then refused both ways.
+        let mut not_prime = TELEGRAM_DH_PRIME;
+        not_prime[255] += 6;
+        let g_a = unhex(G_A);
+        assert_eq!(check_dh_params_known(&not_prime, 3, &g_a), Ok(false));
+        assert_eq!(check_safe_prime(&not_prime), Err(DhError::PrimeNotSafe));
+        assert_eq!(
+            check_dh_params_known(&not_prime, 3, &g_a),
             Err(DhError::PrimeNotSafe)
+        );
+        assert_eq!(
+            check_dh_params(&not_prime, 3, &g_a),
+            Err(DhError::PrimeNotSafe)
+        );
+        // The cheap checks come first in the quick form too.
+        assert_eq!(
+            check_dh_params_known(&not_prime, 8, &g_a),
+            Err(DhError::BadG { g: 8 })
         );
     }
 
@@ -353,6 +299,17 @@ mod tests {
             check_dh_params(&p[1..], 3, &g_a),
             Err(DhError::PrimeSize { bits: 2037 })
         );
+        assert_eq!(
+            check_dh_params(&[], 3, &g_a),
+            Err(DhError::PrimeSize { bits: 0 })
+        );
+        assert_eq!(
+            check_dh_params(&[1u8; 513], 3, &g_a),
+            Err(DhError::PrimeSize { bits: 4097 })
+        );
+        let mut padded = vec![0u8; 4];
+        padded.extend_from_slice(&p);
+        assert!(check_dh_params(&padded, 3, &g_a).is_ok());
         assert_eq!(check_dh_params(&p, 1, &g_a), Err(DhError::BadG { g: 1 }));
         assert_eq!(check_dh_params(&p, 8, &g_a), Err(DhError::BadG { g: 8 }));
         // The Telegram prime is 3 mod 8, 2 mod 3, 3 mod 5, 11 mod 24, 6 mod 7
@@ -369,30 +326,18 @@ mod tests {
         }
         assert!(check_dh_params(&p, 7, &g_a).is_ok());
         assert!(check_dh_params(&p, 4, &g_a).is_ok());
-        let p_num = BigUint::from_be_bytes(&p).unwrap();
-        let val = |x: &BigUint| x.to_be_bytes(256).unwrap();
+        let p_num = parse_prime(&p).unwrap();
+        let one = BoxedUint::one_with_precision(2048);
+        let margin = one.shl_vartime(MARGIN_BITS as u32).unwrap();
         let cases = [
-            (BigUint::from_u64(1), Bound::AtMostOne),
-            (BigUint::ZERO, Bound::AtMostOne),
-            (BigUint::from_u64(2), Bound::BelowMargin),
+            (one.clone(), Bound::AtMostOne),
+            (BoxedUint::zero_with_precision(2048), Bound::AtMostOne),
+            (one.wrapping_add(&one), Bound::BelowMargin),
+            (margin.wrapping_sub(&one), Bound::BelowMargin),
+            (p_num.wrapping_sub(&one), Bound::AtLeastPrimeMinusOne),
+            (p_num.clone(), Bound::AtLeastPrimeMinusOne),
             (
-                BigUint::pow2(MARGIN_BITS)
-                    .unwrap()
-                    .checked_sub_u64(1)
-                    .unwrap(),
-                Bound::BelowMargin,
-            ),
-            (
-                p_num.checked_sub_u64(1).unwrap(),
-                Bound::AtLeastPrimeMinusOne,
-            ),
-            (p_num, Bound::AtLeastPrimeMinusOne),
-            (
-                p_num
-                    .checked_sub(&BigUint::pow2(MARGIN_BITS).unwrap())
-                    .unwrap()
-                    .checked_add(&BigUint::from_u64(1))
-                    .unwrap(),
+                p_num.wrapping_sub(&margin).wrapping_add(&one),
                 Bound::AboveMargin,
             ),
         ];
@@ -407,9 +352,8 @@ mod tests {
             );
         }
         // The bounds themselves are allowed.
-        let low = BigUint::pow2(MARGIN_BITS).unwrap();
-        let high = p_num.checked_sub(&low).unwrap();
-        assert!(check_dh_value(&val(&low), &p).is_ok());
+        let high = p_num.wrapping_sub(&margin);
+        assert!(check_dh_value(&val(&margin), &p).is_ok());
         assert!(check_dh_value(&val(&high), &p).is_ok());
         assert_eq!(
             check_dh_value(&[1u8; 300], &p),

@@ -5,8 +5,10 @@
 
 pub mod bind;
 pub mod dh;
+pub mod dh_group;
 pub mod envelope;
 pub mod ige;
 pub mod rsa;
+pub mod safe_prime;
 pub mod sha;
 pub mod srp;

@@ -4,11 +4,14 @@
 //! private exponent) serves the embedded test DC.
 //!
 //! Randomness comes in as a closure that fills a buffer, so tests can replay
-//! fixed bytes. Exponentiation is the constant-time `Modulus::pow`, which
-//! matters for the private exponent.
+//! fixed bytes. Exponentiation is crypto-bigint's constant-time
+//! `BoxedMontyForm::pow`, which matters for the private exponent.
 
-use crate::bignum::{BigUint, BignumError, Modulus};
+use crate::bignum::encoding::{self, number, number_within, odd_modulus, to_be_padded};
+use crate::bignum::BignumError;
 use crate::crypto::ige;
+use crypto_bigint::modular::{BoxedMontyForm, BoxedMontyParams};
+use crypto_bigint::BoxedUint;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -83,40 +86,45 @@ impl From<BignumError> for RsaError {
 
 /// A 2048-bit RSA modulus prepared for exponentiation.
 struct Key {
-    modulus: Modulus,
+    params: BoxedMontyParams,
 }
+
+/// Bits of an RSA modulus and of every block.
+const BITS: u32 = (MODULUS_BYTES * 8) as u32;
 
 impl Key {
     fn new(modulus: &[u8]) -> Result<Self, RsaError> {
-        let n = BigUint::from_be_bytes(modulus)?;
-        if n.bits() != MODULUS_BYTES * 8 {
-            return Err(RsaError::ModulusSize { bits: n.bits() });
+        let n = number(modulus)?;
+        let bits = n.bit_width_vartime() as usize;
+        if bits != MODULUS_BYTES * 8 {
+            return Err(RsaError::ModulusSize { bits });
         }
-        if !n.is_odd() {
-            return Err(RsaError::EvenModulus);
-        }
-        Ok(Key {
-            modulus: Modulus::new(&n)?,
-        })
+        let params = odd_modulus(&n).map_err(|_| RsaError::EvenModulus)?;
+        Ok(Key { params })
     }
 
     /// `block^exp mod n` as 256 big-endian bytes; `block` must be below n.
-    fn apply(&self, block: &BigUint, exp: &[u8]) -> [u8; MODULUS_BYTES] {
-        let mut out = [0u8; MODULUS_BYTES];
-        self.modulus
-            .pow(block, exp)
-            .write_be(&mut out)
-            .expect("below a 2048-bit modulus");
-        out
+    fn apply(&self, block: &BoxedUint, exp: &[u8]) -> [u8; MODULUS_BYTES] {
+        let power = BoxedMontyForm::new(block.clone(), &self.params)
+            .pow(&encoding::exponent(exp))
+            .retrieve();
+        to_be_padded(&power, MODULUS_BYTES)
+            .expect("below a 2048-bit modulus")
+            .try_into()
+            .expect("256 bytes")
+    }
+
+    /// A 256-byte block as a number, if it is below n.
+    fn below_n(&self, block: &[u8]) -> Option<BoxedUint> {
+        let x = number_within(block, BITS)?;
+        x.cmp_vartime(self.params.modulus().as_ref())
+            .is_lt()
+            .then_some(x)
     }
 
     /// Parses a ciphertext and checks that it is below n.
-    fn ciphertext(&self, encrypted: &[u8]) -> Result<BigUint, RsaError> {
-        let c = BigUint::from_be_bytes(encrypted).map_err(|_| RsaError::CiphertextRange)?;
-        if c >= *self.modulus.value() {
-            return Err(RsaError::CiphertextRange);
-        }
-        Ok(c)
+    fn ciphertext(&self, encrypted: &[u8]) -> Result<BoxedUint, RsaError> {
+        self.below_n(encrypted).ok_or(RsaError::CiphertextRange)
     }
 }
 
@@ -175,8 +183,7 @@ pub fn pad_encrypt(
             *b = temp_key[i] ^ aes_hash[i];
         }
         // key_aes_encrypted := temp_key_xor + aes_encrypted; retry unless < n.
-        let m = BigUint::from_be_bytes(&block)?;
-        if m < *key.modulus.value() {
+        if let Some(m) = key.below_n(&block) {
             return Ok(key.apply(&m, exponent));
         }
     }
@@ -237,7 +244,8 @@ pub fn legacy_encrypt(
     block[20..20 + data.len()].copy_from_slice(data);
     random(&mut block[20 + data.len()..]);
     // 255 bytes are below 2^2040 <= n: no retry needed.
-    Ok(key.apply(&BigUint::from_be_bytes(&block)?, exponent))
+    let m = key.below_n(&block).expect("255 bytes are below n");
+    Ok(key.apply(&m, exponent))
 }
 
 /// Server side of the legacy scheme. The block does not encode the data's
@@ -395,7 +403,7 @@ mod tests {
         let pt = "802cb0112bb95cde652dd3b8af9a7c390fd6a4a5717f9385058cb9ae63b62638d5a9c7ad34f080e1f6beeadd6cafe419cc9a39eb8f5f620f086441753a5b6ec84ccfea2c158a6386d4bcb148b1cb3c91d13f23e6b9491a67c7473635b7b6daa3d11af8e7aa46e0cc89b109e4b0d4e78968cd0144ac3b35f6215fc19e34cbe639b107be61b74f9af2bbaa411e52660a01bcbf459caed0ad8d3abe2ef34ec881d2b8648253bf6bc08f2ce8a396433e0f5b8d73acb7ce8583ef9585270fbbc8ef4bd1661bb9dfba9c227078df256982b8e838ad00a59c53cf86a720393cb1db7f66f74c3cf81000e8d705eb4fedb5e5d8612d34fc6d2c5e3771f87d3cd8984f0407";
         let ct = "a6fc33eb920393b62b4747b4ec54eb7a2824fe4b34c2a206a62ce35394d7484b5020646aac3bdce7e9277aa7ffd184aa6d1f97e34627c4f0194dffb2119c9912139dd07431ec96f9f595e2b06514c9c6b14ba63e97774043fd0cc73ed2a23b8faabd429e33a838ade7d6645536b701b1a24bf557cdc7f56d3c904e722626472422f028779af42316056eae993e72b602b45c89e0da93c5d3a8f593ab507bb2704c1868ec75bf3cdb19cd80133b2e431ef075c22cf73237578be0179881b665ca18be43fd3facd21597011ea4344d4b805650b1ca45434178d9a4fb1d56b92baf167c0aafb5df82e82f864336e2fd19e6c56dcdf0f241e91162786a118e8f09e9";
         let key = Key::new(&unhex(n)).unwrap();
-        let m = BigUint::from_be_bytes(&unhex(pt)).unwrap();
+        let m = key.below_n(&unhex(pt)).unwrap();
         assert_eq!(hex::encode(key.apply(&m, &e.to_be_bytes())), ct);
     }
 

@@ -20,8 +20,11 @@
 //! The server side (`verifier`, `server_b`, `server_check`) exists for a test
 //! DC: B = k*v + g^b, S = (A * v^u)^b, and S equals the client's s_a.
 
-use super::dh::{self, check_dh_value, check_g, check_safe_prime, Bound, DhError, DhGroup};
-use crate::bignum::{BigUint, Modulus};
+use super::dh::{check_dh_value, check_g, check_safe_prime, parse_prime, Bound, DhError};
+use super::dh_group::DhGroup;
+use crate::bignum::encoding::{self, number_within, odd_modulus, to_be_padded};
+use crypto_bigint::modular::{BoxedMontyForm, BoxedMontyParams};
+use crypto_bigint::BoxedUint;
 use hmac::Hmac;
 use sha2::{Digest, Sha256, Sha512};
 use subtle::ConstantTimeEq;
@@ -105,59 +108,58 @@ pub fn password_hash(password: &[u8], salt1: &[u8], salt2: &[u8]) -> [u8; 32] {
     sh(&dk, salt2)
 }
 
-/// A checked group: p as a number and as 256 bytes, its Montgomery context,
-/// g and the shared fixed-base table for g^e.
+/// Bits of p and of every number below it.
+const BITS: u32 = (LEN * 8) as u32;
+
+/// A checked group: p as a number and as 256 bytes, its Montgomery
+/// parameters, g and the shared fixed-base table for g^e.
 struct Group {
-    p: BigUint,
+    p: BoxedUint,
     p_bytes: [u8; LEN],
-    g: u32,
     g_bytes: [u8; LEN],
-    modulus: Modulus,
+    params: BoxedMontyParams,
     table: std::sync::Arc<DhGroup>,
 }
 
 impl Group {
     /// p and g with the spec's checks (the safe-prime test is a comparison for
-    /// Telegram's prime, tens of milliseconds for another).
+    /// Telegram's prime, tens of milliseconds once per process for another).
     fn checked(g: u32, p: &[u8]) -> Result<Self, SrpError> {
-        let prime_size = |bits| SrpError::BadP(DhError::PrimeSize { bits });
-        let n = BigUint::from_be_bytes(p).map_err(|_| prime_size(p.len() * 8))?;
-        if n.bits() != dh::PRIME_BITS {
-            return Err(prime_size(n.bits()));
-        }
+        let n = parse_prime(p).map_err(SrpError::BadP)?;
         check_g(g, &n).map_err(SrpError::BadG)?;
-        check_safe_prime(&n).map_err(SrpError::BadP)?;
-        let modulus = Modulus::new(&n).map_err(|_| SrpError::BadP(DhError::PrimeNotSafe))?;
+        check_safe_prime(p).map_err(SrpError::BadP)?;
+        let params = odd_modulus(&n).map_err(|_| SrpError::BadP(DhError::PrimeNotSafe))?;
         let table = DhGroup::shared(g, p).map_err(|_| SrpError::BadP(DhError::PrimeNotSafe))?;
         let mut g_bytes = [0u8; LEN];
         g_bytes[LEN - 4..].copy_from_slice(&g.to_be_bytes());
         Ok(Group {
-            p: n,
             p_bytes: pad(&n),
-            g,
+            p: n,
             g_bytes,
-            modulus,
+            params,
             table,
         })
     }
 
-    /// k = H(p | g).
-    fn k(&self) -> BigUint {
-        BigUint::from_be_bytes(&h(&[&self.p_bytes, &self.g_bytes])).expect("32 bytes")
+    /// A number below p (at p's precision) in Montgomery form.
+    fn monty(&self, x: &BoxedUint) -> BoxedMontyForm {
+        BoxedMontyForm::new(x.clone(), &self.params)
     }
 
-    fn mul(&self, a: &BigUint, b: &BigUint) -> BigUint {
-        let m = &self.modulus;
-        m.from_mont(&m.mul(&m.to_mont(a), &m.to_mont(b)))
+    /// A checked 256-byte value below p in Montgomery form.
+    fn monty_bytes(&self, x: &[u8; LEN]) -> BoxedMontyForm {
+        self.monty(&number_within(x, BITS).expect("256 bytes"))
+    }
+
+    /// k = H(p | g).
+    fn k(&self) -> BoxedMontyForm {
+        let k = h(&[&self.p_bytes, &self.g_bytes]);
+        self.monty(&number_within(&k, BITS).expect("32 bytes"))
     }
 
     /// g^e for a secret exponent of fixed length.
-    fn g_pow(&self, e: &[u8]) -> BigUint {
-        if e.len() <= LEN {
-            BigUint::from_be_bytes(&self.table.pow(e)).expect("below p")
-        } else {
-            self.modulus.pow(&BigUint::from_u64(self.g as u64), e)
-        }
+    fn g_pow(&self, e: &[u8]) -> BoxedUint {
+        self.table.power(e)
     }
 
     /// The M1 of both sides.
@@ -172,10 +174,11 @@ impl Group {
     }
 }
 
-fn pad(x: &BigUint) -> [u8; LEN] {
-    let mut out = [0u8; LEN];
-    x.write_be(&mut out).expect("below 2^2048");
-    out
+fn pad(x: &BoxedUint) -> [u8; LEN] {
+    to_be_padded(x, LEN)
+        .expect("below 2^2048")
+        .try_into()
+        .expect("256 bytes")
 }
 
 /// A secret number as exactly 256 big-endian bytes, so that the work of the
@@ -197,7 +200,7 @@ fn checked_value(value: &[u8], group: &Group) -> Result<[u8; LEN], Bound> {
         DhError::ValueRange(b) => b,
         _ => Bound::AtLeastPrimeMinusOne,
     })?;
-    Ok(pad(&BigUint::from_be_bytes(value).expect("checked")))
+    Ok(pad(&number_within(value, BITS).expect("checked")))
 }
 
 /// u = H(g_a | g_b), which must not be zero.
@@ -255,19 +258,11 @@ pub fn compute_check_x(
     let g_a = checked_value(&g_a, &group).map_err(SrpError::BadA)?;
     let u = u_of(&g_a, &g_b)?;
 
-    let v = group.g_pow(x);
-    let k_v = group.mul(&group.k(), &v);
-    let b = BigUint::from_be_bytes(&g_b).expect("256 bytes");
-    // t = (g_b - k_v) mod p, both already below p.
-    let t = match b.checked_sub(&k_v) {
-        Some(t) => t,
-        None => b
-            .checked_add(&group.p)
-            .expect("below 2^2049")
-            .checked_sub(&k_v)
-            .expect("k_v < p"),
-    };
-    let s_a = group.modulus.pow(&t, &exponent(&a, &u, x));
+    let v = group.monty(&group.g_pow(x));
+    let k_v = group.k().mul(&v);
+    // t = (g_b - k_v) mod p.
+    let t = group.monty_bytes(&g_b).sub(&k_v);
+    let s_a = t.pow(&encoding::exponent(&exponent(&a, &u, x))).retrieve();
     let k_a = h(&[&pad(&s_a)]);
     let m1 = group.m1(salt1, salt2, &g_a, &g_b, &k_a);
     Ok(SrpCheck { a: g_a, m1 })
@@ -294,16 +289,16 @@ pub fn verifier(x: &[u8; 32], g: u32, p: &[u8]) -> Result<[u8; LEN], SrpError> {
     Ok(pad(&group.g_pow(x)))
 }
 
-fn parse_v(v: &[u8], group: &Group) -> Result<BigUint, SrpError> {
+/// v as a number below p, in Montgomery form.
+fn parse_v(v: &[u8], group: &Group) -> Result<BoxedMontyForm, SrpError> {
     let too_long = SrpError::TooLong {
         what: "v",
         len: v.len(),
     };
-    let n = BigUint::from_be_bytes(v).map_err(|_| too_long)?;
-    if n >= group.p {
-        return Err(too_long);
+    match number_within(v, BITS) {
+        Some(n) if n.cmp_vartime(&group.p).is_lt() => Ok(group.monty(&n)),
+        _ => Err(too_long),
     }
-    Ok(n)
 }
 
 /// The server's srp_B = (k*v + g^b) mod p for a secret random `b`.
@@ -311,10 +306,8 @@ pub fn server_b(v: &[u8], g: u32, p: &[u8], b: &[u8]) -> Result<[u8; LEN], SrpEr
     let group = Group::checked(g, p)?;
     let v = parse_v(v, &group)?;
     let b = pad_secret("b", b)?;
-    let k_v = group.mul(&group.k(), &v);
-    let sum = k_v.checked_add(&group.g_pow(&b)).expect("below 2^2049");
-    let sum = sum.checked_sub(&group.p).unwrap_or(sum);
-    Ok(pad(&sum))
+    let sum = group.k().mul(&v).add(&group.monty(&group.g_pow(&b)));
+    Ok(pad(&sum.retrieve()))
 }
 
 /// The server's side of auth.checkPassword: whether `m1` proves knowledge of
@@ -339,9 +332,9 @@ pub fn server_check(
     let g_b = checked_value(g_b, &group).map_err(SrpError::BadB)?;
     let b = pad_secret("b", b)?;
     let u = u_of(&g_a, &g_b)?;
-    let v_u = group.modulus.pow(&v, &u);
-    let base = group.mul(&BigUint::from_be_bytes(&g_a).expect("256 bytes"), &v_u);
-    let s = group.modulus.pow(&base, &b);
+    let v_u = v.pow(&encoding::exponent(&u));
+    let base = group.monty_bytes(&g_a).mul(&v_u);
+    let s = base.pow(&encoding::exponent(&b)).retrieve();
     let k = h(&[&pad(&s)]);
     let expected = group.m1(salt1, salt2, &g_a, &g_b, &k);
     Ok(m1.len() == 32 && bool::from(expected.ct_eq(m1)))
@@ -350,7 +343,7 @@ pub fn server_check(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dh::TELEGRAM_DH_PRIME as P;
+    use crate::crypto::dh::TELEGRAM_DH_PRIME as P;
     use num_bigint::BigUint as Big;
 
     fn hex(s: &str) -> Vec<u8> {

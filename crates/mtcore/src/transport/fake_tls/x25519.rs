@@ -7,53 +7,30 @@
 //! the curve, with its top bit clear as RFC 7748 section 5 masks it. No key
 //! agreement happens: the server never uses it.
 
-use crate::bignum::{BigUint, Modulus};
 use crate::transport::RandomSource;
+use crypto_bigint::modular::{FixedMontyForm, FixedMontyParams};
+use crypto_bigint::{JacobiSymbol, Odd, U256};
 
 /// Curve25519's Montgomery coefficient A.
 const A: u64 = 486_662;
 
-fn p() -> BigUint {
-    // 2^255 - 19
-    BigUint::pow2(255)
-        .expect("in range")
-        .checked_sub_u64(19)
-        .expect("positive")
-}
+/// p = 2^255 - 19.
+const P: U256 =
+    U256::from_be_hex("7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffed");
 
 /// Whether `u` (little-endian, as on the wire) is the u-coordinate of a
-/// point on the curve rather than on its twist (Euler's criterion).
+/// point on the curve rather than on its twist: f(u) = u^3 + A u^2 + u is a
+/// square mod p (or zero), which the Legendre symbol tells.
 pub fn on_curve(u_le: &[u8; 32]) -> bool {
-    let p = p();
-    let modulus = Modulus::new(&p).expect("odd prime");
-    let mut be = *u_le;
-    be.reverse();
-    let u = BigUint::from_be_bytes(&be)
-        .expect("32 bytes")
-        .rem(&p)
-        .expect("nonzero");
-    let add = |a: &BigUint, b: &BigUint| {
-        a.checked_add(b)
-            .expect("below 2^257")
-            .rem(&p)
-            .expect("nonzero")
-    };
-    let mul = |a: &BigUint, b: &BigUint| {
-        modulus.from_mont(&modulus.mul(&modulus.to_mont(a), &modulus.to_mont(b)))
-    };
+    let p = Odd::new(P).expect("odd prime");
+    let params = FixedMontyParams::new_vartime(p);
+    // u < 2^256 < R: the conversion to Montgomery form reduces it mod p.
+    let u = FixedMontyForm::new(&U256::from_le_slice(u_le), &params);
+    let num = |x: u64| FixedMontyForm::new(&U256::from_u64(x), &params);
     // f(u) = u * (u * (u + A) + 1)
-    let inner = add(
-        &mul(&u, &add(&u, &BigUint::from_u64(A))),
-        &BigUint::from_u64(1),
-    );
-    let f = mul(&u, &inner);
-    if f.is_zero() {
-        return true;
-    }
-    // f^((p-1)/2) == 1 exactly when f is a nonzero square.
-    let exp = p.checked_sub_u64(1).expect("positive").shr(1);
-    let exp = exp.to_be_bytes(32).expect("fits");
-    modulus.pow(&f, &exp) == BigUint::from_u64(1)
+    let f = u.mul(&u.add(&num(A)).mul(&u).add(&num(1))).retrieve();
+    // A key on the wire is public: variable time is fine.
+    !matches!(f.jacobi_symbol_vartime(&p), JacobiSymbol::MinusOne)
 }
 
 /// Fills `out` with a random on-curve u-coordinate (little-endian).
