@@ -5,6 +5,7 @@
 // (with the reply faults), and keeps the keys, the sessions and the counters.
 
 import { MtpSession } from '../native';
+import * as TL from '../tl';
 import { DcSession, rpcErrorBody } from './dc-session';
 import { DcFaults } from './faults';
 import { AuthKeyRecord } from './keys';
@@ -13,6 +14,7 @@ import { quickAckToken } from './quick-ack';
 import type { HandshakeServer } from './server-handshake';
 import type { WorldLink } from './test-dc';
 import type { Execution, Handler, SessionSelector, TestDcStats } from './types';
+import type { UpdateLog } from './update-log';
 
 /** How many executions `executions()` keeps (the oldest tenth goes past it). */
 export const EXECUTION_LOG_LIMIT = 100_000;
@@ -52,6 +54,8 @@ export interface DcCoreOptions {
   /** The local clock (ms); the server's is this plus the skew. */
   clock: () => number;
   world: WorldLink;
+  /** The update log the update methods answer from (test-dc.ts makes one per DC). */
+  updateLog: UpdateLog;
 }
 
 export class DcCore {
@@ -113,6 +117,8 @@ export class DcCore {
       unbindFrom: (perm) => {
         for (const k of this.keys.values()) if (k.boundTo === perm) k.boundTo = undefined;
       },
+      updateLog: o.updateLog,
+      pushToUser: (userId, updates) => this.pushToUser(userId, TL.serialize(updates)),
     };
     this.builtins = builtinHandlers(builtinHost);
     this.dispatchHost = {
@@ -401,6 +407,16 @@ export class DcCore {
         for (const id of executionKeys(old)) this.executedIds.delete(id);
       }
     }
+  }
+
+  /** Pushes `body` to every session logged in as `userId`; returns how many. */
+  pushToUser(userId: bigint, body: Buffer): number {
+    let n = 0;
+    for (const s of [...this.select({ userId })]) {
+      this.pushTo(s, body);
+      n++;
+    }
+    return n;
   }
 
   pushTo(s: DcSession, body: Buffer): void {
