@@ -1,7 +1,8 @@
 // The update engine: a sans-IO pts/qts/seq state machine with gap recovery through
 // differences, commits after acknowledgement, and a driver that runs it over any `call`.
 // See README.md.
-export { CHANNEL_LIMIT_BOT, CHANNEL_LIMIT_USER, UpdateEngine } from './engine';
+export { CHANNEL_LIMIT_BOT, CHANNEL_LIMIT_USER } from './channel-boxes';
+export { UpdateEngine } from './engine';
 export {
   type PersistedChannel,
   type PersistedUpdatesState,
