@@ -244,9 +244,9 @@ export class Sim {
   deliveredByBox(): Map<string, number[]> {
     const m = new Map<string, number[]>();
     const add = (k: string, v: number) => {
-      let l = m.get(k);
-      if (!l) m.set(k, (l = []));
-      l.push(v);
+      const l = m.get(k);
+      if (l) l.push(v);
+      else m.set(k, [v]);
     };
     for (const d of this.delivered) {
       const u = d.update;

@@ -379,6 +379,13 @@ export class ChannelBoxes {
     for (const slot of later) this.queue.push(slot);
   }
 
+  /** Updates held now. */
+  heldCount(): number {
+    let n = 0;
+    if (this.held) for (const q of this.held.values()) n += q.size;
+    return n;
+  }
+
   tick(now: number): void {
     if (this.held) {
       for (const [slot, q] of this.held) {

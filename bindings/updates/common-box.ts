@@ -318,6 +318,11 @@ export class CommonBox {
     this.retryAt = this.host.now + this.host.retryMaxMs;
   }
 
+  /** Updates held now. */
+  heldCount(): number {
+    return (this.ptsHeld?.size ?? 0) + (this.qtsHeld?.size ?? 0) + (this.seqHeld?.size ?? 0);
+  }
+
   // --- time ---------------------------------------------------------------------------
 
   tick(now: number, idleMs: number): void {

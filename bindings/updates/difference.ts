@@ -64,8 +64,7 @@ export function channelDifferenceProblem(d: unknown, pts: number): string | unde
       return o.pts < pts ? `channelDifferenceEmpty: pts ${o.pts} is behind ${pts}` : undefined;
     case 'updates.channelDifferenceTooLong': {
       const dialog = o.dialog as { _?: unknown; pts?: unknown } | undefined;
-      if (!dialog || dialog._ !== 'dialog' || !isInt(dialog.pts))
-        return 'channelDifferenceTooLong: no dialog pts';
+      if (dialog?._ !== 'dialog' || !isInt(dialog.pts)) return 'channelDifferenceTooLong: no dialog pts';
       for (const k of ['messages', 'chats', 'users'] as const)
         if (!isObjectArray(o[k])) return `channelDifferenceTooLong: ${k} is not a list of objects`;
       return undefined;

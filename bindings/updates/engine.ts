@@ -298,6 +298,11 @@ export class UpdateEngine implements BoxHost {
     return this.log.size;
   }
 
+  /** Updates held now (early ones, and those waiting for a difference or for room). */
+  get heldCount(): number {
+    return this.common.heldCount() + (this.channelBoxes?.heldCount() ?? 0);
+  }
+
   /** Channels with a box. */
   get channelCount(): number {
     return this.channelBoxes?.table.size ?? 0;
