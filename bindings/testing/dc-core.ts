@@ -9,6 +9,7 @@ import * as TL from '../tl';
 import { DcSession, rpcErrorBody } from './dc-session';
 import { DcFaults } from './faults';
 import { AuthKeyRecord } from './keys';
+import { updatesForLayer } from './legacy-updates';
 import { type BuiltinHost, builtinHandlers, type DispatchHost, runQuery } from './methods';
 import { quickAckToken } from './quick-ack';
 import type { HandshakeServer } from './server-handshake';
@@ -118,7 +119,7 @@ export class DcCore {
         for (const k of this.keys.values()) if (k.boundTo === perm) k.boundTo = undefined;
       },
       updateLog: o.updateLog,
-      pushToUser: (userId, updates) => this.pushToUser(userId, TL.serialize(updates)),
+      pushToUser: (userId, updates) => this.pushToUser(userId, updates),
     };
     this.builtins = builtinHandlers(builtinHost);
     this.dispatchHost = {
@@ -409,10 +410,19 @@ export class DcCore {
     }
   }
 
-  /** Pushes `body` to every session logged in as `userId`; returns how many. */
-  pushToUser(userId: bigint, body: Buffer): number {
+  /** Pushes `updates` to every session logged in as `userId`, in each one's layer; returns how many. */
+  pushToUser(userId: bigint, updates: TL.Types['Updates']): number {
     let n = 0;
+    // Serialized once per form: the current layer's, and layer 198's for older clients.
+    const bodies = new Map<boolean, Buffer>();
     for (const s of [...this.select({ userId })]) {
+      const form = updatesForLayer(updates, s.layer);
+      const legacy = Buffer.isBuffer(form);
+      let body = bodies.get(legacy);
+      if (!body) {
+        body = legacy ? form : TL.serialize(form);
+        bodies.set(legacy, body);
+      }
       this.pushTo(s, body);
       n++;
     }

@@ -91,7 +91,7 @@ export class TestDc {
     );
     this.stats = this.core.stats;
     this.updates = new TestUpdates(updateLog, {
-      push: (userId, updates) => this.core.pushToUser(userId, serialize(updates)),
+      push: (userId, updates) => this.core.pushToUser(userId, updates),
       dropConnections: () => this.dropConnections(),
       forgetSessions: (userId) => this.forgetSessions({ userId }),
     });

@@ -6,6 +6,7 @@
 // updates.getState is login-methods.ts's, reading the same log.
 
 import type * as TL from '../tl';
+import { channelDifferenceForLayer, differenceForLayer, updatesForLayer } from './legacy-updates';
 import type { Handler, HandlerContext } from './types';
 import type { UpdateLog } from './update-log';
 
@@ -28,13 +29,13 @@ export function updateHandlers(host: UpdateMethodsHost): Map<string, Handler> {
 
   add('updates.getDifference', (req, ctx) => {
     const d = log.difference(userOf(ctx), req);
-    return d ?? ctx.rpcError(400, 'PERSISTENT_TIMESTAMP_INVALID');
+    return d ? differenceForLayer(d, ctx.layer) : ctx.rpcError(400, 'PERSISTENT_TIMESTAMP_INVALID');
   });
 
   add('updates.getChannelDifference', (req, ctx) => {
     const d = log.channelDifference(userOf(ctx), req);
     if (typeof d === 'string') return ctx.rpcError(d === 'CHANNEL_PRIVATE' ? 406 : 400, d);
-    return d;
+    return channelDifferenceForLayer(d, ctx.layer);
   });
 
   add('channels.getFullChannel', (req, ctx) => {
@@ -87,7 +88,15 @@ export function updateHandlers(host: UpdateMethodsHost): Map<string, Handler> {
           });
       }
       const own = { ...event.update, message: { ...message, out: true } } as TL.Types['Update'];
-      return { _: 'updates' as const, updates: [updateId, own], users: [], chats, date: event.date, seq: 0 };
+      const result = {
+        _: 'updates' as const,
+        updates: [updateId, own],
+        users: [],
+        chats,
+        date: event.date,
+        seq: 0,
+      };
+      return updatesForLayer(result, ctx.layer);
     }
     const to = peer._ === 'inputPeerSelf' ? userId : peer._ === 'inputPeerUser' ? peer.userId : undefined;
     if (peer._ === 'inputPeerChat') {

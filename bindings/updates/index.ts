@@ -2,6 +2,7 @@
 // differences, commits after acknowledgement, and a driver that runs it over any `call`.
 // See README.md.
 export { CHANNEL_LIMIT_BOT, CHANNEL_LIMIT_USER } from './channel-boxes';
+export { UpdateDriver, type UpdateDriverOptions } from './driver';
 export { UpdateEngine } from './engine';
 export {
   type PersistedChannel,
