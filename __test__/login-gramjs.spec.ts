@@ -7,6 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import test from 'ava';
+import bigInt from 'big-integer';
 import fc from 'fast-check';
 import { Api, TelegramClient } from 'telegram';
 import { Logger, LogLevel } from 'telegram/extensions/Logger';

@@ -5,6 +5,7 @@
 // a USER_MIGRATE_X between the DCs of a TestWorld.
 
 import test from 'ava';
+import bigInt from 'big-integer';
 import { Api, TelegramClient } from 'telegram';
 import { Logger, LogLevel } from 'telegram/extensions/Logger';
 import { ConnectionTCPAbridged, ConnectionTCPFull, ConnectionTCPObfuscated } from 'telegram/network';
