@@ -25,7 +25,7 @@ export class DeliveryLog {
   /** Token of the last entry appended (0: none yet). */
   private lastToken = 0;
 
-  constructor(private readonly commit: (box: number, position: number) => void) {}
+  constructor(private readonly target: { commit(box: number, position: number): void }) {}
 
   /** Entries not yet acknowledged. */
   get size(): number {
@@ -41,7 +41,7 @@ export class DeliveryLog {
   append(box: number, position: number, silent: boolean): number {
     this.lastToken++;
     if (silent && this.count === 0) {
-      this.commit(box, position);
+      this.target.commit(box, position);
       return this.lastToken;
     }
     if (!this.boxes || this.count === this.boxes.length) this.grow();
@@ -63,7 +63,7 @@ export class DeliveryLog {
     while (this.count > 0) {
       const b = boxes[this.first];
       if (firstToken > token && (b & SILENT) === 0) break;
-      this.commit(b & ~SILENT, positions[this.first]);
+      this.target.commit(b & ~SILENT, positions[this.first]);
       this.first = (this.first + 1) % cap;
       this.count--;
       firstToken++;

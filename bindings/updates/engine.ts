@@ -44,6 +44,8 @@ type Pending = { kind: 'common' } | { kind: 'channel'; slot: number; full: boole
 const CLOSED_CHANNEL =
   /^(CHANNEL_PRIVATE|CHANNEL_INVALID|CHANNEL_PUBLIC_GROUP_NA|CHANNEL_BANNED|USER_BANNED_IN_CHANNEL)$/;
 const FLOOD_WAIT = /^FLOOD_WAIT_(\d+)$/;
+/** classify()'s output, read at once (no engine call sits between a classify and its use). */
+const scratch = newSequenced();
 
 export class UpdateEngine implements BoxHost {
   readonly stats: UpdateEngineStats = {
@@ -60,25 +62,35 @@ export class UpdateEngine implements BoxHost {
   readonly gapWaitMs: number;
   readonly retryMaxMs: number;
   now = 0;
-  private readonly options: UpdateEngineOptions;
   private readonly idleMs: number;
+  // The options kept (not the object: it may hold the stored state).
+  private readonly isBot: boolean;
+  private readonly selfId: bigint | undefined;
+  private readonly ptsTotalLimit: number | undefined;
+  private readonly channelLimit: number | undefined;
+  private readonly retryBaseMs: number;
   private outputs: EngineOutput[] = [];
   private readonly common: CommonBox;
   /** Made with the first channel (an engine without channels stays small). */
   private channelBoxes: ChannelBoxes | null = null;
-  private readonly requests = new Map<number, Pending>();
+  /** Requests in flight (made with the first one: an idle engine keeps none). */
+  private requests: Map<number, Pending> | null = null;
   private nextRequestId = 1;
   private readonly log: DeliveryLog;
   private consumerBehind = false;
-  private readonly scratch = newSequenced();
 
   constructor(options: UpdateEngineOptions = {}) {
-    this.options = options;
-    this.budgets = { ...DEFAULT_BUDGETS, ...options.budgets };
+    this.isBot = options.isBot ?? false;
+    this.selfId = options.selfId;
+    this.ptsTotalLimit = options.ptsTotalLimit;
+    this.channelLimit = options.channelDifferenceLimit;
+    this.retryBaseMs = options.retryBaseMs ?? 1000;
+    // The defaults are shared by every engine that keeps them.
+    this.budgets = options.budgets ? { ...DEFAULT_BUDGETS, ...options.budgets } : DEFAULT_BUDGETS;
     this.gapWaitMs = options.gapWaitMs ?? 500;
     this.idleMs = options.idleMs ?? 15 * 60_000;
     this.retryMaxMs = options.retryMaxMs ?? 300_000;
-    this.log = new DeliveryLog((box, position) => this.commit(box, position));
+    this.log = new DeliveryLog(this);
     this.common = new CommonBox(this);
     if (options.state !== undefined && options.state !== null) {
       const s = parseUpdatesState(options.state);
@@ -148,9 +160,9 @@ export class UpdateEngine implements BoxHost {
   answer(id: number, result: unknown, now: number): void {
     this.now = now;
     this.common.lastActivity = now;
-    const p = this.requests.get(id);
+    const p = this.requests?.get(id);
     if (!p) return;
-    this.requests.delete(id);
+    this.requests!.delete(id);
     if (p.kind === 'common') {
       this.common.fetch = 0;
       if (this.common.ready) applyDifference(this, this.common, result);
@@ -165,9 +177,9 @@ export class UpdateEngine implements BoxHost {
   /** Request `id` failed (an rpc_error's message, a timeout...): retried after a backoff. */
   fail(id: number, error: { message: string }, now: number): void {
     this.now = now;
-    const p = this.requests.get(id);
+    const p = this.requests?.get(id);
     if (!p) return;
-    this.requests.delete(id);
+    this.requests!.delete(id);
     const flood = FLOOD_WAIT.exec(error.message);
     const waitMs = flood ? Number(flood[1]) * 1000 : undefined;
     if (p.kind === 'common') {
@@ -315,7 +327,7 @@ export class UpdateEngine implements BoxHost {
 
   /** Whether a request is in flight or due (false: caught up as far as the engine knows). */
   get busy(): boolean {
-    return this.requests.size > 0 || this.common.stale || (this.channelBoxes?.busy ?? false);
+    return (this.requests?.size ?? 0) > 0 || this.common.stale || (this.channelBoxes?.busy ?? false);
   }
 
   // === routing ===============================================================
@@ -330,18 +342,12 @@ export class UpdateEngine implements BoxHost {
       case 'updateShortMessage':
       case 'updateShortChatMessage':
         ctx.date = u.date;
-        this.common.offer(
-          BOX_PTS,
-          u.pts - u.ptsCount,
-          u.pts,
-          shortMessageUpdate(u, this.options.selfId),
-          ctx,
-        );
+        this.common.offer(BOX_PTS, u.pts - u.ptsCount, u.pts, shortMessageUpdate(u, this.selfId), ctx);
         return;
       case 'updateShortSentMessage': {
         // Its chat and text are the request's; without them only its pts counts.
         ctx.date = u.date;
-        const update = sentMessageUpdate(u, params as never, this.options.selfId);
+        const update = sentMessageUpdate(u, params as never, this.selfId);
         this.common.offer(BOX_PTS, u.pts - u.ptsCount, u.pts, update, ctx);
         return;
       }
@@ -358,7 +364,7 @@ export class UpdateEngine implements BoxHost {
 
   /** One update, to its box by its sequence (sequence.ts). */
   offer(u: TL.Types['Update'], ctx: Context): void {
-    const s = this.scratch;
+    const s = scratch;
     switch (classify(u, s)) {
       case SEQ_NONE:
         this.emit(u, 'common', -1, 0, undefined, undefined, undefined, ctx);
@@ -406,6 +412,7 @@ export class UpdateEngine implements BoxHost {
 
   private request<M extends EngineMethod>(method: M, params: TL.Params<M>, pending: Pending): number {
     const id = this.nextRequestId++;
+    this.requests ??= new Map();
     this.requests.set(id, pending);
     this.outputs.push({ kind: 'request', id, method, params } as EngineOutput);
     return id;
@@ -420,7 +427,7 @@ export class UpdateEngine implements BoxHost {
     else if (due === 'updates.getDifference') {
       this.stats.differences++;
       const params: TL.Params<'updates.getDifference'> = { pts: c.pts, date: c.date, qts: c.qts };
-      if (this.options.ptsTotalLimit !== undefined) params.ptsTotalLimit = this.options.ptsTotalLimit;
+      if (this.ptsTotalLimit !== undefined) params.ptsTotalLimit = this.ptsTotalLimit;
       c.fetch = this.request(due, params, { kind: 'common' });
     }
     this.channelBoxes?.pump(
@@ -430,14 +437,13 @@ export class UpdateEngine implements BoxHost {
           slot,
           full: method === 'channels.getFullChannel',
         }),
-      this.options.isBot ?? false,
-      this.options.channelDifferenceLimit,
+      this.isBot,
+      this.channelLimit,
     );
   }
 
   backoff(failures: number): number {
-    const base = this.options.retryBaseMs ?? 1000;
-    return Math.min(this.retryMaxMs, base * 2 ** Math.min(20, failures - 1));
+    return Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** Math.min(20, failures - 1));
   }
 
   // === delivery and commit ======================================================
@@ -487,7 +493,8 @@ export class UpdateEngine implements BoxHost {
     this.outputs.push({ kind: 'error', code, message, box });
   }
 
-  private commit(box: number, position: number): void {
+  /** A position acknowledged (delivery-log.ts). */
+  commit(box: number, position: number): void {
     if (box < CHANNEL_BASE) this.common.commit(box, position);
     else this.channelBoxes?.commit(box - CHANNEL_BASE, position);
   }

@@ -143,10 +143,10 @@ export interface UpdateEngineStats {
   errors: number;
 }
 
-export const DEFAULT_BUDGETS: UpdateBudgets = {
+export const DEFAULT_BUDGETS: Readonly<UpdateBudgets> = Object.freeze({
   maxHeldPerBox: 1000,
   maxDifferencePages: 100,
   maxChannels: 100_000,
   maxChannelRequests: 8,
   maxUnacknowledged: 10_000,
-};
+});
