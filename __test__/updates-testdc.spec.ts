@@ -120,6 +120,44 @@ test.serial(
 );
 
 test.serial(
+  'updatesTooLong instead of pushes and sessions forgotten mid-stream: still each once, in order',
+  async (t) => {
+    const { bot, reg, id, driver, delivered } = await botWithEngine();
+    try {
+      const warm = warmUp(dc, bot.id, 10);
+      t.true(await until(() => compare(warm.expected, seenOfDelivered(delivered)).exact, 10_000));
+      delivered.length = 0;
+      dc.updates.setFaults({
+        drop: 0.1,
+        tooLong: 0.02,
+        duplicate: 0.05,
+        reorderWindow: 4,
+        forgetSessionsEvery: 700,
+        seed: 7,
+      });
+      const { events } = dc.updates.generate(bot.id, {
+        count: 2000,
+        channels: warm.channels,
+        qtsShare: 0.05,
+      });
+      dc.updates.flush();
+      const stats = { ...dc.updates.pusher.stats };
+      dc.updates.setFaults({});
+      dc.dropConnections();
+      const expected = expectedOf(events);
+      await until(() => compare(expected, seenOfDelivered(delivered)).delivered === events.length, 30_000);
+      await driver.settled();
+      t.log(`pushes ${JSON.stringify(stats)}; calls ${JSON.stringify(driver.calls)}`);
+      t.true(stats.tooLong > 0);
+      t.like(compare(expected, seenOfDelivered(delivered)), { missing: 0, duplicates: 0, exact: true });
+    } finally {
+      driver.stop();
+      await reg.close(id);
+    }
+  },
+);
+
+test.serial(
   'RPC results move pts: sendMessage (updateShortSentMessage, updates) and deleteMessages (affectedMessages)',
   async (t) => {
     const { bot, reg, id, driver, delivered } = await botWithEngine();
