@@ -84,28 +84,19 @@ test('getChannelDifference: pages with `final` on the last, TooLong past the lim
   for (let i = 0; i < 10; i++) l.newChannelMessage(c, { text: `m${i}` });
   const channel = { _: 'inputChannel' as const, channelId: c.id, accessHash: c.accessHash };
   const filter = { _: 'channelMessagesFilterEmpty' as const };
-  const page = l.channelDifference(U, {
-    channel,
-    filter,
-    pts: 1,
-    limit: 100,
-  }) as TL.Objects['updates.channelDifference'];
+  const ask = (pts: number, limit: number) => l.channelDifference(U, { channel, filter, pts, limit });
+  const page = ask(1, 100) as TL.Objects['updates.channelDifference'];
   t.like(page, { _: 'updates.channelDifference', pts: 5, final: undefined, timeout: 30 });
   t.deepEqual(
     page.newMessages.map((m) => m.id),
     [1, 2, 3, 4],
   );
-  t.like(l.channelDifference(U, { channel, filter, pts: 9, limit: 100 }), { pts: 11, final: true });
-  t.like(l.channelDifference(U, { channel, filter, pts: 11, limit: 100 }), {
+  t.like(ask(9, 100), { pts: 11, final: true });
+  t.like(ask(11, 100), {
     _: 'updates.channelDifferenceEmpty',
     pts: 11,
   });
-  const tooLong = l.channelDifference(U, {
-    channel,
-    filter,
-    pts: 1,
-    limit: 5,
-  }) as TL.Objects['updates.channelDifferenceTooLong'];
+  const tooLong = ask(1, 5) as TL.Objects['updates.channelDifferenceTooLong'];
   t.like(tooLong, { _: 'updates.channelDifferenceTooLong', dialog: { pts: 11, topMessage: 10 } });
   t.is(tooLong.messages.length, 10);
   t.is(l.channelDifference(9n, { channel, filter, pts: 1, limit: 5 }), 'CHANNEL_PRIVATE');
@@ -113,7 +104,7 @@ test('getChannelDifference: pages with `final` on the last, TooLong past the lim
     l.channelDifference(U, { channel: { ...channel, accessHash: 1n }, filter, pts: 1, limit: 5 }),
     'CHANNEL_INVALID',
   );
-  t.is(l.channelDifference(U, { channel, filter, pts: 12, limit: 5 }), 'PERSISTENT_TIMESTAMP_INVALID');
+  t.is(ask(12, 5), 'PERSISTENT_TIMESTAMP_INVALID');
 });
 
 test('pushes: short forms, updateShort, updates with seq, updatesCombined with seq_start, channels with seq 0', (t) => {

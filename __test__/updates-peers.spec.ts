@@ -14,9 +14,9 @@ import { Api, TelegramClient } from 'telegram';
 import { Raw } from 'telegram/events';
 import { Logger, LogLevel } from 'telegram/extensions/Logger';
 import { StringSession } from 'telegram/sessions';
-import { type GeneratedUpdate, TestDc } from '../bindings/testing';
+import { TestDc } from '../bindings/testing';
 import { toTestPorts, trust } from './gramjs-support';
-import { API, compare, expectedOf, type Seen, see, until, warmUp } from './updates-scenario';
+import { API, compare, faultyStream, type Seen, see, until, warmUp } from './updates-scenario';
 
 const UPDATES = 10_000;
 const CHANNELS = 50;
@@ -82,11 +82,8 @@ async function runScenario(botId: bigint, seenNow: () => Promise<Seen>): Promise
   await until(() => false, 0);
   for (let i = 0; i < 200 && !compare(warm.expected, await seenNow()).exact; i++)
     await new Promise((r) => setTimeout(r, 50));
-  dc.updates.setFaults(FAULTS);
-  const { events } = dc.updates.generate(botId, { count: UPDATES, channels: warm.channels, qtsShare: 0.02 });
-  dc.updates.flush();
-  dc.updates.setFaults({});
-  return expectedOf(events as GeneratedUpdate[]);
+  return faultyStream(dc, botId, FAULTS, { count: UPDATES, channels: warm.channels, qtsShare: 0.02 })
+    .expected;
 }
 
 test.serial('Telethon catches up against TestDc with a fifth of the pushes dropped', async (t) => {

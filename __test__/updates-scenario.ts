@@ -3,7 +3,14 @@
 // its channels; then updates across the common box and the channels with pushes dropped,
 // reordered and duplicated; then what each client saw, box by box, against the log.
 
-import type { GeneratedUpdate, TestChannel, TestDc } from '../bindings/testing';
+import type {
+  GeneratedUpdate,
+  GenerateOptions,
+  PushStats,
+  TestChannel,
+  TestDc,
+  UpdateFaults,
+} from '../bindings/testing';
 import type { DeliveredUpdate } from '../bindings/updates';
 
 export const API = { apiId: 12345, apiHash: '0123456789abcdef0123456789abcdef' };
@@ -110,4 +117,26 @@ export async function until(done: () => boolean, ms: number, stepMs = 25): Promi
     await new Promise((r) => setTimeout(r, stepMs));
   }
   return true;
+}
+
+/**
+ * The faulty part: `generate` under `faults`, the reorder window flushed, the faults
+ * cleared. Returns what the log made per box, and what the faults did in this part.
+ */
+export function faultyStream(
+  dc: TestDc,
+  botId: bigint,
+  faults: Partial<UpdateFaults>,
+  options: GenerateOptions,
+): { expected: Seen; count: number; stats: PushStats } {
+  const before = { ...dc.updates.pusher.stats };
+  dc.updates.setFaults(faults);
+  const { events } = dc.updates.generate(botId, options);
+  dc.updates.flush();
+  dc.updates.setFaults({});
+  const after = dc.updates.pusher.stats;
+  const stats = Object.fromEntries(
+    Object.entries(after).map(([k, v]) => [k, v - before[k as keyof PushStats]]),
+  ) as unknown as PushStats;
+  return { expected: expectedOf(events), count: events.length, stats };
 }

@@ -10,7 +10,7 @@ import test from 'ava';
 import { SessionRegistry, type TL } from '../bindings';
 import { TestDc } from '../bindings/testing';
 import { type DeliveredUpdate, UpdateDriver, type UpdateDriverOptions } from '../bindings/updates';
-import { API, compare, expectedOf, seenOfDelivered, until, warmUp } from './updates-scenario';
+import { API, compare, faultyStream, seenOfDelivered, until, warmUp } from './updates-scenario';
 
 let dc: TestDc;
 test.before(async () => {
@@ -64,28 +64,18 @@ test.serial(
       );
       delivered.length = 0;
       const callsBefore = { ...driver.calls };
-      dc.updates.setFaults({
-        drop: 0.2,
-        duplicate: 0.1,
-        reorderWindow: 16,
-        seed: 42,
-        dropConnectionsEvery: 4000,
-      });
       const started = Date.now();
-      const { events } = dc.updates.generate(bot.id, {
-        count: 10_000,
-        channels: warm.channels,
-        qtsShare: 0.02,
-      });
-      dc.updates.flush();
-      const pushStats = { ...dc.updates.pusher.stats };
-      dc.updates.setFaults({});
+      const { expected, stats: pushStats } = faultyStream(
+        dc,
+        bot.id,
+        { drop: 0.2, duplicate: 0.1, reorderWindow: 16, seed: 42, dropConnectionsEvery: 4000 },
+        { count: 10_000, channels: warm.channels, qtsShare: 0.02 },
+      );
       // The last pushes may be lost with nothing after them to show it: a reconnect tells.
       await new Promise((r) => setTimeout(r, 200));
       dc.dropConnections();
-      const expected = expectedOf(events);
       const done = await until(
-        () => compare(expected, seenOfDelivered(delivered)).delivered === events.length,
+        () => compare(expected, seenOfDelivered(delivered)).delivered === 10_000,
         60_000,
       );
       await driver.settled();
@@ -127,25 +117,14 @@ test.serial(
       const warm = warmUp(dc, bot.id, 10);
       t.true(await until(() => compare(warm.expected, seenOfDelivered(delivered)).exact, 10_000));
       delivered.length = 0;
-      dc.updates.setFaults({
-        drop: 0.1,
-        tooLong: 0.02,
-        duplicate: 0.05,
-        reorderWindow: 4,
-        forgetSessionsEvery: 700,
-        seed: 7,
-      });
-      const { events } = dc.updates.generate(bot.id, {
-        count: 2000,
-        channels: warm.channels,
-        qtsShare: 0.05,
-      });
-      dc.updates.flush();
-      const stats = { ...dc.updates.pusher.stats };
-      dc.updates.setFaults({});
+      const { expected, count, stats } = faultyStream(
+        dc,
+        bot.id,
+        { drop: 0.1, tooLong: 0.02, duplicate: 0.05, reorderWindow: 4, forgetSessionsEvery: 700, seed: 7 },
+        { count: 2000, channels: warm.channels, qtsShare: 0.05 },
+      );
       dc.dropConnections();
-      const expected = expectedOf(events);
-      await until(() => compare(expected, seenOfDelivered(delivered)).delivered === events.length, 30_000);
+      await until(() => compare(expected, seenOfDelivered(delivered)).delivered === count, 30_000);
       await driver.settled();
       t.log(`pushes ${JSON.stringify(stats)}; calls ${JSON.stringify(driver.calls)}`);
       t.true(stats.tooLong > 0);
