@@ -5,7 +5,7 @@
 
 import test from 'ava';
 import fc from 'fast-check';
-import { type Fate, Sim, type Step, USER } from './updates-sim';
+import { type Fate, keyOf, Sim, type Step, USER } from './updates-sim';
 
 const fate = fc.oneof(
   { weight: 6, arbitrary: fc.constant<Fate>('push') },
@@ -106,10 +106,7 @@ test('after restarts from the committed state only the unacknowledged updates co
         for (; acked < upTo; acked++) {
           const d = sim.delivered[acked];
           sim.engine.acknowledge(d.token);
-          const u = d.update;
-          const key = u._ === 'updateBotStopped' ? 'qts' : String(d.box);
-          const id =
-            u._ === 'updateBotStopped' ? u.qts : 'message' in u && 'id' in u.message ? u.message.id : 0;
+          const [key, id] = keyOf(d);
           ackedUpTo.set(key, id);
         }
       };
@@ -122,10 +119,7 @@ test('after restarts from the committed state only the unacknowledged updates co
           // The first update each box delivers after the restart is the one after the last acknowledged.
           const firsts = new Map<string, number>();
           for (const d of sim.delivered.slice(mark)) {
-            const u = d.update;
-            const key = u._ === 'updateBotStopped' ? 'qts' : String(d.box);
-            const id =
-              u._ === 'updateBotStopped' ? u.qts : 'message' in u && 'id' in u.message ? u.message.id : 0;
+            const [key, id] = keyOf(d);
             if (!firsts.has(key)) firsts.set(key, id);
           }
           for (const [key, first] of firsts) {

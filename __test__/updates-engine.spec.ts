@@ -93,26 +93,26 @@ class Harness {
     return h;
   }
 
-  collect(): EngineOutput[] {
+  collect(): readonly EngineOutput[] {
     const o = this.engine.takeOutputs();
     for (const x of o)
       if (this.autoAck && (x.kind === 'update' || x.kind === 'gap')) this.engine.acknowledge(x.token);
     this.out.push(...o);
     return o;
   }
-  push(u: TL.Types['Updates']): EngineOutput[] {
+  push(u: TL.Types['Updates']): readonly EngineOutput[] {
     this.engine.push(u, this.now);
     return this.collect();
   }
-  answer(r: EngineRequest, result: unknown): EngineOutput[] {
+  answer(r: EngineRequest, result: unknown): readonly EngineOutput[] {
     this.engine.answer(r.id, result, this.now);
     return this.collect();
   }
-  fail(r: EngineRequest, message: string): EngineOutput[] {
+  fail(r: EngineRequest, message: string): readonly EngineOutput[] {
     this.engine.fail(r.id, { message }, this.now);
     return this.collect();
   }
-  advance(ms: number): EngineOutput[] {
+  advance(ms: number): readonly EngineOutput[] {
     this.now += ms;
     this.engine.tick(this.now);
     return this.collect();
@@ -131,9 +131,10 @@ class Harness {
   }
   /** Message ids delivered, in order. */
   ids(): number[] {
-    return this.delivered().map((d) =>
-      'message' in d.update && 'id' in d.update.message ? d.update.message.id : -1,
-    );
+    return this.delivered().map((d) => {
+      const u = d.update;
+      return u._ === 'updateNewMessage' || u._ === 'updateNewChannelMessage' ? u.message.id : -1;
+    });
   }
 }
 
@@ -278,6 +279,26 @@ test('seq: seq 0 is not checked; a container seen before is ignored whole; seq_s
   h.advance(500);
   t.like(h.requests(), [{ method: 'updates.getDifference' }], 'a seq gap fetches a difference');
   t.like(h.engine.committedState(), { seq: 6 });
+});
+
+test('a container whose seq was applied by a difference still gives its channel updates to their box', (t) => {
+  const h = Harness.ready({}, { [String(CH)]: { pts: 5, accessHash: String(HASH) } });
+  h.engine.resync(h.now);
+  const [r] = h.collect() as EngineRequest[];
+  const typing: TL.Objects['updateUserTyping'] = {
+    _: 'updateUserTyping',
+    userId: 1n,
+    action: { _: 'sendMessageTypingAction' },
+  };
+  h.push(box([typing, channelMessage(6)], 4));
+  t.is(h.delivered().length, 0, 'held while the difference runs');
+  h.answer(r, emptyDifference(4));
+  t.deepEqual(
+    h.delivered().map((d) => d.update._),
+    ['updateNewChannelMessage'],
+    'the typing update of a container seen before goes',
+  );
+  t.is(h.engine.channelPts(CH), 6);
 });
 
 test('short forms: updateShortMessage and updateShortChatMessage become updateNewMessage; updateShort its update', (t) => {

@@ -182,7 +182,7 @@ export class Sim {
   }
 
   /** Takes the engine's outputs: deliveries (acknowledged when autoAck), requests, gaps, errors. */
-  collect(): EngineOutput[] {
+  collect(): readonly EngineOutput[] {
     const out = this.engine.takeOutputs();
     for (const o of out) {
       switch (o.kind) {
@@ -266,4 +266,12 @@ export class Sim {
     for (const c of this.channels) if (c.lastMessageId > 0) m.set(String(c.id), range(c.lastMessageId));
     return m;
   }
+}
+
+/** Where a delivered update sits for the tests: its box key and id (message id, or qts). */
+export function keyOf(d: DeliveredUpdate): [string, number] {
+  const u = d.update;
+  if (u._ === 'updateBotStopped') return ['qts', u.qts];
+  if (u._ === 'updateNewMessage' || u._ === 'updateNewChannelMessage') return [String(d.box), u.message.id];
+  return [String(d.box), 0];
 }

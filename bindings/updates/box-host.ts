@@ -53,8 +53,11 @@ export interface BoxHost {
   error(code: UpdateErrorCode, message: string, box: UpdateBox): void;
   /** Access hashes of known channels, from the chats of a container or difference. */
   learnHashes(chats: readonly TL.Types['Chat'][]): void;
-  /** Routes one update of a container or difference to its box. */
-  offer(u: TL.Types['Update'], ctx: Context): void;
+  /**
+   * Routes one update of a container or difference to its box; with `sequencedOnly`,
+   * updates without pts or qts are dropped (a container seen before).
+   */
+  offer(u: TL.Types['Update'], ctx: Context, sequencedOnly?: boolean): void;
   /** Retry delay after `failures` failures in a row. */
   backoff(failures: number): number;
   /** The longest retry delay (also the pause after a run is cut off). */

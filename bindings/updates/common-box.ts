@@ -74,7 +74,7 @@ export class CommonBox {
     }
     const start = (c._ === 'updatesCombined' ? c.seqStart : c.seq) - 1;
     if (this.waiting()) this.holdSeq(start, c, source, false);
-    else if (start < this.seq) host.stats.duplicates++;
+    else if (start < this.seq) this.seen(c, source);
     else if (start > this.seq) this.holdSeq(start, c, source, true);
     else {
       this.applyContainer(c, source);
@@ -87,6 +87,18 @@ export class CommonBox {
     const ctx: Context = { users: c.users, chats: c.chats, date: c.date, seq: c.seq, source };
     for (const u of c.updates) this.host.offer(u, ctx);
     this.host.silent(BOX_SEQ, c.seq);
+  }
+
+  /**
+   * A container whose seq was applied already (api/updates: ignored). Its updates without
+   * pts or qts go; those with one are still offered to their box, whose own rule drops
+   * them if applied: a channel's update held in it while a difference ran (which only
+   * covered the common box) is not lost that way.
+   */
+  private seen(c: Container, source: UpdateSource): void {
+    this.host.stats.duplicates++;
+    const ctx: Context = { users: c.users, chats: c.chats, date: c.date, seq: c.seq, source };
+    for (const u of c.updates) this.host.offer(u, ctx, true);
   }
 
   private holdSeq(start: number, c: Container, source: UpdateSource, gap: boolean): void {
@@ -102,7 +114,7 @@ export class CommonBox {
     let progressed = false;
     while (q.size > 0 && q.items[0].start <= this.seq) {
       const head = q.items.shift()!;
-      if (head.start < this.seq) this.host.stats.duplicates++;
+      if (head.start < this.seq) this.seen(head.value.c, head.value.source);
       else {
         this.applyContainer(head.value.c, head.value.source);
         progressed = true;

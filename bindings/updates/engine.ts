@@ -44,6 +44,7 @@ type Pending = { kind: 'common' } | { kind: 'channel'; slot: number; full: boole
 const CLOSED_CHANNEL =
   /^(CHANNEL_PRIVATE|CHANNEL_INVALID|CHANNEL_PUBLIC_GROUP_NA|CHANNEL_BANNED|USER_BANNED_IN_CHANNEL)$/;
 const FLOOD_WAIT = /^FLOOD_WAIT_(\d+)$/;
+const NO_OUTPUTS: readonly EngineOutput[] = Object.freeze([]);
 /** classify()'s output, read at once (no engine call sits between a classify and its use). */
 const scratch = newSequenced();
 
@@ -273,9 +274,10 @@ export class UpdateEngine implements BoxHost {
   // === outputs ===============================================================
 
   /** Everything produced since the last call, in order. */
-  takeOutputs(): EngineOutput[] {
+  takeOutputs(): readonly EngineOutput[] {
     const out = this.outputs;
-    if (out.length > 0) this.outputs = [];
+    if (out.length === 0) return NO_OUTPUTS;
+    this.outputs = [];
     return out;
   }
 
@@ -363,11 +365,11 @@ export class UpdateEngine implements BoxHost {
   }
 
   /** One update, to its box by its sequence (sequence.ts). */
-  offer(u: TL.Types['Update'], ctx: Context): void {
+  offer(u: TL.Types['Update'], ctx: Context, sequencedOnly = false): void {
     const s = scratch;
     switch (classify(u, s)) {
       case SEQ_NONE:
-        this.emit(u, 'common', -1, 0, undefined, undefined, undefined, ctx);
+        if (!sequencedOnly) this.emit(u, 'common', -1, 0, undefined, undefined, undefined, ctx);
         return;
       case SEQ_PTS:
         this.common.offer(BOX_PTS, s.pts - s.count, s.pts, u, ctx);
