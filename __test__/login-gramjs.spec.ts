@@ -10,35 +10,18 @@ import test from 'ava';
 import bigInt from 'big-integer';
 import fc from 'fast-check';
 import { Api, TelegramClient } from 'telegram';
-import { _serverKeys } from 'telegram/crypto/RSA';
 import { Logger, LogLevel } from 'telegram/extensions/Logger';
-import { ConnectionTCPFull } from 'telegram/network';
 import { computeCheck } from 'telegram/Password';
 import { StringSession } from 'telegram/sessions';
 import { SessionRegistry, srpComputeCheck, type TL } from '../bindings';
-import { type RsaPublicKeyInfo, TestWorld } from '../bindings/testing';
+import { TestWorld } from '../bindings/testing';
+import { toTestPorts, trust } from './gramjs-support';
 
 // GramJS draws SRP's `a` through this module's export (read at each call): the test
 // fixes it to compare both clients on the same `a`.
 const gramHelpers = createRequire(__filename)('telegram/Helpers') as {
   generateRandomBytes(n: number): Buffer;
 };
-
-function trust(key: RsaPublicKeyInfo): void {
-  _serverKeys.set(BigInt.asIntN(64, key.fingerprint).toString(), {
-    n: bigInt(key.modulus.toString('hex'), 16),
-    e: Number(BigInt(`0x${key.exponent.toString('hex')}`)),
-  });
-}
-
-/** GramJS dials the TestDc of the DC it wants (see testdc-gramjs.spec.ts). */
-function toTestPorts(portOf: (dcId: number) => number): typeof ConnectionTCPFull {
-  return class extends ConnectionTCPFull {
-    constructor(opts: ConstructorParameters<typeof ConnectionTCPFull>[0]) {
-      super({ ...opts, ip: '127.0.0.1', port: portOf(opts.dcId) });
-    }
-  } as typeof ConnectionTCPFull;
-}
 
 let world: TestWorld;
 test.before(async () => {

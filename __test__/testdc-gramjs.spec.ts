@@ -7,33 +7,11 @@
 import test from 'ava';
 import bigInt from 'big-integer';
 import { Api, TelegramClient } from 'telegram';
-import { _serverKeys } from 'telegram/crypto/RSA';
 import { Logger, LogLevel } from 'telegram/extensions/Logger';
 import { ConnectionTCPAbridged, ConnectionTCPFull, ConnectionTCPObfuscated } from 'telegram/network';
 import { StringSession } from 'telegram/sessions';
-import { type RsaPublicKeyInfo, TestDc, TestWorld } from '../bindings/testing';
-
-/** Lets GramJS trust a TestDc key: its RSA module keeps known keys by signed fingerprint. */
-function trust(key: RsaPublicKeyInfo): void {
-  _serverKeys.set(BigInt.asIntN(64, key.fingerprint).toString(), {
-    n: bigInt(key.modulus.toString('hex'), 16),
-    e: Number(BigInt(`0x${key.exponent.toString('hex')}`)),
-  });
-}
-
-type ConnectionClass = typeof ConnectionTCPFull;
-
-/**
- * GramJS's TelegramClient dials port 80 (443 for WSS) whatever the session says: a
- * subclass of its connection class sends it to the TestDc of the DC it wants instead.
- */
-function toTestPorts(base: ConnectionClass, portOf: (dcId: number) => number): ConnectionClass {
-  return class extends base {
-    constructor(opts: ConstructorParameters<ConnectionClass>[0]) {
-      super({ ...opts, ip: '127.0.0.1', port: portOf(opts.dcId) });
-    }
-  } as ConnectionClass;
-}
+import { TestDc, TestWorld } from '../bindings/testing';
+import { type ConnectionClass, toTestPorts, trust } from './gramjs-support';
 
 function client(dcId: number, connection: ConnectionClass): TelegramClient {
   const session = new StringSession('');
@@ -91,7 +69,7 @@ for (const [name, base] of TRANSPORTS) {
       calls = 0;
       const c = client(
         2,
-        toTestPorts(base, () => dc.port),
+        toTestPorts(() => dc.port, base),
       );
       try {
         t.true(await c.connect());
@@ -151,7 +129,7 @@ test.serial('GramJS follows USER_MIGRATE_3 from DC 2 to DC 3 of a TestWorld', as
   world.dc(3).handle('help.getNearestDc', () => ({ _: 'nearestDc', country: 'ZZ', thisDc: 3, nearestDc: 3 }));
   const c = client(
     2,
-    toTestPorts(ConnectionTCPFull, (id) => world.dc(id).port),
+    toTestPorts((id) => world.dc(id).port),
   );
   try {
     await c.connect();

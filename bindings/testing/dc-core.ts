@@ -5,13 +5,16 @@
 // (with the reply faults), and keeps the keys, the sessions and the counters.
 
 import { MtpSession } from '../native';
+import * as TL from '../tl';
 import { DcSession, isRpcError, rpcErrorBody } from './dc-session';
 import { DcFaults } from './faults';
 import { AuthKeyRecord } from './keys';
+import { updatesForLayer } from './legacy-updates';
 import { type BuiltinHost, builtinHandlers, type DispatchHost, runQuery } from './methods';
 import { quickAckToken } from './quick-ack';
 import type { HandshakeServer } from './server-handshake';
 import type { Execution, Handler, SessionSelector, TestDcStats } from './types';
+import type { UpdateLog } from './update-log';
 import type { WorldLink } from './world-link';
 
 /** How many executions `executions()` keeps (the oldest tenth goes past it). */
@@ -54,6 +57,8 @@ export interface DcCoreOptions {
   world: WorldLink;
   /** How long invokeAfterMsg waits for a query that has not arrived (default 10 s). */
   afterMsgTimeoutMs?: number;
+  /** The update log the update methods answer from (test-dc.ts makes one per DC). */
+  updateLog: UpdateLog;
 }
 
 export class DcCore {
@@ -115,6 +120,8 @@ export class DcCore {
       unbindFrom: (perm) => {
         for (const k of this.keys.values()) if (k.boundTo === perm) k.boundTo = undefined;
       },
+      updateLog: o.updateLog,
+      pushToUser: (userId, updates) => this.pushToUser(userId, updates),
     };
     this.builtins = builtinHandlers(builtinHost);
     this.dispatchHost = {
@@ -410,6 +417,25 @@ export class DcCore {
         for (const id of executionKeys(old)) this.executedIds.delete(id);
       }
     }
+  }
+
+  /** Pushes `updates` to every session logged in as `userId`, in each one's layer; returns how many. */
+  pushToUser(userId: bigint, updates: TL.Types['Updates']): number {
+    let n = 0;
+    // Serialized once per form: the current layer's, and layer 198's for older clients.
+    const bodies = new Map<boolean, Buffer>();
+    for (const s of [...this.select({ userId })]) {
+      const form = updatesForLayer(updates, s.layer);
+      const legacy = Buffer.isBuffer(form);
+      let body = bodies.get(legacy);
+      if (!body) {
+        body = legacy ? form : TL.serialize(form);
+        bodies.set(legacy, body);
+      }
+      this.pushTo(s, body);
+      n++;
+    }
+    return n;
   }
 
   pushTo(s: DcSession, body: Buffer): void {

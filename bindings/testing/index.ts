@@ -39,6 +39,13 @@ export {
 } from './server-handshake';
 export { SrpServer, type SrpVerdict, type StoredPassword } from './srp-server';
 export { TestDc } from './test-dc';
+export {
+  type GeneratedUpdate,
+  type GenerateOptions,
+  TestUpdates,
+  type UpdateFaults,
+  type UpdatePushHost,
+} from './test-updates';
 export type {
   AuthKeyInfo,
   Execution,
@@ -50,4 +57,21 @@ export type {
   TestDcOptions,
   TestDcStats,
 } from './types';
+export {
+  type AccountUpdates,
+  type LoggedEvent,
+  TestChannel,
+  UpdateLog,
+  type UpdateLogOptions,
+} from './update-log';
+export {
+  channelPush,
+  combinedPush,
+  commonPush,
+  FaultyPusher,
+  NO_PUSH_FAULTS,
+  type PushFaults,
+  type PushShape,
+  type PushStats,
+} from './update-pushes';
 export { TestWorld, type TestWorldOptions } from './world';

@@ -10,9 +10,12 @@ import type * as TL from '../tl';
 import { type AccountDirectory, MAX_CODE_ATTEMPTS, normalizePhone, type TestAccount } from './accounts';
 import { authorizationFor, usersFor } from './legacy-layer';
 import type { Handler, HandlerContext } from './types';
+import type { UpdateLog } from './update-log';
 
 export interface LoginHost {
   readonly dcId: number;
+  /** updates.getState reads the account's state from it. */
+  readonly updateLog?: UpdateLog;
   readonly accounts: AccountDirectory;
   serverNow(): number;
   dcOptions(): Array<{ dcId: number }>;
@@ -159,7 +162,8 @@ export function loginHandlers(host: LoginHost): Map<string, Handler> {
   });
 
   add('updates.getState', (_req, ctx) => {
-    requireUser(ctx);
+    const userId = requireUser(ctx);
+    if (host.updateLog) return host.updateLog.state(userId);
     return {
       _: 'updates.state' as const,
       pts: 1,

@@ -13,6 +13,8 @@ import type { AuthKeyRecord } from './keys';
 import { loginHandlers } from './login-methods';
 import { TestRpcError } from './rpc';
 import type { Execution, Handler, HandlerContext, TestDcStats } from './types';
+import type { UpdateLog } from './update-log';
+import { updateHandlers } from './update-methods';
 
 /** What running a query needs from its DC. */
 export interface DispatchHost {
@@ -207,6 +209,10 @@ export interface BuiltinHost {
   keyRecord(authKeyId: bigint): AuthKeyRecord | undefined;
   /** Unbinds whatever temporary key is bound to `perm`. */
   unbindFrom(perm: AuthKeyRecord): void;
+  /** The DC's update log (update-log.ts): updates.getState/getDifference/... answer from it. */
+  readonly updateLog: UpdateLog;
+  /** Pushes `updates` to every session of a user (channel messages to the other members). */
+  pushToUser(userId: bigint, updates: TL.Types['Updates']): void;
 }
 
 /** help.getConfig: a plausible config naming the world's DCs (values as Telegram's clients expect). */
@@ -289,5 +295,7 @@ export function builtinHandlers(host: BuiltinHost): Map<string, Handler> {
   });
   // Logins, and the first calls of a logged-in client (users.getUsers, updates.getState).
   for (const [name, h] of loginHandlers(host)) m.set(name, h);
+  // Differences over the update log, and the RPCs whose results move pts.
+  for (const [name, h] of updateHandlers(host)) m.set(name, h);
   return m;
 }

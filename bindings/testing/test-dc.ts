@@ -17,6 +17,7 @@ import { AuthKeyRecord } from './keys';
 import { ConnectionLimits, headerNamesDc } from './limits';
 import { generateTestRsaKey, type RsaPublicKeyInfo, sharedTestRsaKey, type TestRsaKey } from './rsa-key';
 import type { HandshakeFault } from './server-handshake';
+import { TestUpdates } from './test-updates';
 import type {
   AuthKeyInfo,
   Execution,
@@ -26,6 +27,7 @@ import type {
   TestDcOptions,
   TestDcStats,
 } from './types';
+import { UpdateLog } from './update-log';
 import type { WorldLink } from './world-link';
 
 export class TestDc {
@@ -37,6 +39,8 @@ export class TestDc {
   readonly stats: TestDcStats;
   /** Users, bots, login codes and 2FA passwords (the world's, in a TestWorld). */
   readonly accounts: AccountDirectory;
+  /** The update log of this DC's accounts and channels, its pushes and their faults (test-updates.ts). */
+  readonly updates: TestUpdates;
   private readonly rsaKey: TestRsaKey;
   private readonly options: TestDcOptions;
   private readonly server: Server;
@@ -62,6 +66,7 @@ export class TestDc {
       accounts: new AccountDirectory(() => this.dcId),
     };
     this.accounts = link.accounts;
+    const updateLog = new UpdateLog({ now: () => this.core.now(), ...options.updateLog });
     this.core = new DcCore(
       {
         dcId: this.dcId,
@@ -70,6 +75,7 @@ export class TestDc {
         clock: options.now ?? Date.now,
         world: link,
         afterMsgTimeoutMs: options.afterMsgTimeoutMs,
+        updateLog,
       },
       {
         setTimer: (fn, ms) => setTimeout(fn, ms).unref(),
@@ -79,6 +85,11 @@ export class TestDc {
       },
     );
     this.stats = this.core.stats;
+    this.updates = new TestUpdates(updateLog, {
+      push: (userId, updates) => this.core.pushToUser(userId, updates),
+      dropConnections: () => this.dropConnections(),
+      forgetSessions: (userId) => this.forgetSessions({ userId }),
+    });
     this.accounts.attachDc(this.dcId, this.core.keys);
     this.limits = new ConnectionLimits(options.maxConnections);
     this.server = createServer((socket) => this.accept(socket));

@@ -83,6 +83,8 @@ export interface TestDcOptions {
   maxConnections?: number;
   /** Answer -444 and close when the obfuscated2 header names another DC (default false). */
   strictDcId?: boolean;
+  /** The update log's sizes: events per difference page, TooLong threshold, events kept (update-log.ts). */
+  updateLog?: { sliceSize?: number; tooLongAfter?: number; keep?: number };
   /** The DH prime and generator of key exchanges (default: Telegram's 2048-bit prime, g = 3). */
   dhPrime?: Buffer;
   g?: number;
