@@ -33,16 +33,46 @@ impl std::fmt::Display for GzipError {
 impl std::error::Error for GzipError {}
 
 /// Inflates `packed`, refusing to produce more than `limit` bytes.
+///
+/// The output grows by doubling but never past `limit + 1` bytes of capacity, so
+/// what a bomb costs is bounded by the limit the caller gives (the packet's
+/// remaining inflate budget), not by the stream's claims or a multiple of its size.
 pub fn gunzip(packed: &[u8], limit: usize) -> Result<Vec<u8>, GzipError> {
-    let mut out = Vec::with_capacity((packed.len() * 4).min(limit));
-    let mut decoder = GzDecoder::new(packed).take(limit as u64 + 1);
-    decoder
-        .read_to_end(&mut out)
-        .map_err(|_| GzipError::Corrupt)?;
-    if out.len() > limit {
+    let cap = limit.saturating_add(1);
+    let mut out = Vec::with_capacity(packed.len().saturating_mul(2).max(64).min(cap));
+    let mut decoder = GzDecoder::new(packed);
+    let mut len = 0;
+    loop {
+        if len == out.len() {
+            if len >= cap {
+                return Err(GzipError::TooLarge { limit });
+            }
+            let grown = len.saturating_mul(2).max(out.capacity()).max(64).min(cap);
+            // Exactly: `resize` alone may round the capacity up past the limit.
+            out.reserve_exact(grown - out.len());
+            out.resize(grown, 0);
+        }
+        match decoder.read(&mut out[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return Err(GzipError::Corrupt),
+        }
+    }
+    if len > limit {
         return Err(GzipError::TooLarge { limit });
     }
+    out.truncate(len);
     Ok(out)
+}
+
+/// The first `n` inflated bytes of `packed`, if the stream is readable that far:
+/// enough to tell which answer an unreadable gzip_packed carried (an rpc_result's
+/// constructor and req_msg_id lead its data) at the cost of a few bytes of output.
+pub fn peek(packed: &[u8], n: usize) -> Option<Vec<u8>> {
+    let mut out = vec![0; n];
+    GzDecoder::new(packed).read_exact(&mut out).ok()?;
+    Some(out)
 }
 
 /// Serializes `gzip_packed` around `object`.
@@ -81,6 +111,26 @@ mod tests {
         bad[mid] ^= 0xff;
         assert!(gunzip(&bad, usize::MAX >> 8).is_err());
         assert_eq!(gunzip(b"not gzip", 100), Err(GzipError::Corrupt));
+    }
+
+    #[test]
+    fn capacity_never_passes_the_limit() {
+        let zeros = vec![0u8; 3 << 20];
+        let packed = gzip_packed(&zeros);
+        let Service::GzipPacked(data) = parse(&packed).unwrap() else {
+            panic!()
+        };
+        let out = gunzip(data, zeros.len()).unwrap();
+        assert_eq!(out.len(), zeros.len());
+        assert!(out.capacity() <= zeros.len() + 1, "{}", out.capacity());
+        assert_eq!(gunzip(data, 0), Err(GzipError::TooLarge { limit: 0 }));
+        assert_eq!(gunzip(data, 100), Err(GzipError::TooLarge { limit: 100 }));
+        // The first bytes of a stream too large (or broken later) are still readable.
+        assert_eq!(peek(data, 12), Some(vec![0; 12]));
+        let mut cut = data.to_vec();
+        cut.truncate(30);
+        assert_eq!(gunzip(&cut, 1 << 30), Err(GzipError::Corrupt));
+        assert_eq!(peek(b"not gzip at all", 4), None);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Normal traffic and the checks on receipt.
 
 use super::*;
-use crate::mtp::events::{DropReason, Event};
+use crate::mtp::events::{DropReason, Event, FailReason};
 use crate::mtp::gzip::gzip_packed;
 use crate::mtp::msg_id::msg_id_at;
 use crate::mtp::service::ctor;
@@ -155,7 +155,8 @@ fn gzip_packed_results_and_updates_are_inflated() {
         ev[1],
         Event::Failed {
             msg_id: id,
-            error_code: -1
+            error_code: -1,
+            reason: FailReason::AnswerDropped,
         }
     );
 }

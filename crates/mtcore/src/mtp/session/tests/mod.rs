@@ -5,6 +5,7 @@
 
 mod clock;
 mod flows;
+mod hostile;
 mod recovery;
 mod server;
 
