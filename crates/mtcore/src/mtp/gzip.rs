@@ -48,8 +48,11 @@ pub fn gunzip(packed: &[u8], limit: usize) -> Result<Vec<u8>, GzipError> {
                 return Err(GzipError::TooLarge { limit });
             }
             let grown = len.saturating_mul(2).max(out.capacity()).max(64).min(cap);
-            // Exactly: `resize` alone may round the capacity up past the limit.
-            out.reserve_exact(grown - out.len());
+            // Exactly: `resize` alone may round the capacity up past the limit. An
+            // allocation refused (an address-space limit) refuses the data, not the process.
+            if out.try_reserve_exact(grown - out.len()).is_err() {
+                return Err(GzipError::TooLarge { limit: len });
+            }
             out.resize(grown, 0);
         }
         match decoder.read(&mut out[len..]) {
