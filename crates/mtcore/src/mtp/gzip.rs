@@ -34,12 +34,28 @@ impl std::error::Error for GzipError {}
 
 /// Inflates `packed`, refusing to produce more than `limit` bytes.
 ///
-/// The output grows by doubling but never past `limit + 1` bytes of capacity, so
-/// what a bomb costs is bounded by the limit the caller gives (the packet's
-/// remaining inflate budget), not by the stream's claims or a multiple of its size.
+/// Memory is bounded by the limit the caller gives (the packet's remaining inflate
+/// budget), not by the stream's claims or a multiple of its size: the output starts at
+/// the size the gzip trailer states (ISIZE, RFC 1952 section 2.3.1) when that is within
+/// the limit, so an honest stream is inflated with one allocation of its exact size;
+/// a stream that lies grows by doubling, never past `limit + 1` bytes of capacity.
 pub fn gunzip(packed: &[u8], limit: usize) -> Result<Vec<u8>, GzipError> {
     let cap = limit.saturating_add(1);
-    let mut out = Vec::with_capacity(packed.len().saturating_mul(2).max(64).min(cap));
+    let stated = packed
+        .len()
+        .checked_sub(4)
+        .filter(|_| packed.len() >= 18)
+        .map(|at| u32::from_le_bytes(packed[at..].try_into().expect("4 bytes")) as usize);
+    // One byte more than stated, to see the end of the stream without growing.
+    let first = match stated {
+        Some(n) if n < cap => n + 1,
+        _ => packed.len().saturating_mul(2).max(64).min(cap),
+    };
+    let mut out = Vec::new();
+    if out.try_reserve_exact(first).is_err() {
+        return Err(GzipError::TooLarge { limit: 0 });
+    }
+    out.resize(first, 0);
     let mut decoder = GzDecoder::new(packed);
     let mut len = 0;
     loop {
@@ -47,7 +63,7 @@ pub fn gunzip(packed: &[u8], limit: usize) -> Result<Vec<u8>, GzipError> {
             if len >= cap {
                 return Err(GzipError::TooLarge { limit });
             }
-            let grown = len.saturating_mul(2).max(out.capacity()).max(64).min(cap);
+            let grown = len.saturating_mul(2).max(64).min(cap);
             // Exactly: `resize` alone may round the capacity up past the limit. An
             // allocation refused (an address-space limit) refuses the data, not the process.
             if out.try_reserve_exact(grown - out.len()).is_err() {
@@ -126,6 +142,20 @@ mod tests {
         let out = gunzip(data, zeros.len()).unwrap();
         assert_eq!(out.len(), zeros.len());
         assert!(out.capacity() <= zeros.len() + 1, "{}", out.capacity());
+        // A trailer that understates (or overstates) the size changes nothing but the
+        // first allocation.
+        for isize in [0u32, 100, u32::MAX] {
+            let mut lying = data.to_vec();
+            let at = lying.len() - 4;
+            lying[at..].copy_from_slice(&isize.to_le_bytes());
+            // The CRC still holds; flate2 checks ISIZE too, so the stream is refused
+            // after inflating, within the limit all the same.
+            assert!(gunzip(&lying, zeros.len()).is_err());
+            assert_eq!(
+                gunzip(&lying, 1000),
+                Err(GzipError::TooLarge { limit: 1000 })
+            );
+        }
         assert_eq!(gunzip(data, 0), Err(GzipError::TooLarge { limit: 0 }));
         assert_eq!(gunzip(data, 100), Err(GzipError::TooLarge { limit: 100 }));
         // The first bytes of a stream too large (or broken later) are still readable.

@@ -56,30 +56,32 @@ pub fn is_content_related(body: &[u8]) -> bool {
     )
 }
 
-/// Whether `id` is a constructor of the service schema that `parse` reads (else the
-/// message is API content: `Service::Other`).
+/// The constructors of the service schema that `parse` reads (anything else is API
+/// content: `Service::Other`).
+pub const SERVICE_CTORS: [u32; 18] = [
+    ctor::RPC_RESULT,
+    ctor::MSGS_ACK,
+    ctor::BAD_MSG_NOTIFICATION,
+    ctor::BAD_SERVER_SALT,
+    ctor::NEW_SESSION_CREATED,
+    ctor::PONG,
+    ctor::FUTURE_SALTS,
+    ctor::MSGS_STATE_REQ,
+    ctor::MSGS_STATE_INFO,
+    ctor::MSGS_ALL_INFO,
+    ctor::MSG_DETAILED_INFO,
+    ctor::MSG_NEW_DETAILED_INFO,
+    ctor::MSG_RESEND_REQ,
+    ctor::DESTROY_SESSION_OK,
+    ctor::DESTROY_SESSION_NONE,
+    ctor::GZIP_PACKED,
+    ctor::MSG_CONTAINER,
+    ctor::MSG_COPY,
+];
+
+/// Whether `id` is one of `SERVICE_CTORS`.
 pub fn is_service(id: u32) -> bool {
-    matches!(
-        id,
-        ctor::RPC_RESULT
-            | ctor::MSGS_ACK
-            | ctor::BAD_MSG_NOTIFICATION
-            | ctor::BAD_SERVER_SALT
-            | ctor::NEW_SESSION_CREATED
-            | ctor::PONG
-            | ctor::FUTURE_SALTS
-            | ctor::MSGS_STATE_REQ
-            | ctor::MSGS_STATE_INFO
-            | ctor::MSGS_ALL_INFO
-            | ctor::MSG_DETAILED_INFO
-            | ctor::MSG_NEW_DETAILED_INFO
-            | ctor::MSG_RESEND_REQ
-            | ctor::DESTROY_SESSION_OK
-            | ctor::DESTROY_SESSION_NONE
-            | ctor::GZIP_PACKED
-            | ctor::MSG_CONTAINER
-            | ctor::MSG_COPY
-    )
+    SERVICE_CTORS.contains(&id)
 }
 
 /// Most ids a msgs_ack / msgs_state_req / msg_resend_req may carry (spec: 8192).
@@ -547,6 +549,28 @@ mod tests {
             Service::MsgsAck(vec![1, 3])
         );
         assert_eq!(parse(&ping(5, None)).unwrap(), Service::Other(ctor::PING));
+    }
+
+    #[test]
+    fn is_service_agrees_with_parse() {
+        // Every constructor `parse` reads, some it does not, and a spread of others.
+        let known = SERVICE_CTORS
+            .into_iter()
+            .chain([ctor::PING, ctor::RPC_ERROR, ctor::HTTP_WAIT]);
+        let mut x = 0x9e37_79b9u32;
+        let spread = (0..2000).map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x
+        });
+        for id in known.into_iter().chain(spread) {
+            let mut body = Vec::new();
+            put_u32(&mut body, id);
+            body.extend_from_slice(&[0; 64]);
+            let other = matches!(parse(&body), Ok(Service::Other(_)));
+            assert_eq!(is_service(id), !other, "{id:#x}");
+        }
     }
 
     #[test]

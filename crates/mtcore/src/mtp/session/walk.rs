@@ -82,6 +82,46 @@ enum Work {
     },
 }
 
+/// The steps left of one packet, last in first out. Depth first, it holds at most one
+/// container's remaining items per nesting level and the step at hand, so an array
+/// on the native stack does (no allocation per packet); a heap spill keeps it correct
+/// should that reasoning ever fail.
+struct Stack {
+    items: [Option<Work>; MAX_NESTING + 2],
+    len: usize,
+    spill: Vec<Work>,
+}
+
+impl Stack {
+    fn new(first: Work) -> Self {
+        let mut s = Stack {
+            items: [None; MAX_NESTING + 2],
+            len: 0,
+            spill: Vec::new(),
+        };
+        s.push(first);
+        s
+    }
+
+    fn push(&mut self, w: Work) {
+        if self.len < self.items.len() {
+            self.items[self.len] = Some(w);
+            self.len += 1;
+        } else {
+            debug_assert!(false, "the walk's stack outgrew its nesting bound");
+            self.spill.push(w);
+        }
+    }
+
+    fn pop(&mut self) -> Option<Work> {
+        if let Some(w) = self.spill.pop() {
+            return Some(w);
+        }
+        self.len = self.len.checked_sub(1)?;
+        self.items[self.len].take()
+    }
+}
+
 /// What the gzip_packed of one packet may still inflate to (rpc_result's included).
 pub(super) struct Budget {
     left: usize,
@@ -131,13 +171,13 @@ impl Session {
             start: 0,
             end: packet.len(),
         };
-        let mut stack = vec![Work::Body {
+        let mut stack = Stack::new(Work::Body {
             msg_id,
             seqno,
             span: whole,
             top: true,
             depth: 0,
-        }];
+        });
         while let Some(work) = stack.pop() {
             match work {
                 Work::Items {

@@ -143,12 +143,7 @@ fn gzip_nested_past_the_limit_and_containers_in_copies_are_dropped() {
 
 #[test]
 fn gzip_layers_share_one_budget_per_packet() {
-    let mut o = Options::client();
-    o.session_id = SID;
-    o.time_offset_ms = Some(0);
-    o.auto_future_salts = false;
-    o.max_gzip_len = 1 << 20;
-    let mut c = Session::new(key(), o);
+    let mut c = client_with_gzip_budget(1 << 20);
     let mut s = Server::new();
     // Three updates of 400 KiB each: each fits the limit, the third not what is left.
     let big = gzip_packed(&vec![0u8; 400 << 10]);
@@ -186,12 +181,7 @@ fn gzip_layers_share_one_budget_per_packet() {
 
 #[test]
 fn an_unreadable_gzip_answer_fails_its_request() {
-    let mut o = Options::client();
-    o.session_id = SID;
-    o.time_offset_ms = Some(0);
-    o.auto_future_salts = false;
-    o.max_gzip_len = 1000;
-    let mut c = Session::new(key(), o);
+    let mut c = client_with_gzip_budget(1000);
     let mut s = Server::new();
     let a = c.enqueue(object(1, 0), true, T0).unwrap();
     let b = c.enqueue(object(2, 0), true, T0).unwrap();
@@ -421,4 +411,90 @@ fn a_million_future_salts_keep_the_soonest_few_dozen() {
     assert!(ev
         .iter()
         .any(|e| matches!(e, Event::RpcResult { req_msg_id, .. } if *req_msg_id == req)));
+}
+
+/// Heap bytes allocated by this thread, live and at their peak: how much a receive
+/// costs, measured (each test runs on its own thread). Test-only unsafe: a global
+/// allocator must implement the unsafe `GlobalAlloc`; it forwards to `System`.
+#[allow(unsafe_code)]
+mod counting {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    thread_local! {
+        static LIVE: Cell<isize> = const { Cell::new(0) };
+        static PEAK: Cell<isize> = const { Cell::new(0) };
+    }
+
+    fn add(n: isize) {
+        // `try_with`: nothing to count once the thread's locals are gone.
+        let _ = LIVE.try_with(|l| {
+            l.set(l.get() + n);
+            let _ = PEAK.try_with(|p| p.set(p.get().max(l.get())));
+        });
+    }
+
+    pub struct Counting;
+
+    // SAFETY: every call is forwarded to `System` unchanged; only counters are kept.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            // SAFETY: the caller's contract, forwarded.
+            let p = unsafe { System.alloc(layout) };
+            if !p.is_null() {
+                add(layout.size() as isize);
+            }
+            p
+        }
+
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            // SAFETY: the caller's contract, forwarded.
+            unsafe { System.dealloc(ptr, layout) };
+            add(-(layout.size() as isize));
+        }
+
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            // SAFETY: the caller's contract, forwarded.
+            let p = unsafe { System.realloc(ptr, layout, new_size) };
+            if !p.is_null() {
+                add(new_size as isize);
+                add(-(layout.size() as isize));
+            }
+            p
+        }
+    }
+
+    /// How far this thread's heap rose above where it was while `f` ran.
+    pub fn peak_growth<T>(f: impl FnOnce() -> T) -> (T, usize) {
+        let base = LIVE.with(Cell::get);
+        PEAK.with(|p| p.set(base));
+        let out = f();
+        (out, (PEAK.with(Cell::get) - base).max(0) as usize)
+    }
+}
+
+#[allow(unsafe_code)]
+#[global_allocator]
+static COUNTING: counting::Counting = counting::Counting;
+
+#[test]
+fn thirty_gzip_layers_of_16_mib_cost_the_budget_not_the_depth() {
+    // Each layer inflates to just under 16 MiB: the next gzip_packed, then zeros. Held
+    // layer upon layer (the old receive path), 30 of them took 480 MiB and more.
+    let mut body = object(0x77, 1);
+    for _ in 0..30 {
+        body.resize((16 << 20) - 4096, 0);
+        body = gzip_packed(&body);
+    }
+    assert!(body.len() < 1 << 20, "{} bytes on the wire", body.len());
+    let mut c = client();
+    let mut s = Server::new();
+    let packet = s.send(T0, &body);
+    let (ev, grew) = counting::peak_growth(|| recv(&mut c, packet, T0));
+    assert_eq!(dropped(&ev), vec!["GZIP"]);
+    let budget = c.options().max_gzip_len;
+    assert!(
+        grew <= budget + (1 << 20),
+        "receiving grew the heap by {grew} bytes (budget {budget})"
+    );
 }

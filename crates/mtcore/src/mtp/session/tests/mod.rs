@@ -51,6 +51,13 @@ pub fn client() -> Session {
     Session::new(key(), o)
 }
 
+/// `client()` with an inflate budget of `max_gzip_len` bytes per packet.
+pub fn client_with_gzip_budget(max_gzip_len: usize) -> Session {
+    let mut o = client().options().clone();
+    o.max_gzip_len = max_gzip_len;
+    Session::new(key(), o)
+}
+
 /// One message as the fake server sees it.
 #[derive(Debug, Clone)]
 pub struct Got {
