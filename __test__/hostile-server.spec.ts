@@ -267,7 +267,8 @@ test('new_session_created naming ids the client never sent re-sends nothing', as
   o.server.onQuery = (q, s) => {
     if (q.method !== 'help.getNearestDc' || runs++ > 0) return false;
     for (let i = 0n; i < 1000n; i++) {
-      const firstMsgId = q.msgId + 4n + 8n * i;
+      // Ids of 1,000 s before the session opened: never the client's.
+      const firstMsgId = q.msgId - (1000n << 32n) + 4n * i;
       s.send(TL.serialize({ _: 'new_session_created', firstMsgId, uniqueId: i, serverSalt: s.serverSalt }));
     }
     setTimeout(() => s.answer(q.msgId, { _: 'nearestDc', country: 'late', thisDc: 2, nearestDc: 2 }), 200);
