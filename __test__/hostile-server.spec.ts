@@ -4,12 +4,25 @@
 // session still answers a call afterwards. The cases that used to kill the process
 // (msg_copy nested past the native stack, gzip_packed nested with every layer held)
 // run the client in a child process under `ulimit -s 8192; ulimit -v 4194304` and
-// check its exit status, its events and how far its peak RSS grew.
+// check its exit status, its events and how far its peak RSS grew. TestDc (the same
+// receive path, server side) gets a client's deep msg_copy too.
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import test, { type ExecutionContext } from 'ava';
-import { encryptMessage, SessionError, type SessionEvent, SessionRegistry, TL } from '../bindings';
+import {
+  decryptMessage,
+  encryptMessage,
+  mtpMsgIdAt,
+  SessionError,
+  type SessionEvent,
+  SessionRegistry,
+  TL,
+  TransportCodec,
+} from '../bindings';
+import { TestDc } from '../bindings/testing';
 import { HostileServer, hostileBodies } from '../bindings/testing/hostile-server';
 
 const u32 = (n: number) => {
@@ -308,6 +321,42 @@ test('a vector of 150 doubly gzip_packed objects is a typed TL error, not 2.4 GB
   const bad = o.events.find((e) => e.kind === 'badData' && e.code === 'BAD_MESSAGE') as { message: string };
   t.regex(bad.message, /inflate past/);
   await o.answers(t);
+});
+
+test("TestDc drops a client's msg_copy nested 100,000 deep and goes on serving", async (t) => {
+  // Issue #12: 30,000 levels from a client killed TestDc (MtpSession, server side).
+  const dc = await TestDc.start({ rsaKey: 'shared' });
+  t.teardown(() => dc.stop());
+  const authKey = randomBytes(256);
+  const { salt } = dc.addAuthKey(authKey);
+  const codec = new TransportCodec({ kind: 'intermediate' });
+  const socket = connect(dc.port, dc.host);
+  t.teardown(() => socket.destroy());
+  const sessionId = randomBytes(8).readBigUInt64LE();
+  const send = (msgId: bigint, seqno: number, body: Buffer) => {
+    const plain = Buffer.concat([u64(salt), u64(sessionId), u64(msgId), u32(seqno), u32(body.length), body]);
+    socket.write(codec.encode(encryptMessage(authKey, plain, false)));
+  };
+  const pong = new Promise<bigint>((resolve) => {
+    socket.on('data', (chunk: Buffer) => {
+      for (const e of codec.decode(chunk)) {
+        if (e.kind !== 'packet') continue;
+        const plain = decryptMessage(authKey, e.data, true);
+        const body = TL.deserialize(plain.subarray(32, 32 + plain.readUInt32LE(28))) as {
+          _: string;
+          messages?: Array<{ body: { _: string; pingId?: bigint } }>;
+          pingId?: bigint;
+        };
+        const all = body._ === 'msg_container' ? (body.messages ?? []).map((m) => m.body) : [body];
+        for (const m of all) if (m._ === 'pong') resolve(m.pingId ?? 0n);
+      }
+    });
+  });
+  const now = mtpMsgIdAt(Date.now());
+  send(now, 1, nestedCopies(100_000, now - (200n << 32n), content('deep')));
+  send(now + 4n, 3, TL.serialize({ _: 'ping', pingId: 77n }));
+  t.is(await pong, 77n);
+  t.true(dc.stats.dropped >= 1);
 });
 
 // What already passed before issue #12, kept from regressing.
