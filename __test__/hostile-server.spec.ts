@@ -219,9 +219,11 @@ test('a whole rpc_result gzip_packed past the budget fails its call at once', as
     s.send(hostileBodies.gzipPacked(hostileBodies.rpcResult(q.msgId, Buffer.alloc(17 << 20))));
     return true;
   };
+  const start = Date.now();
   const err = await t.throwsAsync(o.reg.call(o.id, 'help.getConfig', {}, { timeoutMs: 5_000 }), {
     instanceOf: SessionError,
   });
+  t.log(`settled in ${Date.now() - start} ms`);
   t.is(err.code, 'REQUEST_FAILED');
   t.true(o.codes().includes('DROPPED_GZIP'));
   await o.answers(t);
@@ -235,9 +237,11 @@ test('an answer no one can read or name has the server asked, and the call settl
     s.send(Buffer.concat([u32(0x3072cfa1), tlBytes(Buffer.from('not a gzip stream'))]));
     return true;
   };
+  const start = Date.now();
   const err = await t.throwsAsync(o.reg.call(o.id, 'help.getConfig', {}, { timeoutMs: 10_000 }), {
     instanceOf: SessionError,
   });
+  t.log(`settled in ${Date.now() - start} ms`);
   t.is(err.code, 'REQUEST_FAILED', 'failed by the audit, not by the timeout');
   t.true(o.server.queries.some((q) => q.method === 'msgs_state_req'));
   t.true(o.codes().includes('DROPPED_GZIP'));
@@ -303,9 +307,11 @@ test('a server asking for one request again and again makes it fail, not loop', 
     s.send(TL.serialize({ _: 'msg_resend_req', msgIds: [q.msgId] }), { seqno: 2 });
     return true;
   };
+  const start = Date.now();
   const err = await t.throwsAsync(o.reg.call(o.id, 'help.getConfig', {}, { timeoutMs: 10_000 }), {
     instanceOf: SessionError,
   });
+  t.log(`settled in ${Date.now() - start} ms`);
   t.is(err.code, 'REQUEST_FAILED');
   t.is(runs, 11, 'sent once and re-sent ten times');
   await o.answers(t);
