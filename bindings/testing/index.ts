@@ -15,6 +15,14 @@ export { AuthorizationRegistry } from './authorizations';
 export { TELEGRAM_DH_G, TELEGRAM_DH_PRIME } from './dh';
 export type { InjectedRpcError, MigrateKind } from './faults';
 export {
+  type HostileQuery,
+  type HostileSendOptions,
+  HostileServer,
+  type HostileServerOptions,
+  hostileBodies,
+  type TlObjectLike,
+} from './hostile-server';
+export {
   HttpConnectProxyServer,
   type ProxyServerOptions,
   type ProxyServerStats,

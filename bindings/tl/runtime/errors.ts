@@ -82,15 +82,40 @@ export class TlGzipError extends TlError {
   constructor(
     message: string,
     readonly offset: number,
+    code = 'ERR_TL_GZIP',
   ) {
-    super('ERR_TL_GZIP', `gzip_packed at offset ${offset}: ${message}`);
+    super(code, `gzip_packed at offset ${offset}: ${message}`);
   }
 }
 
-/** Objects nested deeper than the stack allows. */
+/**
+ * The gzip_packed of one decoded object (every layer and every element together)
+ * would inflate past `limit` bytes (`MAX_INFLATED`). A TlGzipError, with its own code.
+ */
+export class TlInflateBudgetError extends TlGzipError {
+  constructor(
+    readonly limit: number,
+    offset: number,
+  ) {
+    super(`the object's gzip_packed inflate past ${limit} bytes in all`, offset, 'ERR_TL_INFLATE_BUDGET');
+  }
+}
+
+/**
+ * Objects nested deeper than the stack allows, or gzip_packed / message bodies nested
+ * past `MAX_NESTING` (then `limit` is set).
+ */
 export class TlTooDeepError extends TlError {
-  constructor(readonly offset: number) {
-    super('ERR_TL_TOO_DEEP', `objects nested too deeply at offset ${offset}`);
+  constructor(
+    readonly offset: number,
+    readonly limit?: number,
+  ) {
+    super(
+      'ERR_TL_TOO_DEEP',
+      limit === undefined
+        ? `objects nested too deeply at offset ${offset}`
+        : `gzip_packed or message bodies nested past ${limit} levels at offset ${offset}`,
+    );
   }
 }
 

@@ -8,7 +8,14 @@
 // points turn into TlTruncatedError at `pos`); variable-size reads check their
 // length first. Nothing is ever read outside the input.
 import { gunzipSync } from 'node:zlib';
-import { TlBadValueError, TlGzipError, TlTrailingBytesError, TlTruncatedError } from './errors';
+import {
+  TlBadValueError,
+  TlGzipError,
+  TlInflateBudgetError,
+  TlTooDeepError,
+  TlTrailingBytesError,
+  TlTruncatedError,
+} from './errors';
 
 /** Buffer's UTF-8 slice without toString's argument handling (on Buffer.prototype since Node 0.x, untyped). */
 type Utf8Buffer = Buffer & { utf8Slice(start: number, end: number): string };
@@ -33,8 +40,20 @@ const VECTOR = 0x1cb5c415;
 const BOOL_TRUE = 0x997275b5;
 const BOOL_FALSE = 0xbc799737;
 
-/** Inflated gzip_packed data larger than this is refused (a gzip bomb guard). */
-export const MAX_INFLATED = 64 * 1024 * 1024;
+/**
+ * The most bytes the gzip_packed of one decoded object may inflate to, all layers and
+ * all elements together (a gzip bomb guard: a limit per layer let 150 small doubly
+ * packed objects inflate to 2.4 GB, issue #12). The same 16 MiB the native message
+ * layer allows per packet.
+ */
+export const MAX_INFLATED = 16 * 1024 * 1024;
+
+/**
+ * gzip_packed and length-delimited message bodies (msg_container's) nested in one
+ * another at most, per decoded object. Other nesting is bounded by the stack
+ * (TlTooDeepError either way).
+ */
+export const MAX_NESTING = 8;
 
 export class TlReader {
   /** The bytes this reader covers (a view, not a copy). */
@@ -47,14 +66,25 @@ export class TlReader {
   readonly base: number;
   /** Set for inflated gzip_packed data: errors inside point at the gzip_packed object (`base`). */
   readonly inflated: boolean;
+  /**
+   * The reader the decoded object started from, which keeps its budgets: a reader made
+   * with `new` starts a tree of its own, `sub` and `gunzip` readers share their parent's.
+   */
+  readonly root: TlReader;
+  /** gzip_packed and message bodies around this reader's bytes (see MAX_NESTING). */
+  readonly depth: number;
+  /** On the root: bytes inflated so far in this tree (see MAX_INFLATED). */
+  inflatedTotal = 0;
 
-  constructor(data: Uint8Array, base = 0, inflated = false) {
+  constructor(data: Uint8Array, base = 0, inflated = false, parent?: TlReader) {
     this.buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     this.dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
     this.length = data.byteLength;
     this.pos = 0;
     this.base = base;
     this.inflated = inflated;
+    this.root = parent === undefined ? this : parent.root;
+    this.depth = parent === undefined ? 0 : parent.depth + 1;
   }
 
   /** The offset in the outermost input that errors report for position `p` of this reader. */
@@ -188,25 +218,39 @@ export class TlReader {
     return this.raw(this.length - this.pos);
   }
 
-  /** A reader over the next `n` bytes, which this one skips. */
+  /** A reader over the next `n` bytes (a message body), which this one skips. */
   sub(n: number): TlReader {
     const p = this.pos;
     if (n < 0 || p + n > this.length) this.truncated(p);
+    if (this.depth >= MAX_NESTING) throw new TlTooDeepError(this.at(p), MAX_NESTING);
     this.pos = p + n;
-    return new TlReader(this.buf.subarray(p, p + n), this.at(p), this.inflated);
+    return new TlReader(this.buf.subarray(p, p + n), this.at(p), this.inflated, this);
   }
 
-  /** Reads gzip_packed's payload (its id already read) and returns a reader over the inflated bytes. */
+  /**
+   * Reads gzip_packed's payload (its id already read) and returns a reader over the
+   * inflated bytes, out of the tree's budget: the output may not pass what is left of
+   * MAX_INFLATED, so memory and time stay bounded whatever the layers and counts.
+   */
   gunzip(): TlReader {
     const p = this.pos - 4;
     const packed = this.bytes();
+    if (this.depth >= MAX_NESTING) throw new TlTooDeepError(this.at(p), MAX_NESTING);
+    const root = this.root;
+    const left = MAX_INFLATED - root.inflatedTotal;
     let data: Buffer;
     try {
-      data = gunzipSync(packed, { maxOutputLength: MAX_INFLATED });
+      // maxOutputLength must be at least 1: with nothing left, a 1-byte output fails too.
+      data = gunzipSync(packed, { maxOutputLength: Math.max(left, 1) });
     } catch (e) {
+      if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+        throw new TlInflateBudgetError(MAX_INFLATED, this.at(p));
+      }
       throw new TlGzipError((e as Error).message, this.at(p));
     }
-    return new TlReader(data, this.at(p), true);
+    if (data.length > left) throw new TlInflateBudgetError(MAX_INFLATED, this.at(p));
+    root.inflatedTotal += data.length;
+    return new TlReader(data, this.at(p), true, this);
   }
 
   /** Throws unless every byte was read. */

@@ -29,7 +29,7 @@ pub struct MtpOptions {
     pub ack_threshold: Option<u32>,
     /// msgs_state_req about messages unacknowledged this long (default 20000 ms).
     pub state_req_after: Option<f64>,
-    /// Largest inflated gzip_packed (default 16 MiB).
+    /// Most bytes all gzip_packed of one packet may inflate to, together (default 16 MiB).
     pub max_gzip: Option<u32>,
     /// Ask for future salts ahead of expiry (client default true).
     pub auto_future_salts: Option<bool>,
@@ -229,9 +229,17 @@ pub enum MtpEvent {
         old_msg_id: BigInt,
         new_msg_id: BigInt,
     },
+    /// A request was given up: it will not be answered.
     Failed {
         msg_id: BigInt,
+        /// The bad_msg_notification code for REJECTED, -1 for ANSWER_DROPPED, else 0.
         error_code: i32,
+        /// REJECTED (the server kept refusing it), ANSWER_DROPPED (its answer came
+        /// but could not be read, or may have been in a message that had to be dropped
+        /// and the server says it has the request), RESENT_TOO_OFTEN (the server kept
+        /// claiming to have lost it).
+        #[napi(ts_type = "'REJECTED' | 'ANSWER_DROPPED' | 'RESENT_TOO_OFTEN'")]
+        reason: String,
     },
     BadMsg {
         msg_id: BigInt,
@@ -276,7 +284,9 @@ pub enum MtpEvent {
     },
     Dropped {
         /// Stable code: MSG_KEY, AUTH_KEY_ID, ENVELOPE, SESSION_ID, MSG_ID, TIME_WINDOW,
-        /// DUPLICATE, TOO_OLD, MALFORMED, GZIP, NESTED_CONTAINER, UNKNOWN_MESSAGE.
+        /// DUPLICATE, TOO_OLD, MALFORMED, GZIP (corrupt, or past the packet's inflate
+        /// budget), NESTED_CONTAINER, TOO_DEEP (containers, msg_copy and gzip_packed
+        /// nested past 8 levels), UNKNOWN_MESSAGE.
         reason: String,
         msg_id: Option<BigInt>,
         detail: String,
@@ -325,9 +335,14 @@ pub fn event_js_with(e: Event, body: fn(Vec<u8>) -> Body) -> MtpEvent {
             old_msg_id: big(old_msg_id),
             new_msg_id: big(new_msg_id),
         },
-        Event::Failed { msg_id, error_code } => MtpEvent::Failed {
+        Event::Failed {
+            msg_id,
+            error_code,
+            reason,
+        } => MtpEvent::Failed {
             msg_id: big(msg_id),
             error_code,
+            reason: reason.code().to_string(),
         },
         Event::BadMsg { msg_id, error_code } => MtpEvent::BadMsg {
             msg_id: big(msg_id),

@@ -36,10 +36,13 @@ pub enum Event {
         old_msg_id: u64,
         new_msg_id: u64,
     },
-    /// A request was given up: the peer keeps rejecting it (bad_msg_notification code).
+    /// A request was given up; `reason` says why. It will not be answered (a late
+    /// answer is dropped as `UnknownMessage`).
     Failed {
         msg_id: u64,
+        /// The bad_msg_notification code for `Rejected`, -1 for `AnswerDropped`, 0 else.
         error_code: i32,
+        reason: FailReason,
     },
     /// The peer rejected one of our messages; recovery follows as Resent/Failed/TimeFixed.
     BadMsg {
@@ -89,6 +92,31 @@ pub enum Event {
     Dropped(DropReason),
 }
 
+/// Why a request was given up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailReason {
+    /// The peer rejected it (bad_msg_notification) more often than the session retries.
+    Rejected,
+    /// Its answer arrived but could not be read (corrupt, over a budget, nested too
+    /// deep), or a message that could have held it was dropped and the peer then said
+    /// it had received the request (see `Session::audit`).
+    AnswerDropped,
+    /// It was re-sent (new msg_id or the same one) more often than `MAX_RESENDS`:
+    /// the peer keeps claiming to have lost it.
+    ResentTooOften,
+}
+
+impl FailReason {
+    /// Stable code for JS.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Rejected => "REJECTED",
+            Self::AnswerDropped => "ANSWER_DROPPED",
+            Self::ResentTooOften => "RESENT_TOO_OFTEN",
+        }
+    }
+}
+
 /// Why a packet or message was ignored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DropReason {
@@ -124,6 +152,11 @@ pub enum DropReason {
     NestedContainer {
         msg_id: u64,
     },
+    /// msg_container / msg_copy / gzip_packed nested more than `limit` levels deep.
+    TooDeep {
+        msg_id: u64,
+        limit: usize,
+    },
     /// An answer or notification about a message we did not (recently) send.
     UnknownMessage {
         msg_id: u64,
@@ -145,6 +178,7 @@ impl DropReason {
             Self::Malformed { .. } => "MALFORMED",
             Self::Gzip { .. } => "GZIP",
             Self::NestedContainer { .. } => "NESTED_CONTAINER",
+            Self::TooDeep { .. } => "TOO_DEEP",
             Self::UnknownMessage { .. } => "UNKNOWN_MESSAGE",
         }
     }
@@ -160,6 +194,7 @@ impl DropReason {
             | Self::Malformed { msg_id, .. }
             | Self::Gzip { msg_id, .. }
             | Self::NestedContainer { msg_id }
+            | Self::TooDeep { msg_id, .. }
             | Self::UnknownMessage { msg_id } => Some(*msg_id),
         }
     }
@@ -188,6 +223,10 @@ impl std::fmt::Display for DropReason {
             Self::NestedContainer { msg_id } => {
                 write!(f, "message {msg_id:016x}: a container inside a container")
             }
+            Self::TooDeep { msg_id, limit } => write!(
+                f,
+                "message {msg_id:016x}: containers, copies and gzip_packed nested past {limit} levels"
+            ),
             Self::UnknownMessage { msg_id } => {
                 write!(f, "message {msg_id:016x} is not one we recently sent")
             }

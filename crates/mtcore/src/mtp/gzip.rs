@@ -33,16 +33,65 @@ impl std::fmt::Display for GzipError {
 impl std::error::Error for GzipError {}
 
 /// Inflates `packed`, refusing to produce more than `limit` bytes.
+///
+/// Memory is bounded by the limit the caller gives (the packet's remaining inflate
+/// budget), not by the stream's claims or a multiple of its size: the output starts at
+/// the size the gzip trailer states (ISIZE, RFC 1952 section 2.3.1) when that is within
+/// the limit, so an honest stream is inflated with one allocation of its exact size;
+/// a stream that lies grows by doubling, never past `limit + 1` bytes of capacity.
 pub fn gunzip(packed: &[u8], limit: usize) -> Result<Vec<u8>, GzipError> {
-    let mut out = Vec::with_capacity((packed.len() * 4).min(limit));
-    let mut decoder = GzDecoder::new(packed).take(limit as u64 + 1);
-    decoder
-        .read_to_end(&mut out)
-        .map_err(|_| GzipError::Corrupt)?;
-    if out.len() > limit {
+    let cap = limit.saturating_add(1);
+    let stated = packed
+        .len()
+        .checked_sub(4)
+        .filter(|_| packed.len() >= 18)
+        .map(|at| u32::from_le_bytes(packed[at..].try_into().expect("4 bytes")) as usize);
+    // One byte more than stated, to see the end of the stream without growing.
+    let first = match stated {
+        Some(n) if n < cap => n + 1,
+        _ => packed.len().saturating_mul(2).max(64).min(cap),
+    };
+    let mut out = Vec::new();
+    if out.try_reserve_exact(first).is_err() {
+        return Err(GzipError::TooLarge { limit: 0 });
+    }
+    out.resize(first, 0);
+    let mut decoder = GzDecoder::new(packed);
+    let mut len = 0;
+    loop {
+        if len == out.len() {
+            if len >= cap {
+                return Err(GzipError::TooLarge { limit });
+            }
+            let grown = len.saturating_mul(2).max(64).min(cap);
+            // Exactly: `resize` alone may round the capacity up past the limit. An
+            // allocation refused (an address-space limit) refuses the data, not the process.
+            if out.try_reserve_exact(grown - out.len()).is_err() {
+                return Err(GzipError::TooLarge { limit: len });
+            }
+            out.resize(grown, 0);
+        }
+        match decoder.read(&mut out[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return Err(GzipError::Corrupt),
+        }
+    }
+    if len > limit {
         return Err(GzipError::TooLarge { limit });
     }
+    out.truncate(len);
     Ok(out)
+}
+
+/// The first `n` inflated bytes of `packed`, if the stream is readable that far:
+/// enough to tell which answer an unreadable gzip_packed carried (an rpc_result's
+/// constructor and req_msg_id lead its data) at the cost of a few bytes of output.
+pub fn peek(packed: &[u8], n: usize) -> Option<Vec<u8>> {
+    let mut out = vec![0; n];
+    GzDecoder::new(packed).read_exact(&mut out).ok()?;
+    Some(out)
 }
 
 /// Serializes `gzip_packed` around `object`.
@@ -81,6 +130,40 @@ mod tests {
         bad[mid] ^= 0xff;
         assert!(gunzip(&bad, usize::MAX >> 8).is_err());
         assert_eq!(gunzip(b"not gzip", 100), Err(GzipError::Corrupt));
+    }
+
+    #[test]
+    fn capacity_never_passes_the_limit() {
+        let zeros = vec![0u8; 3 << 20];
+        let packed = gzip_packed(&zeros);
+        let Service::GzipPacked(data) = parse(&packed).unwrap() else {
+            panic!()
+        };
+        let out = gunzip(data, zeros.len()).unwrap();
+        assert_eq!(out.len(), zeros.len());
+        assert!(out.capacity() <= zeros.len() + 1, "{}", out.capacity());
+        // A trailer that understates (or overstates) the size changes nothing but the
+        // first allocation.
+        for isize in [0u32, 100, u32::MAX] {
+            let mut lying = data.to_vec();
+            let at = lying.len() - 4;
+            lying[at..].copy_from_slice(&isize.to_le_bytes());
+            // The CRC still holds; flate2 checks ISIZE too, so the stream is refused
+            // after inflating, within the limit all the same.
+            assert!(gunzip(&lying, zeros.len()).is_err());
+            assert_eq!(
+                gunzip(&lying, 1000),
+                Err(GzipError::TooLarge { limit: 1000 })
+            );
+        }
+        assert_eq!(gunzip(data, 0), Err(GzipError::TooLarge { limit: 0 }));
+        assert_eq!(gunzip(data, 100), Err(GzipError::TooLarge { limit: 100 }));
+        // The first bytes of a stream too large (or broken later) are still readable.
+        assert_eq!(peek(data, 12), Some(vec![0; 12]));
+        let mut cut = data.to_vec();
+        cut.truncate(30);
+        assert_eq!(gunzip(&cut, 1 << 30), Err(GzipError::Corrupt));
+        assert_eq!(peek(b"not gzip at all", 4), None);
     }
 
     #[test]

@@ -20,6 +20,6 @@ pub mod service;
 pub mod session;
 pub mod wire;
 
-pub use events::{DropReason, Event};
+pub use events::{DropReason, Event, FailReason};
 pub use salts::FutureSalt;
 pub use session::{MtpError, Options, Session, SessionState, Transmit};

@@ -33,6 +33,11 @@ pub enum Kind {
     FutureSalts,
     /// msgs_state_req about these ids.
     StateReq(Vec<u64>),
+    /// msgs_state_req about these requests after a message that may have held their
+    /// answers was dropped (see `session::walk`).
+    Audit(Vec<u64>),
+    /// msg_resend_req for this answer of the peer's (msg_new_detailed_info).
+    ResendReq(u64),
     /// msg_resend_req, msgs_state_info: fire and forget.
     Service,
     /// msgs_ack of these ids (kept briefly so a rejected ack can be re-queued).
@@ -51,6 +56,8 @@ pub struct Outgoing {
     pub body: Vec<u8>,
     /// Times the peer rejected it (bad_msg_notification).
     pub attempts: u8,
+    /// Times it was re-sent at the peer's word (see `MAX_RESENDS`).
+    pub resends: u8,
     /// Content-relatedness was flipped once after code 34/35.
     pub flipped: bool,
     /// Send outside containers (after code 64).
@@ -80,6 +87,7 @@ impl Outgoing {
             kind,
             body,
             attempts: 0,
+            resends: 0,
             flipped: false,
             alone: false,
             resend: false,
@@ -266,6 +274,7 @@ mod tests {
             panic!()
         };
         assert_eq!(items.len(), 2);
-        assert_eq!((items[1].msg_id, items[1].body.len()), (8, 12));
+        let second = items.iter().nth(1).unwrap();
+        assert_eq!((second.msg_id, second.body.len()), (8, 12));
     }
 }

@@ -6,6 +6,8 @@
 //! validity windows, so a client can switch ahead of time without a round trip
 //! through bad_server_salt.
 
+use std::collections::BinaryHeap;
+
 /// One entry of future_salts (unixtime seconds, server clock).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FutureSalt {
@@ -13,6 +15,10 @@ pub struct FutureSalt {
     pub valid_until: i32,
     pub salt: u64,
 }
+
+/// Future salts kept at most: the number a client asks for (get_future_salts 64), so
+/// a session holds 1 KiB of them and `pick`, run on every transmit, stays cheap.
+pub const MAX_STORED: usize = 64;
 
 #[derive(Debug, Clone, Default)]
 pub struct Salts {
@@ -48,10 +54,33 @@ impl Salts {
         &self.future
     }
 
-    /// Stores a future_salts answer received at server time `server_s`.
-    pub fn store(&mut self, mut salts: Vec<FutureSalt>, server_s: i64) {
-        salts.retain(|s| i64::from(s.valid_until) > server_s && s.valid_since <= s.valid_until);
-        salts.sort_by_key(|s| s.valid_since);
+    /// Stores a future_salts answer received at server time `server_s`: of the salts
+    /// not expired, the `MAX_STORED` valid soonest (an answer may list a million; all
+    /// of them are looked at once, with a bounded heap, and only these kept).
+    pub fn store(&mut self, salts: impl IntoIterator<Item = FutureSalt>, server_s: i64) {
+        // A max-heap by valid_since: the latest-starting of those kept is on top.
+        let mut kept: BinaryHeap<(i32, i32, u64)> = BinaryHeap::with_capacity(MAX_STORED + 1);
+        for s in salts {
+            if i64::from(s.valid_until) <= server_s || s.valid_since > s.valid_until {
+                continue;
+            }
+            let key = (s.valid_since, s.valid_until, s.salt);
+            if kept.len() < MAX_STORED {
+                kept.push(key);
+            } else if kept.peek().is_some_and(|top| key < *top) {
+                kept.pop();
+                kept.push(key);
+            }
+        }
+        let salts: Vec<FutureSalt> = kept
+            .into_sorted_vec()
+            .into_iter()
+            .map(|(valid_since, valid_until, salt)| FutureSalt {
+                valid_since,
+                valid_until,
+                salt,
+            })
+            .collect();
         // Ask again an hour before the last one runs out, or halfway through
         // the covered span if the server gave less than two hours.
         self.renew_at = salts.last().map(|last| {

@@ -56,6 +56,34 @@ pub fn is_content_related(body: &[u8]) -> bool {
     )
 }
 
+/// The constructors of the service schema that `parse` reads (anything else is API
+/// content: `Service::Other`).
+pub const SERVICE_CTORS: [u32; 18] = [
+    ctor::RPC_RESULT,
+    ctor::MSGS_ACK,
+    ctor::BAD_MSG_NOTIFICATION,
+    ctor::BAD_SERVER_SALT,
+    ctor::NEW_SESSION_CREATED,
+    ctor::PONG,
+    ctor::FUTURE_SALTS,
+    ctor::MSGS_STATE_REQ,
+    ctor::MSGS_STATE_INFO,
+    ctor::MSGS_ALL_INFO,
+    ctor::MSG_DETAILED_INFO,
+    ctor::MSG_NEW_DETAILED_INFO,
+    ctor::MSG_RESEND_REQ,
+    ctor::DESTROY_SESSION_OK,
+    ctor::DESTROY_SESSION_NONE,
+    ctor::GZIP_PACKED,
+    ctor::MSG_CONTAINER,
+    ctor::MSG_COPY,
+];
+
+/// Whether `id` is one of `SERVICE_CTORS`.
+pub fn is_service(id: u32) -> bool {
+    SERVICE_CTORS.contains(&id)
+}
+
 /// Most ids a msgs_ack / msgs_state_req / msg_resend_req may carry (spec: 8192).
 pub const MAX_IDS: usize = 8192;
 
@@ -94,7 +122,7 @@ pub enum Service<'a> {
     FutureSalts {
         req_msg_id: u64,
         now: i32,
-        salts: Vec<FutureSalt>,
+        salts: SaltList<'a>,
     },
     MsgsStateReq(Vec<u64>),
     MsgsStateInfo {
@@ -118,7 +146,7 @@ pub enum Service<'a> {
         existed: bool,
     },
     GzipPacked(&'a [u8]),
-    Container(Vec<Inner<'a>>),
+    Container(Messages<'a>),
     MsgCopy(Inner<'a>),
     Other(u32),
 }
@@ -160,26 +188,14 @@ pub fn parse(body: &[u8]) -> Result<Service<'_>, ParseError> {
         ctor::FUTURE_SALTS => {
             let req_msg_id = r.u64("future_salts.req_msg_id")?;
             let now = r.i32("future_salts.now")?;
-            // vector<future_salt>: a bare vector of bare future_salt (16 bytes each).
+            // vector<future_salt>: a bare vector of bare future_salt (16 bytes each), read
+            // lazily: a hostile answer may hold a million of them (a 16 MiB packet).
             let n = r.u32("future_salts.count")? as usize;
-            if n > r.rest().len() / 16 {
-                return Err(ParseError {
-                    what: "future_salts.count",
-                    at: r.pos(),
-                });
-            }
-            let mut salts = Vec::with_capacity(n);
-            for _ in 0..n {
-                salts.push(FutureSalt {
-                    valid_since: r.i32("future_salt")?,
-                    valid_until: r.i32("future_salt")?,
-                    salt: r.u64("future_salt")?,
-                });
-            }
+            let bytes = r.take(n.saturating_mul(16), "future_salts.count")?;
             Service::FutureSalts {
                 req_msg_id,
                 now,
-                salts,
+                salts: SaltList { bytes },
             }
         }
         ctor::MSGS_STATE_REQ => {
@@ -237,18 +253,20 @@ fn parse_message<'a>(r: &mut Reader<'a>) -> Result<Inner<'a>, ParseError> {
 }
 
 /// The bare `vector<%Message>` of a msg_container, which must fill the body exactly.
-fn parse_messages<'a>(r: &mut Reader<'a>) -> Result<Vec<Inner<'a>>, ParseError> {
+/// Checked whole here (a malformed container is dropped whole), walked lazily by
+/// `Messages::iter` so that a container of 800,000 messages allocates nothing.
+fn parse_messages<'a>(r: &mut Reader<'a>) -> Result<Messages<'a>, ParseError> {
     let n = r.u32("msg_container.count")? as usize;
-    // Each message takes at least 20 bytes: bound the count before allocating.
+    // Each message takes at least 20 bytes.
     if n > r.rest().len() / 20 {
         return Err(ParseError {
             what: "msg_container.count",
             at: r.pos() - 4,
         });
     }
-    let mut out = Vec::with_capacity(n);
+    let start = r.pos();
     for _ in 0..n {
-        out.push(parse_message(r)?);
+        parse_message(r)?;
     }
     if !r.rest().is_empty() {
         return Err(ParseError {
@@ -256,7 +274,70 @@ fn parse_messages<'a>(r: &mut Reader<'a>) -> Result<Vec<Inner<'a>>, ParseError> 
             at: r.pos(),
         });
     }
-    Ok(out)
+    Ok(Messages {
+        count: n,
+        bytes: &r.whole()[start..],
+    })
+}
+
+/// The messages of a checked msg_container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Messages<'a> {
+    count: usize,
+    /// The items back to back, each known to parse.
+    bytes: &'a [u8],
+}
+
+impl<'a> Messages<'a> {
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The items back to back (each `msg_id seqno bytes body`).
+    pub fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Inner<'a>> + 'a {
+        let mut r = Reader::new(self.bytes);
+        (0..self.count).map(move |_| parse_message(&mut r).expect("checked by parse"))
+    }
+}
+
+/// The first message of `items` (back to back, as `Messages::bytes` holds them) and
+/// how many bytes it took.
+pub fn next_message(items: &[u8]) -> Result<(Inner<'_>, usize), ParseError> {
+    let mut r = Reader::new(items);
+    let it = parse_message(&mut r)?;
+    Ok((it, r.pos()))
+}
+
+/// The salts of a future_salts answer, read one at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SaltList<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> SaltList<'a> {
+    pub fn len(&self) -> usize {
+        self.bytes.len() / 16
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = FutureSalt> + 'a {
+        self.bytes.chunks_exact(16).map(|c| FutureSalt {
+            valid_since: i32::from_le_bytes(c[..4].try_into().expect("4 bytes")),
+            valid_until: i32::from_le_bytes(c[4..8].try_into().expect("4 bytes")),
+            salt: u64::from_le_bytes(c[8..].try_into().expect("8 bytes")),
+        })
+    }
 }
 
 /// `rpc_error error_code:int error_message:string`, if `result` is one.
@@ -409,7 +490,7 @@ mod tests {
             panic!()
         };
         assert_eq!((req_msg_id, now, salts.len()), (99, 1000, 2));
-        assert_eq!(salts[1].salt, 6);
+        assert_eq!(salts.iter().nth(1).unwrap().salt, 6);
         b[16..20].copy_from_slice(&3u32.to_le_bytes());
         assert!(parse(&b).is_err());
     }
@@ -432,8 +513,10 @@ mod tests {
             panic!()
         };
         assert_eq!(items.len(), 2);
-        assert_eq!(items[1].msg_id, 105);
-        assert_eq!(items[1].body.len(), 8);
+        let second = items.iter().nth(1).unwrap();
+        assert_eq!(second.msg_id, 105);
+        assert_eq!(second.body.len(), 8);
+        assert_eq!(next_message(items.bytes()).unwrap().1, 20);
         let mut trailing = b.clone();
         trailing.extend_from_slice(&[0; 4]);
         assert!(parse(&trailing).is_err());
@@ -466,6 +549,28 @@ mod tests {
             Service::MsgsAck(vec![1, 3])
         );
         assert_eq!(parse(&ping(5, None)).unwrap(), Service::Other(ctor::PING));
+    }
+
+    #[test]
+    fn is_service_agrees_with_parse() {
+        // Every constructor `parse` reads, some it does not, and a spread of others.
+        let known = SERVICE_CTORS
+            .into_iter()
+            .chain([ctor::PING, ctor::RPC_ERROR, ctor::HTTP_WAIT]);
+        let mut x = 0x9e37_79b9u32;
+        let spread = (0..2000).map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x
+        });
+        for id in known.into_iter().chain(spread) {
+            let mut body = Vec::new();
+            put_u32(&mut body, id);
+            body.extend_from_slice(&[0; 64]);
+            let other = matches!(parse(&body), Ok(Service::Other(_)));
+            assert_eq!(is_service(id), !other, "{id:#x}");
+        }
     }
 
     #[test]

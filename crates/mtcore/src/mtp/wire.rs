@@ -40,6 +40,11 @@ impl<'a> Reader<'a> {
         &self.buf[self.pos..]
     }
 
+    /// Everything this reader covers, read or not.
+    pub fn whole(&self) -> &'a [u8] {
+        self.buf
+    }
+
     fn err(&self, what: &'static str) -> ParseError {
         ParseError { what, at: self.pos }
     }

@@ -30,8 +30,14 @@
 //!   (`TimeFixed`), so a clock that jumps either way is repaired; see `receive`.
 //! - The server side remembers every msg_id of the last 300 s (not only the last
 //!   256), so its msgs_state_info never says "unknown" about a request it ran.
-//! - rpc_error is parsed (`RpcError { code, message }`); gzip_packed is
-//!   inflated up to `max_gzip_len` (16 MiB), past which the request fails.
+//! - rpc_error is parsed (`RpcError { code, message }`); gzip_packed is inflated
+//!   out of one budget per packet, `max_gzip_len` (16 MiB) for all its layers;
+//!   containers, copies and gzip_packed nest at most 8 deep (`walk`). A dropped
+//!   message that may have held an answer fails that request, or has the peer asked
+//!   about every request in flight (`walk::audit`): nothing waits for a lost answer.
+//! - Service messages naming our ids (bad_msg_notification, new_session_created,
+//!   msgs_state_info, msg_detailed_info, pong, acks) count only for ids we sent; a
+//!   message is re-sent at most `MAX_RESENDS` (10) times, then fails.
 //! - Server side with `server_checks` (an embedded test DC): every client message
 //!   is checked as a Telegram server does and refusals are answered with
 //!   bad_msg_notification / bad_server_salt (`Rejected` events); see `server`.
@@ -41,6 +47,7 @@ mod receive;
 mod recovery;
 mod server;
 mod transmit;
+mod walk;
 
 #[cfg(test)]
 mod interleavings;
@@ -77,7 +84,7 @@ pub struct Options {
     pub ack_threshold: usize,
     pub state_req_after_ms: i64,
     pub limits: Limits,
-    /// Largest inflated gzip_packed accepted.
+    /// Most bytes all gzip_packed of one packet may inflate to, together.
     pub max_gzip_len: usize,
     /// Ask for future salts ahead of expiry (client only).
     pub auto_future_salts: bool,
@@ -156,6 +163,11 @@ impl std::error::Error for MtpError {}
 
 /// Retries after bad_msg_notification before a message is given up.
 const MAX_ATTEMPTS: u8 = 5;
+/// Re-sends of one message (under a new id, or its own on msg_resend_req) before it is
+/// given up (`FailReason::ResentTooOften`). Each is the peer's word that it lost the
+/// message; a legitimate peer needs a few (a rejected id, a new session, a reconnect
+/// that lost the packet), a hostile one could ask for ever.
+const MAX_RESENDS: u8 = 10;
 /// Minimum time between automatic get_future_salts.
 const SALTS_RETRY_MS: i64 = 60_000;
 /// How many salts to ask for.
@@ -190,6 +202,8 @@ pub struct Session {
     announced: bool,
     /// Re-stamped ids that chained calls (invokeAfterMsg) must follow.
     chain: chain::ChainRenames,
+    /// When the audit in flight (`walk::audit`) was asked, if one is.
+    audit_asked_at: Option<i64>,
 }
 
 impl std::fmt::Debug for Session {
@@ -228,6 +242,7 @@ impl Session {
             seq_log: SeqnoLog::default(),
             announced: false,
             chain: chain::ChainRenames::default(),
+            audit_asked_at: None,
             opts,
         }
     }
@@ -445,7 +460,7 @@ impl Session {
         self.salts.set_current(s.salt);
         if !s.future_salts.is_empty() {
             let server_s = (now + s.time_offset_ms).div_euclid(1000);
-            self.salts.store(s.future_salts.clone(), server_s);
+            self.salts.store(s.future_salts.iter().copied(), server_s);
         }
         self.ids.set_offset_ms(s.time_offset_ms);
         self.rewind_ids(s.last_msg_id);

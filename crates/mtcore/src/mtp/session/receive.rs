@@ -1,15 +1,14 @@
 //! Incoming: decryption, the checks of the security guidelines, unwrapping,
 //! and the service messages that concern the whole session.
 
+use super::walk::Budget;
 use super::Session;
 use crate::crypto::envelope::{self, Sender, INNER_HEADER_LEN};
-use crate::mtp::events::{DropReason, Event};
-use crate::mtp::gzip;
+use crate::mtp::events::{DropReason, Event, FailReason};
 use crate::mtp::msg_id::msg_id_time_ms;
 use crate::mtp::outbox::Kind;
 use crate::mtp::received::Seen;
-use crate::mtp::salts::FutureSalt;
-use crate::mtp::service::{self, Service};
+use crate::mtp::service::{self, SaltList, Service};
 
 /// Security guidelines (https://core.telegram.org/mtproto/security_guidelines#checking-msg-id):
 /// ignore msg_ids more than 300 s in the past or 30 s in the future.
@@ -67,7 +66,7 @@ impl Session {
             if self.admit_packet(salt, msg_id, seqno, body, now, &mut ev, random)
                 && self.check_new(msg_id, seqno, now, &mut ev)
             {
-                self.on_message(msg_id, seqno, body, true, now, &mut ev, random);
+                self.walk(msg_id, seqno, body, now, &mut ev, random);
             }
             return ev;
         }
@@ -106,7 +105,7 @@ impl Session {
         } else if resync {
             self.resync(msg_id, now, &mut ev);
         }
-        self.on_message(msg_id, seqno, body, true, now, &mut ev, random);
+        self.walk(msg_id, seqno, body, now, &mut ev, random);
         ev
     }
 
@@ -120,15 +119,20 @@ impl Session {
         self.restamp_queued_outside_window(now, ev);
     }
 
+    /// Whether `id` names a message of ours that is in flight, queued, or was sent in
+    /// the last `RECENT_MS` (an ack, a container, a service message), under its current
+    /// id or an earlier one. What the peer says about any other id is not trusted.
+    pub(super) fn is_ours(&self, id: u64) -> bool {
+        let cur = self.inflight.resolve(id);
+        self.inflight.get(cur).is_some()
+            || self.inflight.has_recent(cur)
+            || self.outbox.iter().any(|m| m.msg_id == cur)
+    }
+
     /// Whether `body`, or an item of its container, names a message of ours that is in
     /// flight or was recently sent (gzip_packed content is not looked into).
     fn refers_to_ours(&self, body: &[u8]) -> bool {
-        let ours = |id: u64| {
-            let cur = self.inflight.resolve(id);
-            self.inflight.get(cur).is_some()
-                || self.inflight.has_recent(cur)
-                || self.outbox.iter().any(|m| m.msg_id == cur)
-        };
+        let ours = |id: u64| self.is_ours(id);
         let item = |b: &[u8]| match service::parse(b) {
             Ok(Service::RpcResult { req_msg_id, .. }) => ours(req_msg_id),
             Ok(Service::BadMsg { bad_msg_id, .. }) => ours(bad_msg_id),
@@ -146,7 +150,7 @@ impl Session {
     }
 
     /// Server ids are 1 or 3 mod 4; client ids 0 mod 4.
-    fn peer_id_ok(&self, msg_id: u64) -> bool {
+    pub(super) fn peer_id_ok(&self, msg_id: u64) -> bool {
         match self.opts.role {
             Sender::Client => msg_id % 2 == 1,
             Sender::Server => msg_id.is_multiple_of(4),
@@ -155,7 +159,13 @@ impl Session {
 
     /// Duplicate window; a duplicate content message is acknowledged again (the peer
     /// re-sent it because our ack went missing) but not delivered twice.
-    fn check_new(&mut self, msg_id: u64, seqno: u32, now: i64, ev: &mut Vec<Event>) -> bool {
+    pub(super) fn check_new(
+        &mut self,
+        msg_id: u64,
+        seqno: u32,
+        now: i64,
+        ev: &mut Vec<Event>,
+    ) -> bool {
         match self.received.insert(msg_id) {
             Ok(()) => true,
             Err(seen) => {
@@ -171,75 +181,25 @@ impl Session {
         }
     }
 
+    /// Acts on one message that is not a wrapper (`walk` took containers, copies and
+    /// gzip_packed apart).
     #[allow(clippy::too_many_arguments)]
-    fn on_message(
+    pub(super) fn dispatch(
         &mut self,
         msg_id: u64,
         seqno: u32,
+        parsed: Service<'_>,
         body: &[u8],
-        top: bool,
+        budget: &mut Budget,
         now: i64,
         ev: &mut Vec<Event>,
         random: &mut dyn FnMut(&mut [u8]),
     ) {
-        // Spec: content-related messages (odd seqno) must be acknowledged.
-        if seqno & 1 == 1 {
-            self.acks.push(msg_id, now);
-        }
-        self.dispatch(msg_id, seqno, body, top, now, ev, random);
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn dispatch(
-        &mut self,
-        msg_id: u64,
-        seqno: u32,
-        body: &[u8],
-        top: bool,
-        now: i64,
-        ev: &mut Vec<Event>,
-        random: &mut dyn FnMut(&mut [u8]),
-    ) {
-        let parsed = match service::parse(body) {
-            Ok(p) => p,
-            Err(error) => {
-                ev.push(Event::Dropped(DropReason::Malformed { msg_id, error }));
-                return;
-            }
-        };
         match parsed {
-            Service::Container(items) => {
-                if !top {
-                    ev.push(Event::Dropped(DropReason::NestedContainer { msg_id }));
-                    return;
-                }
-                for it in items {
-                    // Spec: a container's id is strictly greater than those inside it.
-                    if self.opts.server_checks
-                        && !self.admit_inner(it.msg_id, it.seqno, it.body, now, ev)
-                    {
-                        continue;
-                    }
-                    if it.msg_id >= msg_id || !self.peer_id_ok(it.msg_id) {
-                        ev.push(Event::Dropped(DropReason::BadMsgId { msg_id: it.msg_id }));
-                        continue;
-                    }
-                    if self.check_new(it.msg_id, it.seqno, now, ev) {
-                        self.on_message(it.msg_id, it.seqno, it.body, false, now, ev, random);
-                    }
-                }
-            }
-            Service::MsgCopy(it) => {
-                if self.check_new(it.msg_id, it.seqno, now, ev) {
-                    self.on_message(it.msg_id, it.seqno, it.body, false, now, ev, random);
-                }
-            }
-            Service::GzipPacked(data) => match gzip::gunzip(data, self.opts.max_gzip_len) {
-                Ok(inflated) => self.dispatch(msg_id, seqno, &inflated, top, now, ev, random),
-                Err(error) => ev.push(Event::Dropped(DropReason::Gzip { msg_id, error })),
-            },
+            // Taken apart by `walk`.
+            Service::Container(_) | Service::MsgCopy(_) | Service::GzipPacked(_) => {}
             Service::RpcResult { req_msg_id, result } => {
-                self.on_rpc_result(msg_id, req_msg_id, result, ev)
+                self.on_rpc_result(msg_id, req_msg_id, result, budget, ev)
             }
             Service::MsgsAck(ids) => self.on_acks(&ids, ev),
             Service::BadMsg {
@@ -310,24 +270,17 @@ impl Session {
                 msg_id: of,
                 answer_msg_id,
                 ..
-            } => {
-                // Spec: ack the answer if we have it, else ask for it with msg_resend_req.
-                if let Some(of) = of {
-                    self.on_acks(&[of], ev);
-                }
-                if self.received.contains(answer_msg_id) {
-                    self.acks.push(answer_msg_id, now);
-                } else {
-                    let body = service::msg_resend_req(&[answer_msg_id]);
-                    self.push(body, false, Kind::Service, now);
-                }
-            }
+            } => self.on_detailed_info(of, answer_msg_id, now, ev),
             Service::MsgResendReq(ids) => {
+                // Spec: re-send the named messages (same ids). Only ours in flight, and each
+                // at most `MAX_RESENDS` times in all.
                 for id in ids {
                     let cur = self.inflight.resolve(id);
                     if let Some(mut m) = self.inflight.remove(cur) {
                         m.resend = true;
-                        self.outbox.push(m);
+                        if let Some(m) = self.count_resend(m, ev) {
+                            self.outbox.push(m);
+                        }
                     }
                 }
             }
@@ -346,7 +299,14 @@ impl Session {
         }
     }
 
-    fn on_rpc_result(&mut self, msg_id: u64, req_msg_id: u64, result: &[u8], ev: &mut Vec<Event>) {
+    fn on_rpc_result(
+        &mut self,
+        msg_id: u64,
+        req_msg_id: u64,
+        result: &[u8],
+        budget: &mut Budget,
+        ev: &mut Vec<Event>,
+    ) {
         let Some(m) = self.settle(req_msg_id) else {
             ev.push(Event::Dropped(DropReason::UnknownMessage {
                 msg_id: req_msg_id,
@@ -363,7 +323,8 @@ impl Session {
         let inflated;
         let result = if service::constructor(result) == Some(service::ctor::GZIP_PACKED) {
             let unpacked = match service::parse(result) {
-                Ok(Service::GzipPacked(data)) => gzip::gunzip(data, self.opts.max_gzip_len)
+                Ok(Service::GzipPacked(data)) => budget
+                    .gunzip(data)
                     .map_err(|error| DropReason::Gzip { msg_id, error }),
                 Ok(_) => unreachable!("constructor checked"),
                 Err(error) => Err(DropReason::Malformed { msg_id, error }),
@@ -380,6 +341,7 @@ impl Session {
                     ev.push(Event::Failed {
                         msg_id: m.msg_id,
                         error_code: -1,
+                        reason: FailReason::AnswerDropped,
                     });
                     return;
                 }
@@ -400,9 +362,9 @@ impl Session {
         });
     }
 
-    fn store_salts(&mut self, salts: Vec<FutureSalt>, server_s: i32, ev: &mut Vec<Event>) {
+    fn store_salts(&mut self, salts: SaltList<'_>, server_s: i32, ev: &mut Vec<Event>) {
         let before = self.salts.current();
-        self.salts.store(salts, i64::from(server_s));
+        self.salts.store(salts.iter(), i64::from(server_s));
         ev.push(Event::FutureSalts {
             salts: self.salts.future().to_vec(),
         });

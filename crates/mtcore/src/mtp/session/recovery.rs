@@ -1,16 +1,19 @@
 //! Settling answers, and recovering from what the peer rejected or lost:
 //! bad_msg_notification, bad_server_salt, new_session_created, msgs_state_info.
 
-use super::{Session, MAX_ATTEMPTS};
-use crate::mtp::events::{DropReason, Event};
+use super::{Session, MAX_ATTEMPTS, MAX_RESENDS};
+use crate::mtp::events::{DropReason, Event, FailReason};
 use crate::mtp::msg_id::msg_id_time_ms;
 use crate::mtp::outbox::{Kind, Outgoing};
 use crate::mtp::seqno::SeqNo;
+use crate::mtp::service;
 
 /// Seqno counter advance after code 32 (seqno too low); repeated 32s keep advancing.
 const SEQNO_BUMP: u32 = 64;
 /// A queued message whose id is further than this from the corrected clock is re-stamped.
 const QUEUED_SKEW_MS: i64 = 30_000;
+/// msg_resend_req asking for answers the peer announced, queued at most at once.
+const MAX_RESEND_REQS: usize = 16;
 
 impl Session {
     /// Takes the message an answer is about, wherever it is (in flight, or re-queued
@@ -34,12 +37,43 @@ impl Session {
         }
     }
 
+    /// Counts one more re-send of `m`; past `MAX_RESENDS` it is given up (a peer that
+    /// keeps claiming to have lost a request, or keeps asking for it, does not get it
+    /// sent forever) and None comes back.
+    pub(super) fn count_resend(
+        &mut self,
+        mut m: Outgoing,
+        ev: &mut Vec<Event>,
+    ) -> Option<Outgoing> {
+        m.resends = m.resends.saturating_add(1);
+        if m.resends <= MAX_RESENDS {
+            return Some(m);
+        }
+        self.give_up(m, 0, FailReason::ResentTooOften, ev);
+        None
+    }
+
+    /// Drops `m` for good; the driver's own messages fail with `reason`.
+    fn give_up(&mut self, m: Outgoing, error_code: i32, reason: FailReason, ev: &mut Vec<Event>) {
+        self.forget(&m);
+        if m.kind == Kind::User {
+            ev.push(Event::Failed {
+                msg_id: m.msg_id,
+                error_code,
+                reason,
+            });
+        }
+    }
+
     /// Gives `m` a new msg_id and seqno and queues it (the peer did not take the old one).
-    pub(super) fn restamp(&mut self, mut m: Outgoing, now: i64, ev: &mut Vec<Event>) {
+    pub(super) fn restamp(&mut self, m: Outgoing, now: i64, ev: &mut Vec<Event>) {
         if let Kind::Ack(ids) = &m.kind {
             self.acks.requeue(ids, now);
             return;
         }
+        let Some(mut m) = self.count_resend(m, ev) else {
+            return;
+        };
         let old = m.msg_id;
         let new = self.next_id(now, &m.body);
         m.seqno = self.seq.next(m.content_related);
@@ -66,14 +100,7 @@ impl Session {
     fn retry(&mut self, mut m: Outgoing, code: i32, now: i64, ev: &mut Vec<Event>) {
         m.attempts = m.attempts.saturating_add(1);
         if m.attempts > MAX_ATTEMPTS {
-            self.forget(&m);
-            if m.kind == Kind::User {
-                ev.push(Event::Failed {
-                    msg_id: m.msg_id,
-                    error_code: code,
-                });
-            }
-            return;
+            return self.give_up(m, code, FailReason::Rejected, ev);
         }
         self.restamp(m, now, ev);
     }
@@ -285,7 +312,10 @@ impl Session {
 
     /// new_session_created (https://core.telegram.org/mtproto/service_messages#new-session-creation-notification):
     /// adopt the salt; messages sent in packets before first_msg_id belonged to the
-    /// server's forgotten session and are re-sent under new ids.
+    /// server's forgotten session and are re-sent under new ids. first_msg_id must be a
+    /// message we sent (in flight, queued or recent): a notification naming any other
+    /// id is dropped, so that no one can make us re-send at will (issue #12: 1,000 of
+    /// them re-sent one request 30 times); `MAX_RESENDS` bounds what is left.
     pub(super) fn on_new_session(
         &mut self,
         first_msg_id: u64,
@@ -294,6 +324,12 @@ impl Session {
         now: i64,
         ev: &mut Vec<Event>,
     ) {
+        if self.is_client() && !self.is_ours(first_msg_id) {
+            ev.push(Event::Dropped(DropReason::UnknownMessage {
+                msg_id: first_msg_id,
+            }));
+            return;
+        }
         ev.push(Event::SessionCreated {
             first_msg_id,
             unique_id,
@@ -317,7 +353,7 @@ impl Session {
     }
 
     /// msgs_state_info for our msgs_state_req: status 4 (received) marks acknowledged and
-    /// the answer is awaited; 1, 2, 3 (unknown, not received) re-send under a new id
+    /// the answer is awaited (after an audit: the request fails, see `walk::audit`); 1, 2, 3 (unknown, not received) re-send under a new id
     /// (spec: "if the message wasn't received, then it must be re-sent with a new msg_id").
     pub(super) fn on_state_info(
         &mut self,
@@ -326,12 +362,20 @@ impl Session {
         now: i64,
         ev: &mut Vec<Event>,
     ) {
-        let (asked, asked_at) = match self.settle(req_msg_id) {
+        let (asked, asked_at, audit) = match self.settle(req_msg_id) {
             Some(Outgoing {
                 kind: Kind::StateReq(ids),
                 sent_at,
                 ..
-            }) => (ids, sent_at),
+            }) => (ids, sent_at, false),
+            Some(Outgoing {
+                kind: Kind::Audit(ids),
+                sent_at,
+                ..
+            }) => {
+                self.audit_asked_at = None;
+                (ids, sent_at, true)
+            }
             _ => {
                 ev.push(Event::Dropped(DropReason::UnknownMessage {
                     msg_id: req_msg_id,
@@ -347,6 +391,15 @@ impl Session {
         let mut received = Vec::new();
         for (id, s) in states {
             match s & 7 {
+                // An audit (see `walk`): the peer has the request, and an answer made
+                // before this msgs_state_info came before it and was not read. Only if
+                // still in flight under this id and sent before we asked.
+                4 if audit && self.inflight.get(id).is_some_and(|m| m.sent_at < asked_at) => {
+                    received.push(id);
+                    if let Some(m) = self.inflight.remove(id) {
+                        self.give_up(m, -1, FailReason::AnswerDropped, ev);
+                    }
+                }
                 4 => received.push(id),
                 // Only if still in flight under this id (not answered or re-stamped
                 // since), and last sent before we asked: a copy that went again (a blind
@@ -362,5 +415,44 @@ impl Session {
             }
         }
         self.on_acks(&received, ev);
+    }
+
+    /// msg_detailed_info / msg_new_detailed_info
+    /// (https://core.telegram.org/mtproto/service_messages_about_messages#extended-voluntary-communication-of-status-of-one-message):
+    /// the peer says it made `answer_msg_id` (about `of`, a message of ours). Ack it if
+    /// we have it, else ask for it with msg_resend_req. About a message not ours, it is
+    /// dropped; requests for answers are bounded (one per id, `MAX_RESEND_REQS` queued).
+    pub(super) fn on_detailed_info(
+        &mut self,
+        of: Option<u64>,
+        answer_msg_id: u64,
+        now: i64,
+        ev: &mut Vec<Event>,
+    ) {
+        if let Some(of) = of {
+            if !self.is_ours(of) {
+                ev.push(Event::Dropped(DropReason::UnknownMessage { msg_id: of }));
+                return;
+            }
+            self.on_acks(&[of], ev);
+        }
+        if self.received.contains(answer_msg_id) {
+            self.acks.push(answer_msg_id, now);
+            return;
+        }
+        let queued = || {
+            self.outbox
+                .iter()
+                .filter(|m| matches!(m.kind, Kind::ResendReq(_)))
+        };
+        if !self.peer_id_ok(answer_msg_id)
+            || self.received.check(answer_msg_id).is_err()
+            || queued().count() >= MAX_RESEND_REQS
+            || queued().any(|m| m.kind == Kind::ResendReq(answer_msg_id))
+        {
+            return;
+        }
+        let body = service::msg_resend_req(&[answer_msg_id]);
+        self.push(body, false, Kind::ResendReq(answer_msg_id), now);
     }
 }

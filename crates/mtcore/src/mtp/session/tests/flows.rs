@@ -1,7 +1,7 @@
 //! Normal traffic and the checks on receipt.
 
 use super::*;
-use crate::mtp::events::{DropReason, Event};
+use crate::mtp::events::{DropReason, Event, FailReason};
 use crate::mtp::gzip::gzip_packed;
 use crate::mtp::msg_id::msg_id_at;
 use crate::mtp::service::ctor;
@@ -137,12 +137,7 @@ fn gzip_packed_results_and_updates_are_inflated() {
         }]
     );
     // A bomb past the limit is dropped, the request fails instead of hanging.
-    let mut o = Options::client();
-    o.session_id = SID;
-    o.time_offset_ms = Some(0);
-    o.auto_future_salts = false;
-    o.max_gzip_len = 1000;
-    let mut c = Session::new(key(), o);
+    let mut c = client_with_gzip_budget(1000);
     let id = c.enqueue(object(3, 0), true, T0).unwrap();
     send(&mut c, T0);
     let ev = recv(
@@ -155,7 +150,8 @@ fn gzip_packed_results_and_updates_are_inflated() {
         ev[1],
         Event::Failed {
             msg_id: id,
-            error_code: -1
+            error_code: -1,
+            reason: FailReason::AnswerDropped,
         }
     );
 }

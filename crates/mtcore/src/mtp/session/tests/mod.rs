@@ -7,6 +7,7 @@ mod bind;
 mod chain;
 mod clock;
 mod flows;
+mod hostile;
 mod recovery;
 mod server;
 
@@ -49,6 +50,13 @@ pub fn client() -> Session {
     o.salt = 0xAAAA;
     o.time_offset_ms = Some(0);
     o.auto_future_salts = false;
+    Session::new(key(), o)
+}
+
+/// `client()` with an inflate budget of `max_gzip_len` bytes per packet.
+pub fn client_with_gzip_budget(max_gzip_len: usize) -> Session {
+    let mut o = client().options().clone();
+    o.max_gzip_len = max_gzip_len;
     Session::new(key(), o)
 }
 

@@ -3,7 +3,7 @@
 //! from what the server refuses.
 
 use super::*;
-use crate::mtp::events::Event;
+use crate::mtp::events::{DropReason, Event};
 use crate::mtp::msg_id::msg_id_at;
 use crate::mtp::salts::FutureSalt;
 use crate::mtp::service::{self, ctor, Service};
@@ -368,4 +368,53 @@ fn arbitrary_client_messages_never_panic_the_server() {
     assert!(ev
         .iter()
         .any(|e| matches!(e, Event::Message { .. }) || matches!(e, Event::Rejected { .. })));
+}
+
+#[test]
+fn a_client_cannot_exhaust_the_server_side_with_nesting() {
+    // Issue #12: 30,000 msg_copy from a client killed TestDc (the same receive path).
+    let handle = std::thread::Builder::new()
+        .stack_size(256 << 10)
+        .spawn(|| {
+            let mut s = server();
+            let levels = 100_000usize;
+            let inner = object(7, 1);
+            let first = msg_id_at(T0) - 4 * levels as u64 - 4;
+            let mut body = Vec::with_capacity(levels * 20 + inner.len());
+            for i in 0..levels {
+                put_u32(&mut body, ctor::MSG_COPY);
+                put_u64(&mut body, first + 4 * i as u64);
+                put_u32(&mut body, 1);
+                put_u32(&mut body, ((levels - i - 1) * 20 + inner.len()) as u32);
+            }
+            body.extend_from_slice(&inner);
+            let ev = recv(&mut s, from_client(SALT, msg_id_at(T0), 1, &body), T0);
+            assert!(
+                ev.iter()
+                    .any(|e| matches!(e, Event::Dropped(DropReason::TooDeep { .. }))),
+                "{ev:?}"
+            );
+            assert_eq!(delivered(&ev), 0);
+            // gzip_packed layers from a client share one budget as well.
+            let mut bomb = object(8, 1);
+            for _ in 0..10 {
+                bomb.resize((16 << 20) - 4096, 0);
+                bomb = crate::mtp::gzip::gzip_packed(&bomb);
+            }
+            let ev = recv(&mut s, from_client(SALT, msg_id_at(T0) + 4, 3, &bomb), T0);
+            assert!(
+                ev.iter()
+                    .any(|e| matches!(e, Event::Dropped(DropReason::Gzip { .. }))),
+                "{ev:?}"
+            );
+            // Still serving.
+            let ev = recv(
+                &mut s,
+                from_client(SALT, msg_id_at(T0) + 8, 5, &object(9, 1)),
+                T0,
+            );
+            assert_eq!(delivered(&ev), 1, "{ev:?}");
+        })
+        .unwrap();
+    handle.join().expect("no stack overflow");
 }
