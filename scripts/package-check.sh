@@ -58,7 +58,7 @@ echo "{\"targets\": [\"$target\"]}" >"$stage/napi.check.json"
   cd "$stage"
   npm run --silent build:tl >/dev/null
   npm run --silent build:ts
-  npx napi artifacts -c napi.check.json -d artifacts >/dev/null
+  npx napi artifacts -c napi.check.json -d artifacts >artifacts.log 2>&1 || { cat artifacts.log; fail "napi artifacts"; }
   npx napi pre-publish -c napi.check.json -t npm --skip-optional-publish >pre-publish.log 2>&1 ||
     { cat pre-publish.log; fail "napi pre-publish"; }
   mkdir -p "$work/tarballs"
