@@ -9,9 +9,7 @@
 // the typed error naming it, settle within its timeout, and leave no socket or
 // timer behind.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
-import { join } from 'node:path';
 import test from 'ava';
 import { TransportCodec, type TransportOptions } from '../bindings';
 import { AuthKeyError, type CreateAuthKeyOptions, createAuthKey } from '../bindings/auth';

@@ -7,8 +7,6 @@
 // node:crypto implementation of the server side written here, to the
 // p_q_inner_data_dc the exchange meant.
 import { createDecipheriv, createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import test from 'ava';
 import { AuthKeyExchange, parseRsaKey, RsaKeyring, TELEGRAM_RSA_KEYS, TL } from '../bindings';
 import { loadVectors } from '../vectors/load';

@@ -10,8 +10,6 @@
 // and JS bigint DH, independent of the native code) exercise the DH checks,
 // dh_gen_retry/fail and server_DH_params_fail.
 import { createCipheriv, createDecipheriv, createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import test from 'ava';
 import fc from 'fast-check';
 import { TL } from '../bindings';

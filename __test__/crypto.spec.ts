@@ -3,8 +3,6 @@
 // over node:crypto (ECB chained as IGE, createHash, the spec's KDF), mutation tests
 // and every error code.
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import test from 'ava';
 import fc from 'fast-check';
 import {

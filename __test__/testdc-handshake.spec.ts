@@ -3,7 +3,6 @@
 // RSA schemes and all three inner data variants, its strictness, and its faults.
 
 import { createPublicKey, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import test from 'ava';
 import { TL } from '../bindings';
 import { TELEGRAM_RSA_KEYS } from '../bindings/auth/telegram-keys';

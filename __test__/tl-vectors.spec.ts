@@ -3,8 +3,6 @@
 // MTProto 1.0 sample), from vectors/mtproto-auth-sample.json: each
 // message body decodes to the fields the page prints, and encoding those
 // fields gives the same bytes.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import test from 'ava';
 import { TL, TlTrailingBytesError } from '../bindings';
 import { loadVectors } from '../vectors/load';

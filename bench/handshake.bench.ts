@@ -15,8 +15,6 @@
 //    each client process's whole CPU time per key (I/O included).
 import { type ChildProcess, fork } from 'node:child_process';
 import { createDiffieHellman } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   AuthKeyExchange,
   createAuthKey,

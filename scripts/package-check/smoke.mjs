@@ -31,9 +31,16 @@ function waitFor(cond, ms, what) {
 
 const dc = await TestDc.start({ dcId: 2 });
 let pts = 0;
-dc.handle('messages.sendMessage', (req) => {
+dc.handle('messages.sendMessage', () => {
   pts++;
-  return { _: 'updateShortSentMessage', out: true, id: pts, pts, ptsCount: 1, date: Math.floor(dc.now() / 1000) };
+  return {
+    _: 'updateShortSentMessage',
+    out: true,
+    id: pts,
+    pts,
+    ptsCount: 1,
+    date: Math.floor(dc.now() / 1000),
+  };
 });
 
 const kinds = new Map();
@@ -112,7 +119,11 @@ check(
 await Promise.all(ids.map((id) => Session.close(id)));
 check(kinds.get('closed') === SESSIONS, `${kinds.get('closed')} sessions closed`);
 await dc.stop();
-const runtime = globalThis.Bun ? `bun ${Bun.version}` : globalThis.Deno ? `deno ${Deno.version.deno}` : `node ${process.version}`;
+const runtime = globalThis.Bun
+  ? `bun ${Bun.version}`
+  : globalThis.Deno
+    ? `deno ${Deno.version.deno}`
+    : `node ${process.version}`;
 console.log(
   `smoke: ok (${runtime}): ${SESSIONS} keys, ${SESSIONS * (CALLS + 1)} calls, ${clientUpdates} updates, closed`,
 );
