@@ -1,5 +1,5 @@
 import test from 'ava';
-import { dcAddresses, handshakeDcId } from '../bindings/session/dcs';
+import { dcAddresses, handshakeDcId } from '../bindings/dcs';
 
 // Values from tdlib's get_default_dc_options (vectors/dcs.json).
 test('production DC 2 has two IPv4 addresses and one IPv6, on port 443', (t) => {

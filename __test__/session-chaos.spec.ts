@@ -92,8 +92,8 @@ async function loggedIn(reg: SessionRegistry, events: SessionEvent[], userId = 4
 /** The session's link (test-only access). */
 function linkOf(reg: SessionRegistry, id: string): { timeOffset: number } | undefined {
   return (
-    reg as unknown as { sessions: Map<string, { driver: { link: { timeOffset: number } } }> }
-  ).sessions.get(id)?.driver.link;
+    reg as unknown as { sessions: Map<string, { connections: { main: { link: { timeOffset: number } } } }> }
+  ).sessions.get(id)?.connections.main.link;
 }
 
 /** Moves the session's idea of server time (as if the local clock jumped). */

@@ -26,10 +26,10 @@ const opts = () => ({
 /** The session's link (test-only access): its offset is the local clock's error. */
 function linkOf(reg: SessionRegistry, id: string): { timeOffset: number } {
   const s = (
-    reg as unknown as { sessions: Map<string, { driver: { link: { timeOffset: number } } }> }
+    reg as unknown as { sessions: Map<string, { connections: { main: { link: { timeOffset: number } } } }> }
   ).sessions.get(id);
   if (!s) throw new Error('no session');
-  return s.driver.link;
+  return s.connections.main.link;
 }
 
 /** The DC's skew as the session sees it (ms). */

@@ -3,7 +3,6 @@
 // rules: a lease taken over is lost at once, a transient failure is retried,
 // a lease not renewed before its local expiry is lost, release() stops it.
 import test from 'ava';
-import { LeaseRenewer } from '../bindings/session/lease-renewer';
 import {
   type LeaseClaim,
   MemoryStorage,
@@ -11,6 +10,7 @@ import {
   SessionLeaseLostError,
   SessionLockedError,
 } from '../bindings/storage';
+import { LeaseRenewer } from '../bindings/storage/lease-renewer';
 import { adapters, dispose } from './storage-support';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,7 +1,7 @@
 // createAuthKey: runs the sans-IO AuthKeyExchange over a TransportConnection,
 // with a timeout on every step, bounded attempts, and nothing left behind
 // (socket, timer, abort listener) once the promise settles.
-import { type DcEnvironment, dcAddresses, handshakeDcId } from '../session/dcs';
+import { type DcEnvironment, dcAddresses, handshakeDcId } from '../dcs';
 import {
   type ProxyOptions,
   proxyFailureCode,

@@ -11,10 +11,8 @@ import { RpcError } from '../tl';
 import { openSocket, proxyFailureCode } from '../transport';
 import { wrapInit } from './init-connection';
 import type { Notify } from './notify';
-import { PendingRequests } from './pending';
+import { type Pending, PendingRequests } from './pending';
 import { type AttemptLimiter, backoffDelay } from './reconnect';
-import { observeResult } from './state';
-import { nextMsgId } from './temp-keys';
 import { type Alarm, timers, type Wakeable } from './timers';
 import { FloodCounter, transportFailure } from './transport-errors';
 import {
@@ -25,9 +23,32 @@ import {
   type SessionOpenOptions,
   type SessionTransportOptions,
 } from './types';
-import type { UpdateQueue } from './updates';
 
 type LinkEvent = MtpEvent | LinkTransportEvent;
+
+/** A request or a raw message waiting for the flush. */
+export interface Outgoing {
+  readonly body: Buffer;
+  /** A call: pending under its msg_id once sent. */
+  readonly call: Pending | null;
+  /** A raw message: told its msg_id once sent. */
+  readonly sent: { resolve(msgId: bigint): void; reject(e: unknown): void } | null;
+}
+
+/** Bodies the link takes (crates/mtcore check_body: whole TL words, 4 bytes to 1 MiB). */
+const MAX_BODY_LEN = 1 << 20;
+
+function checkBody(body: Buffer): SessionError | null {
+  if (body.length >= 4 && body.length % 4 === 0 && body.length <= MAX_BODY_LEN) return null;
+  return new SessionError(
+    'BAD_MESSAGE',
+    `a message body is whole 4-byte words up to 1 MiB, got ${body.length} bytes`,
+  );
+}
+
+/** What decodes a binding's answer (a Bool); the link builds the query itself. */
+const BIND_REQUEST = { _: 'auth.bindTempAuthKey' } as unknown as TL.TlObject;
+const EMPTY = Buffer.alloc(0);
 
 /**
  * How long the transport may hold an unfinished frame with no further bytes. A stream
@@ -60,8 +81,14 @@ export interface DriverConfig {
   options: SessionOpenOptions;
   notify: Notify;
   limiter: AttemptLimiter;
-  /** Learned user id / phone_code_hash (auth answers). */
-  onAuth(info: { userId?: bigint; phoneCodeHash?: string | null }): void;
+  /**
+   * Asked before every transmit: false means nothing may leave under this key any
+   * more (a stored session whose lease may have run out). The owner then stops the
+   * connection; the driver sends nothing.
+   */
+  mayTransmit?(): boolean;
+  /** Each update (an `Updates` object) that arrives on this connection. */
+  onUpdate?(update: TL.Types['Updates']): void;
   /** A transport error the owner handles itself (a pool's -404 on a temporary key): true to skip the default. */
   onTransportError?(code: number): boolean;
   /** Called once when the driver closes or fails (a pool forgets it). */
@@ -105,7 +132,7 @@ function onSocketClose(this: OwnedSocket): void {
 
 function ignoreError(): void {}
 
-/** Drivers with a flush due this turn: one setImmediate for all of them, not one (and a closure) each. */
+/** Drivers with a flush due: one microtask for all of them, not one (and a closure) each. */
 let flushQueue: Driver[] = [];
 
 function flushAll(): void {
@@ -133,8 +160,8 @@ export class Driver implements Wakeable {
   private keepaliveAt = Number.POSITIVE_INFINITY;
   private alarm: Alarm | null = null;
   private flushScheduled = false;
-  /** Created on first use: most sessions are idle most of the time. */
-  private flushWaiters: Array<() => void> | null = null;
+  /** Requests and raw messages waiting for the next flush. */
+  private queue: Outgoing[] = [];
   private attempt = 0;
   private floodPenalty = 0;
   /** -429s in a row (the backoff grows with them). */
@@ -144,7 +171,6 @@ export class Driver implements Wakeable {
   private pongWaiters: Map<bigint, () => void> | null = null;
   private stallTimer: NodeJS.Timeout | null = null;
   private readyWaiter: { resolve(): void; reject(e: unknown): void } | null = null;
-  updates: UpdateQueue<TL.Types['Updates']> | null = null;
 
   constructor(readonly config: DriverConfig) {
     const t = config.transport;
@@ -327,7 +353,8 @@ export class Driver implements Wakeable {
 
   /** Stops everything; pending requests fail with SESSION_CLOSED (or `error`). */
   close(error = new SessionError('SESSION_CLOSED', 'the session was closed')): void {
-    if (this.status === 'closed') return;
+    // A failed connection has stopped already (and keeps saying why).
+    if (this.status === 'closed' || this.status === 'failed') return;
     this.status = 'closed';
     this.shutdown();
     this.settleAll(error);
@@ -339,8 +366,17 @@ export class Driver implements Wakeable {
       if (p.timer) clearTimeout(p.timer);
       p.reject(error);
     }
-    this.releaseFlushWaiters();
-    this.updates?.end();
+    // Raw messages that never went out: closed, or the connection failed.
+    const unsent =
+      this.status === 'failed'
+        ? new SessionError('NOT_CONNECTED', 'the connection failed before the message was sent', error)
+        : new SessionError('SESSION_CLOSED', 'closed before the message was sent', error);
+    for (const q of this.takeQueued()) {
+      if (q.call) {
+        if (q.call.timer) clearTimeout(q.call.timer);
+        q.call.reject(error);
+      } else q.sent?.reject(unsent);
+    }
   }
 
   private shutdown(): void {
@@ -408,33 +444,40 @@ export class Driver implements Wakeable {
   }
 
   // --- Sending ---
+  //
+  // Bodies wait here, in JS, until the flush: one `transmit(now, bodies)` per flush
+  // takes them all down and brings their msg_ids back (one native crossing per
+  // direction). A call aborted before the flush just leaves the queue.
 
-  /** Queues a serialized body; returns its msg_id. `handed` resolves once it went to the socket. */
-  enqueue(body: Buffer): { msgId: bigint; handed: Promise<void> } {
-    const msgId = this.enqueueBody(body);
-    const handed = new Promise<void>((resolve) => {
-      if (this.flushWaiters) this.flushWaiters.push(resolve);
-      else this.flushWaiters = [resolve];
+  /**
+   * Sends a raw serialized body; resolves with its msg_id once it went to the socket.
+   * Rejects with SessionError (SESSION_CLOSED, NOT_CONNECTED, BAD_MESSAGE).
+   */
+  send(body: Buffer): Promise<bigint> {
+    const refused = this.refusal() ?? checkBody(body);
+    if (refused) return Promise.reject(refused);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ body, call: null, sent: { resolve, reject } });
+      this.scheduleFlush();
     });
-    return { msgId, handed };
   }
 
-  /** `enqueue` without the `handed` promise (requests learn of their fate from the answer). */
-  private enqueueBody(body: Buffer): bigint {
-    if (this.status === 'closed') throw new SessionError('SESSION_CLOSED', 'the session is closed');
-    if (this.status === 'failed') throw new SessionError('NOT_CONNECTED', 'the session failed');
-    let msgId: bigint;
-    try {
-      msgId = this.link.enqueue(body, Date.now());
-    } catch (e) {
-      throw new SessionError('BAD_MESSAGE', `not a TL object: ${(e as Error).message}`, e);
-    }
-    this.scheduleFlush();
-    return msgId;
+  /** Requests and raw messages not answered or not sent yet: this connection's load. */
+  get outstanding(): number {
+    return this.pending.size + this.queue.length;
+  }
+
+  /** Why nothing can be queued now (closed or failed), or null. */
+  private refusal(): SessionError | null {
+    if (this.status === 'closed') return new SessionError('SESSION_CLOSED', 'the session is closed');
+    if (this.status === 'failed') return new SessionError('NOT_CONNECTED', 'the session failed');
+    return null;
   }
 
   /** Sends a request; resolves with its decoded result, rejects with RpcError / SessionError. */
   request(request: TL.TlObject, timeoutMs?: number): Promise<unknown> {
+    const refused = this.refusal();
+    if (refused) return Promise.reject(refused);
     let body: Buffer;
     const wrap = !this.initSent && this.status === 'connected';
     try {
@@ -443,42 +486,51 @@ export class Driver implements Wakeable {
     } catch (e) {
       return Promise.reject(new SessionError('BAD_MESSAGE', (e as Error).message, e));
     }
-    let msgId: bigint;
-    try {
-      msgId = this.enqueueBody(body);
-    } catch (e) {
-      return Promise.reject(e);
-    }
+    const tooLong = checkBody(body);
+    if (tooLong) return Promise.reject(tooLong);
     if (wrap) this.initSent = this.initEverSent = true;
-    return this.awaitAnswer(msgId, request, body, timeoutMs);
+    return new Promise((resolve, reject) => {
+      const p: Pending = { request, body, resolve, reject };
+      if (timeoutMs !== undefined) p.timer = setTimeout(() => this.timedOut(p, timeoutMs), timeoutMs);
+      this.queue.push({ body, call: p, sent: null });
+      this.scheduleFlush();
+    });
   }
 
-  /** The answer to the request queued as `msgId`: pending until answered, failed or timed out. */
-  private awaitAnswer(
-    msgId: bigint,
-    request: TL.TlObject,
-    body: Buffer,
-    timeoutMs?: number,
-  ): Promise<unknown> {
+  /** A call's time ran out: it leaves the queue, or the link forgets it (a late answer is dropped). */
+  private timedOut(p: Pending, timeoutMs: number): void {
+    const id = this.pending.remove(p);
+    if (id !== undefined) this.link.cancel(id);
+    else {
+      const i = this.queue.findIndex((q) => q.call === p);
+      if (i >= 0) this.queue.splice(i, 1);
+    }
+    p.reject(new SessionError('TIMEOUT', `no answer within ${timeoutMs} ms`));
+  }
+
+  /** The answer to a request the link queued itself as `msgId` (the binding). */
+  private awaitAnswer(msgId: bigint, request: TL.TlObject, timeoutMs?: number): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      const p = { request, body, resolve, reject, timer: undefined as NodeJS.Timeout | undefined };
-      if (timeoutMs !== undefined) {
-        p.timer = setTimeout(() => {
-          const id = this.pending.remove(p);
-          if (id !== undefined) this.link.cancel(id);
-          reject(new SessionError('TIMEOUT', `no answer within ${timeoutMs} ms`));
-        }, timeoutMs);
-      }
+      const p: Pending = { request, body: EMPTY, resolve, reject };
+      if (timeoutMs !== undefined) p.timer = setTimeout(() => this.timedOut(p, timeoutMs), timeoutMs);
       this.pending.add(msgId, p);
     });
+  }
+
+  /** Takes back what has not gone to the link yet (a lost key: it goes again elsewhere). */
+  takeQueued(): Outgoing[] {
+    const q = this.queue;
+    this.queue = [];
+    return q;
   }
 
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    // One transmit per event-loop turn: concurrent requests share packets/containers.
+    // One transmit per burst: what the current task and its continuations queue shares
+    // packets and containers, and goes out before the event loop turns (no idle wait).
     flushQueue.push(this);
-    if (flushQueue.length === 1) setImmediate(flushAll);
+    if (flushQueue.length === 1) queueMicrotask(flushAll);
   }
 
   /** Runs the flush `scheduleFlush` promised (called by `flushAll`). */
@@ -490,25 +542,27 @@ export class Driver implements Wakeable {
   private flushNow(): void {
     const socket = this.socket;
     if (!socket || socket.destroyed || this.status === 'closed' || this.status === 'failed') return;
+    if (this.config.mayTransmit && !this.config.mayTransmit()) return;
     const now = Date.now();
+    const batch = this.queue;
     let out: ReturnType<MtpLink['transmit']>;
     try {
-      out = this.link.transmit(now);
+      out = this.link.transmit(now, batch.length === 0 ? undefined : batch.map((q) => q.body));
     } catch (e) {
-      // ERR_LINK_BROKEN: a fatal event is being handled; the reconnect flushes.
+      // ERR_LINK_BROKEN: a fatal event is being handled; the reconnect flushes (the
+      // bodies stay queued: the link took none of them).
       this.badData('SEND_FAILED', (e as Error).message);
       return;
     }
+    this.queue = [];
     if (out.frame) socket.write(out.frame);
-    this.releaseFlushWaiters();
+    for (let i = 0; i < batch.length; i++) {
+      const q = batch[i];
+      const msgId = out.msgIds[i];
+      if (q.call) this.pending.add(msgId, q.call);
+      else q.sent?.resolve(msgId);
+    }
     this.arm(out.deadline ?? undefined);
-  }
-
-  private releaseFlushWaiters(): void {
-    const waiters = this.flushWaiters;
-    if (!waiters) return;
-    this.flushWaiters = null;
-    for (const w of waiters) w();
   }
 
   private arm(deadline: number | undefined): void {
@@ -583,7 +637,6 @@ export class Driver implements Wakeable {
           if (!(err instanceof RpcError)) this.badData('BAD_RESULT', (err as Error).message);
           return p.reject(err);
         }
-        observeResult(value, this.config.onAuth);
         return p.resolve(value);
       }
       case 'rpcError': {
@@ -651,35 +704,27 @@ export class Driver implements Wakeable {
   }
 
   /**
-   * Sends a request whose body names its own msg_id (auth.bindTempAuthKey's
-   * encrypted_message), never wrapped in initConnection. `build` gets the msg_id
-   * the message carries.
+   * auth.bindTempAuthKey binding this connection's (temporary) key to `permKey`, never
+   * wrapped in initConnection: the link builds the query, whose encrypted_message names
+   * the msg_id the link stamps (crates/mtcore/src/mtp/bind.rs).
    */
-  requestStamped(
-    request: TL.TlObject,
-    build: (msgId: bigint) => Buffer,
-    timeoutMs?: number,
-  ): Promise<unknown> {
+  requestBind(permKey: Buffer, nonce: bigint, expiresAt: number, timeoutMs?: number): Promise<unknown> {
     if (this.status === 'closed' || this.status === 'failed') {
       return Promise.reject(new SessionError('NOT_CONNECTED', 'the connection is gone'));
     }
     let msgId: bigint;
-    let body: Buffer;
     try {
-      // The link stamps at enqueue time from (now, last id, offset): predicted, then checked.
-      const now = Date.now();
-      const want = nextMsgId(this.link, now);
-      body = build(want);
-      msgId = this.link.enqueue(body, now);
-      if (msgId !== want) {
-        this.link.cancel(msgId);
-        throw new Error(`msg_id ${msgId} is not the predicted ${want}`);
-      }
+      msgId = this.link.bindTempKey(permKey, nonce, expiresAt, Date.now());
     } catch (e) {
       return Promise.reject(new SessionError('BAD_MESSAGE', (e as Error).message, e));
     }
     this.scheduleFlush();
-    return this.awaitAnswer(msgId, request, body, timeoutMs);
+    return this.awaitAnswer(msgId, BIND_REQUEST, timeoutMs);
+  }
+
+  /** The next request on every connection carries initConnection again (after a rebinding: api/pfs). */
+  resetInit(): void {
+    this.initSent = false;
   }
 
   private onMessage(msgId: bigint, seqno: number, body: Buffer): void {
@@ -694,7 +739,7 @@ export class Driver implements Wakeable {
     if (object && UPDATES.has(object._)) {
       const update = object as TL.Types['Updates'];
       this.emit({ kind: 'update', sessionId, update });
-      this.updates?.push(update);
+      this.config.onUpdate?.(update);
     }
   }
 }

@@ -10,6 +10,8 @@ export interface Pending<T = unknown> {
   resolve(value: T): void;
   reject(error: unknown): void;
   timer?: NodeJS.Timeout;
+  /** The msg_id it went out under last (unset while it waits to be sent). */
+  msgId?: bigint;
 }
 
 export class PendingRequests {
@@ -20,6 +22,7 @@ export class PendingRequests {
   }
 
   add(msgId: bigint, p: Pending): void {
+    p.msgId = msgId;
     this.byId.set(msgId, p);
   }
 
@@ -30,15 +33,12 @@ export class PendingRequests {
     return p;
   }
 
-  /** Removes `p` wherever it is now (a timeout); returns its current msg_id. */
+  /** Removes `p` (a timeout, an abort); returns the msg_id it waited under, if it was here. */
   remove(p: Pending): bigint | undefined {
-    for (const [id, q] of this.byId) {
-      if (q === p) {
-        this.byId.delete(id);
-        return id;
-      }
-    }
-    return undefined;
+    const id = p.msgId;
+    if (id === undefined || this.byId.get(id) !== p) return undefined;
+    this.byId.delete(id);
+    return id;
   }
 
   has(msgId: bigint): boolean {
@@ -49,7 +49,7 @@ export class PendingRequests {
     const p = this.byId.get(oldId);
     if (!p) return;
     this.byId.delete(oldId);
-    this.byId.set(newId, p);
+    this.add(newId, p);
   }
 
   /** Removes every entry and returns them (for close or a key change). */

@@ -12,20 +12,28 @@
 // renewed before it ran out, e.g. while the process stalled) stops the
 // session: its connections fail with LEASE_LOST and `leaseLost` is emitted.
 
+import type { KeyMaterial } from '../auth/key';
 import { SessionLeaseLostError, SessionLockedError } from '../storage/errors';
+import { type HeldLease, holdBatched } from '../storage/lease-renewer';
 import { MemoryStorage } from '../storage/memory';
 import type { DcAuth, JsonValue, SessionPatch, SessionRecord, SessionStorage } from '../storage/types';
-import type { Driver } from './driver';
-import { type HeldLease, holdBatched } from './lease-renewer';
-import type { SessionEntry } from './registry';
-import { SessionError, type SessionOpenOptions } from './types';
+import { SessionError, type SessionEvent, type SessionId, type SessionOpenOptions } from './types';
 
-/** What a driver is started with. */
-export interface StoredKey {
-  authKey: Buffer;
-  serverSalt: bigint;
-  /** seconds */
-  timeOffset?: number;
+/** What the session holds now, as far as its stored record cares. */
+export interface StoreSnapshot {
+  dcId: number;
+  userId: bigint | null;
+  /** The key the main connection runs on now, with its salt and clock offset (ms). */
+  connection: { dcId: number; authKey: Buffer; serverSalt: bigint; timeOffsetMs: number } | null;
+}
+
+/** What a store needs from its session. */
+export interface StoreHost {
+  readonly sessionId: SessionId;
+  notify(e: SessionEvent): void;
+  snapshot(): StoreSnapshot;
+  /** The lease is lost: the session must stop sending at once (every connection fails with `error`). */
+  onLeaseLost(error: SessionError): void;
 }
 
 /** The storage used for `name` when `open` is given none: one per process. */
@@ -33,32 +41,6 @@ export const defaultStorage: SessionStorage = new MemoryStorage();
 
 const isLeaseError = (e: unknown) => e instanceof SessionLockedError || e instanceof SessionLeaseLostError;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * Opens `entry` from its stored record: takes the lease, loads the record, sets
- * the home DC and user id, then runs `connect` (which uses keyFor/useKey). On
- * any failure the lease is released and the error rethrown as a SessionError.
- */
-export async function openStored(entry: SessionEntry, connect: () => Promise<Driver>): Promise<Driver> {
-  const store = await SessionStore.open(entry);
-  entry.persist = store;
-  let driver: Driver;
-  try {
-    driver = await connect();
-  } catch (e) {
-    await store.abandon();
-    throw e;
-  }
-  if (store.lease.lost && !store.lostError)
-    store.lose(new SessionLeaseLostError(store.name, store.lease.owner));
-  if (store.lostError) {
-    driver.close(store.lostError);
-    await store.abandon();
-    throw store.lostError;
-  }
-  store.start();
-  return driver;
-}
 
 export class SessionStore {
   /** Set once the lease is lost: the session must not send again. */
@@ -80,14 +62,15 @@ export class SessionStore {
   private readonly margin: number;
 
   private constructor(
-    private readonly entry: SessionEntry,
+    private readonly host: StoreHost,
+    private readonly options: SessionOpenOptions,
     readonly storage: SessionStorage,
     readonly name: string,
     readonly lease: HeldLease,
     ttlMs: number,
     record: SessionRecord | undefined,
   ) {
-    const p = entry.options.persist ?? {};
+    const p = options.persist ?? {};
     this.saveDelayMs = Math.max(0, p.saveDelayMs ?? 1000);
     this.attempts = Math.max(1, p.writeAttempts ?? 4);
     this.retryBaseMs = Math.max(1, p.retryBaseMs ?? 200);
@@ -96,8 +79,12 @@ export class SessionStore {
     this.updates = { value: record?.updatesState as JsonValue | undefined, version: 0, written: 0 };
   }
 
-  static async open(entry: SessionEntry): Promise<SessionStore> {
-    const o = entry.options;
+  /**
+   * Takes the lease of `options.name`, then loads its record (see `stored`). Rejects with
+   * SessionError SESSION_LOCKED, BAD_OPTIONS or STORAGE_FAILED, holding nothing.
+   */
+  static async open(options: SessionOpenOptions, host: StoreHost): Promise<SessionStore> {
+    const o = options;
     const name = o.name;
     if (typeof name !== 'string' || name.length === 0) {
       throw new SessionError('BAD_OPTIONS', 'options.storage needs options.name (a non-empty string)');
@@ -149,26 +136,18 @@ export class SessionStore {
       if (e instanceof SessionError) throw e;
       throw new SessionError('STORAGE_FAILED', `cannot load "${name}": ${(e as Error).message}`, e);
     }
-    store = new SessionStore(entry, storage, name, lease, ttlMs, record);
-    if (record) store.adopt(record);
+    store = new SessionStore(host, o, storage, name, lease, ttlMs, record);
     return store;
   }
 
-  /** The stored home DC and user id become the entry's. */
-  private adopt(record: SessionRecord): void {
-    const e = this.entry;
-    if (e.options.import?.userId == null && record.userId !== undefined) e.userId = record.userId;
-    if (record.dcId !== e.dcId && record.authKeys[record.dcId]) {
-      // `address` names the requested DC's address; the session goes home.
-      const o: SessionOpenOptions = { ...e.options, address: undefined };
-      if (e.options.address && !e.knownDcs.has(e.dcId)) e.knownDcs.set(e.dcId, e.options.address);
-      e.options = o;
-      e.dcId = record.dcId;
-    }
+  /** The record as loaded at open: where the session lives (a DC with a stored key) and its user. */
+  get stored(): { dcId: number | undefined; userId: bigint | undefined } {
+    const r = this.record;
+    return { dcId: r?.authKeys[r.dcId] ? r.dcId : undefined, userId: r?.userId };
   }
 
   /** The stored key of `dcId`, if any. */
-  keyFor(dcId: number): StoredKey | undefined {
+  keyFor(dcId: number): KeyMaterial | undefined {
     const a = this.record?.authKeys[dcId];
     return a && { authKey: a.authKey, serverSalt: a.serverSalt, timeOffset: a.timeOffset };
   }
@@ -183,7 +162,7 @@ export class SessionStore {
    * nothing is written when it is stored already. Rejects with STORAGE_FAILED
    * or LEASE_LOST.
    */
-  async useKey(dcId: number, key: StoredKey): Promise<void> {
+  async useKey(dcId: number, key: KeyMaterial): Promise<void> {
     this.check();
     if (this.record?.authKeys[dcId]?.authKey.equals(key.authKey)) return;
     const auth: DcAuth = {
@@ -193,13 +172,13 @@ export class SessionStore {
     };
     await this.reliably(`the auth key of DC ${dcId}`, async () => {
       if (this.record) return this.write({ authKeys: { [dcId]: auth } });
-      const e = this.entry;
+      const now = this.host.snapshot();
       const record: SessionRecord = {
         name: this.name,
-        dcId: e.dcId,
+        dcId: now.dcId,
         authKeys: { [dcId]: auth },
-        userId: e.userId ?? undefined,
-        testMode: e.options.environment === 'test',
+        userId: now.userId ?? undefined,
+        testMode: this.options.environment === 'test',
         updatedAt: Date.now(),
       };
       await this.fenced(() => this.storage.save(record, { owner: this.lease.owner }));
@@ -215,12 +194,14 @@ export class SessionStore {
     await this.reliably('the updates state', this.flushJob);
   }
 
-  /** Sees the session's events: salt changes and reconnects are coalesced, a migration is written at once. */
-  observe(kind: string): void {
-    // A migration that finished after the lease was lost must not leave its new connection running.
-    if (kind === 'migrated' && this.lostError) this.entry.driver?.fail(this.lostError);
-    if (kind === 'migrated') this.schedule(0);
-    else if (kind === 'saltChanged' || kind === 'connected') this.schedule(this.saveDelayMs);
+  /** Something worth storing changed (a salt, a reconnect's clock): written soon, coalesced. */
+  saveSoon(): void {
+    this.schedule(this.saveDelayMs);
+  }
+
+  /** Something that must not wait changed (the home DC, the user id): written now. */
+  saveNow(): void {
+    this.schedule(0);
   }
 
   /** A login (user id) or an updates.getState answer. */
@@ -231,11 +212,6 @@ export class SessionStore {
       this.updates.version++;
       this.schedule(0);
     }
-  }
-
-  /** The user id changed (onAuth). */
-  authChanged(): void {
-    this.schedule(0);
   }
 
   /** Throws LEASE_LOST once the lease is gone or may have run out. */
@@ -251,21 +227,16 @@ export class SessionStore {
   }
 
   /**
-   * Nothing leaves under the key unless the lease is still held: every transmit
-   * checks it first. (A process woken from a stall inside its poll phase reads
-   * its sockets and runs setImmediate before its timers, so the watchdog alone
-   * could come too late.) Once lost, transmit sends nothing.
+   * Asked before every transmit of every connection: nothing leaves under the key
+   * unless the lease is still held. (A process woken from a stall inside its poll
+   * phase reads its sockets and runs setImmediate before its timers, so the watchdog
+   * alone could come too late.) False once lost, and the session is stopped.
    */
-  guard(driver: Driver): void {
-    const link = driver.link;
-    const transmit = link.transmit.bind(link);
-    link.transmit = (now, bodies) => {
-      if (!this.lostError && !this.closed && !this.leaseValid()) {
-        this.lose(new SessionLeaseLostError(this.name, this.lease.owner));
-      }
-      if (this.lostError) return { frame: null, msgIds: [] };
-      return transmit(now, bodies);
-    };
+  mayTransmit(): boolean {
+    if (!this.lostError && !this.closed && !this.leaseValid()) {
+      this.lose(new SessionLeaseLostError(this.name, this.lease.owner));
+    }
+    return !this.lostError;
   }
 
   /** After a successful open: watch the lease. */
@@ -309,26 +280,26 @@ export class SessionStore {
   private diff(): { patch: SessionPatch; updatesVersion: number } | null {
     const r = this.record;
     if (!r) return null; // no key stored yet: nothing to patch
-    const e = this.entry;
+    const now = this.host.snapshot();
     const patch: SessionPatch = {};
     let changed = false;
     // Move home only once the new DC's key is stored (useKey ran before the driver started).
-    if (e.dcId !== r.dcId && r.authKeys[e.dcId]) {
-      patch.dcId = e.dcId;
+    if (now.dcId !== r.dcId && r.authKeys[now.dcId]) {
+      patch.dcId = now.dcId;
       changed = true;
     }
-    const userId = e.userId ?? undefined;
+    const userId = now.userId ?? undefined;
     if (userId !== r.userId) {
       patch.userId = userId;
       changed = true;
     }
-    const d = e.driver;
-    const stored = d && r.authKeys[d.config.dcId];
-    if (d && stored?.authKey.equals(d.authKey)) {
-      const serverSalt = d.link.salt;
-      const timeOffset = d.link.timeOffset / 1000;
+    const c = now.connection;
+    const stored = c && r.authKeys[c.dcId];
+    if (c && stored?.authKey.equals(c.authKey)) {
+      const serverSalt = c.serverSalt;
+      const timeOffset = c.timeOffsetMs / 1000;
       if (serverSalt !== stored.serverSalt || timeOffset !== stored.timeOffset) {
-        patch.authKeys = { [d.config.dcId]: { ...stored, serverSalt, timeOffset } };
+        patch.authKeys = { [c.dcId]: { ...stored, serverSalt, timeOffset } };
         changed = true;
       }
     }
@@ -437,9 +408,9 @@ export class SessionStore {
 
   private report(e: unknown, attempt: number, willRetry: boolean): void {
     const message = `session "${this.name}": storage write failed: ${(e as Error)?.message ?? e}`;
-    this.entry.notify({
+    this.host.notify({
       kind: 'storageError',
-      sessionId: this.entry.id,
+      sessionId: this.host.sessionId,
       code: 'STORAGE_FAILED',
       message,
       attempt,
@@ -484,11 +455,7 @@ export class SessionStore {
     this.lostError = err;
     this.stopTimers();
     void this.lease.release().catch(() => {});
-    const e = this.entry;
-    e.driver?.fail(err);
-    for (const d of e.draining) d.fail(err);
-    e.plain?.close();
-    e.notify({ kind: 'leaseLost', sessionId: e.id, code: 'LEASE_LOST', message: err.message });
+    this.host.onLeaseLost(err);
   }
 
   private stopTimers(): void {

@@ -5,11 +5,25 @@
 // events (seqno 0).
 
 import { PlainMsgIds, wrapPlain } from '../auth';
+import { handshakeDcId } from '../dcs';
 import * as TL from '../tl';
 import { TransportConnection } from '../transport';
-import { handshakeDcId } from './dcs';
-import type { SessionEntry } from './registry';
-import { type SessionAddress, SessionError } from './types';
+import {
+  type SessionAddress,
+  SessionError,
+  type SessionEvent,
+  type SessionId,
+  type SessionOpenOptions,
+} from './types';
+
+/** What the plain sender needs from its session. */
+export interface PlainHost {
+  readonly sessionId: SessionId;
+  /** The DC the connection goes to (its obfuscated2 header names it). */
+  readonly dcId: number;
+  readonly options: SessionOpenOptions;
+  notify(e: SessionEvent): void;
+}
 
 export class PlainSender {
   private conn: Promise<TransportConnection> | null = null;
@@ -17,7 +31,7 @@ export class PlainSender {
   private closed = false;
 
   constructor(
-    private readonly s: SessionEntry,
+    private readonly s: PlainHost,
     private readonly address: SessionAddress,
   ) {}
 
@@ -42,7 +56,7 @@ export class PlainSender {
           try {
             object = TL.deserialize(body);
           } catch {}
-          this.s.notify({ kind: 'message', sessionId: this.s.id, msgId, seqno: 0, body, object });
+          this.s.notify({ kind: 'message', sessionId: this.s.sessionId, msgId, seqno: 0, body, object });
         },
         onClose: () => {
           this.conn = null;

@@ -1,11 +1,11 @@
 // Public types of the session registry (DESIGN.md "The public API").
 
 import type { RsaKeyInput } from '../auth';
+import type { DcEnvironment } from '../dcs';
 import type { UnauthorizedReason } from '../login/unauthorized';
 import type { SessionStorage } from '../storage/types';
 import type * as TL from '../tl';
 import type { ProxyErrorCode, ProxyOptions, TransportKind } from '../transport';
-import type { DcEnvironment } from './dcs';
 
 /** A registry's handle on one session: 's1', 's2', ... (unique within the registry). */
 export type SessionId = string;

@@ -1,5 +1,7 @@
 // Session storage: what a session keeps across restarts and processes, the
 // adapters that keep it, session strings, and leases (one key, one owner).
+
+export { authKeyIdOf } from '../auth/key';
 export type { DriverName } from './drivers';
 export {
   SessionDecodeError,
@@ -12,6 +14,7 @@ export {
 } from './errors';
 export { aesGcmKeyCipher, type KeyCipher } from './key-cipher';
 export { type HeldLease, type HoldOptions, holdLease, newOwnerId, renewLeases } from './lease';
+export { holdBatched, LeaseRenewer, RENEW_BATCH, type RenewerStats } from './lease-renewer';
 export { MemoryStorage, type MemoryStorageOptions } from './memory';
 export { applyPatch } from './merge';
 export {
@@ -23,7 +26,6 @@ export {
 } from './postgres';
 export {
   AUTH_KEY_BYTES,
-  authKeyIdOf,
   type CodecOptions,
   decodeRecord,
   encodeRecord,

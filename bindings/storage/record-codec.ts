@@ -12,6 +12,7 @@
 // The check catches truncated or mistyped strings and torn storage; it is no
 // authentication (a KeyCipher authenticates the sealed keys).
 import * as crypto from 'node:crypto';
+import { authKeyIdOf } from '../auth/key';
 import { SessionDecodeError, SessionRecordError } from './errors';
 import type { KeyCipher } from './key-cipher';
 import type { DcAuth, SessionRecord, TempAuthKey } from './types';
@@ -32,11 +33,6 @@ const K_TEMP = 1;
 const oneShot = (crypto as { hash?: (alg: string, data: Buffer, enc: 'buffer') => Buffer }).hash;
 const digest = (alg: 'sha1' | 'sha256', data: Buffer): Buffer =>
   oneShot ? oneShot(alg, data, 'buffer') : crypto.createHash(alg).update(data).digest();
-
-/** auth_key_id: the low 64 bits of SHA-1(auth_key) (core.telegram.org/mtproto/description). */
-export function authKeyIdOf(authKey: Buffer): bigint {
-  return digest('sha1', authKey).readBigUInt64LE(12);
-}
 
 function check(bytes: Buffer): Buffer {
   return digest('sha256', bytes).subarray(0, 4);

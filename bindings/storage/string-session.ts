@@ -14,7 +14,7 @@
 // Neither carries a server salt, time offset or user id: an imported session
 // starts with salt 0 (the first request draws bad_server_salt, which the
 // session adopts) and learns the rest from the server.
-import { dcAddresses } from '../session/dcs';
+import { dcAddresses } from '../dcs';
 import { SessionDecodeError, SessionRecordError } from './errors';
 import { packIp, unpackIp } from './ip-bytes';
 import { AUTH_KEY_BYTES, type CodecOptions, decodeRecord, encodeRecord } from './record-codec';

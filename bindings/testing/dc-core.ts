@@ -11,8 +11,8 @@ import { AuthKeyRecord } from './keys';
 import { type BuiltinHost, builtinHandlers, type DispatchHost, runQuery } from './methods';
 import { quickAckToken } from './quick-ack';
 import type { HandshakeServer } from './server-handshake';
-import type { WorldLink } from './test-dc';
 import type { Execution, Handler, SessionSelector, TestDcStats } from './types';
+import type { WorldLink } from './world-link';
 
 /** How many executions `executions()` keeps (the oldest tenth goes past it). */
 export const EXECUTION_LOG_LIMIT = 100_000;

@@ -1,7 +1,7 @@
 // The authorization keys a TestDc knows, shared by all its connections (like a real DC),
 // each with its salts and its sessions.
 
-import { createHash } from 'node:crypto';
+import { authKeyIdOf } from '../auth/key';
 import type { DcSession } from './dc-session';
 import { SaltSchedule } from './salts';
 import type { CreatedKey } from './server-handshake';
@@ -69,7 +69,4 @@ export class AuthKeyRecord {
   }
 }
 
-/** The lower 64 bits of SHA1(auth_key), as the client sends them (little-endian). */
-export function authKeyIdOf(authKey: Buffer): bigint {
-  return createHash('sha1').update(authKey).digest().readBigUInt64LE(12);
-}
+export { authKeyIdOf };

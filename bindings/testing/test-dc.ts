@@ -26,13 +26,7 @@ import type {
   TestDcOptions,
   TestDcStats,
 } from './types';
-
-/** What a world shares with its DCs (a lone TestDc is a world of one). */
-export interface WorldLink {
-  dcOptions(): Array<{ dcId: number; host: string; port: number }>;
-  readonly authorizations: AuthorizationRegistry;
-  readonly accounts: AccountDirectory;
-}
+import type { WorldLink } from './world-link';
 
 export class TestDc {
   readonly dcId: number;

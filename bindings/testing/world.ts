@@ -6,8 +6,9 @@ import type * as TL from '../tl';
 import { AccountDirectory } from './accounts';
 import { AuthorizationRegistry } from './authorizations';
 import { generateTestRsaKey, type RsaPublicKeyInfo, sharedTestRsaKey } from './rsa-key';
-import { TestDc, type WorldLink } from './test-dc';
+import { TestDc } from './test-dc';
 import type { Handler, TestDcOptions } from './types';
+import type { WorldLink } from './world-link';
 
 export interface TestWorldOptions extends Omit<TestDcOptions, 'dcId' | 'port'> {
   /** The DC ids to start (default 1..5). */

@@ -30,8 +30,8 @@ pub struct LinkTransmit {
     /// never reused, so it can go to `socket.write` as it is.
     #[napi(ts_type = "Buffer | null")]
     pub frame: Either<FrameView, Null>,
-    /// msg_ids of the requests the frames carry, in queue order (earlier enqueued
-    /// ones, re-sends, then `bodies`).
+    /// msg_ids given to `bodies`, in their order: how a driver learns the ids of
+    /// the requests it sends (one crossing per direction).
     #[napi(ts_type = "Array<bigint>")]
     pub msg_ids: Ids,
     /// When to call transmit again (ms since the epoch), or absent when idle.
@@ -165,6 +165,26 @@ impl MtpLink {
             .inner
             .session_mut()
             .enqueue_ping(u64_of(&ping_id), disconnect_delay, ms(now)))
+    }
+
+    /// Queues auth.bindTempAuthKey binding this link's key (a temporary key) to the
+    /// 256-byte `permKey` until `expiresAt` (unix seconds, server clock); returns the
+    /// query's msg_id. The query's encrypted_message names that msg_id, and a new one
+    /// whenever the link re-stamps it (a `resent` event names both).
+    #[napi]
+    pub fn bind_temp_key(
+        &mut self,
+        perm_key: BufferSlice,
+        nonce: BigInt,
+        expires_at: i32,
+        now: f64,
+    ) -> Result<BigInt, JsError> {
+        let perm = mtp_convert::auth_key(&perm_key)?;
+        let nonce = u64_of(&nonce);
+        let session = self.inner.session_mut();
+        Ok(big(with_random(|random| {
+            session.enqueue_bind(perm, nonce, expires_at, ms(now), random)
+        })?))
     }
 
     /// Forgets a queued or in-flight request; a later answer to it is dropped.

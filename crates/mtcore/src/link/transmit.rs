@@ -41,8 +41,8 @@ impl Frames {
 #[derive(Debug, Default)]
 pub struct Transmit {
     pub frames: Frames,
-    /// msg_ids of the driver's messages the frames carry (earlier queued ones,
-    /// re-sends, then the bodies of this call), as `mtp::Transmit` lists them.
+    /// msg_ids the session gave the bodies of this call, in their order (the
+    /// driver learns each request's id from the call that sends it).
     pub msg_ids: Vec<u64>,
     /// When to call `transmit` again (ms since the epoch), or None when idle.
     pub deadline: Option<i64>,
@@ -63,10 +63,12 @@ impl Link {
         rng: &mut dyn FnMut(&mut [u8]),
     ) -> Result<Transmit, LinkError> {
         self.check_ready()?;
-        if !bodies.is_empty() {
-            self.session.enqueue_all(bodies, now)?;
-        }
-        self.send_due(now, rng)
+        let ids = if bodies.is_empty() {
+            Vec::new()
+        } else {
+            self.session.enqueue_all(bodies, now)?
+        };
+        self.send_due(now, ids, rng)
     }
 
     /// `transmit` for bodies the caller holds as slices: each is checked before
@@ -81,11 +83,12 @@ impl Link {
             crate::mtp::session::check_body(b.as_ref()).map_err(LinkError::Body)?;
         }
         self.check_ready()?;
-        // Checked above, so each enqueue succeeds: no list of bodies or of ids to build.
+        // Checked above, so each enqueue succeeds.
+        let mut ids = Vec::with_capacity(bodies.len());
         for b in bodies {
-            self.session.enqueue(b.as_ref().to_vec(), true, now)?;
+            ids.push(self.session.enqueue(b.as_ref().to_vec(), true, now)?);
         }
-        self.send_due(now, rng)
+        self.send_due(now, ids, rng)
     }
 
     /// Refuses to queue on a broken link or before a server read the preamble.
@@ -99,10 +102,12 @@ impl Link {
         Ok(())
     }
 
-    /// Packs, encrypts and frames whatever the session has due.
+    /// Packs, encrypts and frames whatever the session has due; `msg_ids` are the
+    /// ids of the bodies this call queued.
     fn send_due(
         &mut self,
         now: i64,
+        msg_ids: Vec<u64>,
         rng: &mut dyn FnMut(&mut [u8]),
     ) -> Result<Transmit, LinkError> {
         let t = self.session.transmit(now, rng);
@@ -115,7 +120,7 @@ impl Link {
         let frames = self.frame(t.packets, rng)?;
         Ok(Transmit {
             frames,
-            msg_ids: t.msg_ids,
+            msg_ids,
             deadline: self.wake_at(t.deadline),
         })
     }

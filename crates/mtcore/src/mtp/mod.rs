@@ -6,6 +6,7 @@
 //! wake-up time goes out as a deadline.
 
 pub mod acks;
+pub mod bind;
 pub mod events;
 pub mod gzip;
 pub mod inflight;

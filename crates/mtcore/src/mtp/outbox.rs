@@ -9,6 +9,7 @@
 
 use std::collections::VecDeque;
 
+use super::bind::BindRequest;
 use super::wire;
 
 /// Bytes a message takes inside a container besides its body: msg_id, seqno, bytes.
@@ -63,6 +64,9 @@ pub struct Outgoing {
     /// msg_id of the packet (container or itself) it last went out in.
     pub packet_id: u64,
     pub state_asked_at: Option<i64>,
+    /// An auth.bindTempAuthKey query: its body names its own msg_id, so it is
+    /// built again whenever the message is re-stamped.
+    pub bind: Option<Box<BindRequest>>,
 }
 
 impl Outgoing {
@@ -82,6 +86,7 @@ impl Outgoing {
             sent_at: 0,
             packet_id: 0,
             state_asked_at: None,
+            bind: None,
         }
     }
 

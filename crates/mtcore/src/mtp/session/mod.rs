@@ -47,6 +47,7 @@ mod interleavings;
 use crate::crypto::envelope::{AuthKey, Sender};
 
 use super::acks::AckQueue;
+use super::bind::BindRequest;
 use super::inflight::Inflight;
 use super::msg_id::MsgIdGen;
 use super::outbox::{self, Kind, Limits, Outbox, Outgoing};
@@ -310,6 +311,33 @@ impl Session {
     pub fn enqueue_ping(&mut self, ping_id: u64, disconnect_delay_s: Option<i32>, now: i64) -> u64 {
         let body = super::service::ping(ping_id, disconnect_delay_s);
         self.push(body, true, Kind::User, now)
+    }
+
+    /// Queues auth.bindTempAuthKey binding this session's key (a temporary key) to
+    /// `perm_key` until `expires_at` (unix seconds, server clock); returns its msg_id.
+    /// The query names its own msg_id, here and after every re-stamp (mtp/bind.rs).
+    pub fn enqueue_bind(
+        &mut self,
+        perm_key: AuthKey,
+        nonce: u64,
+        expires_at: i32,
+        now: i64,
+        random: &mut dyn FnMut(&mut [u8]),
+    ) -> u64 {
+        let bind = BindRequest::new(
+            perm_key,
+            self.key.id(),
+            self.session_id,
+            nonce,
+            expires_at,
+            random,
+        );
+        let id = self.next_id(now, &[]);
+        let seqno = self.seq.next(true);
+        let mut m = Outgoing::new(id, seqno, true, Kind::User, bind.body(id));
+        m.bind = Some(Box::new(bind));
+        self.outbox.push(m);
+        id
     }
 
     fn push(&mut self, body: Vec<u8>, content_related: bool, kind: Kind, now: i64) -> u64 {

@@ -46,6 +46,9 @@ impl Session {
         m.prev_ids.push(old);
         self.inflight.alias(&m.prev_ids, new);
         m.msg_id = new;
+        if let Some(bind) = &m.bind {
+            m.body = bind.body(new);
+        }
         m.resend = false;
         m.acked = false;
         m.state_asked_at = None;

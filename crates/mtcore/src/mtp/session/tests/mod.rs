@@ -3,6 +3,7 @@
 //! test's control. Helpers here; the cases in `flows` (normal traffic and checks)
 //! and `recovery` (rejections, losses, salts, sessions).
 
+mod bind;
 mod clock;
 mod flows;
 mod recovery;

@@ -4,43 +4,37 @@
 // in BAD_DC at once, and the rest maps to the registry's error codes.
 
 import type { AuthKeyResult } from '../auth';
+import type { KeyMaterial } from '../auth/key';
 import { proxyFailureCode } from '../transport';
 import type { Driver, DriverConfig } from './driver';
-import type { SessionEntry } from './registry';
 import { floodDelay } from './transport-errors';
-import { type SessionAddress, SessionError } from './types';
-
-/** A key the drivers run on (a permanent key, or a temporary one under PFS). */
-export interface DriverKey {
-  authKey: Buffer;
-  serverSalt: bigint;
-  /** Server time minus local time, seconds. */
-  timeOffset?: number;
-}
+import { type ReconnectOptions, type SessionAddress, SessionError } from './types';
 
 export type DriverHooks = Pick<DriverConfig, 'onTransportError' | 'onClosed'>;
 
-/** What a DC's connections need from the registry. */
-export interface DialHost {
-  readonly entry: SessionEntry;
+/** How a session makes keys and connections to one DC (built by the session with its options). */
+export interface Dialer {
   readonly dcId: number;
   readonly address: SessionAddress;
+  readonly reconnect: ReconnectOptions | undefined;
+  /** Connecting and the key exchange, ms. */
+  readonly timeoutMs: number;
   /** Runs the key exchange with the session's options (throws AuthKeyError). */
   exchangeKey(temp?: { expiresIn: number }): Promise<AuthKeyResult>;
   /** A driver over `key` (not started); throws SessionError BAD_OPTIONS. */
-  newDriver(key: DriverKey, hooks: DriverHooks): Driver;
+  newDriver(key: KeyMaterial, hooks: DriverHooks): Driver;
 }
 
 const DEFAULT_FLOOD_TRIES = 8;
 
-function floodTries(host: DialHost): number {
-  return host.entry.options.reconnect?.maxAttempts ?? DEFAULT_FLOOD_TRIES;
+function floodTries(host: Dialer): number {
+  return host.reconnect?.maxAttempts ?? DEFAULT_FLOOD_TRIES;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Creates a key (temporary with `temp`); -429 retried, errors as SessionError. */
-export async function createKey(host: DialHost, temp?: { expiresIn: number }): Promise<AuthKeyResult> {
+export async function createKey(host: Dialer, temp?: { expiresIn: number }): Promise<AuthKeyResult> {
   const dcId = host.dcId;
   for (let n = 1; ; n++) {
     try {
@@ -48,7 +42,7 @@ export async function createKey(host: DialHost, temp?: { expiresIn: number }): P
     } catch (e) {
       const err = e as { code?: string; transportCode?: number; message?: string };
       if (err.transportCode === -429 && n < floodTries(host)) {
-        await sleep(floodDelay(n, host.entry.options.reconnect));
+        await sleep(floodDelay(n, host.reconnect));
         continue;
       }
       const what = `key exchange with DC ${dcId} failed: ${err.message}`;
@@ -66,8 +60,8 @@ export async function createKey(host: DialHost, temp?: { expiresIn: number }): P
  * `hooks(driver)` gives the driver's hooks (they may need the driver itself).
  */
 export async function startDriver(
-  host: DialHost,
-  key: DriverKey,
+  host: Dialer,
+  key: KeyMaterial,
   hooks: (driver: () => Driver) => DriverHooks = () => ({}),
 ): Promise<Driver> {
   for (let n = 1; ; n++) {
@@ -82,11 +76,10 @@ export async function startDriver(
     driver = d;
     try {
       await d.start();
-      d.updates = host.entry.updates;
       return d;
     } catch (e) {
       if (e instanceof SessionError && e.code === 'TRANSPORT_FLOOD' && n < floodTries(host)) {
-        await sleep(floodDelay(n, host.entry.options.reconnect));
+        await sleep(floodDelay(n, host.reconnect));
         continue;
       }
       throw e;

@@ -9,9 +9,9 @@
 // is gone, is lost at once; a renewal that fails for a transient reason is
 // retried at the next round, and the lease is lost if it runs out meanwhile
 // (expiry is tracked on the local clock, counted from before each request).
-import { SessionLeaseLostError, SessionLockedError } from '../storage/errors';
-import { checkTtl, type HeldLease, type HoldOptions, newOwnerId, renewLeases } from '../storage/lease';
-import type { LeaseClaim, RenewResult, SessionStorage } from '../storage/types';
+import { SessionLeaseLostError, SessionLockedError } from './errors';
+import { checkTtl, type HeldLease, type HoldOptions, newOwnerId, renewLeases } from './lease';
+import type { LeaseClaim, RenewResult, SessionStorage } from './types';
 
 export type { HeldLease };
 

@@ -1,0 +1,3 @@
+// Where Telegram's data centers are (see README.md): below auth, storage and
+// session, which all need the table.
+export { type DcAddress, type DcEnvironment, DEFAULT_PORT, dcAddresses, handshakeDcId } from './table';

@@ -1,0 +1,585 @@
+// One open session: the single owner of its state. The DC it lives on, its user,
+// its connections (the home DC's pool, and pools of DCs it left that still drain),
+// the plain sender, the updates queue and the stored record all belong here; the
+// parts around it (pool/, persist.ts, migrate.ts, plain.ts, the drivers) get a
+// narrow port and report back through it. Nothing else writes these fields.
+
+import { createAuthKey } from '../auth';
+import type { KeyMaterial } from '../auth/key';
+import { authKeyIdOf } from '../auth/key';
+import { dcAddresses, handshakeDcId } from '../dcs';
+import {
+  asUnauthorized,
+  isUnauthorized,
+  type LoggedInUser,
+  type LoginApiOptions,
+  type LoginCalls,
+  loginBot,
+  loginUser,
+  logOut,
+  type UnauthorizedReason,
+  type UserLoginOptions,
+} from '../login';
+import type { JsonValue, UpdatesState } from '../storage/types';
+import * as TL from '../tl';
+import { FloodWaitError, MigrateError } from '../tl';
+import { secretTransportKind } from '../transport';
+import { createKey, type Dialer } from './dialer';
+import { Driver } from './driver';
+import { type DcOption, isAccountMigrate, migrate } from './migrate';
+import { type Notify, notifier } from './notify';
+import { SessionStore, type StoreSnapshot } from './persist';
+import { PlainSender } from './plain';
+import { DcPool } from './pool/dc-pool';
+import type { AttemptLimiter } from './reconnect';
+import { observeResult } from './state';
+import {
+  type CallOptions,
+  type SendResult,
+  type SendType,
+  type SessionAddress,
+  type SessionClient,
+  SessionError,
+  type SessionEvent,
+  type SessionExport,
+  type SessionId,
+  type SessionOpenOptions,
+  type SessionState,
+} from './types';
+import { UpdateQueue } from './updates';
+
+/** Retries of one call (FLOOD_WAIT waited out, migrations followed). */
+const MAX_RETRIES = 5;
+/** How long a DC the session left keeps its connections for calls still answered there. */
+const LEFT_DC_DRAIN_MS = 60_000;
+
+type Updates = TL.Types['Updates'];
+
+export class OpenSession {
+  private dcId: number;
+  private userId: bigint | null;
+  private phoneCodeHash: string | null = null;
+  /** The connections to the DC the session lives on. */
+  private home!: DcPool;
+  /** DCs the session migrated away from: answering what was sent there, then closed. */
+  private readonly left = new Set<DcPool>();
+  private plain: PlainSender | null = null;
+  private queue: UpdateQueue<Updates> | null = null;
+  private paused = false;
+  private store: SessionStore | null = null;
+  /** Addresses by DC: options.address (for the DC asked for), options.dcAddresses, help.getConfig. */
+  private readonly addresses = new Map<number, SessionAddress>();
+  private deliver: Notify = () => {};
+  private client: SessionClient | undefined;
+  private migrating: Promise<void> | null = null;
+  private closed = false;
+  /** Set when the stored session's lease was lost: nothing may be sent again. */
+  private stopped: SessionError | null = null;
+
+  private constructor(
+    readonly id: SessionId,
+    dcId: number,
+    client: SessionClient | undefined,
+    readonly options: SessionOpenOptions,
+    private readonly limiter: AttemptLimiter,
+  ) {
+    this.dcId = dcId;
+    this.userId = options.import?.userId == null ? null : BigInt(options.import.userId);
+    for (const [k, v] of Object.entries(options.dcAddresses ?? {})) this.addresses.set(Number(k), v);
+    if (options.address) this.addresses.set(dcId, options.address);
+    this.setClient(client);
+  }
+
+  /**
+   * Connects (taking the stored record's lease and key first when `options.name` or
+   * `options.storage` is given). Rejects with SessionError, leaving nothing behind.
+   */
+  static async open(
+    id: SessionId,
+    dcId: number,
+    client: SessionClient | undefined,
+    options: SessionOpenOptions,
+    limiter: AttemptLimiter,
+  ): Promise<OpenSession> {
+    const s = new OpenSession(id, dcId, client, options, limiter);
+    if (options.name === undefined && !options.storage) {
+      s.home = await s.connectDc(s.dcId, s.addressOf(s.dcId), options.import);
+      return s;
+    }
+    const store = await SessionStore.open(options, s.storeHost());
+    s.store = store;
+    // The stored home DC (after a migration) and user win over what open was asked.
+    const stored = store.stored;
+    if (options.import?.userId == null && stored.userId !== undefined) s.userId = stored.userId;
+    if (stored.dcId !== undefined) s.dcId = stored.dcId;
+    try {
+      s.home = await s.connectDc(s.dcId, s.addressOf(s.dcId), options.import);
+    } catch (e) {
+      await store.abandon();
+      throw e;
+    }
+    // The lease may have run out while connecting (a stalled process).
+    if (!store.mayTransmit() || s.stopped) {
+      const lost = s.stopped ?? new SessionError('LEASE_LOST', 'the lease was lost while opening');
+      s.home.close(lost);
+      await store.abandon();
+      throw lost;
+    }
+    store.start();
+    return s;
+  }
+
+  // --- Events ---
+
+  /** Every part of the session reports here; the client hears it. */
+  readonly notify = (event: SessionEvent): void => {
+    switch (event.kind) {
+      case 'saltChanged':
+      case 'connected':
+        this.store?.saveSoon();
+        break;
+      case 'rpcError':
+        // The key lost its login: also seen for a message sent with send(), which no
+        // call() awaits (unauthorized() tells the client once, whoever sees it first).
+        if (isUnauthorized(event.code, event.message)) this.unauthorized(event.message);
+        break;
+    }
+    this.deliver(event);
+  };
+
+  /** Who is notified of this session's events from now on. */
+  setClient(client: SessionClient | undefined): void {
+    this.client = client;
+    // A throwing client is reported as badData (to the same client, guarded against loops).
+    let reporting = false;
+    const report = (e: unknown) => {
+      if (reporting) return;
+      reporting = true;
+      try {
+        this.deliver({
+          kind: 'badData',
+          sessionId: this.id,
+          code: 'CLIENT_THREW',
+          message: String((e as Error)?.message ?? e),
+        });
+      } finally {
+        reporting = false;
+      }
+    };
+    this.deliver = notifier(this.client, report);
+  }
+
+  private readonly onUpdate = (update: Updates): void => {
+    this.queue?.push(update);
+  };
+
+  // --- Connections ---
+
+  /** Where `dcId` is: an address given or learned, else the DC table. */
+  private addressOf(dcId: number): SessionAddress {
+    const known = this.addresses.get(dcId);
+    if (known) return known;
+    try {
+      const [a] = dcAddresses(dcId, this.options.environment, this.options.ipv6);
+      return { host: a.host, port: a.port };
+    } catch (e) {
+      throw new SessionError('BAD_OPTIONS', (e as Error).message, e);
+    }
+  }
+
+  private learnAddresses(dcOptions: DcOption[]): void {
+    for (const o of dcOptions) {
+      if (o.mediaOnly || o.cdn || o.ipv6 !== !!this.options.ipv6 || this.addresses.has(o.id)) continue;
+      this.addresses.set(o.id, { host: o.ipAddress, port: o.port });
+    }
+  }
+
+  /**
+   * The connections of `dcId` on the imported key, the stored one, or a new one (stored
+   * before any connection uses it).
+   */
+  private async connectDc(dcId: number, address: SessionAddress, imported?: KeyMaterial): Promise<DcPool> {
+    const dialer = this.dialer(dcId, address);
+    let key = imported ?? this.store?.keyFor(dcId);
+    let created: bigint | null = null;
+    if (!key) {
+      const k = await createKey(dialer);
+      key = k;
+      created = k.authKeyId;
+    }
+    await this.store?.useKey(dcId, key);
+    if (created !== null) this.notify({ kind: 'authKeyCreated', sessionId: this.id, authKeyId: created });
+    let pool: DcPool | undefined;
+    pool = await DcPool.open(
+      {
+        sessionId: this.id,
+        options: this.options,
+        dialer,
+        notify: this.notify,
+        onEnded: () => {
+          // The home DC's connection is gone for good: the updates iterator ends.
+          if (pool !== undefined && pool === this.home) this.queue?.end();
+        },
+      },
+      key,
+    );
+    if (this.paused) pool.setPaused(true);
+    return pool;
+  }
+
+  /** How keys and connections to `dcId` are made with this session's options. */
+  private dialer(dcId: number, address: SessionAddress): Dialer {
+    const o = this.options;
+    // A dd/ee MTProxy secret without a named transport: padded intermediate.
+    const transport = { ...o.transport, kind: o.transport?.kind ?? secretTransportKind(o.transport?.secret) };
+    const wireDcId = handshakeDcId(dcId, o.environment);
+    const store = this.store;
+    const mayTransmit = store ? () => store.mayTransmit() : undefined;
+    return {
+      dcId,
+      address,
+      reconnect: o.reconnect,
+      timeoutMs: o.connectTimeoutMs ?? 10_000,
+      exchangeKey: (temp) =>
+        createAuthKey({
+          host: address.host,
+          port: address.port,
+          dcId,
+          environment: o.environment,
+          transport: transport.kind,
+          obfuscated: transport.obfuscated,
+          secret: transport.secret,
+          proxy: o.proxy,
+          // An `ee` hello is stamped on the server's clock as this session knows it
+          // (a temp key renewal through a fake-TLS MTProxy with a skewed local clock).
+          timeOffsetMs: this.home?.main.link.timeOffset ?? (o.import?.timeOffset ?? 0) * 1000,
+          rsaKeys: o.rsaKeys,
+          timeoutMs: o.connectTimeoutMs,
+          temp,
+        }),
+      newDriver: (key, hooks) => {
+        try {
+          return new Driver({
+            sessionId: this.id,
+            dcId,
+            wireDcId,
+            address,
+            transport,
+            authKey: key.authKey,
+            salt: key.serverSalt,
+            timeOffset: (key.timeOffset ?? 0) * 1000,
+            options: o,
+            notify: this.notify,
+            limiter: this.limiter,
+            mayTransmit,
+            onUpdate: this.onUpdate,
+            ...hooks,
+          });
+        } catch (e) {
+          throw new SessionError('BAD_OPTIONS', (e as Error).message, e);
+        }
+      },
+    };
+  }
+
+  /** Follows USER/PHONE/NETWORK_MIGRATE to `toDc`: the home moves, the old DC drains. */
+  private async migrateTo(toDc: number): Promise<void> {
+    const from = this.home;
+    const pool = await migrate(
+      {
+        from,
+        fromDc: this.dcId,
+        knowsAddress: (id) => this.addresses.has(id),
+        learnAddresses: (opts) => this.learnAddresses(opts),
+        addressOf: (id) => this.addressOf(id),
+        connect: (id, address) => this.connectDc(id, address),
+      },
+      toDc,
+    );
+    // Closed, or the lease was lost, meanwhile: the new connections must not run.
+    if (this.closed || this.stopped) {
+      pool.fail(this.stopped ?? new SessionError('SESSION_CLOSED', 'closed during the migration'));
+      throw this.stopped ?? new SessionError('SESSION_CLOSED', 'closed during the migration');
+    }
+    const fromDc = this.dcId;
+    this.home = pool;
+    this.dcId = toDc;
+    this.left.add(from);
+    from.closeWhenIdle(LEFT_DC_DRAIN_MS, () => this.left.delete(from));
+    this.notify({ kind: 'migrated', sessionId: this.id, fromDc, toDc });
+    this.store?.saveNow();
+  }
+
+  // --- Calls and messages ---
+
+  /**
+   * Calls an API method; resolves with its decoded result. FLOOD_WAIT_X below
+   * `floodWaitThreshold` is waited out and retried; USER/PHONE/NETWORK_MIGRATE_X
+   * moves the session to DC X and retries there.
+   */
+  async call<M extends TL.MethodName>(
+    method: M,
+    params: TL.Params<M>,
+    options: CallOptions = {},
+  ): Promise<TL.Result<M>> {
+    this.store?.check();
+    const request = { _: method, ...params } as unknown as TL.TlObject;
+    for (let attempt = 0; ; attempt++) {
+      if (this.migrating) await this.migrating.catch(() => {});
+      const pool = this.home;
+      try {
+        const result = (await pool.request(request, options)) as TL.Result<M>;
+        this.observe(method, result);
+        return result;
+      } catch (e) {
+        const lost = asUnauthorized(e);
+        if (lost) {
+          this.unauthorized(lost.reason);
+          throw lost;
+        }
+        if (attempt >= MAX_RETRIES || this.closed) throw e;
+        if (e instanceof FloodWaitError && e.seconds < (this.options.floodWaitThreshold ?? 0)) {
+          await new Promise((r) => setTimeout(r, e.seconds * 1000));
+          continue;
+        }
+        if (e instanceof MigrateError && isAccountMigrate(e)) {
+          // Sent before the session moved there: retry on the new connection.
+          if (e.dcId === this.dcId && pool !== this.home) continue;
+          if (e.dcId === this.dcId) throw e;
+          this.migrating ??= this.migrateTo(e.dcId).finally(() => {
+            this.migrating = null;
+          });
+          await this.migrating;
+          continue;
+        }
+        throw e;
+      }
+    }
+  }
+
+  /** What a result teaches: the user after a login, phone_code_hash, the updates state. */
+  private observe(method: string, result: unknown): void {
+    observeResult(result, (info) => {
+      if (info.userId !== undefined) this.setUser(info.userId);
+      if (info.phoneCodeHash !== undefined) this.phoneCodeHash = info.phoneCodeHash;
+    });
+    this.store?.observeResult(method, result);
+  }
+
+  /** One message, encrypted on the home DC's main connection or plain on a connection of its own. */
+  async send(message: TL.TlObject | Buffer, type: SendType): Promise<SendResult> {
+    let body: Buffer;
+    try {
+      body = Buffer.isBuffer(message) ? message : TL.serialize(message);
+    } catch (e) {
+      return { ok: false, reason: { code: 'BAD_MESSAGE', message: (e as Error).message } };
+    }
+    try {
+      if (type === 'plain') {
+        this.plain ??= new PlainSender(
+          { sessionId: this.id, dcId: this.dcId, options: this.options, notify: this.notify },
+          this.addressOf(this.dcId),
+        );
+        return { ok: true, messageId: await this.plain.send(body) };
+      }
+      // Under PFS a message on a temporary key the server lost moves to the next key.
+      const { msgId, driver } = await this.home.send(body);
+      if (driver.status === 'closed') {
+        return {
+          ok: false,
+          reason: { code: 'SESSION_CLOSED', message: 'closed before the message was sent' },
+        };
+      }
+      if (driver.status === 'failed') {
+        const message = 'the connection failed before the message was sent';
+        return { ok: false, reason: { code: 'NOT_CONNECTED', message } };
+      }
+      return { ok: true, messageId: msgId };
+    } catch (e) {
+      const code = e instanceof SessionError ? e.code : 'NOT_CONNECTED';
+      return { ok: false, reason: { code, message: (e as Error).message } };
+    }
+  }
+
+  /** Decoded updates, with back-pressure (see updates.ts). */
+  updates(): AsyncIterable<Updates> {
+    this.queue ??= new UpdateQueue<Updates>(
+      this.options.updatesQueueSize ?? 1000,
+      () => this.setPaused(true),
+      () => this.setPaused(false),
+    );
+    return this.queue;
+  }
+
+  /** Back-pressure of the updates iterator: every connection of the home DC, those made later too. */
+  private setPaused(paused: boolean): void {
+    this.paused = paused;
+    this.home.setPaused(paused);
+  }
+
+  // --- Keys and state ---
+
+  /** Everything needed to open the session elsewhere (`options.import`). Holds the key. */
+  export(): SessionExport {
+    const key = this.home.exportedKey();
+    return {
+      userId: this.userId,
+      authKey: Buffer.from(key.authKey),
+      serverSalt: key.serverSalt,
+      dcId: this.dcId,
+      timeOffset: Math.round(this.home.main.link.timeOffset / 1000),
+    };
+  }
+
+  /** Reconnects with another key (a new MTProto session); requests pending under the old one fail with KEY_CHANGED. */
+  async import(userId: bigint | number | null, authKey: Buffer, serverSalt: bigint): Promise<void> {
+    const old = this.home;
+    const pool = await this.connectDc(this.dcId, this.addressOf(this.dcId), {
+      authKey,
+      serverSalt,
+      timeOffset: Math.round(old.main.link.timeOffset / 1000),
+    });
+    if (this.closed) {
+      pool.close();
+      throw new SessionError('SESSION_CLOSED', 'closed during import');
+    }
+    this.home = pool;
+    this.setUser(userId == null ? null : BigInt(userId));
+    old.close(new SessionError('KEY_CHANGED', 'the session key was replaced'));
+  }
+
+  /** The session's state (no key material). */
+  state(): SessionState {
+    const main = this.home.main;
+    const link = main.link;
+    const st = link.exportState();
+    return {
+      sessionId: this.id,
+      dcId: this.dcId,
+      userId: this.userId,
+      authKeyId: authKeyIdOf(this.home.exportedKey().authKey),
+      serverSalt: link.salt,
+      mtpSessionId: link.sessionId,
+      seqno: st.seqno,
+      lastMsgId: st.lastMsgId,
+      initConnectionSent: main.initEverSent,
+      phoneCodeHash: this.phoneCodeHash,
+      timeOffset: Math.round(link.timeOffset / 1000),
+      status: main.status,
+      // Every connection of the home DC: pool, draining generations.
+      pending: this.home.pendingCount(),
+    };
+  }
+
+  /** Writes the updates state to the stored record. */
+  async saveUpdatesState(state: UpdatesState | JsonValue): Promise<void> {
+    if (!this.store)
+      throw new SessionError('BAD_OPTIONS', `${this.id} was not opened with a name (no storage)`);
+    await this.store.saveUpdatesState(state as JsonValue);
+  }
+
+  /** The stored updates state: as loaded, then as last saved. */
+  storedUpdatesState(): UpdatesState | JsonValue | undefined {
+    return this.store?.updatesState;
+  }
+
+  // --- Logins ---
+
+  loginBot(botToken: string, options: LoginApiOptions): Promise<LoggedInUser> {
+    return loginBot(this.loginCalls(), botToken, options);
+  }
+
+  loginUser(options: UserLoginOptions): Promise<LoggedInUser> {
+    return loginUser(this.loginCalls(), options);
+  }
+
+  async logOut(): Promise<void> {
+    await logOut(this.loginCalls());
+    this.phoneCodeHash = null;
+    this.setUser(null);
+  }
+
+  private loginCalls(): LoginCalls {
+    return {
+      call: (method, params) => this.call(method, params),
+      dropPhoneCodeHash: () => {
+        this.phoneCodeHash = null;
+      },
+    };
+  }
+
+  private setUser(userId: bigint | null): void {
+    if (userId === this.userId) return;
+    this.userId = userId;
+    this.store?.saveNow();
+  }
+
+  /** The key lost its authorization (revoked, logged out elsewhere, deactivated): tell the client once. */
+  private unauthorized(reason: UnauthorizedReason): void {
+    const userId = this.userId;
+    if (userId === null) return;
+    this.phoneCodeHash = null;
+    this.setUser(null);
+    this.notify({ kind: 'unauthorized', sessionId: this.id, reason, userId });
+  }
+
+  // --- The stored record ---
+
+  private storeHost() {
+    return {
+      sessionId: this.id,
+      notify: this.notify,
+      snapshot: (): StoreSnapshot => {
+        const main = this.home?.main;
+        return {
+          dcId: this.dcId,
+          userId: this.userId,
+          connection: main
+            ? {
+                dcId: main.config.dcId,
+                authKey: main.authKey,
+                serverSalt: main.link.salt,
+                timeOffsetMs: main.link.timeOffset,
+              }
+            : null,
+        };
+      },
+      onLeaseLost: (error: SessionError) => this.stop(error),
+    };
+  }
+
+  /** The lease is lost: nothing more is sent under the key, by any connection. */
+  private stop(error: SessionError): void {
+    if (this.stopped) return;
+    this.stopped = error;
+    this.home?.fail(error);
+    for (const pool of this.left) pool.fail(error);
+    this.plain?.close();
+    this.notify({ kind: 'leaseLost', sessionId: this.id, code: 'LEASE_LOST', message: error.message });
+  }
+
+  /** Stops every connection and timer; pending requests fail with SESSION_CLOSED; emits `closed`. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.home.close();
+    for (const pool of this.left) pool.close();
+    this.left.clear();
+    this.plain?.close();
+    this.queue?.end();
+    // A stored session: its last state written, its lease given back (rejects with STORAGE_FAILED).
+    const failed = this.store
+      ? await this.store.close().then(
+          () => null,
+          (e: unknown) => e,
+        )
+      : null;
+    this.notify({ kind: 'closed', sessionId: this.id });
+    if (failed) throw failed;
+  }
+
+  /** The home DC's connections (diagnostics, tests). */
+  get connections(): DcPool {
+    return this.home;
+  }
+}

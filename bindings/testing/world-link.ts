@@ -1,0 +1,11 @@
+// What a TestWorld shares with its DCs (a lone TestDc is a world of one): its own
+// file so that the DC, its core and the world all import it downward.
+
+import type { AccountDirectory } from './accounts';
+import type { AuthorizationRegistry } from './authorizations';
+
+export interface WorldLink {
+  dcOptions(): Array<{ dcId: number; host: string; port: number }>;
+  readonly authorizations: AuthorizationRegistry;
+  readonly accounts: AccountDirectory;
+}
