@@ -27,7 +27,7 @@ import { secretTransportKind } from '../transport';
 import { Chains } from './chains';
 import { createKey, type Dialer } from './dialer';
 import { aborted, Driver, type RequestOptions } from './driver';
-import { isAccountMigrate, migrate } from './migrate';
+import { authorizedOn, isAccountMigrate, migrate } from './migrate';
 import { type Notify, notifier } from './notify';
 import { SessionStore, type StoreSnapshot } from './persist';
 import { PlainSender } from './plain';
@@ -100,6 +100,13 @@ const LEFT_DC_DRAIN_MS = 60_000;
 
 type Updates = TL.Types['Updates'];
 
+/** Where a pool of another DC connects: media-only addresses first, or a CDN DC with its own keys. */
+interface DcPlace {
+  media?: boolean;
+  cdn?: boolean;
+  rsaKeys?: string[];
+}
+
 export class OpenSession {
   private dcId: number;
   private userId: bigint | null;
@@ -108,6 +115,10 @@ export class OpenSession {
   private home!: DcPool;
   /** DCs the session migrated away from: answering what was sent there, then closed. */
   private readonly left = new Set<DcPool>();
+  /** Connections to other DCs for calls that name one (`CallOptions.dc`): made on first use. */
+  private readonly others = new Map<string, Promise<DcPool>>();
+  /** help.getCdnConfig's RSA keys of the CDN DCs, asked once. */
+  private cdnKeys: Promise<string[]> | null = null;
   private plain: PlainSender | null = null;
   private queue: UpdateQueue<Updates> | null = null;
   private paused = false;
@@ -247,16 +258,18 @@ export class OpenSession {
   // --- Connections ---
 
   /** Where `dcId` is, in the order to try: given addresses, help.getConfig's, the built-in table. */
-  private addressesOf(dcId: number): SessionAddress[] {
+  private addressesOf(dcId: number, place: DcPlace = {}): SessionAddress[] {
     const o = this.options;
     try {
       return this.dcs
         .candidates(dcId, {
+          media: place.media,
+          cdn: place.cdn,
           preferIpv6: o.ipv6,
           proxied: o.proxy !== undefined,
           obfuscated: !!o.transport?.obfuscated || o.transport?.secret !== undefined,
         })
-        .map((e) => ({ host: e.host, port: e.port }));
+        .map((e) => ({ host: e.host, port: e.port, mediaOnly: e.mediaOnly }));
     } catch (e) {
       throw new SessionError('BAD_OPTIONS', (e as Error).message, e);
     }
@@ -266,26 +279,31 @@ export class OpenSession {
    * The connections of `dcId` on the imported key, the stored one, or a new one (stored
    * before any connection uses it).
    */
-  private async connectDc(dcId: number, imported?: KeyMaterial): Promise<DcPool> {
-    const dialer = this.dialer(dcId, this.addressesOf(dcId));
+  private async connectDc(dcId: number, imported?: KeyMaterial, place: DcPlace = {}): Promise<DcPool> {
+    const dialer = this.dialer(dcId, this.addressesOf(dcId, place), place);
     // connectTimeoutMs bounds all of it: key exchange, connection, binding, retries.
     const deadline = Date.now() + dialer.timeoutMs;
-    let key = imported ?? this.store?.keyFor(dcId);
+    // A CDN DC's key is its own business: not stored, not reused.
+    const store = place.cdn ? undefined : this.store;
+    let key = imported ?? store?.keyFor(dcId);
     let created: bigint | null = null;
     if (!key) {
       const k = await createKey(dialer, undefined, deadline);
       key = k;
       created = k.authKeyId;
     }
-    await this.store?.useKey(dcId, key);
+    await store?.useKey(dcId, key);
     if (created !== null) this.notify({ kind: 'authKeyCreated', sessionId: this.id, authKeyId: created });
     let pool: DcPool | undefined;
+    const home = place.media === undefined && place.cdn === undefined;
     pool = await DcPool.open(
       {
         sessionId: this.id,
-        options: this.options,
+        // A CDN DC binds no temporary key (it has no authorization to bind to).
+        options: place.cdn ? { ...this.options, pfs: false } : this.options,
         dialer,
         notify: this.notify,
+        withoutUpdates: !home,
         onEnded: () => {
           // The home DC's connection is gone for good: the updates iterator ends.
           if (pool !== undefined && pool === this.home) this.queue?.end();
@@ -299,11 +317,18 @@ export class OpenSession {
   }
 
   /** How keys and connections to `dcId` are made with this session's options. */
-  private dialer(dcId: number, addresses: SessionAddress[]): Dialer {
+  private dialer(
+    dcId: number,
+    addresses: Array<SessionAddress & { mediaOnly?: boolean }>,
+    place: DcPlace,
+  ): Dialer {
     const o = this.options;
     // A dd/ee MTProxy secret without a named transport: padded intermediate.
     const transport = { ...o.transport, kind: o.transport?.kind ?? secretTransportKind(o.transport?.secret) };
-    const wireDcId = handshakeDcId(dcId, o.environment);
+    // A media-only address is asked for by its negative DC id (p_q_inner_data_dc, obfuscated2).
+    const media = addresses[0]?.mediaOnly === true;
+    const wireDcId = handshakeDcId(dcId, o.environment, media);
+    const rsaKeys = place.rsaKeys ? [...(o.rsaKeys ?? []), ...place.rsaKeys] : o.rsaKeys;
     const store = this.store;
     const mayTransmit = store ? () => store.mayTransmit() : undefined;
     return {
@@ -315,6 +340,7 @@ export class OpenSession {
         createAuthKey({
           addresses,
           dcId,
+          media,
           environment: o.environment,
           transport: transport.kind,
           obfuscated: transport.obfuscated,
@@ -323,7 +349,7 @@ export class OpenSession {
           // An `ee` hello is stamped on the server's clock as this session knows it
           // (a temp key renewal through a fake-TLS MTProxy with a skewed local clock).
           timeOffsetMs: this.home?.main.link.timeOffset ?? (o.import?.timeOffset ?? 0) * 1000,
-          rsaKeys: o.rsaKeys,
+          rsaKeys,
           timeoutMs: Math.max(1, Math.min(o.connectTimeoutMs ?? 10_000, deadline - Date.now())),
           // The whole exchange, retries included, ends by the deadline.
           signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())),
@@ -352,6 +378,57 @@ export class OpenSession {
         }
       },
     };
+  }
+
+  /** The connections a call goes on: the home DC's, or another DC's (`options.dc`), made on first use. */
+  private poolFor(options: CallOptions): DcPool | Promise<DcPool> {
+    const dc = options.dc;
+    if (dc === undefined || (dc === this.dcId && !options.cdn)) return this.home;
+    const key = `${dc}${options.cdn ? ':cdn' : ''}`;
+    let p = this.others.get(key);
+    if (!p) {
+      const made = this.openOther(dc, options.cdn === true);
+      this.others.set(key, made);
+      made.catch(() => {
+        if (this.others.get(key) === made) this.others.delete(key);
+      });
+      p = made;
+    }
+    return p;
+  }
+
+  /**
+   * Connections to DC `dcId` for calls that name it: authorized as the session is at home
+   * (media-only addresses first); a CDN DC with its keys from help.getCdnConfig, no
+   * authorization (core.telegram.org/cdn).
+   */
+  private async openOther(dcId: number, cdn: boolean): Promise<DcPool> {
+    if (cdn || !this.dcs.knows(dcId)) await this.refreshDcs();
+    const pool = cdn
+      ? await this.connectDc(dcId, undefined, { cdn: true, rsaKeys: await this.cdnRsaKeys() })
+      : await authorizedOn(this.home, dcId, () => this.connectDc(dcId, undefined, { media: true }));
+    if (this.closed || this.stopped) {
+      const error = this.stopped ?? new SessionError('SESSION_CLOSED', 'the session was closed');
+      pool.fail(error);
+      throw error;
+    }
+    return pool;
+  }
+
+  /** The CDN DCs' RSA keys (help.getCdnConfig), asked once per session. */
+  private cdnRsaKeys(): Promise<string[]> {
+    this.cdnKeys ??= (
+      this.home.request({ _: 'help.getCdnConfig' } as TL.TlObject, { timeoutMs: 10_000 }) as Promise<{
+        publicKeys: Array<{ publicKey: string }>;
+      }>
+    ).then(
+      (c) => c.publicKeys.map((k) => k.publicKey),
+      (e) => {
+        this.cdnKeys = null;
+        throw e;
+      },
+    );
+    return this.cdnKeys;
   }
 
   /** Follows USER/PHONE/NETWORK_MIGRATE to `toDc`: the home moves, the old DC drains. */
@@ -427,7 +504,9 @@ export class OpenSession {
           signal,
           options.timeoutMs,
         );
-      const pool = this.home;
+      const target = this.poolFor(options);
+      const pool =
+        target instanceof Promise ? await within(target, deadline, signal, options.timeoutMs) : target;
       const left = deadline - Date.now();
       if (left <= 0) throw timedOut(options.timeoutMs);
       try {
@@ -453,7 +532,7 @@ export class OpenSession {
           await within(sleep(e.seconds * 1000), deadline, signal, options.timeoutMs);
           continue;
         }
-        if (e instanceof MigrateError && isAccountMigrate(e)) {
+        if (e instanceof MigrateError && isAccountMigrate(e) && pool === this.home) {
           // Sent before the session moved there: retry on the new connection.
           if (e.dcId === this.dcId && pool !== this.home) continue;
           if (e.dcId === this.dcId) throw e;
@@ -692,6 +771,7 @@ export class OpenSession {
     this.stopped = error;
     this.home?.fail(error);
     for (const pool of this.left) pool.fail(error);
+    this.closeOthers(error);
     this.plain?.close();
     this.queue?.end();
     return true;
@@ -704,6 +784,7 @@ export class OpenSession {
     this.home.close();
     for (const pool of this.left) pool.close();
     this.left.clear();
+    this.closeOthers();
     this.plain?.close();
     this.queue?.end();
     // A stored session: its last state written, its lease given back (rejects with STORAGE_FAILED).
@@ -715,6 +796,17 @@ export class OpenSession {
       : null;
     this.notify({ kind: 'closed', sessionId: this.id });
     if (failed) throw failed;
+  }
+
+  /** Closes (or fails) the connections to other DCs, those still being made too. */
+  private closeOthers(error?: SessionError): void {
+    for (const p of this.others.values()) {
+      p.then(
+        (pool) => (error ? pool.fail(error) : pool.close()),
+        () => {},
+      );
+    }
+    this.others.clear();
   }
 
   /** The home DC's connections (diagnostics, tests). */

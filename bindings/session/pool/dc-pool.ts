@@ -32,6 +32,8 @@ export interface PoolHost {
   notify(e: SessionEvent): void;
   /** The pool's main connection closed or failed on its own: the pool is done. */
   onEnded(): void;
+  /** Every connection asks for no updates (a DC the session does not live on). */
+  readonly withoutUpdates?: boolean;
 }
 
 /** A call as the pool takes it: where it goes, and what the driver needs (timeout, abort, chain). */
@@ -370,6 +372,7 @@ export class DcPool {
   /** Hooks of a driver of `gen`: a temporary key's -404 and closes come to the pool. */
   private hooks(gen: GenerationId, driver: () => Driver): DriverHooks {
     return {
+      withoutUpdates: this.host.withoutUpdates,
       onTransportError: (code) => {
         if (code !== -404 || gen === PERMANENT || !this.schedule) return false;
         this.run(this.schedule.keyLost(gen, Date.now()));
