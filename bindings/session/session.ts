@@ -223,6 +223,9 @@ export class OpenSession {
         call: (method, params) =>
           this.attempt(method, { _: method, ...(params as object) } as TL.TlObject, {}, undefined, true),
         commit: (state) => this.store?.commitUpdatesState(state as JsonValue),
+        commitNow: async (state) => {
+          await this.store?.saveUpdatesState(state as JsonValue);
+        },
       },
       o,
       stored,

@@ -33,6 +33,8 @@ export interface FeedHost {
   call(method: string, params: unknown): Promise<unknown>;
   /** The committed state to store (coalesced by the store; written on close too). */
   commit(state: unknown): void;
+  /** The same, written now: resolves once stored (the engine's first state, see `start`). */
+  commitNow(state: unknown): Promise<void>;
 }
 
 export class UpdateFeed {
@@ -95,7 +97,17 @@ export class UpdateFeed {
       onError: (error) => this.host.notify({ kind: 'updatesError', sessionId: this.host.sessionId, error }),
     });
     this.driver.start();
-    return this.driver.settled();
+    const driver = this.driver;
+    // The first state (getState's, or the stored one) is stored before anything is taken:
+    // a crash before the first acknowledgement must resume from it, not from a new
+    // getState that would skip what came in between.
+    return driver.settled().then(async () => {
+      const state = driver.engine.committedState();
+      if (!this.closed && state !== undefined && this.stored === undefined) {
+        this.committed = JSON.stringify(state);
+        await this.host.commitNow(state).catch(() => {});
+      }
+    });
   }
 
   /** An `Updates` object the server pushed (any connection of the session). */
