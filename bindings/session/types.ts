@@ -1,6 +1,7 @@
 // Public types of the session registry (DESIGN.md "The public API").
 
 import type { RsaKeyInput } from '../auth';
+import type { KeyMaterial } from '../auth/key';
 import type { DcEnvironment } from '../dcs';
 import type { UnauthorizedReason } from '../login/unauthorized';
 import type { SessionStorage } from '../storage/types';
@@ -77,13 +78,9 @@ export interface SessionInitOptions {
   langCode?: string;
 }
 
-export interface SessionImport {
-  authKey: Buffer;
-  /** Unsigned 64-bit. */
-  serverSalt: bigint;
+/** A key to open with (`options.import`): the key material, and the user it is logged in as. */
+export interface SessionImport extends KeyMaterial {
   userId?: bigint | number | null;
-  /** Server time minus local time, seconds. */
-  timeOffset?: number;
 }
 
 export interface ReconnectOptions {
@@ -272,14 +269,10 @@ export interface SendReason {
 
 export type SendResult = { ok: true; messageId: bigint } | { ok: false; reason: SendReason };
 
-export interface SessionExport {
+/** What `export()` gives: the key material (the permanent key), its DC and user. */
+export interface SessionExport extends Required<KeyMaterial> {
   userId: bigint | null;
-  authKey: Buffer;
-  /** Unsigned 64-bit. */
-  serverSalt: bigint;
   dcId: number;
-  /** Server time minus local time, seconds. */
-  timeOffset: number;
 }
 
 /** A session's state (mirrors the seed's struct); carries no key material. */
