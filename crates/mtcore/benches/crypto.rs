@@ -73,6 +73,24 @@ fn main() {
             });
             line(&name, size, ns);
         }
+        // The `aes`-crate form that runs where AES-NI is absent (ige.rs picks per call).
+        let blocks = data.as_chunks_mut::<16>().0;
+        let name = format!("ige encrypt {size} (portable)");
+        if want(&name) {
+            let ns = ns_per_call(budget, || {
+                key[0] = key[0].wrapping_add(1);
+                ige::portable::encrypt(black_box(&mut *blocks), black_box(&key), &iv)
+            });
+            line(&name, size, ns);
+        }
+        let name = format!("ige decrypt {size} (portable)");
+        if want(&name) {
+            let ns = ns_per_call(budget, || {
+                key[0] = key[0].wrapping_add(1);
+                ige::portable::decrypt(black_box(&mut *blocks), black_box(&key), &iv)
+            });
+            line(&name, size, ns);
+        }
     }
     if want("aes key schedule") {
         // aes 0.9 (what ige.rs uses) against 0.8, whose AES-NI expansion calls each
