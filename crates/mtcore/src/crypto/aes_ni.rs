@@ -11,14 +11,14 @@
 //!
 //! Only [`AesNi::detect`] makes an [`AesNi`], so its safe methods run only on a CPU
 //! with AES-NI; elsewhere ige.rs uses the portable code. The key schedule is FIPS 197
-//! §5.2 (AES-256: Nk = 8, 15 round keys) written with AESKEYGENASSIST, and decryption
+//! §5.2 (AES-256: Nk = 8, 15 round keys) written with AESENCLAST, and decryption
 //! uses the equivalent inverse cipher of §5.3.5 (AESIMC on the middle round keys).
 #![allow(unsafe_code)]
 
 use std::arch::x86_64::{
     __m128i, _mm_aesdec_si128, _mm_aesdeclast_si128, _mm_aesenc_si128, _mm_aesenclast_si128,
-    _mm_aesimc_si128, _mm_aeskeygenassist_si128, _mm_loadu_si128, _mm_shuffle_epi32,
-    _mm_slli_si128, _mm_storeu_si128, _mm_xor_si128,
+    _mm_aesimc_si128, _mm_loadu_si128, _mm_set1_epi32, _mm_setr_epi8, _mm_setzero_si128,
+    _mm_shuffle_epi32, _mm_shuffle_epi8, _mm_slli_si128, _mm_storeu_si128, _mm_xor_si128,
 };
 
 /// Proof that this CPU executes AES-NI: made only by [`AesNi::detect`].
@@ -26,16 +26,18 @@ use std::arch::x86_64::{
 pub struct AesNi(());
 
 impl AesNi {
-    /// `Some` when the CPU has AES-NI (std caches the CPUID answer: one load a call).
+    /// `Some` when the CPU has AES-NI and SSSE3 (every AES-NI CPU has both; std caches
+    /// the CPUID answer, so this is a load a call).
     #[inline]
     pub fn detect() -> Option<Self> {
-        std::arch::is_x86_feature_detected!("aes").then_some(AesNi(()))
+        (std::arch::is_x86_feature_detected!("aes") && std::arch::is_x86_feature_detected!("ssse3"))
+            .then_some(AesNi(()))
     }
 
     /// AES-256-IGE encryption of whole blocks in place (ige.rs checks the length).
     #[inline]
     pub fn ige_encrypt(self, blocks: &mut [[u8; 16]], key: &[u8; 32], iv: &[u8; 32]) {
-        // SAFETY: `self` exists only where AES-NI was detected at run time.
+        // SAFETY: `self` exists only where AES-NI and SSSE3 were detected at run time.
         unsafe { ige_encrypt(blocks, key, iv) }
     }
 
@@ -47,7 +49,7 @@ impl AesNi {
     }
 }
 
-#[target_feature(enable = "aes")]
+#[target_feature(enable = "aes,ssse3")]
 #[inline]
 fn load(bytes: &[u8; 16]) -> __m128i {
     // SAFETY: `bytes` is 16 readable bytes, and loadu needs no alignment (SSE2 is part
@@ -55,21 +57,21 @@ fn load(bytes: &[u8; 16]) -> __m128i {
     unsafe { _mm_loadu_si128(bytes.as_ptr().cast()) }
 }
 
-#[target_feature(enable = "aes")]
+#[target_feature(enable = "aes,ssse3")]
 #[inline]
 fn store(bytes: &mut [u8; 16], value: __m128i) {
     // SAFETY: `bytes` is 16 writable bytes, and storeu needs no alignment.
     unsafe { _mm_storeu_si128(bytes.as_mut_ptr().cast(), value) }
 }
 
-#[target_feature(enable = "aes")]
+#[target_feature(enable = "aes,ssse3")]
 #[inline]
 fn xor(a: __m128i, b: __m128i) -> __m128i {
     _mm_xor_si128(a, b)
 }
 
 /// The running XOR of a round key's four words: w0, w0^w1, w0^w1^w2, w0^w1^w2^w3.
-#[target_feature(enable = "aes")]
+#[target_feature(enable = "aes,ssse3")]
 #[inline]
 fn prefix_xor(k: __m128i) -> __m128i {
     let k = xor(k, _mm_slli_si128::<4>(k));
@@ -77,43 +79,48 @@ fn prefix_xor(k: __m128i) -> __m128i {
 }
 
 /// Round key 2j from keys 2j-2 and 2j-1: its first word takes
-/// SubWord(RotWord(w[i-1])) ^ Rcon, which AESKEYGENASSIST leaves in dword 3.
-#[target_feature(enable = "aes")]
+/// SubWord(RotWord(w[i-1])) ^ Rcon. With one word in all four columns ShiftRows moves
+/// nothing, so AESENCLAST is SubWord of each column XOR its key: RotWord is a byte
+/// shuffle before it and Rcon the key. (AESKEYGENASSIST does the same with a longer
+/// latency, and the 13 steps of the schedule are one chain.)
+#[target_feature(enable = "aes,ssse3")]
 #[inline]
-fn even_key<const RCON: i32>(two_back: __m128i, one_back: __m128i) -> __m128i {
-    let t = _mm_shuffle_epi32::<0xff>(_mm_aeskeygenassist_si128::<RCON>(one_back));
+fn even_key(two_back: __m128i, one_back: __m128i, rcon: i32) -> __m128i {
+    let rot_word_3 = _mm_setr_epi8(
+        13, 14, 15, 12, 13, 14, 15, 12, 13, 14, 15, 12, 13, 14, 15, 12,
+    );
+    let t = _mm_aesenclast_si128(_mm_shuffle_epi8(one_back, rot_word_3), _mm_set1_epi32(rcon));
     xor(prefix_xor(two_back), t)
 }
 
-/// Round key 2j+1: for Nk = 8 the word at i % 8 == 4 takes SubWord(w[i-1]), dword 2
-/// of AESKEYGENASSIST (the round constant is unused).
-#[target_feature(enable = "aes")]
+/// Round key 2j+1: for Nk = 8 the word at i % 8 == 4 takes SubWord(w[i-1]).
+#[target_feature(enable = "aes,ssse3")]
 #[inline]
 fn odd_key(two_back: __m128i, one_back: __m128i) -> __m128i {
-    let t = _mm_shuffle_epi32::<0xaa>(_mm_aeskeygenassist_si128::<0>(one_back));
+    let t = _mm_aesenclast_si128(_mm_shuffle_epi32::<0xff>(one_back), _mm_setzero_si128());
     xor(prefix_xor(two_back), t)
 }
 
 /// The 15 encryption round keys of an AES-256 key (FIPS 197 §5.2).
-#[target_feature(enable = "aes")]
+#[target_feature(enable = "aes,ssse3")]
 #[inline]
 fn encryption_keys(key: &[u8; 32]) -> [__m128i; 15] {
     let (lo, hi) = key.split_at(16);
     let k0 = load(lo.try_into().expect("16 bytes"));
     let k1 = load(hi.try_into().expect("16 bytes"));
-    let k2 = even_key::<0x01>(k0, k1);
+    let k2 = even_key(k0, k1, 0x01);
     let k3 = odd_key(k1, k2);
-    let k4 = even_key::<0x02>(k2, k3);
+    let k4 = even_key(k2, k3, 0x02);
     let k5 = odd_key(k3, k4);
-    let k6 = even_key::<0x04>(k4, k5);
+    let k6 = even_key(k4, k5, 0x04);
     let k7 = odd_key(k5, k6);
-    let k8 = even_key::<0x08>(k6, k7);
+    let k8 = even_key(k6, k7, 0x08);
     let k9 = odd_key(k7, k8);
-    let k10 = even_key::<0x10>(k8, k9);
+    let k10 = even_key(k8, k9, 0x10);
     let k11 = odd_key(k9, k10);
-    let k12 = even_key::<0x20>(k10, k11);
+    let k12 = even_key(k10, k11, 0x20);
     let k13 = odd_key(k11, k12);
-    let k14 = even_key::<0x40>(k12, k13);
+    let k14 = even_key(k12, k13, 0x40);
     [
         k0, k1, k2, k3, k4, k5, k6, k7, k8, k9, k10, k11, k12, k13, k14,
     ]
@@ -121,7 +128,7 @@ fn encryption_keys(key: &[u8; 32]) -> [__m128i; 15] {
 
 /// The round keys of the equivalent inverse cipher (FIPS 197 §5.3.5): reversed, with
 /// InvMixColumns applied to all but the first and last.
-#[target_feature(enable = "aes")]
+#[target_feature(enable = "aes,ssse3")]
 #[inline]
 fn decryption_keys(key: &[u8; 32]) -> [__m128i; 15] {
     let e = encryption_keys(key);
@@ -135,7 +142,7 @@ fn decryption_keys(key: &[u8; 32]) -> [__m128i; 15] {
 }
 
 /// Rounds 1 to 13 of AES-256 encryption (round 0's XOR and round 14 are the caller's).
-#[target_feature(enable = "aes")]
+#[target_feature(enable = "aes,ssse3")]
 #[inline]
 fn middle_encrypt(mut s: __m128i, k: &[__m128i; 15]) -> __m128i {
     for key in &k[1..14] {
@@ -145,7 +152,7 @@ fn middle_encrypt(mut s: __m128i, k: &[__m128i; 15]) -> __m128i {
 }
 
 /// Rounds 1 to 13 of the inverse cipher.
-#[target_feature(enable = "aes")]
+#[target_feature(enable = "aes,ssse3")]
 #[inline]
 fn middle_decrypt(mut s: __m128i, k: &[__m128i; 15]) -> __m128i {
     for key in &k[1..14] {
@@ -155,7 +162,7 @@ fn middle_decrypt(mut s: __m128i, k: &[__m128i; 15]) -> __m128i {
 }
 
 /// The two halves of an IGE iv: (c_{-1}, p_{-1}) in the OpenSSL convention.
-#[target_feature(enable = "aes")]
+#[target_feature(enable = "aes,ssse3")]
 #[inline]
 fn iv_halves(iv: &[u8; 32]) -> (__m128i, __m128i) {
     let (first, second) = iv.split_at(16);
@@ -171,7 +178,7 @@ fn iv_halves(iv: &[u8; 32]) -> (__m128i, __m128i) {
 /// p_{i-1} ^ p_{i+1} ^ k0, so the last round takes k14 ^ k0 ^ p_{i-1} ^ p_{i+1} as its
 /// key (ready before the chain gets there) and yields the next state directly;
 /// c_i = that ^ p_{i+1} ^ k0 is written beside the chain.
-#[target_feature(enable = "aes")]
+#[target_feature(enable = "aes,ssse3")]
 fn ige_encrypt(blocks: &mut [[u8; 16]], key: &[u8; 32], iv: &[u8; 32]) {
     let Some(last) = blocks.len().checked_sub(1) else {
         return;
@@ -195,7 +202,7 @@ fn ige_encrypt(blocks: &mut [[u8; 16]], key: &[u8; 32], iv: &[u8; 32]) {
 }
 
 /// p_i = D(c_i ^ p_{i-1}) ^ c_{i-1}: the same folding with the roles of p and c swapped.
-#[target_feature(enable = "aes")]
+#[target_feature(enable = "aes,ssse3")]
 fn ige_decrypt(blocks: &mut [[u8; 16]], key: &[u8; 32], iv: &[u8; 32]) {
     let Some(last) = blocks.len().checked_sub(1) else {
         return;
