@@ -7,7 +7,7 @@
 import { createAuthKey } from '../auth';
 import type { KeyMaterial } from '../auth/key';
 import { authKeyIdOf } from '../auth/key';
-import { dcAddresses, handshakeDcId } from '../dcs';
+import { DcDirectory, dcDirectory, handshakeDcId } from '../dcs';
 import {
   asUnauthorized,
   isUnauthorized,
@@ -27,7 +27,7 @@ import { secretTransportKind } from '../transport';
 import { Chains } from './chains';
 import { createKey, type Dialer } from './dialer';
 import { aborted, Driver, type RequestOptions } from './driver';
-import { type DcOption, isAccountMigrate, migrate } from './migrate';
+import { isAccountMigrate, migrate } from './migrate';
 import { type Notify, notifier } from './notify';
 import { SessionStore, type StoreSnapshot } from './persist';
 import { PlainSender } from './plain';
@@ -112,8 +112,11 @@ export class OpenSession {
   private queue: UpdateQueue<Updates> | null = null;
   private paused = false;
   private store: SessionStore | null = null;
-  /** Addresses by DC: options.address (for the DC asked for), options.dcAddresses, help.getConfig. */
-  private readonly addresses = new Map<number, SessionAddress>();
+  /**
+   * Where the DCs are: the process-wide table of the environment, or a table of the
+   * session's own when it was given addresses (options.address, options.dcAddresses).
+   */
+  private readonly dcs: DcDirectory;
   private deliver: Notify = () => {};
   private client: SessionClient | undefined;
   private migrating: Promise<void> | null = null;
@@ -131,8 +134,13 @@ export class OpenSession {
   ) {
     this.dcId = dcId;
     this.userId = options.import?.userId == null ? null : BigInt(options.import.userId);
-    for (const [k, v] of Object.entries(options.dcAddresses ?? {})) this.addresses.set(Number(k), v);
-    if (options.address) this.addresses.set(dcId, options.address);
+    const given = Object.entries(options.dcAddresses ?? {});
+    if (options.address === undefined && given.length === 0) this.dcs = dcDirectory(options.environment);
+    else {
+      this.dcs = new DcDirectory(options.environment);
+      for (const [k, v] of given) this.dcs.give(Number(k), v);
+      if (options.address) this.dcs.give(dcId, options.address);
+    }
     this.setClient(client);
   }
 
@@ -149,7 +157,8 @@ export class OpenSession {
   ): Promise<OpenSession> {
     const s = new OpenSession(id, dcId, client, options, limiter);
     if (options.name === undefined && !options.storage) {
-      s.home = await s.connectDc(s.dcId, s.addressOf(s.dcId), options.import);
+      s.home = await s.connectDc(s.dcId, options.import);
+      s.opened();
       return s;
     }
     const store = await SessionStore.open(options, s.storeHost());
@@ -159,7 +168,7 @@ export class OpenSession {
     if (options.import?.userId == null && stored.userId !== undefined) s.userId = stored.userId;
     if (stored.dcId !== undefined) s.dcId = stored.dcId;
     try {
-      s.home = await s.connectDc(s.dcId, s.addressOf(s.dcId), options.import);
+      s.home = await s.connectDc(s.dcId, options.import);
     } catch (e) {
       await store.abandon();
       throw e;
@@ -172,7 +181,21 @@ export class OpenSession {
       throw lost;
     }
     store.start();
+    s.opened();
     return s;
+  }
+
+  /** Open: the shared DC table is refreshed at first use (a private one when a migration needs it). */
+  private opened(): void {
+    if (this.dcs === dcDirectory(this.options.environment)) void this.refreshDcs();
+  }
+
+  /** help.getConfig into the DC table, when it is due (once per table, shared by every caller). */
+  private refreshDcs(): Promise<void> {
+    return this.dcs.refresh(
+      () => this.home.request({ _: 'help.getConfig' } as TL.TlObject, { timeoutMs: 10_000 }) as never,
+      this.home.main.link.timeOffset,
+    );
   }
 
   // --- Events ---
@@ -223,22 +246,19 @@ export class OpenSession {
 
   // --- Connections ---
 
-  /** Where `dcId` is: an address given or learned, else the DC table. */
-  private addressOf(dcId: number): SessionAddress {
-    const known = this.addresses.get(dcId);
-    if (known) return known;
+  /** Where `dcId` is, in the order to try: given addresses, help.getConfig's, the built-in table. */
+  private addressesOf(dcId: number): SessionAddress[] {
+    const o = this.options;
     try {
-      const [a] = dcAddresses(dcId, this.options.environment, this.options.ipv6);
-      return { host: a.host, port: a.port };
+      return this.dcs
+        .candidates(dcId, {
+          preferIpv6: o.ipv6,
+          proxied: o.proxy !== undefined,
+          obfuscated: !!o.transport?.obfuscated || o.transport?.secret !== undefined,
+        })
+        .map((e) => ({ host: e.host, port: e.port }));
     } catch (e) {
       throw new SessionError('BAD_OPTIONS', (e as Error).message, e);
-    }
-  }
-
-  private learnAddresses(dcOptions: DcOption[]): void {
-    for (const o of dcOptions) {
-      if (o.mediaOnly || o.cdn || o.ipv6 !== !!this.options.ipv6 || this.addresses.has(o.id)) continue;
-      this.addresses.set(o.id, { host: o.ipAddress, port: o.port });
     }
   }
 
@@ -246,12 +266,14 @@ export class OpenSession {
    * The connections of `dcId` on the imported key, the stored one, or a new one (stored
    * before any connection uses it).
    */
-  private async connectDc(dcId: number, address: SessionAddress, imported?: KeyMaterial): Promise<DcPool> {
-    const dialer = this.dialer(dcId, address);
+  private async connectDc(dcId: number, imported?: KeyMaterial): Promise<DcPool> {
+    const dialer = this.dialer(dcId, this.addressesOf(dcId));
+    // connectTimeoutMs bounds all of it: key exchange, connection, binding, retries.
+    const deadline = Date.now() + dialer.timeoutMs;
     let key = imported ?? this.store?.keyFor(dcId);
     let created: bigint | null = null;
     if (!key) {
-      const k = await createKey(dialer);
+      const k = await createKey(dialer, undefined, deadline);
       key = k;
       created = k.authKeyId;
     }
@@ -270,13 +292,14 @@ export class OpenSession {
         },
       },
       key,
+      deadline,
     );
     if (this.paused) pool.setPaused(true);
     return pool;
   }
 
   /** How keys and connections to `dcId` are made with this session's options. */
-  private dialer(dcId: number, address: SessionAddress): Dialer {
+  private dialer(dcId: number, addresses: SessionAddress[]): Dialer {
     const o = this.options;
     // A dd/ee MTProxy secret without a named transport: padded intermediate.
     const transport = { ...o.transport, kind: o.transport?.kind ?? secretTransportKind(o.transport?.secret) };
@@ -285,13 +308,12 @@ export class OpenSession {
     const mayTransmit = store ? () => store.mayTransmit() : undefined;
     return {
       dcId,
-      address,
+      addresses,
       reconnect: o.reconnect,
       timeoutMs: o.connectTimeoutMs ?? 10_000,
-      exchangeKey: (temp) =>
+      exchangeKey: (temp, deadline) =>
         createAuthKey({
-          host: address.host,
-          port: address.port,
+          addresses,
           dcId,
           environment: o.environment,
           transport: transport.kind,
@@ -302,7 +324,9 @@ export class OpenSession {
           // (a temp key renewal through a fake-TLS MTProxy with a skewed local clock).
           timeOffsetMs: this.home?.main.link.timeOffset ?? (o.import?.timeOffset ?? 0) * 1000,
           rsaKeys: o.rsaKeys,
-          timeoutMs: o.connectTimeoutMs,
+          timeoutMs: Math.max(1, Math.min(o.connectTimeoutMs ?? 10_000, deadline - Date.now())),
+          // The whole exchange, retries included, ends by the deadline.
+          signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())),
           temp,
         }),
       newDriver: (key, hooks) => {
@@ -311,7 +335,7 @@ export class OpenSession {
             sessionId: this.id,
             dcId,
             wireDcId,
-            address,
+            addresses,
             transport,
             authKey: key.authKey,
             salt: key.serverSalt,
@@ -337,10 +361,9 @@ export class OpenSession {
       {
         from,
         fromDc: this.dcId,
-        knowsAddress: (id) => this.addresses.has(id),
-        learnAddresses: (opts) => this.learnAddresses(opts),
-        addressOf: (id) => this.addressOf(id),
-        connect: (id, address) => this.connectDc(id, address),
+        knowsAddress: (id) => this.dcs.knows(id),
+        refreshDcs: () => this.refreshDcs(),
+        connect: (id) => this.connectDc(id),
       },
       toDc,
     );
@@ -466,7 +489,7 @@ export class OpenSession {
       if (type === 'plain') {
         this.plain ??= new PlainSender(
           { sessionId: this.id, dcId: this.dcId, options: this.options, notify: this.notify },
-          this.addressOf(this.dcId),
+          this.addressesOf(this.dcId)[0],
         );
         return { ok: true, messageId: await this.plain.send(body) };
       }
@@ -522,7 +545,7 @@ export class OpenSession {
   /** Reconnects with another key (a new MTProto session); requests pending under the old one fail with KEY_CHANGED. */
   async import(userId: bigint | number | null, authKey: Buffer, serverSalt: bigint): Promise<void> {
     const old = this.home;
-    const pool = await this.connectDc(this.dcId, this.addressOf(this.dcId), {
+    const pool = await this.connectDc(this.dcId, {
       authKey,
       serverSalt,
       timeOffset: Math.round(old.main.link.timeOffset / 1000),

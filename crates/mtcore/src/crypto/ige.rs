@@ -91,15 +91,12 @@ mod tests {
         name: String,
     }
 
-    /// Every AES-256 vector of ../shared/vectors/aes-ige.json (OpenSSL igetest.c,
+    /// Every AES-256 vector of vectors/aes-ige.json (OpenSSL igetest.c,
     /// grammers-crypto, gramjs and the official auth-key sample).
-    fn shared_vectors() -> Vec<Vector> {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/vectors/aes-ige.json"
-        );
+    fn vectors() -> Vec<Vector> {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../vectors/aes-ige.json");
         let Ok(text) = std::fs::read_to_string(path) else {
-            panic!("missing {path}: the shared vectors sit beside the repository");
+            panic!("missing {path}: the vectors are kept in the repository's vectors/");
         };
         let json: serde_json::Value = serde_json::from_str(&text).unwrap();
         let vectors: Vec<_> = json["vectors"]
@@ -131,7 +128,7 @@ mod tests {
             plain,
             cipher,
             name,
-        } in shared_vectors()
+        } in vectors()
         {
             let mut buf = plain.clone();
             encrypt_in_place(&mut buf, &key, &iv).unwrap();
@@ -143,14 +140,14 @@ mod tests {
 
     /// The portable form on its own (the public functions take AES-NI where it exists).
     #[test]
-    fn shared_vectors_portable() {
+    fn vectors_portable() {
         for Vector {
             key,
             iv,
             plain,
             cipher,
             name,
-        } in shared_vectors()
+        } in vectors()
         {
             let mut buf = plain.clone();
             portable::encrypt(whole_blocks(&mut buf).unwrap(), &key, &iv);
