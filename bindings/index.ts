@@ -18,6 +18,13 @@ export {
   type TelegramKeySet,
 } from './auth';
 export {
+  DcDirectory,
+  type DcEntry,
+  type DcEnvironment,
+  dcAddresses,
+  dcDirectory,
+} from './dcs';
+export {
   asUnauthorized,
   type CodeRequest,
   type LoggedInUser,
@@ -35,6 +42,7 @@ export {
   type CallOptions,
   type DisconnectReason,
   type KeepaliveOptions,
+  type OrderedUpdate,
   type ReconnectOptions,
   type SendResult,
   type SendType,
@@ -51,9 +59,12 @@ export {
   type SessionInitOptions,
   type SessionOpenOptions,
   type SessionPersistOptions,
+  type SessionPfsOptions,
+  type SessionPoolOptions,
   SessionRegistry,
   type SessionState,
   type SessionTransportOptions,
+  type SessionUpdatesOptions,
 } from './session';
 export * from './storage';
 export * as TL from './tl';
@@ -91,3 +102,4 @@ export {
   type TransportHandlers,
   type TransportKind,
 } from './transport';
+export * as Updates from './updates';

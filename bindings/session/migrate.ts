@@ -38,29 +38,7 @@ export async function migrate(port: MigrationPort, toDc: number): Promise<DcPool
   try {
     // Where is it? Ask the DC being left when the table does not know (else the built-in table).
     if (!port.knowsAddress(toDc)) await port.refreshDcs();
-    // Export even when no user id was seen (the key may have been logged in
-    // elsewhere); a key without a user gets 401 and moves without authorization.
-    let exported: { id: bigint; bytes: Buffer } | null = null;
-    try {
-      exported = (await port.from.main.request({ _: 'auth.exportAuthorization', dcId: toDc } as never, {
-        timeoutMs: STEP_TIMEOUT_MS,
-      })) as { id: bigint; bytes: Buffer };
-    } catch (e) {
-      if (!(e instanceof RpcError && e.code === 401)) throw e;
-    }
-    const pool = await port.connect(toDc);
-    if (exported) {
-      try {
-        await pool.main.request(
-          { _: 'auth.importAuthorization', id: exported.id, bytes: exported.bytes } as never,
-          { timeoutMs: STEP_TIMEOUT_MS },
-        );
-      } catch (e) {
-        pool.close();
-        throw e;
-      }
-    }
-    return pool;
+    return await authorizedOn(port.from, toDc, () => port.connect(toDc));
   } catch (e) {
     if (e instanceof SessionError && e.code === 'SESSION_CLOSED') throw e;
     throw new SessionError(
@@ -69,4 +47,39 @@ export async function migrate(port: MigrationPort, toDc: number): Promise<DcPool
       e,
     );
   }
+}
+
+/**
+ * Connections to DC `toDc` (made by `connect`) that carry the authorization the key of
+ * `from` has: auth.exportAuthorization there, auth.importAuthorization on the new DC
+ * (core.telegram.org/api/datacenter). Exported even when no user id was seen (the key
+ * may have been logged in elsewhere); a key without a user gets 401 and its new
+ * connections stay without one.
+ */
+export async function authorizedOn(
+  from: DcPool,
+  toDc: number,
+  connect: () => Promise<DcPool>,
+): Promise<DcPool> {
+  let exported: { id: bigint; bytes: Buffer } | null = null;
+  try {
+    exported = (await from.main.request({ _: 'auth.exportAuthorization', dcId: toDc } as never, {
+      timeoutMs: STEP_TIMEOUT_MS,
+    })) as { id: bigint; bytes: Buffer };
+  } catch (e) {
+    if (!(e instanceof RpcError && e.code === 401)) throw e;
+  }
+  const pool = await connect();
+  if (exported) {
+    try {
+      await pool.main.request(
+        { _: 'auth.importAuthorization', id: exported.id, bytes: exported.bytes } as never,
+        { timeoutMs: STEP_TIMEOUT_MS },
+      );
+    } catch (e) {
+      pool.close();
+      throw e;
+    }
+  }
+  return pool;
 }

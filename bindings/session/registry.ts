@@ -19,6 +19,7 @@ import {
   type SessionOpenOptions,
   type SessionState,
 } from './types';
+import type { OrderedUpdate } from './update-feed';
 
 export class SessionRegistry {
   private readonly sessions = new Map<SessionId, OpenSession>();
@@ -126,6 +127,20 @@ export class SessionRegistry {
     options: CallOptions = {},
   ): Promise<TL.Result<M>> {
     return this.get(id).call(method, params, options);
+  }
+
+  /**
+   * The ordered updates of a session opened with `updates: { catchUp: true }`: each once,
+   * in order, with its position; gaps to refetch. Taken (and committed) as the iterator
+   * advances, unless `updates.ack` is 'manual'.
+   */
+  ordered(id: SessionId): AsyncIterable<OrderedUpdate> {
+    return this.get(id).ordered();
+  }
+
+  /** Every ordered update up to `token` was taken (`updates.ack: 'manual'`): it may be committed. */
+  acknowledge(id: SessionId, token: number): void {
+    this.get(id).acknowledge(token);
   }
 
   /** Decoded updates of this session, with back-pressure (see updates.ts). */

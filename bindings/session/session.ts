@@ -27,7 +27,7 @@ import { secretTransportKind } from '../transport';
 import { Chains } from './chains';
 import { createKey, type Dialer } from './dialer';
 import { aborted, Driver, type RequestOptions } from './driver';
-import { isAccountMigrate, migrate } from './migrate';
+import { authorizedOn, isAccountMigrate, migrate } from './migrate';
 import { type Notify, notifier } from './notify';
 import { SessionStore, type StoreSnapshot } from './persist';
 import { PlainSender } from './plain';
@@ -47,6 +47,7 @@ import {
   type SessionOpenOptions,
   type SessionState,
 } from './types';
+import { type OrderedUpdate, UpdateFeed } from './update-feed';
 import { UpdateQueue } from './updates';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -100,6 +101,13 @@ const LEFT_DC_DRAIN_MS = 60_000;
 
 type Updates = TL.Types['Updates'];
 
+/** Where a pool of another DC connects: media-only addresses first, or a CDN DC with its own keys. */
+interface DcPlace {
+  media?: boolean;
+  cdn?: boolean;
+  rsaKeys?: string[];
+}
+
 export class OpenSession {
   private dcId: number;
   private userId: bigint | null;
@@ -108,9 +116,18 @@ export class OpenSession {
   private home!: DcPool;
   /** DCs the session migrated away from: answering what was sent there, then closed. */
   private readonly left = new Set<DcPool>();
+  /** Connections to other DCs for calls that name one (`CallOptions.dc`): made on first use. */
+  private readonly others = new Map<string, Promise<DcPool>>();
+  /** help.getCdnConfig's RSA keys of the CDN DCs, asked once. */
+  private cdnKeys: Promise<string[]> | null = null;
   private plain: PlainSender | null = null;
+  /** The raw stream of `updates()` (without the update engine). */
   private queue: UpdateQueue<Updates> | null = null;
-  private paused = false;
+  /** The update engine, with `updates.catchUp` (update-feed.ts). */
+  private feed: UpdateFeed | null = null;
+  private feedStarting: Promise<void> | null = null;
+  /** Whether the account is a bot, as far as the session learned (logins, users.getUsers). */
+  private isBot: boolean | undefined;
   private store: SessionStore | null = null;
   /**
    * Where the DCs are: the process-wide table of the environment, or a table of the
@@ -157,6 +174,7 @@ export class OpenSession {
   ): Promise<OpenSession> {
     const s = new OpenSession(id, dcId, client, options, limiter);
     if (options.name === undefined && !options.storage) {
+      s.makeFeed(undefined);
       s.home = await s.connectDc(s.dcId, options.import);
       s.opened();
       return s;
@@ -167,6 +185,7 @@ export class OpenSession {
     const stored = store.stored;
     if (options.import?.userId == null && stored.userId !== undefined) s.userId = stored.userId;
     if (stored.dcId !== undefined) s.dcId = stored.dcId;
+    s.makeFeed(store.updatesState);
     try {
       s.home = await s.connectDc(s.dcId, options.import);
     } catch (e) {
@@ -188,6 +207,60 @@ export class OpenSession {
   /** Open: the shared DC table is refreshed at first use (a private one when a migration needs it). */
   private opened(): void {
     if (this.dcs === dcDirectory(this.options.environment)) void this.refreshDcs();
+    if (this.userId !== null) void this.startFeed();
+  }
+
+  // --- The update engine (update-feed.ts) ---
+
+  private makeFeed(stored: unknown): void {
+    const o = this.options.updates;
+    if (!o?.catchUp) return;
+    this.isBot = o.isBot;
+    this.feed = new UpdateFeed(
+      {
+        sessionId: this.id,
+        notify: this.notify,
+        call: (method, params) =>
+          this.attempt(method, { _: method, ...(params as object) } as TL.TlObject, {}, undefined, true),
+        commit: (state) => this.store?.commitUpdatesState(state as JsonValue),
+        commitNow: async (state) => {
+          await this.store?.saveUpdatesState(state as JsonValue);
+        },
+      },
+      o,
+      stored,
+    );
+  }
+
+  /**
+   * Starts the engine once there is a user: getState and differences need one. Resolves
+   * once its first answer came (never rejects): a login resolves after it, so that no
+   * update the application could expect after its login is taken for an old one.
+   */
+  private startFeed(): Promise<void> {
+    const feed = this.feed;
+    const selfId = this.userId;
+    if (!feed || selfId === null) return Promise.resolve();
+    if (feed.started) return feed.start({ selfId, isBot: this.isBot ?? false });
+    this.feedStarting ??= this.whoAmI().then(() => {
+      if (this.closed || this.userId !== selfId) return;
+      return feed.start({ selfId, isBot: this.isBot ?? false });
+    });
+    return this.feedStarting;
+  }
+
+  /** Whether the account is a bot (bots get larger channel differences): asked once when not known. */
+  private async whoAmI(): Promise<void> {
+    if (this.isBot !== undefined) return;
+    const self = { _: 'users.getUsers', id: [{ _: 'inputUserSelf' }] } as unknown as TL.TlObject;
+    try {
+      const users = (await this.attempt('users.getUsers', self, {}, undefined, true)) as Array<{
+        bot?: boolean;
+      }>;
+      this.isBot ??= users[0]?.bot === true;
+    } catch {
+      this.isBot ??= false;
+    }
   }
 
   /** help.getConfig into the DC table, when it is due (once per table, shared by every caller). */
@@ -204,8 +277,21 @@ export class OpenSession {
   readonly notify = (event: SessionEvent): void => {
     switch (event.kind) {
       case 'saltChanged':
+        this.store?.saveSoon();
+        break;
       case 'connected':
         this.store?.saveSoon();
+        // Pushes may have been lost while the connection was down.
+        if (event.reconnect && event.dcId === this.dcId) this.feed?.connectionRestored();
+        break;
+      case 'tempKeyBound':
+      case 'migrated':
+        // A new MTProto session on another key or DC: what went to the old one is asked for.
+        this.feed?.connectionRestored();
+        break;
+      case 'update':
+        // With the engine, the client hears updates once and in order (`delivered`), not raw.
+        if (this.feed) return;
         break;
       case 'rpcError':
         // The key lost its login: also seen for a message sent with send(), which no
@@ -241,22 +327,25 @@ export class OpenSession {
   }
 
   private readonly onUpdate = (update: Updates): void => {
-    this.queue?.push(update);
+    if (this.feed) this.feed.push(update);
+    else this.queue?.push(update);
   };
 
   // --- Connections ---
 
   /** Where `dcId` is, in the order to try: given addresses, help.getConfig's, the built-in table. */
-  private addressesOf(dcId: number): SessionAddress[] {
+  private addressesOf(dcId: number, place: DcPlace = {}): SessionAddress[] {
     const o = this.options;
     try {
       return this.dcs
         .candidates(dcId, {
+          media: place.media,
+          cdn: place.cdn,
           preferIpv6: o.ipv6,
           proxied: o.proxy !== undefined,
           obfuscated: !!o.transport?.obfuscated || o.transport?.secret !== undefined,
         })
-        .map((e) => ({ host: e.host, port: e.port }));
+        .map((e) => ({ host: e.host, port: e.port, mediaOnly: e.mediaOnly }));
     } catch (e) {
       throw new SessionError('BAD_OPTIONS', (e as Error).message, e);
     }
@@ -266,26 +355,31 @@ export class OpenSession {
    * The connections of `dcId` on the imported key, the stored one, or a new one (stored
    * before any connection uses it).
    */
-  private async connectDc(dcId: number, imported?: KeyMaterial): Promise<DcPool> {
-    const dialer = this.dialer(dcId, this.addressesOf(dcId));
+  private async connectDc(dcId: number, imported?: KeyMaterial, place: DcPlace = {}): Promise<DcPool> {
+    const dialer = this.dialer(dcId, this.addressesOf(dcId, place), place);
     // connectTimeoutMs bounds all of it: key exchange, connection, binding, retries.
     const deadline = Date.now() + dialer.timeoutMs;
-    let key = imported ?? this.store?.keyFor(dcId);
+    // A CDN DC's key is its own business: not stored, not reused.
+    const store = place.cdn ? undefined : this.store;
+    let key = imported ?? store?.keyFor(dcId);
     let created: bigint | null = null;
     if (!key) {
       const k = await createKey(dialer, undefined, deadline);
       key = k;
       created = k.authKeyId;
     }
-    await this.store?.useKey(dcId, key);
+    await store?.useKey(dcId, key);
     if (created !== null) this.notify({ kind: 'authKeyCreated', sessionId: this.id, authKeyId: created });
     let pool: DcPool | undefined;
+    const home = place.media === undefined && place.cdn === undefined;
     pool = await DcPool.open(
       {
         sessionId: this.id,
-        options: this.options,
+        // A CDN DC binds no temporary key (it has no authorization to bind to).
+        options: place.cdn ? { ...this.options, pfs: false } : this.options,
         dialer,
         notify: this.notify,
+        withoutUpdates: !home,
         onEnded: () => {
           // The home DC's connection is gone for good: the updates iterator ends.
           if (pool !== undefined && pool === this.home) this.queue?.end();
@@ -294,16 +388,22 @@ export class OpenSession {
       key,
       deadline,
     );
-    if (this.paused) pool.setPaused(true);
     return pool;
   }
 
   /** How keys and connections to `dcId` are made with this session's options. */
-  private dialer(dcId: number, addresses: SessionAddress[]): Dialer {
+  private dialer(
+    dcId: number,
+    addresses: Array<SessionAddress & { mediaOnly?: boolean }>,
+    place: DcPlace,
+  ): Dialer {
     const o = this.options;
     // A dd/ee MTProxy secret without a named transport: padded intermediate.
     const transport = { ...o.transport, kind: o.transport?.kind ?? secretTransportKind(o.transport?.secret) };
-    const wireDcId = handshakeDcId(dcId, o.environment);
+    // A media-only address is asked for by its negative DC id (p_q_inner_data_dc, obfuscated2).
+    const media = addresses[0]?.mediaOnly === true;
+    const wireDcId = handshakeDcId(dcId, o.environment, media);
+    const rsaKeys = place.rsaKeys ? [...(o.rsaKeys ?? []), ...place.rsaKeys] : o.rsaKeys;
     const store = this.store;
     const mayTransmit = store ? () => store.mayTransmit() : undefined;
     return {
@@ -315,6 +415,7 @@ export class OpenSession {
         createAuthKey({
           addresses,
           dcId,
+          media,
           environment: o.environment,
           transport: transport.kind,
           obfuscated: transport.obfuscated,
@@ -323,7 +424,7 @@ export class OpenSession {
           // An `ee` hello is stamped on the server's clock as this session knows it
           // (a temp key renewal through a fake-TLS MTProxy with a skewed local clock).
           timeOffsetMs: this.home?.main.link.timeOffset ?? (o.import?.timeOffset ?? 0) * 1000,
-          rsaKeys: o.rsaKeys,
+          rsaKeys,
           timeoutMs: Math.max(1, Math.min(o.connectTimeoutMs ?? 10_000, deadline - Date.now())),
           // The whole exchange, retries included, ends by the deadline.
           signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())),
@@ -345,6 +446,8 @@ export class OpenSession {
             limiter: this.limiter,
             mayTransmit,
             onUpdate: this.onUpdate,
+            // A new session on the home DC: updates pushed to the old one may be lost.
+            onSessionCreated: dcId === this.dcId ? () => this.feed?.sessionCreated() : undefined,
             ...hooks,
           });
         } catch (e) {
@@ -352,6 +455,57 @@ export class OpenSession {
         }
       },
     };
+  }
+
+  /** The connections a call goes on: the home DC's, or another DC's (`options.dc`), made on first use. */
+  private poolFor(options: CallOptions): DcPool | Promise<DcPool> {
+    const dc = options.dc;
+    if (dc === undefined || (dc === this.dcId && !options.cdn)) return this.home;
+    const key = `${dc}${options.cdn ? ':cdn' : ''}`;
+    let p = this.others.get(key);
+    if (!p) {
+      const made = this.openOther(dc, options.cdn === true);
+      this.others.set(key, made);
+      made.catch(() => {
+        if (this.others.get(key) === made) this.others.delete(key);
+      });
+      p = made;
+    }
+    return p;
+  }
+
+  /**
+   * Connections to DC `dcId` for calls that name it: authorized as the session is at home
+   * (media-only addresses first); a CDN DC with its keys from help.getCdnConfig, no
+   * authorization (core.telegram.org/cdn).
+   */
+  private async openOther(dcId: number, cdn: boolean): Promise<DcPool> {
+    if (cdn || !this.dcs.knows(dcId)) await this.refreshDcs();
+    const pool = cdn
+      ? await this.connectDc(dcId, undefined, { cdn: true, rsaKeys: await this.cdnRsaKeys() })
+      : await authorizedOn(this.home, dcId, () => this.connectDc(dcId, undefined, { media: true }));
+    if (this.closed || this.stopped) {
+      const error = this.stopped ?? new SessionError('SESSION_CLOSED', 'the session was closed');
+      pool.fail(error);
+      throw error;
+    }
+    return pool;
+  }
+
+  /** The CDN DCs' RSA keys (help.getCdnConfig), asked once per session. */
+  private cdnRsaKeys(): Promise<string[]> {
+    this.cdnKeys ??= (
+      this.home.request({ _: 'help.getCdnConfig' } as TL.TlObject, { timeoutMs: 10_000 }) as Promise<{
+        publicKeys: Array<{ publicKey: string }>;
+      }>
+    ).then(
+      (c) => c.publicKeys.map((k) => k.publicKey),
+      (e) => {
+        this.cdnKeys = null;
+        throw e;
+      },
+    );
+    return this.cdnKeys;
   }
 
   /** Follows USER/PHONE/NETWORK_MIGRATE to `toDc`: the home moves, the old DC drains. */
@@ -415,6 +569,8 @@ export class OpenSession {
     request: TL.TlObject,
     options: CallOptions,
     chain: RequestOptions['chain'],
+    /** The update engine's own request: its result is the engine's, not an RPC result to observe. */
+    internal = false,
   ): Promise<unknown> {
     const deadline =
       options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeoutMs;
@@ -427,7 +583,9 @@ export class OpenSession {
           signal,
           options.timeoutMs,
         );
-      const pool = this.home;
+      const target = this.poolFor(options);
+      const pool =
+        target instanceof Promise ? await within(target, deadline, signal, options.timeoutMs) : target;
       const left = deadline - Date.now();
       if (left <= 0) throw timedOut(options.timeoutMs);
       try {
@@ -437,7 +595,7 @@ export class OpenSession {
           timeoutMs: left === Number.POSITIVE_INFINITY ? undefined : left,
           chain,
         });
-        this.observe(method, result);
+        if (!internal) this.observe(method, request, result);
         return result;
       } catch (e) {
         const lost = asUnauthorized(e);
@@ -453,7 +611,7 @@ export class OpenSession {
           await within(sleep(e.seconds * 1000), deadline, signal, options.timeoutMs);
           continue;
         }
-        if (e instanceof MigrateError && isAccountMigrate(e)) {
+        if (e instanceof MigrateError && isAccountMigrate(e) && pool === this.home) {
           // Sent before the session moved there: retry on the new connection.
           if (e.dcId === this.dcId && pool !== this.home) continue;
           if (e.dcId === this.dcId) throw e;
@@ -469,12 +627,14 @@ export class OpenSession {
   }
 
   /** What a result teaches: the user after a login, phone_code_hash, the updates state. */
-  private observe(method: string, result: unknown): void {
+  private observe(method: string, request: TL.TlObject, result: unknown): void {
     observeResult(result, (info) => {
+      if (info.bot !== undefined) this.isBot = info.bot;
       if (info.userId !== undefined) this.setUser(info.userId);
       if (info.phoneCodeHash !== undefined) this.phoneCodeHash = info.phoneCodeHash;
     });
-    this.store?.observeResult(method, result);
+    if (this.feed) this.feed.rpcResult(request, result);
+    else this.store?.observeResult(method, result);
   }
 
   /** One message, encrypted on the home DC's main connection or plain on a connection of its own. */
@@ -512,20 +672,37 @@ export class OpenSession {
     }
   }
 
-  /** Decoded updates, with back-pressure (see updates.ts). */
-  updates(): AsyncIterable<Updates> {
-    this.queue ??= new UpdateQueue<Updates>(
-      this.options.updatesQueueSize ?? 1000,
-      () => this.setPaused(true),
-      () => this.setPaused(false),
-    );
-    return this.queue;
+  /** The ordered updates of the engine (`updates.catchUp`), with back-pressure. */
+  ordered(): AsyncIterable<OrderedUpdate> {
+    if (!this.feed) {
+      throw new SessionError(
+        'BAD_OPTIONS',
+        `${this.id} runs no update engine: open it with updates: { catchUp: true }`,
+      );
+    }
+    return this.feed.iterator(this.options.updatesQueueSize ?? 1000);
   }
 
-  /** Back-pressure of the updates iterator: every connection of the home DC, those made later too. */
-  private setPaused(paused: boolean): void {
-    this.paused = paused;
-    this.home.setPaused(paused);
+  /** The application took every ordered update up to `token` (`updates.ack: 'manual'`). */
+  acknowledge(token: number): void {
+    if (!this.feed) throw new SessionError('BAD_OPTIONS', `${this.id} runs no update engine`);
+    this.feed.acknowledge(token);
+  }
+
+  /** Decoded updates, with back-pressure (see updates.ts). */
+  updates(): AsyncIterable<Updates> {
+    if (this.feed) {
+      throw new SessionError('BAD_OPTIONS', `${this.id} delivers ordered updates: use Session.ordered(id)`);
+    }
+    const size = this.options.updatesQueueSize ?? 1000;
+    this.queue ??= new UpdateQueue<Updates>(
+      size,
+      this.options.updatesQueueLimit ?? Math.max(size * 10, 10_000),
+      {
+        dropped: (count) => this.notify({ kind: 'updatesDropped', sessionId: this.id, count }),
+      },
+    );
+    return this.queue;
   }
 
   // --- Keys and state ---
@@ -596,12 +773,16 @@ export class OpenSession {
 
   // --- Logins ---
 
-  loginBot(botToken: string, options: LoginApiOptions): Promise<LoggedInUser> {
-    return loginBot(this.loginCalls(), botToken, options);
+  async loginBot(botToken: string, options: LoginApiOptions): Promise<LoggedInUser> {
+    const user = await loginBot(this.loginCalls(), botToken, options);
+    await this.startFeed();
+    return user;
   }
 
-  loginUser(options: UserLoginOptions): Promise<LoggedInUser> {
-    return loginUser(this.loginCalls(), options);
+  async loginUser(options: UserLoginOptions): Promise<LoggedInUser> {
+    const user = await loginUser(this.loginCalls(), options);
+    await this.startFeed();
+    return user;
   }
 
   async logOut(): Promise<void> {
@@ -623,6 +804,7 @@ export class OpenSession {
     if (userId === this.userId) return;
     this.userId = userId;
     this.store?.saveNow();
+    if (userId !== null && this.home) void this.startFeed();
   }
 
   /** The key lost its authorization (revoked, logged out elsewhere, deactivated): tell the client once. */
@@ -692,8 +874,10 @@ export class OpenSession {
     this.stopped = error;
     this.home?.fail(error);
     for (const pool of this.left) pool.fail(error);
+    this.closeOthers(error);
     this.plain?.close();
     this.queue?.end();
+    this.feed?.close();
     return true;
   }
 
@@ -704,8 +888,10 @@ export class OpenSession {
     this.home.close();
     for (const pool of this.left) pool.close();
     this.left.clear();
+    this.closeOthers();
     this.plain?.close();
     this.queue?.end();
+    this.feed?.close();
     // A stored session: its last state written, its lease given back (rejects with STORAGE_FAILED).
     const failed = this.store
       ? await this.store.close().then(
@@ -715,6 +901,17 @@ export class OpenSession {
       : null;
     this.notify({ kind: 'closed', sessionId: this.id });
     if (failed) throw failed;
+  }
+
+  /** Closes (or fails) the connections to other DCs, those still being made too. */
+  private closeOthers(error?: SessionError): void {
+    for (const p of this.others.values()) {
+      p.then(
+        (pool) => (error ? pool.fail(error) : pool.close()),
+        () => {},
+      );
+    }
+    this.others.clear();
   }
 
   /** The home DC's connections (diagnostics, tests). */

@@ -32,6 +32,8 @@ export interface PoolHost {
   notify(e: SessionEvent): void;
   /** The pool's main connection closed or failed on its own: the pool is done. */
   onEnded(): void;
+  /** Every connection asks for no updates (a DC the session does not live on). */
+  readonly withoutUpdates?: boolean;
 }
 
 /** A call as the pool takes it: where it goes, and what the driver needs (timeout, abort, chain). */
@@ -72,8 +74,6 @@ export class DcPool {
   /** While opening: when the first generation must be ready (local ms). */
   private openDeadline: number | undefined;
   private closed = false;
-  /** The updates consumer is behind (back-pressure): every connection, new ones too. */
-  private paused = false;
 
   private constructor(
     private readonly host: PoolHost,
@@ -257,8 +257,6 @@ export class DcPool {
 
   /** Back-pressure and idle checks on a new current generation. */
   private adopted(g: Generation): void {
-    // Back-pressure holds across renewals (set after the binding, which must be read).
-    if (this.paused) for (const d of g.drivers()) d.setPaused(true);
     if (!this.idleTimer && (this.max.upload > 0 || this.max.download > 0)) {
       this.idleTimer = setInterval(() => this.closeIdle(), Math.max(50, Math.min(this.idleMs / 2, 5000)));
       this.idleTimer.unref();
@@ -370,6 +368,7 @@ export class DcPool {
   /** Hooks of a driver of `gen`: a temporary key's -404 and closes come to the pool. */
   private hooks(gen: GenerationId, driver: () => Driver): DriverHooks {
     return {
+      withoutUpdates: this.host.withoutUpdates,
       onTransportError: (code) => {
         if (code !== -404 || gen === PERMANENT || !this.schedule) return false;
         this.run(this.schedule.keyLost(gen, Date.now()));
@@ -456,7 +455,6 @@ export class DcPool {
           d.close();
           return gen === this.current ? gen.main : this.current.main;
         }
-        if (this.paused) d.setPaused(true);
         gen.addExtra(kind, d);
         return d;
       },
@@ -482,13 +480,7 @@ export class DcPool {
     return this.raw.get(gen.id)?.track(body, msgId).at ?? { msgId, driver: gen.main };
   }
 
-  // --- Back-pressure, counts, closing ---
-
-  /** Pauses (or resumes) reading on every connection of the pool, those made later too. */
-  setPaused(paused: boolean): void {
-    this.paused = paused;
-    for (const d of this.drivers()) d.setPaused(paused);
-  }
+  // --- Counts, closing ---
 
   /** Every open connection: the current generation's and the draining ones. */
   drivers(): Driver[] {
