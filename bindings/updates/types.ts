@@ -145,7 +145,7 @@ export interface UpdateEngineStats {
 
 export const DEFAULT_BUDGETS: Readonly<UpdateBudgets> = Object.freeze({
   maxHeldPerBox: 1000,
-  maxDifferencePages: 100,
+  maxDifferencePages: 1000,
   maxChannels: 100_000,
   maxChannelRequests: 8,
   maxUnacknowledged: 10_000,
