@@ -14,6 +14,15 @@ const opt = (id: number, ipAddress: string, port: number, flags: Record<string, 
   port,
   ...flags,
 });
+/** Waits for `done` (10 s at most, then fails naming `what`). */
+async function until(done: () => boolean, what: string): Promise<void> {
+  const end = Date.now() + 10_000;
+  while (!done()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 const hosts = (d: DcDirectory, id: number, q = {}) => d.candidates(id, q).map((e) => `${e.host}:${e.port}`);
 
 test('order: given, then the config, then the built-in table; the preferred family first within each', (t) => {
@@ -116,7 +125,7 @@ test.serial(
     const o = { rsaKeys: [dc.rsaPublicKey.pem], init: { apiId: 1 } };
     const configs = () => dc.executions('help.getConfig').length;
     const a = await reg.open(2, undefined, o);
-    while (table.refreshes < 1) await new Promise((r) => setTimeout(r, 20));
+    await until(() => table.refreshes >= 1, 'the first refresh');
     t.is(configs(), 1);
     t.true(table.entries().some((e) => e.host === '2001:db8::99' && e.ipv6 && e.origin === 'config'));
     t.true(table.entries().some((e) => e.host === '192.0.2.44' && e.mediaOnly));
@@ -128,7 +137,7 @@ test.serial(
     // Past `expires`: the next session refreshes it.
     await new Promise((r) => setTimeout(r, 1100));
     const c = await reg.open(2, undefined, o);
-    while (table.refreshes < 2) await new Promise((r) => setTimeout(r, 20));
+    await until(() => table.refreshes >= 2, 'the refresh after expires');
     t.is(configs(), 2);
     for (const id of [a, b, c]) await reg.close(id);
   },
