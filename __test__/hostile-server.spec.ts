@@ -330,7 +330,7 @@ test('a vector of 150 doubly gzip_packed objects is a typed TL error, not 2.4 GB
 });
 
 test("TestDc drops a client's msg_copy nested 100,000 deep and goes on serving", async (t) => {
-  // Issue #12: 30,000 levels from a client killed TestDc (MtpSession, server side).
+  // Issue #12: 30,000 levels from a client killed TestDc (its native session, server side).
   const dc = await TestDc.start({ rsaKey: 'shared' });
   t.teardown(() => dc.stop());
   const authKey = randomBytes(256);

@@ -211,16 +211,16 @@ export class Driver implements Wakeable {
 
   constructor(readonly config: DriverConfig) {
     const t = config.transport;
-    this.link = new MtpLink(
-      config.authKey,
-      {
+    this.link = new MtpLink(config.authKey, {
+      transport: {
         kind: t.kind ?? 'intermediate',
         obfuscated: t.obfuscated || t.secret !== undefined,
         secret: typeof t.secret === 'string' ? Buffer.from(t.secret, 'hex') : t.secret,
         dcId: config.wireDcId,
       },
-      { salt: config.salt, timeOffset: config.timeOffset },
-    );
+      salt: config.salt,
+      timeOffset: config.timeOffset,
+    });
   }
 
   get authKey(): Buffer {
@@ -694,18 +694,34 @@ export class Driver implements Wakeable {
     this.paused = paused;
     if (paused) this.socket?.pause();
     else this.socket?.resume();
+    // Events the link still holds (a packet bigger than one receive) go on flowing,
+    // after the consumer that resumed us has returned.
+    if (!paused && this.link.waiting > 0) queueMicrotask(() => this.onData(EMPTY));
   }
 
   onData(chunk: Buffer): void {
     this.lastReceived = Date.now();
+    // One receive hands out at most 1,024 events; what a bigger packet brought waits
+    // in the link and is taken here, batch after batch, unless the updates consumer
+    // paused us in between (setPaused(false) takes up the rest).
+    for (let data = chunk; this.receiveOnce(data) && this.link.waiting > 0 && !this.paused; ) {
+      data = EMPTY;
+    }
+    this.watchStall();
+    // Later in this turn, after the answers' continuations ran: what they send
+    // next shares the packet (and the native call) with the acks now owed.
+    this.scheduleFlush();
+  }
+
+  /** One native receive and its events; false when the link threw (the socket is dropped). */
+  private receiveOnce(data: Buffer): boolean {
     let events: LinkEvent[];
     try {
-      const r = this.link.receive(chunk, Date.now());
-      events = r.events;
+      events = this.link.receive(data, Date.now()).events;
     } catch (e) {
       this.badData('RECEIVE_FAILED', (e as Error).message);
       this.socket?.destroy();
-      return;
+      return false;
     }
     for (const e of events) {
       try {
@@ -714,10 +730,7 @@ export class Driver implements Wakeable {
         this.badData('EVENT_FAILED', (err as Error).message);
       }
     }
-    this.watchStall();
-    // Later in this turn, after the answers' continuations ran: what they send
-    // next shares the packet (and the native call) with the acks now owed.
-    this.scheduleFlush();
+    return true;
   }
 
   /** Arms (or clears) the stalled-frame timer after the bytes just received. */
@@ -725,7 +738,8 @@ export class Driver implements Wakeable {
     if (this.stallTimer) clearTimeout(this.stallTimer);
     this.stallTimer = null;
     const socket = this.socket;
-    if (!socket || this.link.buffered === 0) return;
+    // Whole frames held behind waiting events are ours to read, not the peer's to finish.
+    if (!socket || this.link.buffered === 0 || this.link.waiting > 0) return;
     this.stallTimer = setTimeout(() => {
       this.stallTimer = null;
       if (this.socket !== socket) return;
