@@ -367,6 +367,31 @@ test("TestDc drops a client's msg_copy nested 100,000 deep and goes on serving",
 
 // What already passed before issue #12, kept from regressing.
 
+test('one packet of 100,000 updates reaches a paused consumer at most 1,024 past its queue, then all of it', async (t) => {
+  const o = await open(t);
+  const it = o.reg.updates(o.id)[Symbol.asyncIterator]();
+  const updates = () => o.events.filter((e) => e.kind === 'update').length;
+  // One msg_container of 100,000 updatesTooLong (2 MB on the wire): the link hands the
+  // session 1,024 events a call, and the driver stops between calls once the 1,000-slot
+  // updates() queue is full (before, all 100,000 went into the queue at once).
+  const n = 100_000;
+  const tooLong = u32(0xe317af7e);
+  const items = Array.from({ length: n }, () => ({ msgId: o.server.nextMsgId(), seqno: 1, body: tooLong }));
+  o.server.send(hostileBodies.container(items), { seqno: 2 });
+  await until('the queue to fill', () => updates() >= 1000);
+  await new Promise((r) => setTimeout(r, 200));
+  const early = updates();
+  t.log(`${early} updates taken while the consumer read none`);
+  t.true(early <= 1000 + 1024, `${early} updates past a 1,000-slot queue`);
+  // The consumer reads: the rest flows, nothing lost.
+  for (let i = 0; i < n; i++) {
+    const r = await it.next();
+    if (r.done || r.value._ !== 'updatesTooLong') return t.fail(`update ${i}: ${JSON.stringify(r.value)}`);
+  }
+  t.is(updates(), n);
+  await o.answers(t);
+});
+
 test('a one-layer gzip bomb update is dropped', async (t) => {
   const o = await open(t);
   const bomb = Buffer.concat([u32(0x3072cfa1), tlBytes(gzipSync(Buffer.alloc(64 << 20)))]);

@@ -115,7 +115,11 @@ test('the link builds the binding under the msg_id it stamps: TestDc opens it (v
         (offset, steps, nonce) => {
           const perm = randomBytes(256);
           const temp = randomBytes(256);
-          const link = new MtpLink(temp, { transport: { kind: 'intermediate' }, salt: 1n, timeOffset: offset });
+          const link = new MtpLink(temp, {
+            transport: { kind: 'intermediate' },
+            salt: 1n,
+            timeOffset: offset,
+          });
           const server = new MtpLink(temp, { server: true });
           let now = 1_700_000_000_000 + (steps[0] % 1000);
           for (const step of steps) {

@@ -3,7 +3,7 @@
 // forked one (fairer: the server's CPU is not the client's).
 //
 // The per-message cost of the native hot path (MtpLink transmit/receive, one call
-// each and transmitAll/receiveAll across 1,000 links) is bench/link.bench.ts:
+// each, on one link and across 1,000) is bench/link.bench.ts:
 // `npx tsx bench/index.ts link`. Memory per idle session is bench/memory.bench.ts.
 //
 // The call is help.getNearestDc: GramJS speaks layer 198 and TestDc layer 223, and
@@ -187,7 +187,7 @@ async function against(dc: DcControl): Promise<void> {
 
 export async function run(): Promise<void> {
   console.log(
-    'transmit/receive per message through MtpLink (1 call and batched over 1,000): bench/link.bench.ts',
+    'transmit/receive per message through MtpLink (a call each, 1 link and 1,000): bench/link.bench.ts',
   );
   // BENCH_DC=forked or BENCH_DC=in-process runs one half alone.
   const only = process.env.BENCH_DC;

@@ -16,7 +16,11 @@ type Event = MtpEvent | LinkTransportEvent;
 const species = (Buffer as unknown as Record<symbol, unknown>)[Symbol.species];
 const ViewClass =
   typeof species === 'function' && species !== Buffer && species.prototype === Buffer.prototype
-    ? (species as new (buffer: ArrayBuffer, offset: number, length: number) => Buffer)
+    ? (species as new (
+        buffer: ArrayBuffer,
+        offset: number,
+        length: number,
+      ) => Buffer)
     : null;
 
 function view(buffer: ArrayBuffer, offset: number, length: number): Buffer {
@@ -28,15 +32,22 @@ function bytes(where: ArrayBuffer | Buffer, offset: number, length: number): Buf
   return offset < 0 ? (where as Buffer) : view(where as ArrayBuffer, offset, length);
 }
 
-/** transmit's result: the frame (or null), the ids of the bodies, the next deadline. */
+/**
+ * transmit's result: the frame (or null), the ids of the bodies, the next deadline;
+ * without a transport also the packets and the ids they carry.
+ */
 function transmitted(
   frame: ArrayBuffer | Buffer | null,
   offset: number,
   length: number,
   deadline: number | undefined,
+  packets: Buffer[] | undefined,
+  carried: bigint[] | undefined,
   ...msgIds: bigint[]
 ): LinkTransmit {
-  return { frame: frame === null ? null : bytes(frame, offset, length), msgIds, deadline };
+  const bytesOut = frame === null ? null : bytes(frame, offset, length);
+  if (packets === undefined) return { frame: bytesOut, msgIds, deadline };
+  return { frame: bytesOut, packets, carried, msgIds, deadline };
 }
 
 /** Kinds of events in `received`'s values (crates/napi/src/link_convert.rs). */

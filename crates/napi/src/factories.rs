@@ -90,7 +90,10 @@ pub unsafe fn call(
     let mut out = ptr::null_mut();
     // SAFETY: forwarded (our contract); `args` outlives the call; out-pointers are locals.
     unsafe {
-        ok(sys::napi_get_undefined(env, &mut this), "napi_get_undefined")?;
+        ok(
+            sys::napi_get_undefined(env, &mut this),
+            "napi_get_undefined",
+        )?;
         let status = sys::napi_call_function(env, this, f, args.len(), args.as_ptr(), &mut out);
         if status == sys::Status::napi_pending_exception {
             // The factory threw: its exception propagates as the call's.
@@ -108,11 +111,12 @@ pub unsafe fn call(
 #[napi(object, object_to_js = false, object_from_js = false)]
 #[allow(dead_code)]
 pub struct LinkFactories {
-    /// `(frame, offset, length, deadline, ...msgIds) => LinkTransmit`: `frame` is
-    /// null (nothing to send), a Buffer (`offset` -1) or an ArrayBuffer holding the
-    /// frame at `offset`, `length` bytes long; `deadline` may be undefined.
+    /// `(frame, offset, length, deadline, packets, carried, ...msgIds) => LinkTransmit`:
+    /// `frame` is null (nothing to send), a Buffer (`offset` -1) or an ArrayBuffer
+    /// holding the frame at `offset`, `length` bytes long; `deadline` may be
+    /// undefined; `packets` and `carried` are given without a transport only.
     #[napi(
-        ts_type = "(frame: ArrayBuffer | Buffer | null, offset: number, length: number, deadline: number | undefined, ...msgIds: bigint[]) => LinkTransmit"
+        ts_type = "(frame: ArrayBuffer | Buffer | null, offset: number, length: number, deadline: number | undefined, packets: Buffer[] | undefined, carried: bigint[] | undefined, ...msgIds: bigint[]) => LinkTransmit"
     )]
     pub transmitted: (),
     /// `(deadline, ...events) => LinkReceive`, six values per event: kind (1

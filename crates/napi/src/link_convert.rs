@@ -6,7 +6,7 @@
 
 use std::ptr;
 
-use mtcore::link::{Frames, LinkError, LinkEvent, Receive, TransportCode, Transmit};
+use mtcore::link::{Frames, LinkError, LinkEvent, Receive, Transmit, TransportCode};
 use mtcore::mtp::Event;
 use napi::bindgen_prelude::{Either, Null, ToNapiValue, TypeName, ValueType};
 use napi::sys;
@@ -16,7 +16,7 @@ use crate::arena;
 use crate::convert::{buffer_of, Bytes, Ids};
 use crate::errors::{coded, JsError};
 use crate::factories;
-use crate::mtp_convert::{event_js, MtpEvent};
+use crate::mtp_convert::{event_js, Body, MtpEvent};
 use crate::transport::{transport_error, transport_error_code};
 
 /// Frames of one transmit, handed to JS as one Buffer (a view into the thread's
@@ -165,12 +165,9 @@ impl TypeName for TransmitJs {
 impl ToNapiValue for TransmitJs {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
         let t = val.inner;
-        // Without a transport (TestDc) the packets go as napi-rs makes them.
         // SAFETY (all calls): the caller's contract on `env`, forwarded.
-        if !val.packets {
-            if let Some(f) = unsafe { factories::of_env(env) }? {
-                return unsafe { transmitted(env, f.transmitted, t) };
-            }
+        if let Some(f) = unsafe { factories::of_env(env) }? {
+            return unsafe { transmitted(env, f.transmitted, t, val.packets) };
         }
         let r = LinkTransmit {
             frame: if t.frames.is_empty() {
@@ -210,7 +207,10 @@ impl Values {
         };
         // SAFETY: forwarded (our contract); out-pointers are fields of a local.
         unsafe {
-            ok(sys::napi_get_undefined(env, &mut v.undefined), "napi_get_undefined")?;
+            ok(
+                sys::napi_get_undefined(env, &mut v.undefined),
+                "napi_get_undefined",
+            )?;
             ok(sys::napi_get_null(env, &mut v.null), "napi_get_null")?;
             for (i, slot) in v.small.iter_mut().enumerate() {
                 ok(
@@ -275,7 +275,7 @@ impl Values {
     }
 }
 
-/// The `transmitted` factory's result for `t`.
+/// The `transmitted` factory's result for `t`; `packets`: the link has no transport.
 ///
 /// # Safety
 /// `env` is the live environment of the current call; `f` belongs to it.
@@ -283,16 +283,25 @@ unsafe fn transmitted(
     env: sys::napi_env,
     f: sys::napi_value,
     t: Transmit,
+    packets: bool,
 ) -> napi::Result<sys::napi_value> {
     // SAFETY: forwarded (our contract).
     let v = unsafe { Values::new(env) }?;
-    let mut args = Vec::with_capacity(4 + t.msg_ids.len());
+    let mut args = Vec::with_capacity(6 + t.msg_ids.len());
     if t.frames.is_empty() {
         args.extend([v.null, v.small(0), v.small(0)]);
     } else {
         args.extend(v.bytes(t.frames.bytes())?);
     }
     args.push(v.deadline(t.deadline)?);
+    if packets {
+        let list: Vec<Body> = t.packets.into_iter().map(Body).collect();
+        // SAFETY: forwarded.
+        args.push(unsafe { Vec::<Body>::to_napi_value(env, list) }?);
+        args.push(unsafe { Ids::to_napi_value(env, Ids(t.carried)) }?);
+    } else {
+        args.extend([v.undefined, v.undefined]);
+    }
     for id in t.msg_ids {
         args.push(v.bigint(id)?);
     }
@@ -365,7 +374,14 @@ unsafe fn received(
             other => {
                 // SAFETY: forwarded.
                 let event = unsafe { LinkEventJs::to_napi_value(env, link_event_js(other)) }?;
-                args.extend([v.small(OTHER), event, v.undefined, v.undefined, v.undefined, v.undefined]);
+                args.extend([
+                    v.small(OTHER),
+                    event,
+                    v.undefined,
+                    v.undefined,
+                    v.undefined,
+                    v.undefined,
+                ]);
             }
         }
     }

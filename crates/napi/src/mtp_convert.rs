@@ -173,7 +173,7 @@ pub fn import_state(session: &mut Session, state: &MtpState, now: f64) {
 
 /// The body of an event, handed to JS as a Buffer: small ones a view into the
 /// thread's pool (see `arena`), larger ones a Buffer of their own.
-pub struct Body(Vec<u8>);
+pub struct Body(pub Vec<u8>);
 
 impl TypeName for Body {
     fn type_name() -> &'static str {

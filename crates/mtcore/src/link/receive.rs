@@ -219,8 +219,7 @@ impl Link {
         if self.waiting.is_empty() && events.len() + got.len() <= limit {
             events.extend(got.into_iter().map(LinkEvent::Session));
         } else {
-            self.waiting
-                .extend(got.into_iter().map(LinkEvent::Session));
+            self.waiting.extend(got.into_iter().map(LinkEvent::Session));
         }
     }
 

@@ -91,10 +91,7 @@ fn a_packet_of_many_messages_comes_out_in_bounded_calls() {
             ),
             "the answer after the big packet comes last: {answered:?}"
         );
-        assert!(client
-            .receive(&[], T0, &mut rng.source())
-            .events
-            .is_empty());
+        assert!(client.receive(&[], T0, &mut rng.source()).events.is_empty());
     }
 }
 
@@ -147,10 +144,7 @@ fn without_a_transport_packets_go_out_and_in_whole() {
     let mut client = packet_link(false, 4);
     let mut server = packet_link(true, 0);
     assert!(client.codec().is_none());
-    let queued = client
-        .session_mut()
-        .enqueue(request(1), true, T0)
-        .unwrap();
+    let queued = client.session_mut().enqueue(request(1), true, T0).unwrap();
     let t = client
         .transmit(T0, vec![request(2), request(3)], &mut rng.source())
         .unwrap();
@@ -166,7 +160,9 @@ fn without_a_transport_packets_go_out_and_in_whole() {
     let back = server.transmit(T0, vec![], &mut rng.source()).unwrap();
     assert_eq!(back.packets.len(), 1);
     // `receive` copies; `receive_in_place` decrypts where the packet lies.
-    let events = client.receive(&back.packets[0], T0, &mut rng.source()).events;
+    let events = client
+        .receive(&back.packets[0], T0, &mut rng.source())
+        .events;
     let answered: Vec<u64> = session_events(events)
         .into_iter()
         .filter_map(|e| match e {

@@ -66,7 +66,12 @@ fn quick_ack_answers_become_events() {
             continue;
         }
         let (mut client, mut server) = connected(&config, &mut rng);
-        let answer = server.codec.as_mut().unwrap().quick_ack_answer(0x1234_5678).unwrap();
+        let answer = server
+            .codec
+            .as_mut()
+            .unwrap()
+            .quick_ack_answer(0x1234_5678)
+            .unwrap();
         let events = deliver(&mut client, &answer, T0, &mut rng);
         assert_eq!(
             events,
