@@ -30,10 +30,11 @@ thread_local! {
     static FACTORIES: RefCell<Option<Registered>> = const { RefCell::new(None) };
 }
 
-/// The factories of a call, resolved.
-pub struct Factories {
-    pub transmitted: sys::napi_value,
-    pub received: sys::napi_value,
+/// Which factory.
+#[derive(Clone, Copy)]
+pub enum Factory {
+    Transmitted,
+    Received,
 }
 
 pub fn ok(status: sys::napi_status, what: &str) -> napi::Result<()> {
@@ -47,33 +48,27 @@ pub fn ok(status: sys::napi_status, what: &str) -> napi::Result<()> {
     }
 }
 
-/// The factories given in `env`, if any.
+/// The factory `which` given in `env`, if any.
 ///
 /// # Safety
 /// `env` is the live environment of the current call.
-pub unsafe fn of_env(env: sys::napi_env) -> napi::Result<Option<Factories>> {
+pub unsafe fn of_env(env: sys::napi_env, which: Factory) -> napi::Result<Option<sys::napi_value>> {
     FACTORIES.with(|cell| {
         let slot = cell.borrow();
         let Some(r) = slot.as_ref().filter(|r| r.env == env) else {
             return Ok(None);
         };
-        let mut out = Factories {
-            transmitted: ptr::null_mut(),
-            received: ptr::null_mut(),
+        let reference = match which {
+            Factory::Transmitted => r.transmitted,
+            Factory::Received => r.received,
         };
-        // SAFETY: the references were made in this live env; out-pointers are fields
-        // of a local.
-        unsafe {
-            ok(
-                sys::napi_get_reference_value(env, r.transmitted, &mut out.transmitted),
-                "napi_get_reference_value",
-            )?;
-            ok(
-                sys::napi_get_reference_value(env, r.received, &mut out.received),
-                "napi_get_reference_value",
-            )?;
-        }
-        Ok(Some(out))
+        let mut f = ptr::null_mut();
+        // SAFETY: the reference was made in this live env; the out-pointer is a local.
+        ok(
+            unsafe { sys::napi_get_reference_value(env, reference, &mut f) },
+            "napi_get_reference_value",
+        )?;
+        Ok(Some(f))
     })
 }
 

@@ -4,6 +4,7 @@
 //! factories when the TypeScript layer gave them (`factories`), else by napi-rs;
 //! the rarer events always by napi-rs.
 
+use std::cell::Cell;
 use std::ptr;
 
 use mtcore::link::{Frames, LinkError, LinkEvent, Receive, Transmit, TransportCode};
@@ -15,7 +16,7 @@ use napi_derive::napi;
 use crate::arena;
 use crate::convert::{buffer_of, Bytes, Ids};
 use crate::errors::{coded, JsError};
-use crate::factories;
+use crate::factories::{self, Factory};
 use crate::mtp_convert::{event_js, Body, MtpEvent};
 use crate::transport::{transport_error, transport_error_code};
 
@@ -166,8 +167,8 @@ impl ToNapiValue for TransmitJs {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
         let t = val.inner;
         // SAFETY (all calls): the caller's contract on `env`, forwarded.
-        if let Some(f) = unsafe { factories::of_env(env) }? {
-            return unsafe { transmitted(env, f.transmitted, t, val.packets) };
+        if let Some(f) = unsafe { factories::of_env(env, Factory::Transmitted) }? {
+            return unsafe { transmitted(env, f, t, val.packets) };
         }
         let r = LinkTransmit {
             frame: if t.frames.is_empty() {
@@ -186,44 +187,62 @@ impl ToNapiValue for TransmitJs {
     }
 }
 
-/// Values made within one call: the small numbers and `undefined` made once.
+/// Values made within one call; `undefined`, `null` and the small numbers made
+/// once, when first needed.
 struct Values {
     env: sys::napi_env,
-    undefined: sys::napi_value,
-    null: sys::napi_value,
+    undefined: Cell<sys::napi_value>,
+    null: Cell<sys::napi_value>,
     /// -1, 0, 1, 2.
-    small: [sys::napi_value; 4],
+    small: [Cell<sys::napi_value>; 4],
 }
 
 impl Values {
     /// # Safety
     /// `env` is the live environment of the current call, which `Values` does not outlive.
-    unsafe fn new(env: sys::napi_env) -> napi::Result<Self> {
-        let mut v = Values {
+    unsafe fn new(env: sys::napi_env) -> Self {
+        Values {
             env,
-            undefined: ptr::null_mut(),
-            null: ptr::null_mut(),
-            small: [ptr::null_mut(); 4],
-        };
-        // SAFETY: forwarded (our contract); out-pointers are fields of a local.
-        unsafe {
-            ok(
-                sys::napi_get_undefined(env, &mut v.undefined),
-                "napi_get_undefined",
-            )?;
-            ok(sys::napi_get_null(env, &mut v.null), "napi_get_null")?;
-            for (i, slot) in v.small.iter_mut().enumerate() {
-                ok(
-                    sys::napi_create_int32(env, i as i32 - 1, slot),
-                    "napi_create_int32",
-                )?;
-            }
+            undefined: Cell::new(ptr::null_mut()),
+            null: Cell::new(ptr::null_mut()),
+            small: std::array::from_fn(|_| Cell::new(ptr::null_mut())),
         }
-        Ok(v)
     }
 
-    fn small(&self, n: i32) -> sys::napi_value {
-        self.small[(n + 1) as usize]
+    /// The value in `slot`, made by `make` the first time.
+    fn kept(
+        &self,
+        slot: &Cell<sys::napi_value>,
+        make: impl FnOnce(&mut sys::napi_value) -> sys::napi_status,
+    ) -> napi::Result<sys::napi_value> {
+        if slot.get().is_null() {
+            let mut out = ptr::null_mut();
+            ok(make(&mut out), "a Node-API value")?;
+            slot.set(out);
+        }
+        Ok(slot.get())
+    }
+
+    fn undefined(&self) -> napi::Result<sys::napi_value> {
+        // SAFETY: a live env (`new`'s contract); the out-pointer is the closure's.
+        self.kept(&self.undefined, |out| unsafe {
+            sys::napi_get_undefined(self.env, out)
+        })
+    }
+
+    fn null(&self) -> napi::Result<sys::napi_value> {
+        // SAFETY: as above.
+        self.kept(&self.null, |out| unsafe {
+            sys::napi_get_null(self.env, out)
+        })
+    }
+
+    /// -1 to 2.
+    fn small(&self, n: i32) -> napi::Result<sys::napi_value> {
+        // SAFETY: as above.
+        self.kept(&self.small[(n + 1) as usize], |out| unsafe {
+            sys::napi_create_int32(self.env, n, out)
+        })
     }
 
     fn uint32(&self, n: u32) -> napi::Result<sys::napi_value> {
@@ -248,7 +267,7 @@ impl Values {
 
     fn deadline(&self, d: Option<i64>) -> napi::Result<sys::napi_value> {
         let Some(d) = d else {
-            return Ok(self.undefined);
+            return self.undefined();
         };
         let mut out = ptr::null_mut();
         // SAFETY: as above.
@@ -268,7 +287,7 @@ impl Values {
             Some(p) => Ok([p.buffer, self.uint32(p.offset)?, len]),
             None => Ok([
                 unsafe { buffer_of(self.env, &[bytes]) }?,
-                self.small(-1),
+                self.small(-1)?,
                 len,
             ]),
         }
@@ -286,10 +305,10 @@ unsafe fn transmitted(
     packets: bool,
 ) -> napi::Result<sys::napi_value> {
     // SAFETY: forwarded (our contract).
-    let v = unsafe { Values::new(env) }?;
+    let v = unsafe { Values::new(env) };
     let mut args = Vec::with_capacity(6 + t.msg_ids.len());
     if t.frames.is_empty() {
-        args.extend([v.null, v.small(0), v.small(0)]);
+        args.extend([v.null()?, v.small(0)?, v.small(0)?]);
     } else {
         args.extend(v.bytes(t.frames.bytes())?);
     }
@@ -300,7 +319,7 @@ unsafe fn transmitted(
         args.push(unsafe { Vec::<Body>::to_napi_value(env, list) }?);
         args.push(unsafe { Ids::to_napi_value(env, Ids(t.carried)) }?);
     } else {
-        args.extend([v.undefined, v.undefined]);
+        args.extend([v.undefined()?, v.undefined()?]);
     }
     for id in t.msg_ids {
         args.push(v.bigint(id)?);
@@ -326,8 +345,8 @@ impl ToNapiValue for ReceiveJs {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
         let Receive { events, deadline } = val.0;
         // SAFETY (all calls): the caller's contract on `env`, forwarded.
-        if let Some(f) = unsafe { factories::of_env(env) }? {
-            return unsafe { received(env, f.received, events, deadline) };
+        if let Some(f) = unsafe { factories::of_env(env, Factory::Received) }? {
+            return unsafe { received(env, f, events, deadline) };
         }
         let r = LinkReceive {
             events: events.into_iter().map(link_event_js).collect(),
@@ -354,7 +373,7 @@ unsafe fn received(
     deadline: Option<i64>,
 ) -> napi::Result<sys::napi_value> {
     // SAFETY: forwarded (our contract).
-    let v = unsafe { Values::new(env) }?;
+    let v = unsafe { Values::new(env) };
     let mut args = Vec::with_capacity(1 + 6 * events.len());
     args.push(v.deadline(deadline)?);
     for e in events {
@@ -364,24 +383,18 @@ unsafe fn received(
                 seqno,
                 body,
             }) => {
-                args.extend([v.small(MESSAGE), v.bigint(msg_id)?, v.uint32(seqno)?]);
+                args.extend([v.small(MESSAGE)?, v.bigint(msg_id)?, v.uint32(seqno)?]);
                 args.extend(v.bytes(&body)?);
             }
             LinkEvent::Session(Event::RpcResult { req_msg_id, body }) => {
-                args.extend([v.small(RPC_RESULT), v.bigint(req_msg_id)?, v.undefined]);
+                args.extend([v.small(RPC_RESULT)?, v.bigint(req_msg_id)?, v.undefined()?]);
                 args.extend(v.bytes(&body)?);
             }
             other => {
                 // SAFETY: forwarded.
                 let event = unsafe { LinkEventJs::to_napi_value(env, link_event_js(other)) }?;
-                args.extend([
-                    v.small(OTHER),
-                    event,
-                    v.undefined,
-                    v.undefined,
-                    v.undefined,
-                    v.undefined,
-                ]);
+                let none = v.undefined()?;
+                args.extend([v.small(OTHER)?, event, none, none, none, none]);
             }
         }
     }
