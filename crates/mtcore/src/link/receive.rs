@@ -1,5 +1,7 @@
 //! Incoming: unframe, decrypt in place, the session's events and the transport's.
 
+use std::collections::VecDeque;
+
 use super::{Link, MAX_EVENTS};
 use crate::crypto::envelope::OUTER_HEADER_LEN;
 use crate::mtp::Event;
@@ -218,14 +220,26 @@ impl Link {
     fn take(&mut self, got: Vec<Event>, events: &mut Vec<LinkEvent>, limit: usize) {
         if self.waiting.is_empty() && events.len() + got.len() <= limit {
             events.extend(got.into_iter().map(LinkEvent::Session));
+        } else if self.waiting.is_empty() {
+            // A big packet: its Vec becomes the queue (`LinkEvent` has `Event`'s
+            // layout, so the map is done in place), not a second copy of its events.
+            self.waiting = got
+                .into_iter()
+                .map(LinkEvent::Session)
+                .collect::<Vec<_>>()
+                .into();
         } else {
             self.waiting.extend(got.into_iter().map(LinkEvent::Session));
         }
     }
 
-    /// Moves waiting events to `events` until it holds `limit`.
+    /// Moves waiting events to `events` until it holds `limit`; once none wait, the
+    /// queue's memory (a big packet's worth) goes too.
     fn hand_out(&mut self, events: &mut Vec<LinkEvent>, limit: usize) {
         let n = self.waiting.len().min(limit.saturating_sub(events.len()));
         events.extend(self.waiting.drain(..n));
+        if self.waiting.is_empty() && self.waiting.capacity() > 0 {
+            self.waiting = VecDeque::new();
+        }
     }
 }

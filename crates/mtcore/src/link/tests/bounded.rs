@@ -191,3 +191,24 @@ fn without_a_transport_a_packet_of_many_messages_comes_out_in_bounded_calls() {
     all.extend(rest.events);
     assert_eq!(tags(&all), (0..n).collect::<Vec<_>>());
 }
+
+#[test]
+fn what_waited_is_freed_once_handed_out() {
+    let mut rng = TestRng(49);
+    let mut client = packet_link(false, 0);
+    let mut packet = container_packet(
+        3 * MAX_EVENTS as u32,
+        client.session().session_id(),
+        &mut rng,
+    );
+    client.receive_in_place(&mut packet, T0, &mut rng.source());
+    assert!(client.waiting.capacity() >= 2 * MAX_EVENTS);
+    while client.waiting() > 0 {
+        client.receive(&[], T0, &mut rng.source());
+    }
+    assert_eq!(
+        client.waiting.capacity(),
+        0,
+        "no big queue kept after the burst"
+    );
+}
