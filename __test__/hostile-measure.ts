@@ -1,5 +1,5 @@
 // Figures for issue #12, printed, not asserted (timings belong in no test): what the
-// hostile inputs cost a client's message layer (native MtpSession, client role) and
+// hostile inputs cost a client's message layer (native MtpLink without a transport, client role) and
 // its TL reader. Run it against this build, and against an older native module and
 // TL runtime to compare:
 //   npx tsx __test__/hostile-measure.ts [--native path/to/module.node] [--tl path/to/tl/index.js]
@@ -45,7 +45,9 @@ const seal = (body: Buffer, msgId = serverId()) =>
     Buffer.concat([u64(0n), u64(SID), u64(msgId), u32(1), u32(body.length), body]),
     true,
   ) as Buffer;
-const client = () => new native.MtpSession(KEY, { sessionId: SID, timeOffset: 0, autoFutureSalts: false });
+// MtpLink takes whole packets when made without a transport; older builds called that MtpSession.
+const Session = native.MtpSession ?? native.MtpLink;
+const client = () => new Session(KEY, { sessionId: SID, timeOffset: 0, autoFutureSalts: false });
 const kinds = (events: Array<{ kind: string; reason?: string }>) =>
   events.map((e) => (e.kind === 'dropped' ? `dropped:${e.reason}` : e.kind)).join(',');
 const rssMiB = () => Math.round(process.memoryUsage().rss / 2 ** 20);

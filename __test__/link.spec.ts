@@ -1,6 +1,7 @@
 // MtpLink: one session over one transport, through its JS API. A client link
 // talks to a server-mode link over a real loopback socket (net.Server here),
-// reconnects with its session intact, runs batches across 100 links, and its
+// reconnects with its session intact, hands a big packet's events out 1,024 at a
+// time, makes the same results through the JS factories as natively, and its
 // frame bytes are checked against the plain TransportCodec plus an independent
 // MTProto 2.0 envelope over node:crypto (and the other way round).
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
@@ -59,14 +60,15 @@ const result = (tag: number) => Buffer.concat([u32(0x0a753e12), u32(tag)]);
 const rpcResult = (req: bigint, body: Buffer) => Buffer.concat([u32(0xf35c6d01), u64(req), body]);
 const tagOf = (body: Buffer) => body.readUInt32LE(4);
 
-const clientOptions = (extra: MtpOptions = {}): MtpOptions => ({
+const clientOptions = (transport: TransportOptions, extra: MtpOptions = {}): MtpOptions => ({
+  transport,
   salt: SALT,
   timeOffset: 0,
   autoFutureSalts: false,
   ...extra,
 });
 const serverLink = (transport: TransportOptions) =>
-  new MtpLink(authKey, transport, { server: true, salt: SALT });
+  new MtpLink(authKey, { transport, server: true, salt: SALT });
 
 /** Server side: answers every request among `events`; returns their tags. */
 function serve(server: MtpLink, events: Event[], now: number): number[] {
@@ -176,7 +178,7 @@ function chunks(bytes: Buffer): Buffer[] {
 // --- Differential: frames read by the plain TransportCodec and node:crypto ---
 for (const setup of SETUPS) {
   test(`differential: frames decode with TransportCodec and open with node:crypto (${setup.name})`, (t) => {
-    const client = new MtpLink(authKey, setup.client, clientOptions({ sessionId: 0x1234n }));
+    const client = new MtpLink(authKey, clientOptions(setup.client, { sessionId: 0x1234n }));
     const codec = new TransportCodec(setup.server);
     for (let round = 0; round < 6; round++) {
       const bodies = Array.from({ length: round % 3 }, (_, i) => request(round * 10 + i));
@@ -312,7 +314,7 @@ class Client {
 for (const setup of SETUPS) {
   test(`loopback socket: requests and answers (${setup.name})`, async (t) => {
     const { server, link: sLink, executed } = await loopbackServer(setup.server);
-    const client = new Client(new MtpLink(authKey, setup.client, clientOptions()), portOf(server));
+    const client = new Client(new MtpLink(authKey, clientOptions(setup.client)), portOf(server));
     await client.connect();
     const groups = Array.from({ length: 40 }, (_, i) =>
       Array.from({ length: 1 + (i % 4) }, (_, j) => i * 10 + j),
@@ -335,7 +337,7 @@ test('loopback socket: reconnect keeps the session; requestState re-sends only w
   const setup = SETUPS.find((s) => s.name === 'intermediate+obfuscated2');
   if (!setup) return t.fail();
   const srv = await loopbackServer(setup.server);
-  const client = new Client(new MtpLink(authKey, setup.client, clientOptions()), portOf(srv.server));
+  const client = new Client(new MtpLink(authKey, clientOptions(setup.client)), portOf(srv.server));
   await client.connect();
   t.deepEqual(await client.call([1]), [1]);
   const sessionId = client.link.sessionId;
@@ -367,7 +369,7 @@ test('loopback socket: reconnect keeps the session; requestState re-sends only w
 test('loopback socket: a request lost on the wire is re-sent after requestState', async (t) => {
   const setup = SETUPS[1];
   const srv = await loopbackServer(setup.server);
-  const client = new Client(new MtpLink(authKey, setup.client, clientOptions()), portOf(srv.server));
+  const client = new Client(new MtpLink(authKey, clientOptions(setup.client)), portOf(srv.server));
   await client.connect();
   t.deepEqual(await client.call([1]), [1]);
   // Request 2 leaves the link but never reaches the socket.
@@ -387,7 +389,7 @@ test('loopback socket: a request lost on the wire is re-sent after requestState'
 
 // --- Transport events ---
 test('transport error codes are typed events; the link keeps working', (t) => {
-  const client = new MtpLink(authKey, { kind: 'padded', obfuscated: true }, clientOptions({ sessionId: 9n }));
+  const client = new MtpLink(authKey, clientOptions({ kind: 'padded', obfuscated: true }, { sessionId: 9n }));
   const codec = new TransportCodec({ role: 'server' });
   codec.decode(client.transmit(Date.now(), [request(1)]).frame as Buffer);
   const bytes = Buffer.concat([-404, -429, -444, -1].map((code) => codec.encode(u32(code))));
@@ -405,7 +407,7 @@ test('transport error codes are typed events; the link keeps working', (t) => {
 });
 
 test('a corrupt stream gives one fatal event; transmit refuses until reconnect', (t) => {
-  const client = new MtpLink(authKey, { kind: 'intermediate' }, clientOptions());
+  const client = new MtpLink(authKey, clientOptions({ kind: 'intermediate' }));
   client.transmit(Date.now(), [request(1)]);
   const { events } = client.receive(Buffer.from([0xff, 0xff, 0xff, 0x7f, 1, 2, 3]), Date.now());
   t.is(events.length, 1);
@@ -424,7 +426,7 @@ test('a corrupt stream gives one fatal event; transmit refuses until reconnect',
 test('garbage never throws: only typed events', (t) => {
   for (const setup of SETUPS) {
     for (let round = 0; round < 20; round++) {
-      const client = new MtpLink(authKey, setup.client, clientOptions());
+      const client = new MtpLink(authKey, clientOptions(setup.client));
       client.transmit(Date.now(), [request(1)]);
       for (const c of chunks(randomBytes(Math.floor(Math.random() * 3000)))) {
         for (const e of client.receive(c, Date.now()).events) {
@@ -436,11 +438,11 @@ test('garbage never throws: only typed events', (t) => {
 });
 
 test('errors: bad bodies, bad auth key, bad options, a server before the preamble', (t) => {
-  const client = new MtpLink(authKey, { kind: 'full' }, clientOptions());
+  const client = new MtpLink(authKey, clientOptions({ kind: 'full' }));
   t.throws(() => client.transmit(Date.now(), [request(1), Buffer.alloc(3)]), { code: 'ERR_BAD_BODY' });
   t.deepEqual(client.inFlight(), []);
-  t.throws(() => new MtpLink(Buffer.alloc(8), { kind: 'full' }), { code: 'ERR_BAD_AUTH_KEY' });
-  t.throws(() => new MtpLink(authKey, {}), { code: 'ERR_TRANSPORT_BAD_OPTIONS' });
+  t.throws(() => new MtpLink(Buffer.alloc(8), { transport: { kind: 'full' } }), { code: 'ERR_BAD_AUTH_KEY' });
+  t.throws(() => new MtpLink(authKey, { transport: {} }), { code: 'ERR_TRANSPORT_BAD_OPTIONS' });
   const server = serverLink({ role: 'server' });
   server.enqueue(request(1), Date.now());
   t.throws(() => server.transmit(Date.now()), { code: 'ERR_TRANSPORT_NOT_READY' });
@@ -448,13 +450,13 @@ test('errors: bad bodies, bad auth key, bad options, a server before the preambl
 });
 
 test('state export and import pass through to the session', (t) => {
-  const a = new MtpLink(authKey, { kind: 'abridged' }, clientOptions({ sessionId: 77n }));
+  const a = new MtpLink(authKey, clientOptions({ kind: 'abridged' }, { sessionId: 77n }));
   a.transmit(Date.now(), [request(1), request(2)]);
   const state = a.exportState();
   t.deepEqual(state.authKey, authKey);
   t.is(state.sessionId, 77n);
   t.is(state.seqno, 2);
-  const b = new MtpLink(authKey, { kind: 'abridged' }, clientOptions());
+  const b = new MtpLink(authKey, clientOptions({ kind: 'abridged' }));
   b.importState(state, Date.now());
   t.is(b.sessionId, 77n);
   t.deepEqual(b.exportState(), state);
@@ -463,7 +465,7 @@ test('state export and import pass through to the session', (t) => {
 });
 
 test('pooled frames and bodies are Buffers whose bytes later calls never touch', (t) => {
-  const client = new MtpLink(authKey, { kind: 'intermediate' }, clientOptions({ sessionId: 5n }));
+  const client = new MtpLink(authKey, clientOptions({ kind: 'intermediate' }, { sessionId: 5n }));
   const codec = new TransportCodec({ role: 'server' });
   const kept: Array<[Buffer, Buffer]> = [];
   for (let i = 0; i < 400; i++) {
@@ -490,127 +492,134 @@ test('pooled frames and bodies are Buffers whose bytes later calls never touch',
   t.true(kept.every(([f, copy]) => f.equals(copy)));
 });
 
-// --- Batches across 100 links ---
-test('transmitAll / receiveAll across 100 links, chunks cut anywhere', (t) => {
-  const N = 100;
-  const setups = Array.from({ length: N }, (_, i) => SETUPS[i % SETUPS.length]);
-  const clients = setups.map(
-    (s, i) => new MtpLink(authKey, s.client, clientOptions({ sessionId: BigInt(i + 1) })),
+// --- Many events from one packet ---
+/** A server packet holding `count` small updates (tags 0..count) in one msg_container, sealed by hand. */
+function bigContainer(sessionId: bigint, count: number, firstId: bigint): Buffer {
+  const items = Array.from({ length: count }, (_, tag) =>
+    Buffer.concat([u64(firstId + 4n * BigInt(tag)), u32(1), u32(8), u32(0x11223344), u32(tag)]),
   );
-  const servers = setups.map((s) => serverLink(s.server));
-  const open = new Map<string, number>();
-  let tag = 0;
-  for (let round = 0; round < 5; round++) {
-    const now = Date.now();
-    const bodies = clients.map((_, i) =>
-      (i + round) % 7 === 0 ? null : Array.from({ length: 1 + ((i + round) % 3) }, () => request(++tag)),
-    );
-    const out = MtpLink.transmitAll(clients, now, bodies);
-    t.deepEqual(out.errors, []);
-    t.is(out.frameEnds.length, N);
-    t.is(out.deadlines.length, N);
-    t.is(out.frameEnds[N - 1], out.frames.length);
-    t.is(out.msgIds.length, bodies.flat().filter((b) => b !== null).length);
-    out.msgIds.forEach((id, k) => {
-      const link = out.msgIdLink[k];
-      const index = out.msgIdLink.subarray(0, k).filter((l) => l === link).length;
-      open.set(`${link}:${id}`, tagOf((bodies[link] as Buffer[])[index]));
-    });
-    // Each link's bytes, cut in two: every server appears twice in one receiveAll.
-    const perLink = clients.map((_, i) =>
-      out.frames.subarray(i === 0 ? 0 : out.frameEnds[i - 1], out.frameEnds[i]),
-    );
-    const cut = perLink.map((b) => Math.floor(Math.random() * (b.length + 1)));
-    const got = MtpLink.receiveAll(
-      [...servers, ...servers],
-      [...perLink.map((b, i) => b.subarray(0, cut[i])), ...perLink.map((b, i) => b.subarray(cut[i]))],
-      now,
-    );
-    t.is(got.events.length, got.eventLink.length);
-    for (let i = 0; i < N; i++) {
-      const mine = got.events.filter((_, k) => got.eventLink[k] % N === i);
-      const served = serve(servers[i], mine, now);
-      const sent = bodies[i]?.map(tagOf) ?? [];
-      t.deepEqual(served, sent);
-    }
-    const back = MtpLink.transmitAll(servers, now);
-    // Servers that never heard from their client cannot send yet.
-    t.true(back.errors.every((e) => e.code === 'ERR_TRANSPORT_NOT_READY'));
-    const answers = MtpLink.receiveAll(
-      clients,
-      clients.map((_, i) => back.frames.subarray(i === 0 ? 0 : back.frameEnds[i - 1], back.frameEnds[i])),
-      now,
-    );
-    answers.events.forEach((e, k) => {
-      if (e.kind !== 'rpcResult') return;
-      const key = `${answers.eventLink[k]}:${e.reqMsgId}`;
-      t.is(open.get(key), tagOf(e.body));
-      open.delete(key);
-    });
-  }
-  t.is(open.size, 0, 'every request answered once');
-});
+  const body = Buffer.concat([u32(0x73f1f8dc), u32(count), ...items]);
+  return refSeal(sessionId, firstId + 4n * BigInt(count), 2, body);
+}
 
-test('transmitAll: a broken link is reported and skipped, a bad body changes nothing', (t) => {
-  const links = Array.from(
-    { length: 3 },
-    (_, i) => new MtpLink(authKey, { kind: 'intermediate' }, clientOptions({ sessionId: BigInt(i + 1) })),
-  );
-  links[1].receive(Buffer.from([0xff, 0xff, 0xff, 0x7f]), Date.now());
-  t.throws(() => MtpLink.transmitAll(links, Date.now(), [[request(1)], [request(2)], [Buffer.alloc(5)]]), {
-    code: 'ERR_BAD_BODY',
-  });
-  t.true(links.every((l) => l.inFlight().length === 0));
-  const out = MtpLink.transmitAll(links, Date.now(), [[request(1)], [request(2)], [request(3)]]);
-  t.is(out.errors.length, 1);
-  t.like(out.errors[0], { link: 1, code: 'ERR_LINK_BROKEN' });
-  t.deepEqual([...out.msgIdLink], [0, 2]);
-  t.is(out.frameEnds[0], out.frameEnds[1], 'nothing from the broken link');
-  t.true(Number.isNaN(out.deadlines[1]));
-  t.is(links[1].inFlight().length, 0);
-  t.throws(() => MtpLink.receiveAll(links, [], Date.now()), { code: 'ERR_BAD_BATCH' });
-  // Something that is not a link: nothing changes, not even for the links before it.
-  const notALink = { transmit() {} } as unknown as MtpLink;
-  t.throws(() => MtpLink.transmitAll([links[0], notALink], Date.now(), [[request(4)]]), {
-    code: 'ERR_BAD_BATCH',
-  });
-  t.is(links[0].inFlight().length, 1);
-  // The same link twice: its chunks are taken in order.
-  const twice = MtpLink.transmitAll([links[2], links[2]], Date.now(), [[request(5)], [request(6)]]);
-  t.deepEqual([...twice.msgIdLink], [0, 1]);
-  t.is(links[2].inFlight().length, 3);
-});
-
-test('receiveAll makes the same events as receive (bodies small, large, in one or two arenas)', (t) => {
+test('one receive hands out at most 1,024 events; the rest wait, and so does the frame after them', (t) => {
   const now = Date.now();
-  const twin = () => new MtpLink(authKey, { kind: 'intermediate' }, clientOptions({ sessionId: 77n }));
-  const [one, all] = [twin(), twin()];
+  const client = new MtpLink(authKey, clientOptions({ kind: 'intermediate' }, { sessionId: 0x77n }));
+  const codec = new TransportCodec({ role: 'server' });
+  codec.decode(client.transmit(now, [request(1)]).frame as Buffer);
+  // A second ago: older than the id of the message that follows.
+  const first = (BigInt(Math.floor(now / 1000) - 1) << 32n) | 1n;
+  const count = 2500;
+  const update = Buffer.concat([u32(0x11223344), u32(9999)]);
+  const later = (BigInt(Math.floor(now / 1000)) << 32n) | 1n;
+  const wire = Buffer.concat([
+    codec.encode(bigContainer(0x77n, count, first)),
+    codec.encode(refSeal(0x77n, later, 3, update)),
+  ]);
+  const calls: Event[][] = [];
+  let r = client.receive(wire, now);
+  calls.push(r.events);
+  t.is(client.waiting, count - 1024);
+  t.true(client.buffered > 0, 'the frame after the big packet waits undecoded');
+  while (client.waiting > 0) {
+    r = client.receive(Buffer.alloc(0), now);
+    calls.push(r.events);
+  }
+  t.deepEqual(
+    calls.map((c) => c.length),
+    [1024, 1024, count - 2048 + 1],
+  );
+  t.is(client.buffered, 0);
+  const tags = calls.flat().map((e) => (e.kind === 'message' ? tagOf(e.body) : -1));
+  t.deepEqual(tags, [...Array.from({ length: count }, (_, i) => i), 9999], 'in order, nothing lost');
+  t.deepEqual(client.receive(Buffer.alloc(0), now).events, []);
+});
+
+// --- The results made by the JS factories (bindings/link-results.ts) and natively ---
+/** Events as JSON both processes can print: bigints and Buffers spelled out. */
+const spelled = (events: Event[]) =>
+  JSON.stringify(events, (_, v) =>
+    typeof v === 'bigint'
+      ? `${v}n`
+      : v && typeof v === 'object' && v.type === 'Buffer'
+        ? Buffer.from(v.data).toString('hex')
+        : v,
+  );
+
+test('events made by the JS factories are those the native module makes on its own', async (t) => {
+  const now = Date.now();
   const server = serverLink({ role: 'server' });
-  server.receive(one.transmit(now, [request(1)]).frame as Buffer, now);
-  // Unsolicited messages of many sizes: pooled views, and past 4 KiB Buffers of their own.
+  const options = clientOptions({ kind: 'intermediate' }, { sessionId: 77n });
+  // Twenty requests, sent by both twins alike (msg_ids follow `now`, given).
+  const requests = Array.from({ length: 20 }, (_, i) => request(i));
+  const link = new MtpLink(authKey, options);
+  const sent = link.transmit(now, requests);
+  serve(server, server.receive(sent.frame as Buffer, now).events, now);
+  // Messages of many sizes (pooled views, and past 4 KiB Buffers of their own), the
+  // answers, and duplicates (another kind of event, made natively either way).
   const sizes = [4, 8, 100, 600, 5000, 3000, 12, 4096, 4100, 40];
-  const frames: Buffer[] = [];
-  // One message per frame: receive() makes each event as an object of its own,
-  // receiveAll() the whole batch in its flat form.
+  const frames: Buffer[] = [server.transmit(now).frame as Buffer];
   for (let round = 0; round < 20; round++) {
     for (const size of sizes) {
       const body = Buffer.alloc(size, round);
       body.writeUInt32LE(0x1cb5c415 ^ size, 0);
       server.enqueue(body, now, true);
-      frames.push(server.transmit(now).frame as Buffer);
+      const frame = server.transmit(now).frame as Buffer;
+      frames.push(frame);
+      if (size === 12) frames.push(Buffer.from(frame));
     }
   }
-  // The twin that sent the request also hears it acknowledged; the other does not know the id.
-  const single = frames.flatMap((f) => one.receive(f, now).events).filter((e) => e.kind !== 'acked');
-  const batched = MtpLink.receiveAll(
-    frames.map(() => all),
-    frames,
-    now,
-  );
-  t.is(single.length, sizes.length * 20);
-  t.deepEqual(batched.events, single);
-  t.deepEqual(
-    [...batched.eventLink],
-    single.map((_, i) => i),
-  );
+  // Each frame alone, then all of them again in one chunk (duplicates then).
+  const mine = [
+    ...frames.map((f) => link.receive(Buffer.from(f), now).events),
+    link.receive(Buffer.concat(frames), now).events,
+  ].map(spelled);
+  t.true(mine[0].includes('"rpcResult"') && mine.some((e) => e.includes('"dropped"')));
+  // The native module loaded in a process of its own, without factories.
+  const script = `
+    const { MtpLink } = require(${JSON.stringify(require.resolve('../index.js'))});
+    const input = JSON.parse(require('node:fs').readFileSync(0, 'utf8'));
+    const hex = (h) => Buffer.from(h, 'hex');
+    const frames = input.frames.map(hex);
+    const options = { ...input.options, sessionId: BigInt(input.options.sessionId), salt: BigInt(input.options.salt) };
+    const link = new MtpLink(hex(input.authKey), options);
+    link.transmit(input.now, input.requests.map(hex));
+    const spelled = ${spelled.toString()};
+    const out = [...frames.map((f) => link.receive(f, input.now).events), link.receive(Buffer.concat(frames), input.now).events];
+    process.stdout.write(JSON.stringify(out.map(spelled)));
+  `;
+  const { spawnSync } = await import('node:child_process');
+  const child = spawnSync(process.execPath, ['-e', script], {
+    input: JSON.stringify({
+      frames: frames.map((f) => f.toString('hex')),
+      requests: requests.map((r) => r.toString('hex')),
+      options: { ...options, sessionId: '77', salt: SALT.toString() },
+      authKey: authKey.toString('hex'),
+      now,
+    }),
+    maxBuffer: 64 << 20,
+  });
+  t.is(child.status, 0, child.stderr.toString());
+  t.deepEqual(JSON.parse(child.stdout.toString()), mine);
+});
+
+test('transmit results: the frame (pooled, or its own past 4 KiB), the ids of the bodies, the deadline', (t) => {
+  const now = Date.now();
+  const link = new MtpLink(authKey, clientOptions({ kind: 'intermediate' }, { sessionId: 5n }));
+  const codec = new TransportCodec({ role: 'server' });
+  for (const body of [request(1), Buffer.alloc(8000, 4)]) {
+    body.writeUInt32LE(REQUEST, 0);
+    const out = link.transmit(now, [body]);
+    t.true(Buffer.isBuffer(out.frame));
+    t.is(out.msgIds.length, 1);
+    t.is(typeof out.deadline, 'number');
+    const [frame] = codec.decode(out.frame as Buffer);
+    if (frame?.kind !== 'packet') return t.fail();
+    const opened = refOpen(frame.data);
+    t.is(opened.msgId, out.msgIds[0]);
+    t.deepEqual(opened.body, body);
+  }
+  const idle = link.transmit(now);
+  t.is(idle.frame, null);
+  t.deepEqual(idle.msgIds, []);
 });

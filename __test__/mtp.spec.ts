@@ -1,11 +1,21 @@
-// The MTProto message layer through its JS API: a client MtpSession against a
-// fake server written here (a server-side MtpSession plus hand-built bodies),
-// and a differential check of the packet bytes against an independent
-// MTProto 2.0 decryption over node:crypto.
+// The MTProto message layer through its JS API: a client MtpLink without a
+// transport (whole packets) against a fake server written here (a server-side
+// MtpLink plus hand-built bodies), and a differential check of the packet bytes
+// against an independent MTProto 2.0 decryption over node:crypto.
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import test from 'ava';
 import fc from 'fast-check';
-import { type MtpEvent, MtpSession, mtpMsgIdAt, mtpPlainUnwrap, mtpPlainWrap } from '../bindings';
+import {
+  type LinkTransmit,
+  type LinkTransportEvent,
+  type MtpEvent,
+  MtpLink,
+  mtpMsgIdAt,
+  mtpPlainUnwrap,
+  mtpPlainWrap,
+} from '../bindings';
+
+type Event = MtpEvent | LinkTransportEvent;
 
 const T0 = 1_700_000_000_000;
 const authKey = Buffer.from(Array.from({ length: 256 }, (_, i) => (i * 7 + 3) & 0xff));
@@ -33,25 +43,31 @@ const badServerSalt = (bad: bigint, seqno: number, salt: bigint) =>
 const object = (tag: number, ...words: number[]) => Buffer.concat([u32(tag), ...words.map(u32)]);
 
 function pair(headroom = 0) {
-  const client = new MtpSession(authKey, {
+  const client = new MtpLink(authKey, {
     sessionId: 0x1122334455667788n,
     salt: 0xaaaan,
     timeOffset: 0,
     headroom,
     autoFutureSalts: false,
   });
-  const server = new MtpSession(authKey, { server: true });
+  const server = new MtpLink(authKey, { server: true });
   return { client, server };
 }
 
-/** Client -> server: every packet of one transmit; returns the server's events. */
-function toServer(client: MtpSession, server: MtpSession, now: number, headroom = 0): MtpEvent[] {
-  const t = client.transmit(now);
-  return t.packets.flatMap((p) => server.receive(p.subarray(headroom), now).events);
+/** The packets of a transmit (a link without a transport gives whole packets). */
+function packetsOf(t: LinkTransmit): Buffer[] {
+  if (!t.packets) throw new Error('a link without a transport gives packets');
+  return t.packets;
 }
 
-function toClient(server: MtpSession, client: MtpSession, now: number): MtpEvent[] {
-  return server.transmit(now).packets.flatMap((p) => client.receive(p, now).events);
+/** Client -> server: every packet of one transmit; returns the server's events. */
+function toServer(client: MtpLink, server: MtpLink, now: number, headroom = 0): Event[] {
+  const t = client.transmit(now);
+  return packetsOf(t).flatMap((p) => server.receive(p.subarray(headroom), now).events);
+}
+
+function toClient(server: MtpLink, client: MtpLink, now: number): Event[] {
+  return packetsOf(server.transmit(now)).flatMap((p) => client.receive(p, now).events);
 }
 
 // --- An independent MTProto 2.0 decryption (node:crypto AES-256-ECB + IGE chaining) ---
@@ -114,9 +130,10 @@ test('a request and its answer, with headroom, checked by an independent decrypt
   t.is(id % 4n, 0n);
   t.is(client.deadline(T0), T0);
   const out = client.transmit(T0);
-  t.deepEqual(out.msgIds, [id]);
-  t.is(out.packets.length, 1);
-  const packet = out.packets[0];
+  t.deepEqual(out.carried, [id]);
+  t.deepEqual(out.msgIds, [], 'no bodies in this call');
+  t.is(packetsOf(out).length, 1);
+  const packet = packetsOf(out)[0];
   t.deepEqual([...packet.subarray(0, 4)], [0, 0, 0, 0]);
   const ref = referenceDecryptFromClient(packet.subarray(4));
   t.true(ref.keyIdOk && ref.msgKeyOk);
@@ -178,8 +195,8 @@ test('bad_server_salt: salt adopted, request re-sent under a new id, late answer
   t.is(resent.oldMsgId, id);
   t.true(resent.newMsgId > id);
   const out = client.transmit(T0 + 1);
-  t.deepEqual(out.msgIds, [resent.newMsgId]);
-  t.is(referenceDecryptFromClient(out.packets[0]).salt, 0xbeefn);
+  t.deepEqual(out.carried, [resent.newMsgId]);
+  t.is(referenceDecryptFromClient(packetsOf(out)[0]).salt, 0xbeefn);
   server.enqueue(rpcResult(id, object(0x61)), T0 + 2);
   server.enqueue(rpcResult(resent.newMsgId, object(0x61)), T0 + 2);
   const answers = toClient(server, client, T0 + 2);
@@ -196,11 +213,11 @@ test('tampered, replayed and foreign packets are dropped with a reason', (t) => 
   const id = client.enqueue(object(1), T0);
   toServer(client, server, T0);
   server.enqueue(rpcResult(id, object(2)), T0);
-  const [packet] = server.transmit(T0).packets;
+  const [packet] = packetsOf(server.transmit(T0));
   const tampered = Buffer.from(packet);
   tampered[40] ^= 1;
   t.like(client.receive(tampered, T0).events[0], { kind: 'dropped', reason: 'MSG_KEY' });
-  const other = new MtpSession(randomBytes(256), { timeOffset: 0 });
+  const other = new MtpLink(randomBytes(256), { timeOffset: 0 });
   t.like(other.receive(Buffer.from(packet), T0).events[0], { kind: 'dropped', reason: 'AUTH_KEY_ID' });
   const copy = Buffer.from(packet);
   t.is(client.receive(packet, T0).events[0].kind, 'rpcResult');
@@ -234,47 +251,6 @@ test('reconnect: msgs_state_req, then only the lost request is re-sent', (t) => 
   );
 });
 
-test('batch forms across sessions: flat results indexed by session', (t) => {
-  const clients = [1, 2, 3].map(
-    (i) => new MtpSession(authKey, { sessionId: BigInt(i), timeOffset: 0, autoFutureSalts: false }),
-  );
-  const ids = clients.map((c, i) => c.enqueue(object(i), T0));
-  const out = MtpSession.transmitAll(clients, T0);
-  t.is(out.packets.length, 3);
-  t.deepEqual([...out.packetSession], [0, 1, 2]);
-  t.deepEqual([...out.msgIds], ids);
-  t.deepEqual([...out.msgIdSession], [0, 1, 2]);
-  t.is(out.deadlines.length, 3);
-  t.true(out.deadlines.every((d) => d === T0 + 20_000));
-  out.packets.forEach((p, i) => {
-    t.is(referenceDecryptFromClient(p).sessionId, BigInt(i + 1));
-  });
-  // Each client decrypts answers sealed for its own session only.
-  const servers = clients.map((_, i) => new MtpSession(authKey, { server: true, sessionId: BigInt(i + 1) }));
-  servers.forEach((s, i) => {
-    s.receive(out.packets[i], T0);
-    s.enqueue(rpcResult(ids[i], object(0x40 + i)), T0);
-  });
-  const answers = MtpSession.transmitAll(servers, T0).packets;
-  // Pairs in another order than the sessions were created, one session twice.
-  const order = [2, 0, 1, 0];
-  const got = MtpSession.receiveAll(
-    order.map((i) => clients[i]),
-    [answers[2], answers[0], answers[1], Buffer.from(answers[0])],
-    T0,
-  );
-  t.deepEqual([...got.eventSession], [0, 1, 2, 3]);
-  t.like(got.events[0], { kind: 'rpcResult', reqMsgId: ids[2] });
-  t.like(got.events[1], { kind: 'rpcResult', reqMsgId: ids[0] });
-  t.like(got.events[2], { kind: 'rpcResult', reqMsgId: ids[1] });
-  t.like(got.events[3], { kind: 'dropped', reason: 'DUPLICATE' });
-  t.is(got.deadlines[0], T0 + 1000, 'an ack is owed');
-  const none = MtpSession.transmitAll([], T0);
-  t.is(none.packets.length + none.deadlines.length, 0);
-  const err = t.throws(() => MtpSession.receiveAll(clients, [], T0));
-  t.is((err as NodeJS.ErrnoException).code, 'ERR_BAD_BATCH');
-});
-
 test('state export and import keep the session going', (t) => {
   const { client } = pair();
   client.enqueue(object(1), T0);
@@ -286,11 +262,11 @@ test('state export and import keep the session going', (t) => {
   t.is(state.salt, 0xaaaan);
   t.is(state.seqno, 1);
   t.true(state.timeSynced);
-  const revived = new MtpSession(state.authKey as Buffer, { autoFutureSalts: false });
+  const revived = new MtpLink(state.authKey as Buffer, { autoFutureSalts: false });
   revived.importState(state, T0 + 10);
   const next = revived.enqueue(object(2), T0 - 1000);
   t.true(next > state.lastMsgId);
-  const ref = referenceDecryptFromClient(revived.transmit(T0 + 10).packets[0]);
+  const ref = referenceDecryptFromClient(packetsOf(revived.transmit(T0 + 10))[0]);
   t.is(ref.sessionId, state.sessionId);
   t.is(ref.seqno, 3);
   revived.salt = 5n;
@@ -305,7 +281,7 @@ test('state export and import keep the session going', (t) => {
 });
 
 test('errors carry stable codes', (t) => {
-  const e1 = t.throws(() => new MtpSession(Buffer.alloc(10)));
+  const e1 = t.throws(() => new MtpLink(Buffer.alloc(10)));
   t.is((e1 as NodeJS.ErrnoException).code, 'ERR_BAD_AUTH_KEY');
   const { client } = pair();
   const e2 = t.throws(() => client.enqueue(Buffer.alloc(6), T0));
@@ -355,7 +331,7 @@ test('plain messages: the official sample, and each check', (t) => {
 test('the reference decryption would notice a wrong layout (mutation check of the test itself)', (t) => {
   const { client } = pair();
   client.enqueue(object(9), T0);
-  const [p] = client.transmit(T0).packets;
+  const [p] = packetsOf(client.transmit(T0));
   const bad = Buffer.from(p);
   bad[30] ^= 0x80;
   t.false(referenceDecryptFromClient(bad).msgKeyOk);
@@ -366,14 +342,16 @@ test('the reference decryption would notice a wrong layout (mutation check of th
   t.deepEqual(createDecipheriv('aes-256-ecb', k, null).setAutoPadding(false).update(c), block);
 });
 
-test('transmit takes the bodies itself: one native call per send, batched too', (t) => {
+test('transmit takes the bodies itself: one native call per send', (t) => {
   const { client, server } = pair();
   const queued = client.enqueue(object(1), T0);
   const out = client.transmit(T0, [object(2), object(3)]);
-  t.is(out.msgIds.length, 3);
-  t.is(out.msgIds[0], queued);
-  t.true(out.msgIds[1] > queued && out.msgIds[2] > out.msgIds[1]);
-  const got = out.packets.flatMap((p) => server.receive(p, T0).events);
+  const carried = out.carried ?? [];
+  t.is(carried.length, 3);
+  t.is(carried[0], queued);
+  t.true(carried[1] > queued && carried[2] > carried[1]);
+  t.deepEqual(out.msgIds, carried.slice(1), 'msgIds: the ids of the bodies of this call');
+  const got = packetsOf(out).flatMap((p) => server.receive(p, T0).events);
   t.deepEqual(
     got.map((e) => (e.kind === 'message' ? e.body : null)),
     [object(1), object(2), object(3)],
@@ -383,24 +361,7 @@ test('transmit takes the bodies itself: one native call per send, batched too', 
     code(() => client.transmit(T0, [object(4), Buffer.alloc(3)])),
     'ERR_BAD_BODY',
   );
-  t.deepEqual(client.transmit(T0).msgIds, [], 'nothing was queued by the failed call');
-  const many = [1, 2, 3].map(
-    (i) => new MtpSession(authKey, { sessionId: BigInt(i), timeOffset: 0, autoFutureSalts: false }),
-  );
-  const res = MtpSession.transmitAll(many, T0, [[object(5)], null, [object(6), object(7)]]);
-  t.deepEqual([...res.msgIdSession], [0, 2, 2]);
-  t.deepEqual([...res.packetSession], [0, 2]);
-  t.true(Number.isNaN(res.deadlines[1]), 'idle session');
-  // A bad body anywhere in the batch changes no session.
-  t.is(
-    code(() => MtpSession.transmitAll(many, T0, [[object(8)], [Buffer.alloc(5)]])),
-    'ERR_BAD_BODY',
-  );
-  t.is(MtpSession.transmitAll(many, T0).packets.length, 0);
-  t.is(
-    code(() => MtpSession.transmitAll(many.slice(0, 1), T0, [[], []])),
-    'ERR_BAD_BATCH',
-  );
+  t.deepEqual(client.transmit(T0).carried, [], 'nothing was queued by the failed call');
 });
 
 test('property: over a lossy network every request is answered exactly once (JS API)', (t) => {
@@ -427,14 +388,14 @@ test('property: over a lossy network every request is answered exactly once (JS 
     fc.assert(
       fc.property(fc.array(opArb, { maxLength: 120 }), (ops) => {
         let now = T0;
-        const client = new MtpSession(authKey, { sessionId: 0x5en, timeOffset: 0, autoFutureSalts: false });
-        const server = new MtpSession(authKey, { server: true });
+        const client = new MtpLink(authKey, { sessionId: 0x5en, timeOffset: 0, autoFutureSalts: false });
+        const server = new MtpLink(authKey, { server: true });
         const toServer: Buffer[] = [];
         const toClient: Buffer[] = [];
         const open = new Map<bigint, number>();
         const answered = new Map<number, number>();
         let tags = 0;
-        const onClient = (events: MtpEvent[]) => {
+        const onClient = (events: Event[]) => {
           for (const e of events) {
             if (e.kind === 'resent') {
               const tag = open.get(e.oldMsgId);
@@ -452,7 +413,7 @@ test('property: over a lossy network every request is answered exactly once (JS 
             }
           }
         };
-        const onServer = (events: MtpEvent[]) => {
+        const onServer = (events: Event[]) => {
           for (const e of events) {
             if (e.kind === 'message' && e.body.readUInt32LE(0) === 0x0badf00d) {
               server.enqueue(rpcResult(e.msgId, object(0x0a753e12, e.body.readUInt32LE(4))), now);
@@ -460,8 +421,8 @@ test('property: over a lossy network every request is answered exactly once (JS 
           }
         };
         const flush = () => {
-          toServer.push(...client.transmit(now).packets);
-          toClient.push(...server.transmit(now).packets);
+          toServer.push(...packetsOf(client.transmit(now)));
+          toClient.push(...packetsOf(server.transmit(now)));
         };
         const deliver = (toSrv: boolean, at: number, drop: boolean, twice: boolean) => {
           const q = toSrv ? toServer : toClient;

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import test from 'ava';
 import fc from 'fast-check';
 import { type SessionError, type SessionEvent, SessionRegistry, TL } from '../bindings';
-import { bindTempKeyMessage, MtpLink, MtpSession } from '../bindings/native';
+import { bindTempKeyMessage, MtpLink } from '../bindings/native';
 import { renewDelayMs } from '../bindings/session/pool/temp-keys';
 import { TestDc, TestWorld } from '../bindings/testing';
 import { openBinding } from '../bindings/testing/bind-temp-key';
@@ -90,7 +90,7 @@ test('the binding message made in Rust opens with TestDc independent opener (v1,
 const NEAREST_DC = TL.serialize({ _: 'help.getNearestDc' } as TL.TlObject);
 
 /** What a server reading `frames` (intermediate framing) gets: decoded messages by msg_id. */
-function sentMessages(server: MtpSession, frames: Buffer | null, now: number): Map<bigint, TL.TlObject> {
+function sentMessages(server: MtpLink, frames: Buffer | null, now: number): Map<bigint, TL.TlObject> {
   const out = new Map<bigint, TL.TlObject>();
   // The first frames of a connection follow the transport's tag (0xeeeeeeee).
   const start = frames?.readUInt32LE(0) === 0xeeeeeeee ? 4 : 0;
@@ -115,8 +115,12 @@ test('the link builds the binding under the msg_id it stamps: TestDc opens it (v
         (offset, steps, nonce) => {
           const perm = randomBytes(256);
           const temp = randomBytes(256);
-          const link = new MtpLink(temp, { kind: 'intermediate' }, { salt: 1n, timeOffset: offset });
-          const server = new MtpSession(temp, { server: true });
+          const link = new MtpLink(temp, {
+            transport: { kind: 'intermediate' },
+            salt: 1n,
+            timeOffset: offset,
+          });
+          const server = new MtpLink(temp, { server: true });
           let now = 1_700_000_000_000 + (steps[0] % 1000);
           for (const step of steps) {
             now += step;

@@ -1,6 +1,6 @@
 // A hand-written client for TestDc's tests: a socket with the native transport codec,
 // the key exchange written out over node:crypto and bigint (independent of TestDc's
-// server code), and an MtpSession driver for encrypted traffic.
+// server code), and an MtpLink driver (whole packets) for encrypted traffic.
 
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
@@ -8,7 +8,7 @@ import { TL } from '../bindings';
 import {
   factorizePq,
   type MtpEvent,
-  MtpSession,
+  MtpLink,
   modPow,
   mtpMsgIdAt,
   rsaLegacyEncrypt,
@@ -360,9 +360,9 @@ export async function clientHandshake(
   throw new Error('too many retries');
 }
 
-/** An encrypted session over a TestClient, driven by MtpSession in client mode. */
+/** An encrypted session over a TestClient, driven by an MtpLink without a transport (client mode). */
 export class SessionDriver {
-  readonly mtp: MtpSession;
+  readonly mtp: MtpLink;
   readonly events: MtpEvent[] = [];
 
   constructor(
@@ -370,7 +370,7 @@ export class SessionDriver {
     authKey: Buffer,
     opts: { salt: bigint; timeOffset?: number; sessionId?: bigint },
   ) {
-    this.mtp = new MtpSession(authKey, {
+    this.mtp = new MtpLink(authKey, {
       salt: opts.salt,
       timeOffset: opts.timeOffset ?? 0,
       autoFutureSalts: false,
@@ -380,7 +380,7 @@ export class SessionDriver {
 
   /** Sends whatever the session has due. */
   flush(now = Date.now()): void {
-    for (const p of this.mtp.transmit(now).packets) this.client.send(p);
+    for (const p of this.mtp.transmit(now).packets ?? []) this.client.send(p);
   }
 
   /** Receives until `until` holds for an event (returned), flushing as it goes. */
@@ -400,7 +400,8 @@ export class SessionDriver {
       if (e.kind === 'transportError')
         throw Object.assign(new Error(`transport error ${e.code}`), { transportCode: e.code });
       if (e.kind !== 'packet') continue;
-      const got = this.mtp.receive(e.data, Date.now()).events;
+      // Without a transport the link reports no transport events.
+      const got = this.mtp.receive(e.data, Date.now()).events as MtpEvent[];
       this.events.push(...got);
       const hit = got.find(until);
       if (hit) return hit;

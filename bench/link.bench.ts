@@ -1,12 +1,16 @@
 // The hot path through MtpLink: one 128-byte request sealed and framed per
-// transmit (one call per message, and transmitAll across 1,000 links), and
-// receive (unframe, decrypt, check, event) per call and receiveAll across 1,000
-// links, beside a JS baseline over node:crypto doing the same work: msg_id and
-// seqno, headers, padding, msg_key, KDF, AES-256-IGE, intermediate framing and
-// the obfuscated2 AES-CTR stream. A few reference rows show where the time goes
-// (the napi floor of a call, sealing alone, framing alone).
+// transmit, and one small update unframed, decrypted, checked and made an event
+// per receive, one call each (on one link, and across 1,000 links), beside a JS
+// baseline over node:crypto doing the same work: msg_id and seqno, headers,
+// padding, msg_key, KDF, AES-256-IGE, intermediate framing and the obfuscated2
+// AES-CTR stream. Reference rows show where the time goes: a native call that
+// does nothing, an idle transmit, sealing alone, framing alone, and the bare
+// envelope batch (encryptMessages: 256 messages sealed and framed in one call,
+// no session around them), to which the full path is held as a ratio (issue
+// #19: at least 0.3 one call each). A last table: a frame carrying 256 updates.
 import { type Cipher, createCipheriv, createHash, randomBytes, randomFillSync } from 'node:crypto';
-import { MtpLink, MtpSession, TransportCodec, type TransportOptions } from '../bindings';
+import * as native from '../bindings';
+import { MtpLink, TransportCodec, type TransportOptions } from '../bindings';
 import { type Measured, report } from './harness';
 import { jsIge, jsKdf } from './js-baseline';
 
@@ -122,7 +126,8 @@ class JsLink {
 
 // --- Native setup ---
 function client(transport: TransportOptions, i = 1): MtpLink {
-  return new MtpLink(authKey, transport, {
+  return new MtpLink(authKey, {
+    transport,
     sessionId: BigInt(i),
     salt: 0x1234n,
     timeOffset: 0,
@@ -130,11 +135,17 @@ function client(transport: TransportOptions, i = 1): MtpLink {
   });
 }
 
+/** A server-mode link that has read `c`'s first frame (so it can frame for it). */
+function serverFor(c: MtpLink, now: number): MtpLink {
+  const server = new MtpLink(authKey, { transport: { role: 'server' }, server: true, salt: 0x1234n });
+  server.receive(c.transmit(now, [body]).frame as Buffer, now);
+  return server;
+}
+
 /** A client and `count` frames a server-mode link sent it (one small update each). */
 function feed(transport: TransportOptions, sid: number, count: number, now: number) {
   const c = client(transport, sid);
-  const server = new MtpLink(authKey, { role: 'server' }, { server: true, salt: 0x1234n });
-  server.receive(c.transmit(now, [body]).frame as Buffer, now);
+  const server = serverFor(c, now);
   const frames: Buffer[] = [];
   for (let i = 0; i < count; i++) frames.push(server.transmit(now, [body]).frame as Buffer);
   return { client: c, frames };
@@ -184,17 +195,58 @@ function best(name: string, measure: () => number): Measured {
   return { name, opsPerSec: Math.max(measure(), measure(), measure()) };
 }
 
+/**
+ * The bare envelope batch: 256 messages of the link's size (32-byte header and the
+ * 128-byte body), one key each, sealed and framed (4-byte length) by one
+ * `encryptMessages` call: the work of a transmit without the session around it.
+ */
+function bareEnvelopeBatch(): Measured {
+  const count = 256;
+  const plainLen = 32 + body.length;
+  const H = native.ENVELOPE_HEADER_LEN;
+  const stride = 4 + H + plainLen + 80;
+  const plain = randomBytes(plainLen);
+  plain.writeUInt32LE(body.length, 28);
+  const big = Buffer.alloc(count * stride);
+  const slots = new Uint32Array(count * 4);
+  const keys = Array.from({ length: count }, () => new native.AuthKey(randomBytes(256)));
+  const batch = () => {
+    for (let i = 0; i < count; i++) {
+      const at = i * stride;
+      plain.copy(big, at + 4 + H);
+      slots[4 * i] = at + 4;
+      slots[4 * i + 1] = plainLen;
+      slots[4 * i + 2] = stride - 4;
+    }
+    native.encryptMessages(keys, big, slots, false);
+    for (let i = 0; i < count; i++) big.writeUInt32LE(slots[4 * i + 3], i * stride);
+  };
+  return best(BARE, () => segmented(() => {}, batch, 64, count));
+}
+
+const BARE = 'bare envelope batch';
+
+/** Prints each figure as a share of the bare envelope batch's. */
+function againstBare(title: string, rows: Measured[], bare: Measured): void {
+  console.log(`  ${title} (issue #19: at least 0.3 one call each)`);
+  for (const r of rows) {
+    console.log(
+      `    ${r.name.padEnd(40)} ${(r.opsPerSec / bare.opsPerSec).toFixed(2)} of the bare envelope batch`,
+    );
+  }
+}
+
 export async function run(): Promise<void> {
   const now = Date.now();
   console.log(`clock: ${cpuClock ? 'CPU time (BENCH_CLOCK=cpu)' : 'wall time'}`);
 
-  // transmit: one link (or 1,000) renewed every 256 calls (64 batches), untimed.
+  // transmit: one link (or 1,000) renewed every 256 calls (64 per link), untimed.
   let js = new JsLink(1n, 0);
   let one = client(OBFUSCATED);
   let plain = client(PLAIN);
-  let session = new MtpSession(authKey, { sessionId: 1n, timeOffset: 0, autoFutureSalts: false });
+  let packets = new MtpLink(authKey, { sessionId: 1n, timeOffset: 0, autoFutureSalts: false });
   const codec = new TransportCodec(PLAIN);
-  const sealed = session.transmit(now, [body]).packets[0];
+  const sealed = (packets.transmit(now, [body]).packets as Buffer[])[0];
   const idle = client(OBFUSCATED);
   const tx: Measured[] = [
     best('js node:crypto (seal+frame)', () =>
@@ -227,7 +279,6 @@ export async function run(): Promise<void> {
   ];
   let many: MtpLink[] = [];
   let jsMany: JsLink[] = [];
-  const bodies = Array.from({ length: N }, () => [body]);
   tx.push(
     best(`js node:crypto x${N} links`, () =>
       segmented(
@@ -241,30 +292,39 @@ export async function run(): Promise<void> {
         N,
       ),
     ),
-    best(`MtpLink.transmitAll x${N} links`, () =>
+    best(`link.transmit, ${N} links`, () =>
       segmented(
         () => {
           many = Array.from({ length: N }, (_, i) => client(OBFUSCATED, i + 1));
         },
-        () => MtpLink.transmitAll(many, now, bodies),
+        () => {
+          for (const l of many) l.transmit(now, [body]);
+        },
         64,
         N,
       ),
     ),
-    // Where the time goes: parts of the work through their own bindings.
-    best('  part: idle transmit (napi floor)', () =>
+    // Where the time goes: the floor of a native call, and parts of the work.
+    best('  part: native call, no work', () =>
+      segmented(
+        () => {},
+        () => idle.buffered,
+        4096,
+      ),
+    ),
+    best('  part: idle transmit', () =>
       segmented(
         () => {},
         () => idle.transmit(now),
         4096,
       ),
     ),
-    best('  part: MtpSession seal only', () =>
+    best('  part: seal only (no transport)', () =>
       segmented(
         () => {
-          session = new MtpSession(authKey, { sessionId: 1n, timeOffset: 0, autoFutureSalts: false });
+          packets = new MtpLink(authKey, { sessionId: 1n, timeOffset: 0, autoFutureSalts: false });
         },
-        () => session.transmit(now, [body]),
+        () => packets.transmit(now, [body]),
         256,
       ),
     ),
@@ -276,7 +336,11 @@ export async function run(): Promise<void> {
       ),
     ),
   );
+  const bare = bareEnvelopeBatch();
+  tx.push({ ...bare, name: `  part: ${BARE}` });
   report('link transmit: 128-byte request sealed and framed (messages/s)', tx, 'js node:crypto (seal+frame)');
+  againstBare('the full path', [tx[1], tx[4]], bare);
+
   // receive: fresh streams for every pass (an obfuscated2 stream cannot be
   // replayed), made untimed; best of three passes.
   const M = 40_000;
@@ -303,7 +367,7 @@ export async function run(): Promise<void> {
       });
     }),
   ];
-  // Batched: 1,000 links, one frame each per call.
+  // 1,000 links, one frame each in turn.
   const K = 32;
   rx.push(
     best(`js node:crypto x${N} links`, () => {
@@ -318,16 +382,39 @@ export async function run(): Promise<void> {
         f.client.receive(f.frames[Math.floor(i / N)], now);
       });
     }),
-    best(`MtpLink.receiveAll x${N} links`, () => {
+    best(`link.receive, ${N} links`, () => {
       const feeds = Array.from({ length: N }, (_, s) => feed(OBFUSCATED, s + 1, K, now));
-      const links = feeds.map((f) => f.client);
-      const batches = Array.from({ length: K }, (_, k) => feeds.map((f) => f.frames[k]));
-      return fixedRate(K, (k) => MtpLink.receiveAll(links, batches[k], now)) * N;
+      return fixedRate(K * N, (i) => {
+        const f = feeds[i % N];
+        f.client.receive(f.frames[Math.floor(i / N)], now);
+      });
     }),
+    { ...bare, name: `  part: ${BARE}` },
   );
   report(
     'link receive: one small update unframed, decrypted, checked (messages/s)',
     rx,
     'js node:crypto (unframe+open)',
   );
+  againstBare('the full path', [rx[1], rx[3]], bare);
+
+  // Many events from one frame: a container of 256 small updates (each event made
+  // by the JS factory of bindings/link-results.ts).
+  const update = Buffer.alloc(24, 0x22);
+  update.writeUInt32LE(0x1cb5c415, 0);
+  const F = 40;
+  const burst = best('link.receive, 256 updates per frame', () => {
+    const c = client(PLAIN);
+    const server = serverFor(c, now);
+    const frames = Array.from({ length: F }, () => {
+      for (let i = 0; i < 256; i++) server.enqueue(update, now);
+      return server.transmit(now).frame as Buffer;
+    });
+    let events = 0;
+    const rate = fixedRate(F, (i) => {
+      events += c.receive(frames[i], now).events.length;
+    });
+    return (rate * events) / F;
+  });
+  report('link receive: events out of one frame carrying 256 updates (events/s)', [burst], burst.name);
 }

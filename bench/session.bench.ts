@@ -7,7 +7,7 @@
 // sequential round trips per second this machine allows.
 //
 // The per-message cost of the native hot path (MtpLink transmit/receive, one call
-// each and transmitAll/receiveAll across 1,000 links) is bench/link.bench.ts:
+// each, on one link and across 1,000) is bench/link.bench.ts:
 // `npx tsx bench/index.ts link`. Memory per idle session is bench/memory.bench.ts.
 //
 // The call is help.getNearestDc: GramJS speaks layer 198, mtcute 227 and TestDc 223,
@@ -261,7 +261,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 export async function run(): Promise<void> {
   console.log(
-    'transmit/receive per message through MtpLink (1 call and batched over 1,000): bench/link.bench.ts',
+    'transmit/receive per message through MtpLink (a call each, 1 link and 1,000): bench/link.bench.ts',
   );
   // BENCH_DC=forked or BENCH_DC=in-process runs one half alone.
   const only = process.env.BENCH_DC;

@@ -32,7 +32,7 @@ export interface AuthKeyResult {
   authKey: Buffer;
   /** auth_key_id: the 64 lower-order bits of SHA1(auth_key), unsigned. */
   authKeyId: bigint;
-  /** The first server salt, unsigned (MtpSession's `salt`). */
+  /** The first server salt, unsigned (MtpLink's `salt`). */
   serverSalt: bigint;
   /** Server time minus local time, in whole seconds (from server_DH_inner_data.server_time). */
   timeOffset: number;

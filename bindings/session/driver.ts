@@ -107,6 +107,9 @@ function checkBody(body: Buffer): SessionError | null {
 const BIND_REQUEST = { _: 'auth.bindTempAuthKey' } as unknown as TL.TlObject;
 const EMPTY = Buffer.alloc(0);
 
+/** Batches of the link's events taken in one turn before the rest waits for the next one (8 x 1,024). */
+const DRAIN_BATCHES = 8;
+
 /**
  * How long the transport may hold an unfinished frame with no further bytes. A stream
  * that lost its framing (garbage read as a length) would otherwise wait forever for
@@ -253,22 +256,24 @@ export class Driver implements Wakeable {
   private lastReceived = Date.now();
   private pongWaiters: Map<bigint, () => void> | null = null;
   private stallTimer: NodeJS.Timeout | null = null;
+  /** Events the link still holds are taken on the next turn (see onData). */
+  private draining = false;
   /** When the unfinished frame got its first byte (0: none unfinished). */
   private frameSince = 0;
   private readyWaiter: { resolve(): void; reject(e: unknown): void } | null = null;
 
   constructor(readonly config: DriverConfig) {
     const t = config.transport;
-    this.link = new MtpLink(
-      config.authKey,
-      {
+    this.link = new MtpLink(config.authKey, {
+      transport: {
         kind: t.kind ?? 'intermediate',
         obfuscated: t.obfuscated || t.secret !== undefined,
         secret: typeof t.secret === 'string' ? Buffer.from(t.secret, 'hex') : t.secret,
         dcId: config.wireDcId,
       },
-      { salt: config.salt, timeOffset: config.timeOffset },
-    );
+      salt: config.salt,
+      timeOffset: config.timeOffset,
+    });
   }
 
   get authKey(): Buffer {
@@ -770,16 +775,44 @@ export class Driver implements Wakeable {
   // --- Receiving ---
 
   onData(chunk: Buffer): void {
+    // One receive hands out at most 1,024 events; what a bigger packet brought waits in
+    // the link and is taken batch after batch: a few here, the rest on the next turns,
+    // so that RPC answers, timers and other sockets get their turn in between.
+    let deadline = this.receiveOnce(chunk);
+    for (let n = 1; deadline !== false && this.link.waiting > 0 && n < DRAIN_BATCHES; n++) {
+      deadline = this.receiveOnce(EMPTY);
+    }
+    if (deadline === false) return;
+    if (this.link.waiting > 0 && !this.draining) {
+      this.draining = true;
+      setImmediate(() => {
+        this.draining = false;
+        if (this.status !== 'closed' && this.status !== 'failed') this.onData(EMPTY);
+      });
+    }
+    this.watchStall();
+    // What the link must send at once (a re-send after bad_server_salt, a state answer)
+    // goes in this burst; acks wait for their deadline (the link's ack delay) or for the
+    // next request, which carries them: no packet of its own per answer received.
+    if (deadline !== undefined && deadline <= Date.now()) this.scheduleFlush();
+    else this.arm(deadline);
+  }
+
+  /**
+   * One native receive and its events; returns the link's deadline, or false when the
+   * link threw (the socket is dropped).
+   */
+  private receiveOnce(data: Buffer): number | undefined | false {
     let events: LinkEvent[];
     let deadline: number | undefined;
     try {
-      const r = this.link.receive(chunk, Date.now());
+      const r = this.link.receive(data, Date.now());
       events = r.events;
       deadline = r.deadline ?? undefined;
     } catch (e) {
       this.badData('RECEIVE_FAILED', (e as Error).message);
       this.socket?.destroy();
-      return;
+      return false;
     }
     // Alive is what sends whole messages: bytes trickled one at a time keep nothing alive.
     if (events.length > 0) this.lastReceived = Date.now();
@@ -790,12 +823,7 @@ export class Driver implements Wakeable {
         this.badData('EVENT_FAILED', (err as Error).message);
       }
     }
-    this.watchStall();
-    // What the link must send at once (a re-send after bad_server_salt, a state answer)
-    // goes in this burst; acks wait for their deadline (the link's ack delay) or for the
-    // next request, which carries them: no packet of its own per answer received.
-    if (deadline !== undefined && deadline <= Date.now()) this.scheduleFlush();
-    else this.arm(deadline);
+    return deadline;
   }
 
   /**
@@ -807,7 +835,8 @@ export class Driver implements Wakeable {
     if (this.stallTimer) clearTimeout(this.stallTimer);
     this.stallTimer = null;
     const socket = this.socket;
-    if (!socket || this.link.buffered === 0) {
+    // Whole frames held behind waiting events are ours to read, not the peer's to finish.
+    if (!socket || this.link.buffered === 0 || this.link.waiting > 0) {
       this.frameSince = 0;
       return;
     }

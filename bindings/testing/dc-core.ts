@@ -4,7 +4,7 @@
 // (shared by every connection, like a real DC), runs queries and delivers their answers
 // (with the reply faults), and keeps the keys, the sessions and the counters.
 
-import { MtpSession } from '../native';
+import { MtpLink } from '../native';
 import * as TL from '../tl';
 import { DcSession, isRpcError, rpcErrorBody } from './dc-session';
 import { DcFaults } from './faults';
@@ -273,7 +273,7 @@ export class DcCore {
       conn.end();
       return;
     }
-    const sessionId = MtpSession.peekSessionId(key.authKey, packet);
+    const sessionId = MtpLink.peekSessionId(key.authKey, packet);
     if (sessionId === null) {
       this.stats.dropped++;
       this.log(`conn ${conn.id} packet does not decrypt (msg_key), ignored`);

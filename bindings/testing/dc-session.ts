@@ -1,12 +1,12 @@
-// One client session as the server keeps it: the native message layer in server mode
-// (decryption, every check of a Telegram server answered with bad_msg_notification /
+// One client session as the server keeps it: the native MtpLink without a transport
+// (whole packets: TestDc's connections frame for themselves), in server mode (decryption, every check of a Telegram server answered with bad_msg_notification /
 // bad_server_salt, new_session_created, acks, containers, gzip, msgs_state_req) plus
 // the service requests a server answers itself (ping, ping_delay_disconnect,
 // get_future_salts, destroy_session). Sans-IO: packets and time in, packets and the
 // client's queries out; the DC runs the queries and hands the answers back.
 
 import { gzipSync } from 'node:zlib';
-import { type MtpEvent, MtpSession } from '../native';
+import { type LinkTransportEvent, type MtpEvent, MtpLink } from '../native';
 import type { FutureSalt, SaltSchedule } from './salts';
 
 // Service constructors answered here (https://core.telegram.org/schema/mtproto).
@@ -21,6 +21,7 @@ const DESTROY_SESSION_NONE = 0x62d350c9;
 const RPC_RESULT = 0xf35c6d01;
 const RPC_ERROR = 0x2144ca19;
 const GZIP_PACKED = 0x3072cfa1;
+const EMPTY = Buffer.alloc(0);
 
 /** A query of the client, to be run by the DC. */
 export interface IncomingQuery {
@@ -151,7 +152,7 @@ const KEPT = 4096;
 export class DcSession {
   readonly authKeyId: bigint;
   readonly sessionId: bigint;
-  readonly mtp: MtpSession;
+  readonly mtp: MtpLink;
   /** invokeWithLayer's layer, once seen. */
   layer?: number;
   /** initConnection's parameters, once seen. */
@@ -194,7 +195,7 @@ export class DcSession {
     this.destroy = o.destroySession;
     this.clock = o.clock ?? Date.now;
     const nowS = Math.floor((o.now + o.timeOffset) / 1000);
-    this.mtp = new MtpSession(o.authKey, {
+    this.mtp = new MtpLink(o.authKey, {
       server: true,
       serverChecks: true,
       sessionId: o.sessionId,
@@ -246,11 +247,15 @@ export class DcSession {
   receive(packet: Buffer, now: number): SessionInput {
     this.syncSalts(now);
     const out: SessionInput = { queries: [], rejected: [], dropped: [], created: false };
-    for (const e of this.mtp.receive(packet, now).events) this.onEvent(e, now, out);
+    // A packet may carry more events than one call hands out: the rest wait in the link.
+    for (let data = packet; ; data = EMPTY) {
+      for (const e of this.mtp.receive(data, now).events) this.onEvent(e, now, out);
+      if (this.mtp.waiting === 0) break;
+    }
     return out;
   }
 
-  private onEvent(e: MtpEvent, now: number, out: SessionInput): void {
+  private onEvent(e: MtpEvent | LinkTransportEvent, now: number, out: SessionInput): void {
     switch (e.kind) {
       case 'message':
         this.onMessage(e.msgId, e.body, now, out);
@@ -405,7 +410,7 @@ export class DcSession {
   transmit(now: number): { packets: Buffer[]; deadline?: number } {
     this.syncSalts(now);
     const t = this.mtp.transmit(now);
-    return { packets: t.packets, deadline: t.deadline };
+    return { packets: t.packets ?? [], deadline: t.deadline };
   }
 
   /** The session moved to another connection: what the client may have missed goes again. */

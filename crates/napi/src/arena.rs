@@ -90,7 +90,7 @@ pub struct Placed {
 }
 
 /// Copies `bytes` into the thread's arena (a fresh one when full) and says where,
-/// for a caller that makes the view itself (in JS, many at once); `None` when
+/// for a caller that has the view made itself (in JS, by `factories`); `None` when
 /// they are too long for it or views cannot be made.
 ///
 /// # Safety

@@ -1,85 +1,68 @@
-//! JS binding of mtcore::link: `MtpLink`, one session over one connection's
-//! transport, crossed once per direction per turn, and its batch forms that
-//! serve many links in one call.
+//! JS binding of mtcore::link: `MtpLink`, one MTProto session crossed once per
+//! direction per turn. With a transport (a client's connection) it takes the
+//! socket's bytes and gives back frames; without one (TestDc, whose connections
+//! frame for themselves) it takes and gives whole packets. The session's state
+//! (salt, clock, counters, export/import) is in `link_state`; what crosses back
+//! to JS is made in `link_convert`.
 //!
-//! Costs kept low on purpose: one Buffer per `transmit` (all frames back to
-//! back, copied once from where they were sealed and framed), one Buffer per
-//! `transmitAll` for every link, flat typed arrays for batch results, events as
-//! the same compact objects `MtpSession` gives (see `link_convert`).
+//! Costs kept low on purpose: one Buffer per `transmit` (all frames back to back,
+//! copied once from where they were sealed and framed), events and results made
+//! with property names created once (`js_object`).
 
 use mtcore::link::{After, Link};
-use mtcore::mtp::session::check_body;
-use napi::bindgen_prelude::{
-    Array, BigInt, BigUint64Array, Buffer, BufferSlice, ClassInstance, Either, Float64Array, Null,
-    Uint32Array,
-};
+use napi::bindgen_prelude::{BigInt, Buffer, BufferSlice, Either};
 use napi_derive::napi;
 
-use crate::convert::{big, ms, u64_of, Ids};
+use crate::convert::{big, ms, u64_of};
 use crate::errors::{coded, JsError};
-use crate::link_convert::{deadline_js, link_error, EventBatch, FrameBytes, FrameView};
-use crate::mtp_convert::{self, MtpOptions, MtpState};
+use crate::link_convert::{deadline_js, link_error, ReceiveJs, TransmitJs};
+use crate::mtp_convert::{self, MtpOptions};
 use crate::random::with_random;
 use crate::transport::{kind_name, transport_error_code};
 use crate::transport::{CodecConfig, TransportOptions};
 
-#[napi(object, object_from_js = false)]
-pub struct LinkTransmit {
-    /// Every frame due, back to back, for one socket write; null when nothing is due.
-    /// Small ones view a shared pool (as `Buffer.allocUnsafe`'s do) whose bytes are
-    /// never reused, so it can go to `socket.write` as it is.
-    #[napi(ts_type = "Buffer | null")]
-    pub frame: Either<FrameView, Null>,
-    /// msg_ids given to `bodies`, in their order: how a driver learns the ids of
-    /// the requests it sends (one crossing per direction).
-    #[napi(ts_type = "Array<bigint>")]
-    pub msg_ids: Ids,
-    /// When to call transmit again (ms since the epoch), or absent when idle.
-    pub deadline: Option<f64>,
-}
-
-#[napi(object, object_from_js = false)]
-pub struct LinkReceive {
-    #[napi(ts_type = "Array<MtpEvent | LinkTransportEvent>")]
-    pub events: EventBatch,
-    pub deadline: Option<f64>,
-}
-
-/// One MTProto session over one connection's transport (sans-IO: the caller
-/// owns the socket and the timer, passes `now` in ms since the epoch, writes
-/// `frame` to the socket and feeds what arrives to `receive`).
+/// One MTProto session (sans-IO: the caller owns the socket and the timer,
+/// passes `now` in ms since the epoch, and calls `transmit` again at the
+/// returned deadline). Over a transport (`options.transport`) it is one side of
+/// a connection: `transmit` gives frames to write and `receive` takes what the
+/// socket delivered. Without one it works on whole packets (a server whose
+/// connections frame for themselves, such as TestDc).
 #[napi]
 pub struct MtpLink {
-    inner: Link,
-    config: CodecConfig,
+    pub(crate) inner: Link,
+    /// The transport's settings, for a fresh codec on reconnect; None: packets.
+    config: Option<CodecConfig>,
 }
 
 #[napi]
 impl MtpLink {
-    /// `transport` as for `TransportCodec`; `options` as for `MtpSession`
-    /// (`headroom` and `tailroom` are managed by the link and ignored).
+    /// `options.transport` as for `TransportCodec` (the link then manages
+    /// `headroom` and `tailroom`); without it, whole packets.
     #[napi(constructor)]
-    pub fn new(
-        auth_key: Buffer,
-        transport: TransportOptions,
-        options: Option<MtpOptions>,
-    ) -> Result<Self, JsError> {
+    pub fn new(auth_key: Buffer, options: Option<MtpOptions>) -> Result<Self, JsError> {
         let key = mtp_convert::auth_key(&auth_key)?;
-        let config = CodecConfig::from_options(&transport)?;
-        let codec = config.codec()?;
-        Ok(Self {
-            inner: Link::new(key, mtp_convert::options(options)?, codec),
-            config,
-        })
+        let mut options = options.unwrap_or_default();
+        let config = options
+            .transport
+            .take()
+            .map(|t| CodecConfig::from_options(&t))
+            .transpose()?;
+        let session = mtp_convert::options(Some(options))?;
+        let inner = match &config {
+            Some(c) => Link::new(key, session, c.codec()?),
+            None => Link::without_transport(key, session),
+        };
+        Ok(Self { inner, config })
     }
 
     /// Queues `bodies` (serialized TL requests, content-related), then packs,
-    /// encrypts and frames whatever is due. `after[i]`, when given, makes body `i`
-    /// run on the server only after an earlier call (invokeAfterMsg): a bigint names
-    /// one sent before by msg_id, a number an earlier body of this same call. Throws
-    /// ERR_BAD_BODY (nothing queued), ERR_LINK_BROKEN (reconnect first; nothing
-    /// queued), ERR_TRANSPORT_NOT_READY (a server before the client's preamble).
-    #[napi]
+    /// encrypts and frames whatever is due. `msgIds` are the ids given to `bodies`,
+    /// in their order. `after[i]`, when given, makes body `i` run on the server only
+    /// after an earlier call (invokeAfterMsg): a bigint names one sent before by
+    /// msg_id, a number an earlier body of this same call. Throws ERR_BAD_BODY
+    /// (nothing queued), ERR_LINK_BROKEN (reconnect first; nothing queued),
+    /// ERR_TRANSPORT_NOT_READY (a server before the client's preamble).
+    #[napi(ts_return_type = "LinkTransmit")]
     pub fn transmit(
         &mut self,
         now: f64,
@@ -87,7 +70,7 @@ impl MtpLink {
         #[napi(ts_arg_type = "Array<bigint | number | null | undefined>")] after: Option<
             Vec<Option<Either<BigInt, u32>>>,
         >,
-    ) -> Result<LinkTransmit, JsError> {
+    ) -> Result<TransmitJs, JsError> {
         let bodies = bodies.unwrap_or_default();
         let after: Vec<Option<After>> = after
             .unwrap_or_default()
@@ -104,39 +87,53 @@ impl MtpLink {
                 .transmit_chained(ms(now), &bodies, &after, random)
         })?
         .map_err(link_error)?;
-        Ok(LinkTransmit {
-            frame: if t.frames.is_empty() {
-                Either::B(Null)
-            } else {
-                Either::A(FrameView(t.frames))
-            },
-            msg_ids: Ids(t.msg_ids),
-            deadline: deadline_js(t.deadline),
+        Ok(TransmitJs {
+            packets: self.config.is_none(),
+            inner: t,
         })
     }
 
-    /// Takes what the socket delivered; returns the events of every whole frame
-    /// in it (a partial frame waits for the next chunk).
-    #[napi]
-    pub fn receive(&mut self, chunk: BufferSlice, now: f64) -> Result<LinkReceive, JsError> {
-        let r = with_random(|random| self.inner.receive(&chunk, ms(now), random))?;
-        Ok(LinkReceive {
-            events: EventBatch(r.events),
-            deadline: deadline_js(r.deadline),
-        })
+    /// With a transport: takes what the socket delivered and returns the events of
+    /// every whole frame in it (a partial frame waits for the next chunk). Without
+    /// one: `data` is one whole packet, decrypted in place (its bytes are consumed).
+    /// At most 1,024 events come back; the rest wait (`waiting`) for the next calls,
+    /// which may pass an empty Buffer.
+    #[napi(ts_return_type = "LinkReceive")]
+    pub fn receive(&mut self, mut data: BufferSlice, now: f64) -> Result<ReceiveJs, JsError> {
+        let r = with_random(|random| self.inner.receive_in_place(&mut data, ms(now), random))?;
+        Ok(ReceiveJs(r))
+    }
+
+    /// Events read and not handed out yet: while this is above 0, call `receive`
+    /// (with an empty Buffer) to take them; bytes that arrive meanwhile may be
+    /// passed too, and wait behind them.
+    #[napi(getter)]
+    pub fn waiting(&self) -> u32 {
+        self.inner.waiting() as u32
     }
 
     /// After the socket reconnected: a fresh codec (the same transport unless
     /// `transport` is given; a new obfuscated2 init, sent with the next frame),
     /// the same session and messages in flight. Follow with `requestState`.
+    /// A link without a transport has nothing to reset (ERR_NO_TRANSPORT if one is
+    /// given).
     #[napi]
     pub fn reconnect(&mut self, transport: Option<TransportOptions>) -> Result<(), JsError> {
+        if self.config.is_none() {
+            return match transport {
+                None => Ok(()),
+                Some(_) => Err(coded(
+                    "ERR_NO_TRANSPORT",
+                    "this link was made without a transport: it works on whole packets",
+                )),
+            };
+        }
         let config = match transport {
             Some(t) => CodecConfig::from_options(&t)?,
-            None => self.config.clone(),
+            None => self.config.clone().expect("checked above"),
         };
         self.inner.reset_transport(config.codec()?);
-        self.config = config;
+        self.config = Some(config);
         Ok(())
     }
 
@@ -149,13 +146,14 @@ impl MtpLink {
     }
 
     /// Blind alternative to `requestState`: re-sends every message in flight
-    /// under its own id (the server drops what it has). Returns the count.
+    /// under its own id (the peer drops what it has). Returns the count.
     #[napi]
     pub fn resend_pending(&mut self) -> u32 {
         self.inner.session_mut().resend_pending() as u32
     }
 
-    /// Queues a request without sending (e.g. while disconnected); returns its msg_id.
+    /// Queues a serialized TL object without sending it (content-related by
+    /// default; e.g. while disconnected, or a server's answer); returns its msg_id.
     #[napi]
     pub fn enqueue(
         &mut self,
@@ -170,8 +168,8 @@ impl MtpLink {
             .map_err(|e| coded("ERR_BAD_BODY", e))
     }
 
-    /// Queues ping (ping_delay_disconnect with `disconnectDelay` seconds) for
-    /// keepalive; returns its msg_id, which the `pong` event names.
+    /// Queues ping (or ping_delay_disconnect with `disconnectDelay` seconds, for
+    /// keepalive); returns its msg_id, which the `pong` event names.
     #[napi]
     pub fn enqueue_ping(
         &mut self,
@@ -234,248 +232,21 @@ impl MtpLink {
         self.inner.broken().map(transport_error_code)
     }
 
-    /// Bytes of an unfinished frame the transport holds (0 between frames): a driver
-    /// drops a connection whose frame stays unfinished (a stream that lost its framing).
+    /// Bytes the transport holds unread (0 between frames, and without a transport):
+    /// a driver drops a connection whose frame stays unfinished (a stream that lost
+    /// its framing). Whole frames are held too while events wait (`waiting`).
     #[napi(getter)]
     pub fn buffered(&self) -> u32 {
-        self.inner.codec().buffered() as u32
+        self.inner.codec().map_or(0, |c| c.buffered() as u32)
     }
 
-    /// The transport; null on a server until the client's preamble arrived.
+    /// The transport; null without one, and on a server until the client's
+    /// preamble arrived.
     #[napi(
         getter,
         ts_return_type = "'abridged' | 'intermediate' | 'padded' | 'full' | null"
     )]
     pub fn transport(&self) -> Option<&'static str> {
-        self.inner.codec().kind().map(kind_name)
+        self.inner.codec().and_then(|c| c.kind()).map(kind_name)
     }
-
-    #[napi(getter)]
-    pub fn session_id(&self) -> BigInt {
-        big(self.inner.session().session_id())
-    }
-
-    #[napi(getter)]
-    pub fn salt(&self) -> BigInt {
-        big(self.inner.session().salt())
-    }
-
-    #[napi(setter)]
-    pub fn set_salt(&mut self, salt: BigInt) {
-        self.inner.session_mut().set_salt(u64_of(&salt));
-    }
-
-    /// Server time minus local time in ms; setting it also marks the clock as trusted.
-    #[napi(getter)]
-    pub fn time_offset(&self) -> f64 {
-        self.inner.session().time_offset_ms() as f64
-    }
-
-    #[napi(setter)]
-    pub fn set_time_offset(&mut self, offset: f64) {
-        self.inner.session_mut().set_time_offset_ms(ms(offset));
-    }
-
-    /// Everything to persist, the auth key included (as `MtpSession.exportState`).
-    #[napi]
-    pub fn export_state(&self) -> MtpState {
-        mtp_convert::export_state(self.inner.session())
-    }
-
-    /// Restores exported state (the auth key is the constructor's; `authKey` is ignored).
-    #[napi]
-    pub fn import_state(&mut self, state: MtpState, now: f64) {
-        mtp_convert::import_state(self.inner.session_mut(), &state, now);
-    }
-
-    /// `transmit` for many links in one native call; `bodies[i]` (optional) go to
-    /// `links[i]`. Every body is checked first (ERR_BAD_BODY, nothing changes);
-    /// a link that cannot send (broken, not ready) is listed in `errors` with its
-    /// bodies not queued, and the others go on.
-    #[napi]
-    pub fn transmit_all(
-        #[napi(ts_arg_type = "Array<MtpLink>")] links: Array,
-        now: f64,
-        bodies: Option<Vec<Option<Vec<BufferSlice>>>>,
-    ) -> Result<LinkBatchTransmit, JsError> {
-        let mut links = Links::new(links)?;
-        let count = links.len();
-        let bodies = bodies.unwrap_or_default();
-        if bodies.len() > count {
-            return Err(coded(
-                "ERR_BAD_BATCH",
-                format!("{count} links but {} body lists", bodies.len()),
-            ));
-        }
-        for b in bodies.iter().flatten().flatten() {
-            check_body(b).map_err(|e| coded("ERR_BAD_BODY", e))?;
-        }
-        let mut bodies = bodies.into_iter();
-        let mut frames = FrameBytes::new();
-        let mut frame_ends = Vec::with_capacity(count);
-        let mut msg_ids = Vec::with_capacity(count);
-        let mut msg_id_link = Vec::with_capacity(count);
-        let mut deadlines = Vec::with_capacity(count);
-        let mut errors = Vec::new();
-        with_random(|random| {
-            links.each(|i, link| {
-                let list = bodies.next().flatten().unwrap_or_default();
-                match link.inner.transmit_slices(ms(now), &list, random) {
-                    Ok(t) => {
-                        frames.0.extend_from_slice(t.frames.bytes());
-                        msg_id_link.extend(std::iter::repeat_n(i as u32, t.msg_ids.len()));
-                        msg_ids.extend(t.msg_ids);
-                        deadlines.push(t.deadline.map_or(f64::NAN, |d| d as f64));
-                    }
-                    Err(e) => {
-                        let e = link_error(e);
-                        errors.push(LinkBatchError {
-                            link: i as u32,
-                            code: e.status.to_string(),
-                            message: e.reason.clone(),
-                        });
-                        deadlines.push(f64::NAN);
-                    }
-                }
-                frame_ends.push(frames.0.len() as u32);
-                Ok(())
-            })
-        })??;
-        Ok(LinkBatchTransmit {
-            frames,
-            frame_ends: frame_ends.into(),
-            msg_ids: msg_ids.into(),
-            msg_id_link: msg_id_link.into(),
-            deadlines: deadlines.into(),
-            errors,
-        })
-    }
-
-    /// `receive` for many (link, chunk) pairs in one native call (a link may appear
-    /// more than once; its chunks are taken in order). Events come flat, each with
-    /// the index of its pair.
-    #[napi]
-    pub fn receive_all(
-        #[napi(ts_arg_type = "Array<MtpLink>")] links: Array,
-        chunks: Vec<BufferSlice>,
-        now: f64,
-    ) -> Result<LinkBatchReceive, JsError> {
-        let mut links = Links::new(links)?;
-        let count = links.len();
-        if count != chunks.len() {
-            return Err(coded(
-                "ERR_BAD_BATCH",
-                format!("{count} links but {} chunks", chunks.len()),
-            ));
-        }
-        let mut raw = Vec::with_capacity(count);
-        let mut event_link = Vec::with_capacity(count);
-        let mut deadlines = Vec::with_capacity(count);
-        with_random(|random| {
-            links.each(|i, link| {
-                let n = link
-                    .inner
-                    .receive_into(&chunks[i], ms(now), random, &mut raw);
-                event_link.extend(std::iter::repeat_n(i as u32, n));
-                deadlines.push(link.inner.deadline(ms(now)).map_or(f64::NAN, |d| d as f64));
-                Ok(())
-            })
-        })??;
-        Ok(LinkBatchReceive {
-            events: EventBatch(raw),
-            event_link: event_link.into(),
-            deadlines: deadlines.into(),
-        })
-    }
-}
-
-/// The links of a batch, each checked to be an `MtpLink` before anything changes.
-struct Links<'a> {
-    array: Array<'a>,
-    /// The links, when none appears twice (else each is taken when its turn
-    /// comes, so that one link is never borrowed twice at once).
-    distinct: Option<Vec<ClassInstance<'a, MtpLink>>>,
-}
-
-impl<'a> Links<'a> {
-    fn new(array: Array<'a>) -> Result<Self, JsError> {
-        let all = (0..array.len() as usize)
-            .map(|i| link_at(&array, i))
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut at: Vec<*const MtpLink> = all.iter().map(|l| &**l as *const MtpLink).collect();
-        at.sort_unstable();
-        let repeated = at.windows(2).any(|w| w[0] == w[1]);
-        Ok(Self {
-            array,
-            distinct: (!repeated).then_some(all),
-        })
-    }
-
-    fn len(&self) -> usize {
-        self.array.len() as usize
-    }
-
-    /// Runs `f` on each link in order.
-    fn each(
-        &mut self,
-        mut f: impl FnMut(usize, &mut MtpLink) -> Result<(), JsError>,
-    ) -> Result<(), JsError> {
-        match &mut self.distinct {
-            Some(all) => all.iter_mut().enumerate().try_for_each(|(i, l)| f(i, l)),
-            None => (0..self.len()).try_for_each(|i| {
-                let mut link = link_at(&self.array, i)?;
-                f(i, &mut link)
-            }),
-        }
-    }
-}
-
-fn link_at<'a>(links: &Array<'a>, i: usize) -> Result<ClassInstance<'a, MtpLink>, JsError> {
-    match links.get::<ClassInstance<MtpLink>>(i as u32) {
-        Ok(Some(link)) => Ok(link),
-        _ => Err(coded(
-            "ERR_BAD_BATCH",
-            format!("element {i} of the batch is not an MtpLink"),
-        )),
-    }
-}
-
-/// A link of a batch that could not transmit.
-#[napi(object, object_from_js = false)]
-pub struct LinkBatchError {
-    /// Index of the link in the input.
-    pub link: u32,
-    /// ERR_LINK_BROKEN, ERR_TRANSPORT_NOT_READY, ERR_TRANSPORT_FRAME_TOO_LONG...
-    pub code: String,
-    pub message: String,
-}
-
-/// transmitAll's result, flat: a handful of JS objects however many links.
-#[napi(object, object_from_js = false)]
-pub struct LinkBatchTransmit {
-    /// Every link's frames, back to back, links in input order.
-    #[napi(ts_type = "Buffer")]
-    pub frames: FrameBytes,
-    /// Per link: where its frames end in `frames`; they start where the previous
-    /// link's end (0 for the first). Equal ends: nothing to send.
-    pub frame_ends: Uint32Array,
-    /// msg_ids of the requests carried, links in input order.
-    pub msg_ids: BigUint64Array,
-    /// For each msg_id, the index of its link.
-    pub msg_id_link: Uint32Array,
-    /// Per link: when to call transmit again (ms), NaN when idle or failed.
-    pub deadlines: Float64Array,
-    /// Links that could not transmit (usually empty).
-    pub errors: Vec<LinkBatchError>,
-}
-
-/// receiveAll's result, flat.
-#[napi(object, object_from_js = false)]
-pub struct LinkBatchReceive {
-    #[napi(ts_type = "Array<MtpEvent | LinkTransportEvent>")]
-    pub events: EventBatch,
-    /// For each event, the index of its (link, chunk) pair.
-    pub event_link: Uint32Array,
-    /// Per pair: the link's next deadline after that chunk (ms), NaN when idle.
-    pub deadlines: Float64Array,
 }

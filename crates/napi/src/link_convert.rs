@@ -1,23 +1,23 @@
-//! How `MtpLink`'s results cross to JS: frames as Buffers (pooled views for one
-//! transmit, one Buffer for a batch), transport events beside the session's
-//! `MtpEvent`s (whose conversion `mtp_convert` shares with `MtpSession`), and
-//! the error codes.
+//! How `MtpLink`'s results cross to JS: frames as pooled Buffers, transport
+//! events beside the session's `MtpEvent`s (see `mtp_convert`), and the error
+//! codes. The results, with their messages and answers, are made by the JS
+//! factories when the TypeScript layer gave them (`factories`), else by napi-rs;
+//! the rarer events always by napi-rs.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::ptr;
 
-use mtcore::link::{Frames, LinkError, LinkEvent, TransportCode};
+use mtcore::link::{Frames, LinkError, LinkEvent, Receive, Transmit, TransportCode};
 use mtcore::mtp::Event;
-use napi::bindgen_prelude::{
-    BigUint64Array, Either, ToNapiValue, TypeName, Uint32Array, Uint8Array, ValueType,
-};
+use napi::bindgen_prelude::{Either, Null, ToNapiValue, TypeName, ValueType};
 use napi::sys;
 use napi_derive::napi;
 
 use crate::arena;
-use crate::convert::buffer_of;
+use crate::convert::{buffer_of, Bytes, Ids};
 use crate::errors::{coded, JsError};
-use crate::mtp_convert::{event_js_with, Body, MtpEvent};
+use crate::factories::{self, Factory};
+use crate::mtp_convert::{event_js, Body, MtpEvent};
 use crate::transport::{transport_error, transport_error_code};
 
 /// Frames of one transmit, handed to JS as one Buffer (a view into the thread's
@@ -46,48 +46,6 @@ impl ToNapiValue for FrameView {
             // SAFETY: as above.
             None => unsafe { buffer_of(env, &parts) },
         }
-    }
-}
-
-/// Frames of many transmits, gathered in the thread's scratch Vec and handed to
-/// JS as one Buffer. Each link's frames are copied there as soon as they are
-/// made, so their allocations are reused at once rather than freed in a burst
-/// of a thousand (which costs glibc more than the copy).
-pub struct FrameBytes(pub Vec<u8>);
-
-thread_local! {
-    static SCRATCH: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
-}
-
-impl FrameBytes {
-    pub fn new() -> Self {
-        Self(SCRATCH.take())
-    }
-}
-
-impl TypeName for FrameBytes {
-    fn type_name() -> &'static str {
-        "Buffer"
-    }
-
-    fn value_type() -> ValueType {
-        ValueType::Object
-    }
-}
-
-impl ToNapiValue for FrameBytes {
-    unsafe fn to_napi_value(
-        env: napi::sys::napi_env,
-        val: Self,
-    ) -> napi::Result<napi::sys::napi_value> {
-        // SAFETY: the caller's contract on `env`, forwarded.
-        let out = unsafe { buffer_of(env, &[&val.0]) };
-        let mut scratch = val.0;
-        if scratch.capacity() <= 4 << 20 {
-            scratch.clear();
-            SCRATCH.set(scratch);
-        }
-        out
     }
 }
 
@@ -124,7 +82,7 @@ pub type LinkEventJs = Either<MtpEvent, LinkTransportEvent>;
 
 pub fn link_event_js(e: LinkEvent) -> LinkEventJs {
     match e {
-        LinkEvent::Session(e) => Either::A(event_js_with(e, Body::Pooled)),
+        LinkEvent::Session(e) => Either::A(event_js(e)),
         LinkEvent::QuickAck { token } => Either::B(LinkTransportEvent::QuickAck { token }),
         LinkEvent::TransportError(code) => Either::B(LinkTransportEvent::TransportError {
             code: code.code(),
@@ -155,95 +113,49 @@ pub fn deadline_js(d: Option<i64>) -> Option<f64> {
     d.map(|d| d as f64)
 }
 
-/// The events of a `receiveAll`, made into JS objects in one call of a small JS
-/// function instead of one Node-API object, BigInt and Buffer view at a time
-/// (which cost more than receiving the message): rpc results and messages go
-/// across as flat typed arrays (ids, seqnos, where each body lies in the arena),
-/// every other event as the object `link_event_js` makes. The objects are the
-/// same either way.
-pub struct EventBatch(pub Vec<LinkEvent>);
-
-/// From this many events on, the flat form is cheaper than one object at a time.
-const FLAT_FROM: usize = 16;
-
-/// Kinds in the flat form (0: the next object of `others`).
-const OTHER: u8 = 0;
-const MESSAGE: u8 = 1;
-const RPC_RESULT: u8 = 2;
-
-/// (kinds, ids, seqnos, arenas, arenaIndex, offsets, lengths, others) -> events.
-const BUILD_EVENTS: &str = r#"(function (View) {
-  return function buildEvents(kinds, ids, seqnos, arenas, at, offsets, lengths, others) {
-    const n = kinds.length;
-    const out = new Array(n);
-    let next = 0;
-    for (let i = 0; i < n; i++) {
-      const k = kinds[i];
-      if (k === 1) {
-        out[i] = { kind: 'message', msgId: ids[i], seqno: seqnos[i], body: new View(arenas[at[i]], offsets[i], lengths[i]) };
-      } else if (k === 2) {
-        out[i] = { kind: 'rpcResult', reqMsgId: ids[i], body: new View(arenas[at[i]], offsets[i], lengths[i]) };
-      } else {
-        out[i] = others[next++];
-      }
-    }
-    return out;
-  };
-})(Buffer[Symbol.species])"#;
-
-thread_local! {
-    /// `buildEvents`, compiled once per env.
-    static BUILDER: RefCell<Option<(sys::napi_env, sys::napi_ref)>> = const { RefCell::new(None) };
+/// What `transmit` gives JS. napi-rs makes it when no factories were given;
+/// else `transmitted` (bindings/link-results.ts) makes the same object.
+#[napi(object, object_from_js = false)]
+pub struct LinkTransmit {
+    /// With a transport: every frame due, back to back, for one socket write; null
+    /// when nothing is due (and always without a transport). Small ones view a shared
+    /// pool (as `Buffer.allocUnsafe`'s do) whose bytes are never reused, so it can go
+    /// to `socket.write` as it is.
+    #[napi(ts_type = "Buffer | null")]
+    pub frame: Either<FrameView, Null>,
+    /// Without a transport: the encrypted packets, each after `headroom` free bytes.
+    #[napi(ts_type = "Array<Buffer>")]
+    pub packets: Option<Vec<Bytes>>,
+    /// Without a transport: msg_ids of every request the packets carry, in queue
+    /// order (queued before, re-sent, then `bodies`).
+    #[napi(ts_type = "Array<bigint>")]
+    pub carried: Option<Ids>,
+    /// msg_ids given to `bodies`, in their order: how a driver learns the ids of
+    /// the requests it sends (one crossing per direction).
+    #[napi(ts_type = "Array<bigint>")]
+    pub msg_ids: Ids,
+    /// When to call transmit again (ms since the epoch), or absent when idle.
+    pub deadline: Option<f64>,
 }
 
-fn ok(status: sys::napi_status) -> napi::Result<()> {
-    if status == sys::Status::napi_ok {
-        Ok(())
-    } else {
-        Err(napi::Error::new(
-            napi::Status::GenericFailure,
-            format!("Node-API call failed (status {status})"),
-        ))
-    }
+/// What `receive` gives JS (made by napi-rs or by the `received` factory).
+#[napi(object, object_from_js = false)]
+pub struct LinkReceive {
+    #[napi(ts_type = "Array<MtpEvent | LinkTransportEvent>")]
+    pub events: Vec<LinkEventJs>,
+    /// When to call transmit next (ms since the epoch), or absent when idle.
+    pub deadline: Option<f64>,
 }
 
-/// The compiled `buildEvents` of `env`.
-///
-/// # Safety
-/// `env` is the live environment of the current call.
-unsafe fn builder(env: sys::napi_env) -> napi::Result<sys::napi_value> {
-    BUILDER.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        let mut f = ptr::null_mut();
-        if let Some((e, r)) = *slot {
-            if e == env {
-                // SAFETY: the reference was made in this live env.
-                unsafe { ok(sys::napi_get_reference_value(env, r, &mut f))? };
-                return Ok(f);
-            }
-        }
-        let mut source = ptr::null_mut();
-        let mut r = ptr::null_mut();
-        // SAFETY: `env` is live (our contract); the source is a constant UTF-8
-        // string given with its length; out-pointers are locals.
-        unsafe {
-            ok(sys::napi_create_string_utf8(
-                env,
-                BUILD_EVENTS.as_ptr().cast(),
-                BUILD_EVENTS.len() as isize,
-                &mut source,
-            ))?;
-            ok(sys::napi_run_script(env, source, &mut f))?;
-            ok(sys::napi_create_reference(env, f, 1, &mut r))?;
-        }
-        *slot = Some((env, r));
-        Ok(f)
-    })
+/// A `transmit`'s result on its way to JS; `packets`: the link has no transport.
+pub struct TransmitJs {
+    pub inner: Transmit,
+    pub packets: bool,
 }
 
-impl TypeName for EventBatch {
+impl TypeName for TransmitJs {
     fn type_name() -> &'static str {
-        "Array<MtpEvent | LinkTransportEvent>"
+        "LinkTransmit"
     }
 
     fn value_type() -> ValueType {
@@ -251,106 +163,245 @@ impl TypeName for EventBatch {
     }
 }
 
-impl ToNapiValue for EventBatch {
+impl ToNapiValue for TransmitJs {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
-        let n = val.0.len();
-        // A few events (one chunk of one connection, usually): seven typed arrays and
-        // the call would cost more than they save.
-        if n < FLAT_FROM {
-            let events: Vec<LinkEventJs> = val.0.into_iter().map(link_event_js).collect();
-            // SAFETY: the caller's contract on `env`, forwarded.
-            return unsafe { Vec::<LinkEventJs>::to_napi_value(env, events) };
+        let t = val.inner;
+        // SAFETY (all calls): the caller's contract on `env`, forwarded.
+        if let Some(f) = unsafe { factories::of_env(env, Factory::Transmitted) }? {
+            return unsafe { transmitted(env, f, t, val.packets) };
         }
-        let mut kinds = Vec::with_capacity(n);
-        let mut ids = Vec::with_capacity(n);
-        let mut seqnos = Vec::with_capacity(n);
-        let mut at = Vec::with_capacity(n);
-        let mut offsets = Vec::with_capacity(n);
-        let mut lengths = Vec::with_capacity(n);
-        let mut others = Vec::new();
-        let mut arenas: Vec<sys::napi_value> = Vec::new();
-        for e in val.0 {
-            let (kind, id, seqno, body) = match &e {
-                LinkEvent::Session(Event::Message {
-                    msg_id,
-                    seqno,
-                    body,
-                }) => (MESSAGE, *msg_id, *seqno, body),
-                LinkEvent::Session(Event::RpcResult { req_msg_id, body }) => {
-                    (RPC_RESULT, *req_msg_id, 0, body)
-                }
-                _ => (OTHER, 0, 0, &Vec::new()),
-            };
-            // SAFETY: the caller's contract on `env`, forwarded.
-            let placed = match kind {
-                OTHER => None,
-                _ => unsafe { crate::arena::place(env, body) }?,
-            };
-            let Some(placed) = placed else {
-                kinds.push(OTHER);
-                others.push(link_event_js(e));
-                ids.push(0);
-                seqnos.push(0);
-                at.push(0);
-                offsets.push(0);
-                lengths.push(0);
-                continue;
-            };
-            // Usually one arena, sometimes two: compare with the last one used.
-            let same = match arenas.last() {
-                Some(&last) => {
-                    let mut eq = false;
-                    // SAFETY: both values belong to this live env.
-                    unsafe { ok(sys::napi_strict_equals(env, last, placed.buffer, &mut eq))? };
-                    eq
-                }
-                None => false,
-            };
-            if !same {
-                arenas.push(placed.buffer);
-            }
-            kinds.push(kind);
-            ids.push(id);
-            seqnos.push(seqno);
-            at.push(arenas.len() as u32 - 1);
-            offsets.push(placed.offset);
-            lengths.push(body.len() as u32);
-        }
-        // SAFETY (the calls below): the caller's contract on `env`; every value
-        // passed belongs to it; out-pointers are locals.
-        unsafe {
-            let mut list = ptr::null_mut();
-            ok(sys::napi_create_array_with_length(
-                env,
-                arenas.len(),
-                &mut list,
-            ))?;
-            for (i, a) in arenas.iter().enumerate() {
-                ok(sys::napi_set_element(env, list, i as u32, *a))?;
-            }
-            let args = [
-                Uint8Array::to_napi_value(env, Uint8Array::new(kinds))?,
-                BigUint64Array::to_napi_value(env, BigUint64Array::new(ids))?,
-                Uint32Array::to_napi_value(env, Uint32Array::new(seqnos))?,
-                list,
-                Uint32Array::to_napi_value(env, Uint32Array::new(at))?,
-                Uint32Array::to_napi_value(env, Uint32Array::new(offsets))?,
-                Uint32Array::to_napi_value(env, Uint32Array::new(lengths))?,
-                Vec::<LinkEventJs>::to_napi_value(env, others)?,
-            ];
-            let f = builder(env)?;
-            let mut this = ptr::null_mut();
-            ok(sys::napi_get_undefined(env, &mut this))?;
-            let mut out = ptr::null_mut();
-            ok(sys::napi_call_function(
-                env,
-                this,
-                f,
-                args.len(),
-                args.as_ptr(),
-                &mut out,
-            ))?;
-            Ok(out)
+        let r = LinkTransmit {
+            frame: if t.frames.is_empty() {
+                Either::B(Null)
+            } else {
+                Either::A(FrameView(t.frames))
+            },
+            packets: val
+                .packets
+                .then(|| t.packets.into_iter().map(Bytes).collect()),
+            carried: val.packets.then_some(Ids(t.carried)),
+            msg_ids: Ids(t.msg_ids),
+            deadline: deadline_js(t.deadline),
+        };
+        unsafe { LinkTransmit::to_napi_value(env, r) }
+    }
+}
+
+/// Values made within one call; `undefined`, `null` and the small numbers made
+/// once, when first needed.
+struct Values {
+    env: sys::napi_env,
+    undefined: Cell<sys::napi_value>,
+    null: Cell<sys::napi_value>,
+    /// -1, 0, 1, 2.
+    small: [Cell<sys::napi_value>; 4],
+}
+
+impl Values {
+    /// # Safety
+    /// `env` is the live environment of the current call, which `Values` does not outlive.
+    unsafe fn new(env: sys::napi_env) -> Self {
+        Values {
+            env,
+            undefined: Cell::new(ptr::null_mut()),
+            null: Cell::new(ptr::null_mut()),
+            small: std::array::from_fn(|_| Cell::new(ptr::null_mut())),
         }
     }
+
+    /// The value in `slot`, made by `make` the first time.
+    fn kept(
+        &self,
+        slot: &Cell<sys::napi_value>,
+        make: impl FnOnce(&mut sys::napi_value) -> sys::napi_status,
+    ) -> napi::Result<sys::napi_value> {
+        if slot.get().is_null() {
+            let mut out = ptr::null_mut();
+            ok(make(&mut out), "a Node-API value")?;
+            slot.set(out);
+        }
+        Ok(slot.get())
+    }
+
+    fn undefined(&self) -> napi::Result<sys::napi_value> {
+        // SAFETY: a live env (`new`'s contract); the out-pointer is the closure's.
+        self.kept(&self.undefined, |out| unsafe {
+            sys::napi_get_undefined(self.env, out)
+        })
+    }
+
+    fn null(&self) -> napi::Result<sys::napi_value> {
+        // SAFETY: as above.
+        self.kept(&self.null, |out| unsafe {
+            sys::napi_get_null(self.env, out)
+        })
+    }
+
+    /// -1 to 2.
+    fn small(&self, n: i32) -> napi::Result<sys::napi_value> {
+        // SAFETY: as above.
+        self.kept(&self.small[(n + 1) as usize], |out| unsafe {
+            sys::napi_create_int32(self.env, n, out)
+        })
+    }
+
+    fn uint32(&self, n: u32) -> napi::Result<sys::napi_value> {
+        let mut out = ptr::null_mut();
+        // SAFETY: a live env (`new`'s contract); the out-pointer is a local.
+        ok(
+            unsafe { sys::napi_create_uint32(self.env, n, &mut out) },
+            "napi_create_uint32",
+        )?;
+        Ok(out)
+    }
+
+    fn bigint(&self, n: u64) -> napi::Result<sys::napi_value> {
+        let mut out = ptr::null_mut();
+        // SAFETY: as above.
+        ok(
+            unsafe { sys::napi_create_bigint_uint64(self.env, n, &mut out) },
+            "napi_create_bigint_uint64",
+        )?;
+        Ok(out)
+    }
+
+    fn deadline(&self, d: Option<i64>) -> napi::Result<sys::napi_value> {
+        let Some(d) = d else {
+            return self.undefined();
+        };
+        let mut out = ptr::null_mut();
+        // SAFETY: as above.
+        ok(
+            unsafe { sys::napi_create_double(self.env, d as f64, &mut out) },
+            "napi_create_double",
+        )?;
+        Ok(out)
+    }
+
+    /// `bytes` for a factory, as three values: (the arena's ArrayBuffer, offset,
+    /// length) when they fit the thread's pool, else (a Buffer of their own, -1, length).
+    fn bytes(&self, bytes: &[u8]) -> napi::Result<[sys::napi_value; 3]> {
+        let len = self.uint32(bytes.len() as u32)?;
+        // SAFETY: a live env (`new`'s contract).
+        match unsafe { arena::place(self.env, bytes) }? {
+            Some(p) => Ok([p.buffer, self.uint32(p.offset)?, len]),
+            None => Ok([
+                unsafe { buffer_of(self.env, &[bytes]) }?,
+                self.small(-1)?,
+                len,
+            ]),
+        }
+    }
+}
+
+/// The `transmitted` factory's result for `t`; `packets`: the link has no transport.
+///
+/// # Safety
+/// `env` is the live environment of the current call; `f` belongs to it.
+unsafe fn transmitted(
+    env: sys::napi_env,
+    f: sys::napi_value,
+    t: Transmit,
+    packets: bool,
+) -> napi::Result<sys::napi_value> {
+    // SAFETY: forwarded (our contract).
+    let v = unsafe { Values::new(env) };
+    let mut args = Vec::with_capacity(6 + t.msg_ids.len());
+    if t.frames.is_empty() {
+        args.extend([v.null()?, v.small(0)?, v.small(0)?]);
+    } else {
+        args.extend(v.bytes(t.frames.bytes())?);
+    }
+    args.push(v.deadline(t.deadline)?);
+    if packets {
+        let list: Vec<Body> = t.packets.into_iter().map(Body).collect();
+        // SAFETY: forwarded.
+        args.push(unsafe { Vec::<Body>::to_napi_value(env, list) }?);
+        args.push(unsafe { Ids::to_napi_value(env, Ids(t.carried)) }?);
+    } else {
+        args.extend([v.undefined()?, v.undefined()?]);
+    }
+    for id in t.msg_ids {
+        args.push(v.bigint(id)?);
+    }
+    // SAFETY: forwarded; the values belong to `env`.
+    unsafe { factories::call(env, f, &args) }
+}
+
+/// A `receive`'s result on its way to JS.
+pub struct ReceiveJs(pub Receive);
+
+impl TypeName for ReceiveJs {
+    fn type_name() -> &'static str {
+        "LinkReceive"
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}
+
+impl ToNapiValue for ReceiveJs {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
+        let Receive { events, deadline } = val.0;
+        // SAFETY (all calls): the caller's contract on `env`, forwarded.
+        if let Some(f) = unsafe { factories::of_env(env, Factory::Received) }? {
+            return unsafe { received(env, f, events, deadline) };
+        }
+        let r = LinkReceive {
+            events: events.into_iter().map(link_event_js).collect(),
+            deadline: deadline_js(deadline),
+        };
+        unsafe { LinkReceive::to_napi_value(env, r) }
+    }
+}
+
+/// Kinds of events in the `received` factory's arguments.
+const OTHER: i32 = 0;
+const MESSAGE: i32 = 1;
+const RPC_RESULT: i32 = 2;
+
+/// The `received` factory's result: six values per event (see `LinkFactories`);
+/// messages and answers as plain values, any other event as napi-rs makes it.
+///
+/// # Safety
+/// `env` is the live environment of the current call; `f` belongs to it.
+unsafe fn received(
+    env: sys::napi_env,
+    f: sys::napi_value,
+    events: Vec<LinkEvent>,
+    deadline: Option<i64>,
+) -> napi::Result<sys::napi_value> {
+    // SAFETY: forwarded (our contract).
+    let v = unsafe { Values::new(env) };
+    let mut args = Vec::with_capacity(1 + 6 * events.len());
+    args.push(v.deadline(deadline)?);
+    for e in events {
+        match e {
+            LinkEvent::Session(Event::Message {
+                msg_id,
+                seqno,
+                body,
+            }) => {
+                args.extend([v.small(MESSAGE)?, v.bigint(msg_id)?, v.uint32(seqno)?]);
+                args.extend(v.bytes(&body)?);
+            }
+            LinkEvent::Session(Event::RpcResult { req_msg_id, body }) => {
+                args.extend([v.small(RPC_RESULT)?, v.bigint(req_msg_id)?, v.undefined()?]);
+                args.extend(v.bytes(&body)?);
+            }
+            other => {
+                // SAFETY: forwarded.
+                let event = unsafe { LinkEventJs::to_napi_value(env, link_event_js(other)) }?;
+                let none = v.undefined()?;
+                args.extend([v.small(OTHER)?, event, none, none, none, none]);
+            }
+        }
+    }
+    // SAFETY: forwarded; the values belong to `env`.
+    unsafe { factories::call(env, f, &args) }
+}
+
+fn ok(status: sys::napi_status, what: &str) -> napi::Result<()> {
+    factories::ok(status, what)
 }

@@ -1,25 +1,31 @@
-//! The message layer's types as JS sees them, shared by `MtpSession` and
-//! `MtpLink`: options, persisted state, salts and events.
+//! The message layer's types as JS sees them: `MtpLink`'s options, persisted
+//! state, salts and events.
 
 use mtcore::crypto::envelope::{AuthKey, Sender};
 use mtcore::mtp::{DropReason, Event, FutureSalt, Options, Session, SessionState};
 use napi::bindgen_prelude::{BigInt, Buffer, ToNapiValue, TypeName, ValueType};
 use napi_derive::napi;
 
-use crate::convert::{big, buffer_of, ms, u64_of, Bytes};
+use crate::convert::{big, buffer_of, ms, u64_of};
 use crate::errors::{coded, JsError};
+use crate::transport::TransportOptions;
 
 #[napi(object)]
 #[derive(Default)]
 pub struct MtpOptions {
+    /// The connection's transport, as for `TransportCodec`: `transmit` gives frames
+    /// and `receive` takes the socket's bytes. Without one the link works on whole
+    /// packets (a server whose connections frame for themselves, as TestDc's do).
+    pub transport: Option<TransportOptions>,
     /// Default: random.
     pub session_id: Option<BigInt>,
     pub salt: Option<BigInt>,
     /// Server time minus local time (ms). Given = the clock is trusted (time window on).
     pub time_offset: Option<f64>,
-    /// Free bytes before each packet (for the transport header).
+    /// Without a transport: free bytes before each packet (for the caller's
+    /// transport header). With one the link sets it.
     pub headroom: Option<u32>,
-    /// Capacity reserved after each packet (for a transport trailer).
+    /// Without a transport: capacity reserved after each packet (for a trailer).
     pub tailroom: Option<u32>,
     /// Server side of a session (for a test DC). Default false.
     pub server: Option<bool>,
@@ -165,13 +171,9 @@ pub fn import_state(session: &mut Session, state: &MtpState, now: f64) {
     session.set_state(&s, ms(now));
 }
 
-/// The body of an event, handed to JS as a Buffer.
-pub enum Body {
-    /// A Buffer of its own (as `MtpSession` gives).
-    Own(Vec<u8>),
-    /// Small ones a view into the thread's pool (see `arena`).
-    Pooled(Vec<u8>),
-}
+/// The body of an event, handed to JS as a Buffer: small ones a view into the
+/// thread's pool (see `arena`), larger ones a Buffer of their own.
+pub struct Body(pub Vec<u8>);
 
 impl TypeName for Body {
     fn type_name() -> &'static str {
@@ -188,13 +190,10 @@ impl ToNapiValue for Body {
         env: napi::sys::napi_env,
         val: Self,
     ) -> napi::Result<napi::sys::napi_value> {
-        // SAFETY (all three calls): the caller's contract on `env`, forwarded.
-        match val {
-            Body::Own(v) => unsafe { Bytes::to_napi_value(env, Bytes(v)) },
-            Body::Pooled(v) => match unsafe { crate::arena::view_of(env, &[&v]) }? {
-                Some(view) => Ok(view),
-                None => unsafe { buffer_of(env, &[&v]) },
-            },
+        // SAFETY (both calls): the caller's contract on `env`, forwarded.
+        match unsafe { crate::arena::view_of(env, &[&val.0]) }? {
+            Some(view) => Ok(view),
+            None => unsafe { buffer_of(env, &[&val.0]) },
         }
     }
 }
@@ -293,12 +292,9 @@ pub enum MtpEvent {
     },
 }
 
+/// The event as JS sees it.
 pub fn event_js(e: Event) -> MtpEvent {
-    event_js_with(e, Body::Own)
-}
-
-/// `event_js` with the bodies made by `body` (`Body::Pooled` for the hot path).
-pub fn event_js_with(e: Event, body: fn(Vec<u8>) -> Body) -> MtpEvent {
+    let body = Body;
     match e {
         Event::RpcResult {
             req_msg_id,

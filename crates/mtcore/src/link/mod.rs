@@ -16,6 +16,15 @@
 //! - `reset_transport(codec)` swaps the codec after a reconnect and keeps the
 //!   session: same session_id, same messages in flight. The driver then calls
 //!   `session_mut().request_state(now)` (or `resend_pending()`) and transmits.
+//! - Without a transport (`Link::without_transport`, for a server whose
+//!   connections do their own framing, as an embedded test DC's do) the link
+//!   works on whole packets: `transmit` returns the sealed packets one by one
+//!   and `receive_in_place` takes one packet and decrypts it where it lies.
+//! - One `receive` hands out at most `MAX_EVENTS` events. A packet may carry far
+//!   more (a 16 MiB container of 800,000 tiny updates): the rest wait in the link
+//!   (`waiting()`), and frames after that packet stay undecoded in the codec,
+//!   until further calls (with an empty chunk) take them, so a driver can stop
+//!   between calls and what waits is bounded by the packet that brought it.
 //!
 //! Sans-IO like its parts: time and randomness come in, deadlines go out.
 //! Encrypted traffic only: the handshake's plain messages use `mtp::plain`
@@ -29,6 +38,7 @@ mod transmit;
 #[cfg(test)]
 mod tests;
 
+use std::collections::VecDeque;
 use std::fmt;
 
 use crate::crypto::envelope::AuthKey;
@@ -70,11 +80,17 @@ impl From<MtpError> for LinkError {
     }
 }
 
-/// A session and the transport of its current connection.
+/// Most events one `receive` hands out; the rest wait for the next calls.
+pub const MAX_EVENTS: usize = 1024;
+
+/// A session and the transport of its current connection (or none: whole packets).
 #[derive(Debug)]
 pub struct Link {
     session: Session,
-    codec: Codec,
+    /// None: the caller frames and unframes whole packets itself.
+    codec: Option<Codec>,
+    /// Events of packets already read that a `receive` had no room for (`MAX_EVENTS`).
+    waiting: VecDeque<LinkEvent>,
     /// Set when the incoming stream failed to decode; cleared by `reset_transport`.
     broken: Option<TransportError>,
     /// When the records of the last packets sent expire (`RECENT_MS` after the
@@ -93,8 +109,19 @@ impl Link {
         options.headroom = MAX_HEADER_ROOM;
         options.tailroom = MAX_TRAILER_ROOM;
         Self {
+            codec: Some(codec),
+            ..Self::without_transport(key, options)
+        }
+    }
+
+    /// A link over no transport: `transmit` returns whole packets, each after the
+    /// options' `headroom` free bytes with `tailroom` spare capacity, and
+    /// `receive_in_place` takes one whole packet at a time.
+    pub fn without_transport(key: AuthKey, options: Options) -> Self {
+        Self {
             session: Session::new(key, options),
-            codec,
+            codec: None,
+            waiting: VecDeque::new(),
             broken: None,
             tidy_at: None,
         }
@@ -110,8 +137,15 @@ impl Link {
         &mut self.session
     }
 
-    pub fn codec(&self) -> &Codec {
-        &self.codec
+    /// The current connection's transport; None for a link made without one.
+    pub fn codec(&self) -> Option<&Codec> {
+        self.codec.as_ref()
+    }
+
+    /// Events read and not handed out yet (see `MAX_EVENTS`): call `receive` again,
+    /// with an empty chunk if nothing new arrived, until this is 0.
+    pub fn waiting(&self) -> usize {
+        self.waiting.len()
     }
 
     /// The decoding error that broke the current connection, if any.
@@ -122,10 +156,13 @@ impl Link {
     /// After a reconnect: the new connection's codec replaces the old one (its
     /// buffered bytes and any decoding error are dropped); the session stays,
     /// with its session_id, seqno and messages in flight. The new preamble goes
-    /// out with the next frame. Returns the old codec.
-    pub fn reset_transport(&mut self, codec: Codec) -> Codec {
+    /// out with the next frame. Events already read and still waiting stay (the
+    /// session acted on them; they are handed out by the next `receive`). Returns
+    /// the old codec. Framing happens after the options' headroom, so a link made
+    /// without a transport only takes one whose header fits there.
+    pub fn reset_transport(&mut self, codec: Codec) -> Option<Codec> {
         self.broken = None;
-        std::mem::replace(&mut self.codec, codec)
+        self.codec.replace(codec)
     }
 
     /// When `transmit` should be called next (ms since the epoch), or None when idle.

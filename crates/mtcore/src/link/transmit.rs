@@ -1,12 +1,12 @@
 //! Outgoing: queue, seal, frame in place, one buffer of frames for the socket.
 
 use super::{Link, LinkError};
-use crate::transport::{TransportError, MAX_HEADER_ROOM};
+use crate::transport::TransportError;
 
 /// Frames to write to the socket as they are, back to back.
 ///
 /// The buffer is the first packet's own allocation: the session sealed it after
-/// `MAX_HEADER_ROOM` free bytes, the codec wrote the frame around it, and the
+/// `MAX_HEADER_ROOM` free bytes (the link's headroom), the codec wrote the frame around it, and the
 /// unused part of the headroom is skipped by `start`. Later packets of the same
 /// transmit (rare: past a container's limits, or a message that must travel
 /// alone) are appended after it.
@@ -49,10 +49,16 @@ pub enum After {
 /// What one `transmit` produced.
 #[derive(Debug, Default)]
 pub struct Transmit {
+    /// With a transport: every frame due, back to back.
     pub frames: Frames,
+    /// Without a transport: the sealed packets, each after the options' headroom.
+    pub packets: Vec<Vec<u8>>,
     /// msg_ids the session gave the bodies of this call, in their order (the
     /// driver learns each request's id from the call that sends it).
     pub msg_ids: Vec<u64>,
+    /// msg_ids of every request the packets carry: queued before, re-sent, then
+    /// this call's bodies (what `mtp::Transmit::msg_ids` lists).
+    pub carried: Vec<u64>,
     /// When to call `transmit` again (ms since the epoch), or None when idle.
     pub deadline: Option<i64>,
 }
@@ -128,7 +134,7 @@ impl Link {
         if let Some(e) = self.broken {
             return Err(LinkError::Broken(e));
         }
-        if self.codec.kind().is_none() {
+        if self.codec.as_ref().is_some_and(|c| c.kind().is_none()) {
             return Err(LinkError::Transport(TransportError::NotReady));
         }
         Ok(())
@@ -149,11 +155,17 @@ impl Link {
             // The session purged what expired by now: nothing left to tidy.
             self.tidy_at = None;
         }
-        let frames = self.frame(t.packets, rng)?;
+        let deadline = self.wake_at(t.deadline);
+        let (frames, packets) = match self.codec {
+            Some(_) => (self.frame(t.packets, rng)?, Vec::new()),
+            None => (Frames::default(), t.packets),
+        };
         Ok(Transmit {
             frames,
+            packets,
             msg_ids,
-            deadline: self.wake_at(t.deadline),
+            carried: t.msg_ids,
+            deadline,
         })
     }
 
@@ -165,11 +177,14 @@ impl Link {
         rng: &mut dyn FnMut(&mut [u8]),
     ) -> Result<Frames, LinkError> {
         let mut rng = rng;
+        let headroom = self.session.options().headroom;
         let mut frames = Frames::default();
+        let Some(codec) = self.codec.as_mut() else {
+            return Ok(frames);
+        };
         for (i, mut packet) in packets.into_iter().enumerate() {
-            let start = self
-                .codec
-                .encode_vec(&mut packet, MAX_HEADER_ROOM, false, &mut rng)
+            let start = codec
+                .encode_vec(&mut packet, headroom, false, &mut rng)
                 .map_err(LinkError::Transport)?;
             if i == 0 {
                 frames = Frames { buf: packet, start };

@@ -160,6 +160,11 @@ impl Outbox {
 /// Splits messages into packets, in order: each group fits one container (or is
 /// one message sent alone), respecting `limits` and `alone` flags.
 pub fn plan(items: Vec<Outgoing>, limits: Limits) -> Vec<Vec<Outgoing>> {
+    if items.len() == 1 {
+        // One message is one packet whatever the limits (the common case): its Vec
+        // becomes the group.
+        return vec![items];
+    }
     let mut groups: Vec<Vec<Outgoing>> = Vec::new();
     let mut current: Vec<Outgoing> = Vec::new();
     let mut bytes = CONTAINER_HEADER_LEN;

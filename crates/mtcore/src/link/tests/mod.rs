@@ -3,6 +3,7 @@
 //! into arbitrary chunks. Helpers here; cases in `roundtrip` (traffic) and
 //! `faults` (transport errors, garbage, reconnects).
 
+mod bounded;
 mod faults;
 mod roundtrip;
 
