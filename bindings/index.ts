@@ -30,6 +30,7 @@ export {
   type UserLoginOptions,
 } from './login';
 export * from './native';
+export * from './peers';
 export {
   AttemptLimiter,
   type CallOptions,
