@@ -202,10 +202,11 @@ function toInputPeer(i: { _: string; [k: string]: unknown }): InputPeer {
 }
 
 function keyOfTlPeer(p: TL.Types['Peer'] | undefined): bigint | undefined {
-  if (!p) return undefined;
+  if (!p || typeof p !== 'object') return undefined;
   if (p._ === 'peerUser') return peerKey('user', p.userId);
   if (p._ === 'peerChat') return peerKey('chat', p.chatId);
-  return peerKey('channel', p.channelId);
+  if (p._ === 'peerChannel') return peerKey('channel', p.channelId);
+  return undefined;
 }
 
 const USERNAME = /^(?:@|(?:https?:\/\/)?t\.me\/)?([A-Za-z][A-Za-z0-9_]{3,31})$/;

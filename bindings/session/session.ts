@@ -189,6 +189,10 @@ export class OpenSession {
       case 'connected':
         this.store?.saveSoon();
         break;
+      case 'update':
+        // Peers first: a client answering the update may name them (bindings/peers).
+        this.peers?.observe(event.update);
+        break;
       case 'rpcError':
         // The key lost its login: also seen for a message sent with send(), which no
         // call() awaits (unauthorized() tells the client once, whoever sees it first).
@@ -223,7 +227,6 @@ export class OpenSession {
   }
 
   private readonly onUpdate = (update: Updates): void => {
-    this.peers?.observe(update);
     this.queue?.push(update);
   };
 
