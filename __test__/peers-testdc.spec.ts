@@ -34,65 +34,75 @@ async function bot(reg: SessionRegistry, extra: Record<string, unknown> = {}, cl
   return { account, id };
 }
 
-test.serial('a bot answers 10,000 users seen only in updates (full and min), by id: no PEER_ID_INVALID', async (t) => {
-  const reg = new SessionRegistry();
-  const senders: bigint[] = [];
-  const { account, id } = await bot(reg, {}, (e) => {
-    const ev = e as { kind: string; update: TL.Types['Updates'] };
-    if (ev.kind !== 'update' || ev.update._ !== 'updates') return;
-    for (const u of ev.update.updates) {
-      if ((u._ === 'updateNewMessage' || u._ === 'updateNewChannelMessage') && u.message._ === 'message') {
-        const from = u.message.fromId;
-        if (from?._ === 'peerUser' && from.userId !== account.id) senders.push(from.userId);
-      }
-    }
-  });
-  try {
-    const group = dc.updates.addChannel({ members: [account.id] });
-    const users = Array.from({ length: 10_000 }, () => dc.accounts.addUser({ phone: phone() }));
-    for (const [i, u] of users.entries()) {
-      if (i % 2 === 0) dc.updates.newMessage(account.id, { peer: u.id, text: `hi ${i}` });
-      else {
-        group.members.add(u.id);
-        dc.updates.newChannelMessage(group, { from: u.id, text: `hello ${i}` });
-      }
-    }
-    t.true(await until(() => senders.length >= 10_000, 60_000), `updates seen: ${senders.length}`);
-    const errors: Record<string, number> = {};
-    let sent = 0;
-    let next = 0;
-    const started = Date.now();
-    await Promise.all(
-      Array.from({ length: 64 }, async () => {
-        while (next < senders.length) {
-          const userId = senders[next++];
-          try {
-            // A bare id: the session's peer store puts the hash (or the message) in.
-            await reg.call(id, 'messages.sendMessage', {
-              peer: userId as never,
-              message: 'thanks',
-              randomId: BigInt(next),
-            });
-            sent++;
-          } catch (e) {
-            const code = (e as { errorMessage?: string; code?: string }).errorMessage ?? String((e as Error).message);
-            errors[code] = (errors[code] ?? 0) + 1;
-          }
+test.serial(
+  'a bot answers 10,000 users seen only in updates (full and min), by id: no PEER_ID_INVALID',
+  async (t) => {
+    const reg = new SessionRegistry();
+    const senders: bigint[] = [];
+    const { account, id } = await bot(reg, {}, (e) => {
+      const ev = e as { kind: string; update: TL.Types['Updates'] };
+      if (ev.kind !== 'update' || ev.update._ !== 'updates') return;
+      for (const u of ev.update.updates) {
+        if ((u._ === 'updateNewMessage' || u._ === 'updateNewChannelMessage') && u.message._ === 'message') {
+          const from = u.message.fromId;
+          if (from?._ === 'peerUser' && from.userId !== account.id) senders.push(from.userId);
         }
-      }),
-    );
-    t.deepEqual(errors, {});
-    t.is(sent, 10_000);
-    // Half of them were only ever seen as min users: answered through their group message.
-    const store = reg.peers(id)?.store;
-    const min = users.filter((u) => store?.peek(u.id)?.min).length;
-    t.is(min, 5_000);
-    t.is(reg.peers(id)?.resolver?.calls['users.getUsers'] ?? 0, 0, 'no lookups: every hash came from updates');
-    t.log(`10,000 answers in ${Date.now() - started} ms; store: ${JSON.stringify(reg.peers(id)?.store?.stats)}`);
-  } finally {
-    await reg.close(id);
-  }
-});
+      }
+    });
+    try {
+      const group = dc.updates.addChannel({ members: [account.id] });
+      const users = Array.from({ length: 10_000 }, () => dc.accounts.addUser({ phone: phone() }));
+      for (const [i, u] of users.entries()) {
+        if (i % 2 === 0) dc.updates.newMessage(account.id, { peer: u.id, text: `hi ${i}` });
+        else {
+          group.members.add(u.id);
+          dc.updates.newChannelMessage(group, { from: u.id, text: `hello ${i}` });
+        }
+      }
+      t.true(await until(() => senders.length >= 10_000, 60_000), `updates seen: ${senders.length}`);
+      const errors: Record<string, number> = {};
+      let sent = 0;
+      let next = 0;
+      const started = Date.now();
+      await Promise.all(
+        Array.from({ length: 64 }, async () => {
+          while (next < senders.length) {
+            const userId = senders[next++];
+            try {
+              // A bare id: the session's peer store puts the hash (or the message) in.
+              await reg.call(id, 'messages.sendMessage', {
+                peer: userId as never,
+                message: 'thanks',
+                randomId: BigInt(next),
+              });
+              sent++;
+            } catch (e) {
+              const code =
+                (e as { errorMessage?: string; code?: string }).errorMessage ?? String((e as Error).message);
+              errors[code] = (errors[code] ?? 0) + 1;
+            }
+          }
+        }),
+      );
+      t.deepEqual(errors, {});
+      t.is(sent, 10_000);
+      // Half of them were only ever seen as min users: answered through their group message.
+      const store = reg.peers(id)?.store;
+      const min = users.filter((u) => store?.peek(u.id)?.min).length;
+      t.is(min, 5_000);
+      t.is(
+        reg.peers(id)?.resolver?.calls['users.getUsers'] ?? 0,
+        0,
+        'no lookups: every hash came from updates',
+      );
+      t.log(
+        `10,000 answers in ${Date.now() - started} ms; store: ${JSON.stringify(reg.peers(id)?.store?.stats)}`,
+      );
+    } finally {
+      await reg.close(id);
+    }
+  },
+);
 
 test.serial('a min sender is addressed through its message; its min hash is refused', async (t) => {
   const reg = new SessionRegistry();
@@ -108,10 +118,16 @@ test.serial('a min sender is addressed through its message; its min hash is refu
     t.true(stored.min);
     t.not(stored.accessHash, u.accessHash);
     const input = await reg.resolvePeer(id, u.id);
-    t.like(input, { _: 'inputPeerUserFromMessage', userId: u.id, peer: { _: 'inputPeerChannel', channelId: group.id } });
+    t.like(input, {
+      _: 'inputPeerUserFromMessage',
+      userId: u.id,
+      peer: { _: 'inputPeerChannel', channelId: group.id },
+    });
     // The min hash itself does not address the user (api/min).
     const wrong = { _: 'inputPeerUser' as const, userId: u.id, accessHash: stored.accessHash! };
-    const e = await t.throwsAsync(reg.call(id, 'messages.sendMessage', { peer: wrong, message: 'x', randomId: 1n }));
+    const e = await t.throwsAsync(
+      reg.call(id, 'messages.sendMessage', { peer: wrong, message: 'x', randomId: 1n }),
+    );
     t.is((e as { errorMessage?: string }).errorMessage, 'PEER_ID_INVALID');
     // users.getUsers through the message gives the full user: the store now has the real hash.
     await reg.call(id, 'users.getUsers', { id: [await reg.resolvePeer(id, u.id, 'user')] });
@@ -126,47 +142,60 @@ test.serial('a min sender is addressed through its message; its min hash is refu
   }
 });
 
-test.serial('resolution through the server: username, channel by id; unknown peers and bad refs are typed', async (t) => {
-  const reg = new SessionRegistry();
-  const { account, id } = await bot(reg);
-  try {
-    const u = dc.accounts.addUser({ phone: phone(), username: `Someone${phones}` });
-    const ch = dc.updates.addChannel({ members: [account.id], username: `news${phones}`, broadcast: true });
-    t.like(await reg.resolvePeer(id, `@someone${phones}`), { _: 'inputPeerUser', userId: u.id, accessHash: u.accessHash });
-    t.like(await reg.resolvePeer(id, `t.me/NEWS${phones}`, 'channel'), {
-      _: 'inputChannel',
-      channelId: ch.id,
-      accessHash: ch.accessHash,
-    });
-    t.is(reg.peers(id)?.resolver?.calls['contacts.resolveUsername'], 2);
-    // Known now: no second lookup.
-    await reg.resolvePeer(id, `someone${phones}`);
-    t.is(reg.peers(id)?.resolver?.calls['contacts.resolveUsername'], 2);
-    // By bare id through call(): the store has it.
-    const r = await reg.call(id, 'messages.sendMessage', { peer: -(1_000_000_000_000n + ch.id) as never, message: 'post', randomId: 5n });
-    t.is(r._, 'updates');
-    // Unknown: typed errors, nothing sent.
-    const before = dc.executions('messages.sendMessage').length;
-    const e1 = await t.throwsAsync(reg.call(id, 'messages.sendMessage', { peer: 123456789n as never, message: 'x', randomId: 6n }));
-    t.true(e1 instanceof PeerError);
-    t.is((e1 as PeerError).code, 'PEER_UNKNOWN');
-    const e2 = await t.throwsAsync(reg.resolvePeer(id, '@nobody_here_at_all'));
-    t.is((e2 as PeerError).code, 'PEER_UNKNOWN');
-    const e3 = await t.throwsAsync(reg.resolvePeer(id, { _: 'photo' }));
-    t.is((e3 as PeerError).code, 'PEER_REF_INVALID');
-    const e4 = await t.throwsAsync(reg.resolvePeer(id, -(1_000_000_000_000n + ch.id), 'user'));
-    t.is((e4 as PeerError).code, 'PEER_KIND_MISMATCH');
-    t.is(dc.executions('messages.sendMessage').length, before);
-    // A session without peers keeps the schema's types: no substitution, no store.
-    const plain = new SessionRegistry();
-    const { id: p } = await bot(plain, { peers: false });
-    t.is(plain.peers(p), null);
-    await t.throwsAsync(plain.resolvePeer(p, u.id), { code: 'BAD_OPTIONS' });
-    await plain.close(p);
-  } finally {
-    await reg.close(id);
-  }
-});
+test.serial(
+  'resolution through the server: username, channel by id; unknown peers and bad refs are typed',
+  async (t) => {
+    const reg = new SessionRegistry();
+    const { account, id } = await bot(reg);
+    try {
+      const u = dc.accounts.addUser({ phone: phone(), username: `Someone${phones}` });
+      const ch = dc.updates.addChannel({ members: [account.id], username: `news${phones}`, broadcast: true });
+      t.like(await reg.resolvePeer(id, `@someone${phones}`), {
+        _: 'inputPeerUser',
+        userId: u.id,
+        accessHash: u.accessHash,
+      });
+      t.like(await reg.resolvePeer(id, `t.me/NEWS${phones}`, 'channel'), {
+        _: 'inputChannel',
+        channelId: ch.id,
+        accessHash: ch.accessHash,
+      });
+      t.is(reg.peers(id)?.resolver?.calls['contacts.resolveUsername'], 2);
+      // Known now: no second lookup.
+      await reg.resolvePeer(id, `someone${phones}`);
+      t.is(reg.peers(id)?.resolver?.calls['contacts.resolveUsername'], 2);
+      // By bare id through call(): the store has it.
+      const r = await reg.call(id, 'messages.sendMessage', {
+        peer: -(1_000_000_000_000n + ch.id) as never,
+        message: 'post',
+        randomId: 5n,
+      });
+      t.is(r._, 'updates');
+      // Unknown: typed errors, nothing sent.
+      const before = dc.executions('messages.sendMessage').length;
+      const e1 = await t.throwsAsync(
+        reg.call(id, 'messages.sendMessage', { peer: 123456789n as never, message: 'x', randomId: 6n }),
+      );
+      t.true(e1 instanceof PeerError);
+      t.is((e1 as PeerError).code, 'PEER_UNKNOWN');
+      const e2 = await t.throwsAsync(reg.resolvePeer(id, '@nobody_here_at_all'));
+      t.is((e2 as PeerError).code, 'PEER_UNKNOWN');
+      const e3 = await t.throwsAsync(reg.resolvePeer(id, { _: 'photo' }));
+      t.is((e3 as PeerError).code, 'PEER_REF_INVALID');
+      const e4 = await t.throwsAsync(reg.resolvePeer(id, -(1_000_000_000_000n + ch.id), 'user'));
+      t.is((e4 as PeerError).code, 'PEER_KIND_MISMATCH');
+      t.is(dc.executions('messages.sendMessage').length, before);
+      // A session without peers keeps the schema's types: no substitution, no store.
+      const plain = new SessionRegistry();
+      const { id: p } = await bot(plain, { peers: false });
+      t.is(plain.peers(p), null);
+      await t.throwsAsync(plain.resolvePeer(p, u.id), { code: 'BAD_OPTIONS' });
+      await plain.close(p);
+    } finally {
+      await reg.close(id);
+    }
+  },
+);
 
 test.serial('peers written to SQLite in batches come back after a restart', async (t) => {
   const path = `/tmp/tmt-peers-${process.pid}-${Date.now()}.db`;
@@ -192,7 +221,8 @@ test.serial('peers written to SQLite in batches come back after a restart', asyn
   t.true(await until(() => (reg.peers(id)?.store?.stats.changed ?? 0) >= 300, 10_000));
   // Written in batches within flushDelayMs, without waiting for close.
   // 300 users and the bot itself (auth.authorization's user).
-  for (let i = 0; i < 100 && (await storage.countPeers(name)) < 301; i++) await new Promise((r) => setTimeout(r, 20));
+  for (let i = 0; i < 100 && (await storage.countPeers(name)) < 301; i++)
+    await new Promise((r) => setTimeout(r, 20));
   t.is(await storage.countPeers(name), 301);
   await reg.close(id);
   // A new process (a new registry and cache entries dropped): the hashes come from SQLite.
@@ -200,7 +230,11 @@ test.serial('peers written to SQLite in batches come back after a restart', asyn
   const id2 = await open(again);
   t.is(again.peers(id2)?.store?.cached, 0);
   for (const u of users.slice(0, 20)) {
-    const r = await again.call(id2, 'messages.sendMessage', { peer: u.id as never, message: 'back', randomId: u.id });
+    const r = await again.call(id2, 'messages.sendMessage', {
+      peer: u.id as never,
+      message: 'back',
+      randomId: u.id,
+    });
     t.is(r._, 'updateShortSentMessage');
   }
   t.is(again.peers(id2)?.resolver?.calls['users.getUsers'] ?? 0, 0);

@@ -150,7 +150,8 @@ export class AccountDirectory {
     const userId = id === undefined ? this.nextId++ : BigInt(id);
     if (this.users.has(userId)) throw new RangeError(`user ${userId} exists`);
     const username = fields.username?.toLowerCase();
-    if (username !== undefined && this.byUsername.has(username)) throw new RangeError(`username ${username} is taken`);
+    if (username !== undefined && this.byUsername.has(username))
+      throw new RangeError(`username ${username} is taken`);
     const a: TestAccount = {
       ...fields,
       id: userId,

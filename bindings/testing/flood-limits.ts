@@ -46,7 +46,8 @@ export class FloodLimiter {
 
   set(rules: readonly FloodRule[]): void {
     for (const r of rules)
-      if (!(r.count > 0 && r.perMs > 0)) throw new RangeError(`flood rule for ${r.method}: count and perMs must be > 0`);
+      if (!(r.count > 0 && r.perMs > 0))
+        throw new RangeError(`flood rule for ${r.method}: count and perMs must be > 0`);
     this.rules = [...rules];
     this.buckets.clear();
   }
@@ -59,7 +60,12 @@ export class FloodLimiter {
    * Checks one call: 0 when it may run (its tokens are taken), else the seconds of the
    * FLOOD_WAIT to answer (nothing taken).
    */
-  check(method: string, account: string, peer: { key: string; group: boolean } | undefined, now: number): number {
+  check(
+    method: string,
+    account: string,
+    peer: { key: string; group: boolean } | undefined,
+    now: number,
+  ): number {
     if (this.rules.length === 0) return 0;
     const hits: Array<{ b: Bucket; rule: FloodRule }> = [];
     let wait = 0;

@@ -32,7 +32,8 @@ export function checkInputPeer(host: PeerRulesHost, p: AnyInput, self: bigint): 
     case 'inputPeerUser':
     case 'inputUser': {
       const a = host.accounts.user(p.userId);
-      if (!a || a.accessHash !== p.accessHash) return invalid(p._ === 'inputUser' ? 'USER_ID_INVALID' : undefined);
+      if (!a || a.accessHash !== p.accessHash)
+        return invalid(p._ === 'inputUser' ? 'USER_ID_INVALID' : undefined);
       return { kind: 'user', id: a.id, account: a };
     }
     case 'inputPeerChat':
@@ -79,6 +80,7 @@ function messageIn(
 
 function names(m: TL.Objects['message'], kind: 'peerUser' | 'peerChannel', id: bigint): boolean {
   const is = (p: TL.Types['Peer'] | undefined) =>
-    p?._ === kind && (kind === 'peerUser' ? (p as { userId: bigint }).userId : (p as { channelId: bigint }).channelId) === id;
+    p?._ === kind &&
+    (kind === 'peerUser' ? (p as { userId: bigint }).userId : (p as { channelId: bigint }).channelId) === id;
   return is(m.fromId) || is(m.fwdFrom?.fromId);
 }

@@ -116,7 +116,11 @@ export class TestUpdates {
   ): LoggedEvent {
     const id = BigInt(userId);
     const { event } = this.log.newMessage(id, { text: o.text ?? 'hello', peer: o.peer, chatId: o.chatId });
-    const push = commonPush(this.log.account(id), event, o.shape === 'combined' ? 'updates' : (o.shape ?? 'updates'));
+    const push = commonPush(
+      this.log.account(id),
+      event,
+      o.shape === 'combined' ? 'updates' : (o.shape ?? 'updates'),
+    );
     // As Telegram: an `updates` container carries the sender it names (the short forms do not).
     if (push._ === 'updates') push.users = this.usersOf(o.peer, false);
     this.pusher.offer(id, push);

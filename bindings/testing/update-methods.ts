@@ -87,7 +87,14 @@ export function updateHandlers(host: UpdateMethodsHost): Map<string, Handler> {
       const users = sender ? [host.accounts.userObject(sender, undefined, true)] : [];
       for (const member of c.members) {
         if (member !== userId)
-          host.pushToUser(member, { _: 'updates', updates: [event.update], users, chats, date: event.date, seq: 0 });
+          host.pushToUser(member, {
+            _: 'updates',
+            updates: [event.update],
+            users,
+            chats,
+            date: event.date,
+            seq: 0,
+          });
       }
       const own = { ...event.update, message: { ...message, out: true } } as TL.Types['Update'];
       const result = {

@@ -182,6 +182,20 @@ export class FloodController {
     return true;
   }
 
+  /**
+   * A released job's call was answered (or given up on): its tokens are spent now (the
+   * server counted it at some point until then; bucket.ts). Call it once per released job.
+   */
+  settle(job: FloodJob, now: number): void {
+    if (!job.send) return;
+    this.global.commit(now);
+    if (job.chat === undefined) return;
+    this.bucketOf(job.chat, now).commit(now);
+    // Its lane may have been waiting for this answer (a bucket of one in flight): placed anew.
+    const lane = this.lanes.get(`c:${job.chat}`);
+    if (lane) this.place(lane, now);
+  }
+
   /** A FLOOD_WAIT_`seconds` answered `method` to `chat`: later calls wait it out. */
   learn(method: string, chat: bigint | undefined, seconds: number, now: number): void {
     this.stats.floodWaits++;
@@ -194,21 +208,21 @@ export class FloodController {
     this.lastWait.set(method, { chat, until });
   }
 
-  /** The jobs that may go now, best first. */
-  take(now: number): FloodJob[] {
+  /** The jobs that may go now, best first (at most `max`: the rest stay ready, their tokens untaken). */
+  take(now: number, max = Number.POSITIVE_INFINITY): FloodJob[] {
     const out: FloodJob[] = [];
     for (let e = this.timed.peek(); e !== undefined && e.at <= now; e = this.timed.peek()) {
       this.timed.pop();
       if (e.version === e.lane.version) this.place(e.lane, now);
     }
-    this.drain(this.otherReady, now, out, false);
-    this.drain(this.sendReady, now, out, true);
+    this.drain(this.otherReady, now, out, false, max);
+    this.drain(this.sendReady, now, out, true, max);
     if (++this.sinceprune >= 256) this.prune(now);
     return out;
   }
 
-  private drain(heap: MinHeap<HeapEntry>, now: number, out: FloodJob[], send: boolean): void {
-    for (let e = heap.peek(); e !== undefined; e = heap.peek()) {
+  private drain(heap: MinHeap<HeapEntry>, now: number, out: FloodJob[], send: boolean, max: number): void {
+    for (let e = heap.peek(); e !== undefined && out.length < max; e = heap.peek()) {
       const lane = e.lane;
       if (e.version !== lane.version) {
         heap.pop();
@@ -220,9 +234,9 @@ export class FloodController {
         this.place(lane, now);
         continue;
       }
-      if (send && !this.global.take(now)) return;
+      if (send && !this.global.reserve(now)) return;
       heap.pop();
-      if (send) lane.bucket?.take(now);
+      if (send) lane.bucket?.reserve(now);
       const job = lane.head() as FloodJob;
       lane.queues[job.priority].shift();
       lane.count--;

@@ -12,6 +12,9 @@ import {
   type FloodPriority,
 } from './controller';
 
+/** Calls released per event-loop turn. */
+const RELEASE_PER_TURN = 2048;
+
 export interface GateCallOptions {
   priority?: FloodPriority;
   /** Longest FLOOD_WAIT (seconds) waited out before FloodWaitError is thrown. */
@@ -30,9 +33,10 @@ export interface GateErrors {
 export class FloodGate {
   readonly controller: FloodController;
   private readonly waiting = new Map<number, { go: () => void; fail: (e: Error) => void }>();
-  private timer: NodeJS.Timeout | null = null;
+  private timer: { cancel(): void } | null = null;
   private timerAt = Number.POSITIVE_INFINITY;
   private closed = false;
+  private soon = false;
 
   constructor(
     options: FloodControllerOptions,
@@ -57,7 +61,11 @@ export class FloodGate {
       // A remembered wait past the threshold (or the deadline): the caller hears it now.
       if (blocked > 0 && (blocked - now > o.threshold * 1000 || blocked > o.deadline))
         throw floodWait(Math.ceil((blocked - now) / 1000));
-      if (!c.mayBypass(method, chat, now) || seq !== undefined) seq = await this.queue(method, chat, o, seq);
+      let job: FloodJob | undefined;
+      if (!c.mayBypass(method, chat, now) || seq !== undefined) {
+        job = await this.queue(method, chat, o, seq);
+        seq = job.seq;
+      }
       try {
         return await send();
       } catch (e) {
@@ -67,17 +75,23 @@ export class FloodGate {
         this.wake();
         if (e.seconds > o.threshold || at + e.seconds * 1000 > o.deadline || this.closed) throw e;
         seq ??= 0;
+      } finally {
+        // Its tokens are spent from its answer on (bucket.ts); calls waiting for them may go.
+        if (job) {
+          c.settle(job, this.now());
+          this.pumpSoon();
+        }
       }
     }
   }
 
-  /** Waits for the controller to release the call; its seq (to keep its place on a retry). */
+  /** Waits for the controller to release the call (its seq keeps its place on a retry). */
   private queue(
     method: string,
     chat: bigint | undefined,
     o: GateCallOptions,
     seq: number | undefined,
-  ): Promise<number> {
+  ): Promise<FloodJob> {
     if (this.closed) return Promise.reject(new FloodQueueError('FLOOD_QUEUE_CLOSED', 'the session closed'));
     const signal = o.signal;
     if (signal?.aborted) return Promise.reject(this.errors.aborted(signal));
@@ -89,7 +103,7 @@ export class FloodGate {
           `${this.controller.stats.queued} calls already wait (${method}): not queued`,
         ),
       );
-    return new Promise<number>((resolve, reject) => {
+    return new Promise<FloodJob>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const done = () => {
         this.waiting.delete(job.id);
@@ -108,11 +122,11 @@ export class FloodGate {
       this.waiting.set(job.id, {
         go: () => {
           done();
-          resolve(job.seq);
+          resolve(job);
         },
         fail: (e: Error) => giveUp(e),
       });
-      this.wake();
+      this.pumpSoon();
     });
   }
 
@@ -120,10 +134,31 @@ export class FloodGate {
   private readonly pump = (): void => {
     this.timer = null;
     this.timerAt = Number.POSITIVE_INFINITY;
-    const now = this.now();
-    for (const job of this.controller.take(now)) this.release(job);
-    this.arm(this.controller.nextDeadline(this.now()));
+    this.pumpNow();
   };
+
+  /**
+   * Once the calls made in this turn are queued (a microtask): released calls are then sent
+   * in the same turn, so a token is taken when its call is written, not long before.
+   */
+  private pumpSoon(): void {
+    if (this.soon) return;
+    this.soon = true;
+    queueMicrotask(() => {
+      this.soon = false;
+      if (!this.closed) this.pumpNow();
+    });
+  }
+
+  private pumpNow(): void {
+    const now = this.now();
+    const released = this.controller.take(now, RELEASE_PER_TURN);
+    for (const job of released) this.release(job);
+    // More may go: after this turn's I/O (so that what was released is written first, and
+    // each token is taken about when its call goes out, not long before).
+    if (released.length === RELEASE_PER_TURN) this.arm(now + 1, true);
+    else this.arm(this.controller.nextDeadline(now));
+  }
 
   private release(job: FloodJob): void {
     this.waiting.get(job.id)?.go();
@@ -133,19 +168,25 @@ export class FloodGate {
     this.arm(this.now());
   }
 
-  private arm(at: number): void {
+  private arm(at: number, immediate = false): void {
     if (at === Number.POSITIVE_INFINITY || this.closed) return;
     if (this.timer && this.timerAt <= at) return;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timerAt = at;
-    this.timer = setTimeout(this.pump, Math.max(0, at - this.now()));
-    this.timer.unref?.();
+    // Not unref'd: calls are waiting on it (it only runs while some do).
+    if (immediate) {
+      const handle = setImmediate(this.pump);
+      this.timer = { cancel: () => clearImmediate(handle) };
+    } else {
+      const handle = setTimeout(this.pump, Math.max(0, at - this.now()));
+      this.timer = { cancel: () => clearTimeout(handle) };
+    }
   }
 
   /** Fails every queued call (FLOOD_QUEUE_CLOSED); later calls too. */
   close(): void {
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = null;
     const error = new FloodQueueError('FLOOD_QUEUE_CLOSED', 'the session closed while the call waited');
     for (const w of [...this.waiting.values()]) w.fail(error);
