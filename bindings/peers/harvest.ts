@@ -39,9 +39,6 @@ interface TlMessage {
   fwdFrom?: { fromId?: TlPeer };
 }
 
-/** Constructors that are peers (userEmpty / chatEmpty name no one). */
-const PEER_CONSTRUCTORS = new Set(['user', 'chat', 'chatForbidden', 'channel', 'channelForbidden']);
-
 /** The marked id a Peer names, or undefined. */
 export function keyOfPeer(p: TlPeer | undefined): bigint | undefined {
   if (!p) return undefined;
@@ -58,20 +55,26 @@ export function keyOfObject(o: PeerObject): bigint {
   return peerKey('channel', o.id);
 }
 
+/** The same as a number (exact: ids are below 2^52), without a bigint operation. */
+export function numberKeyOfObject(o: PeerObject): number {
+  const id = Number(o.id);
+  if (o._ === 'user') return id;
+  if (o._ === 'chat' || o._ === 'chatForbidden') return -id;
+  return -(1e12 + id);
+}
+
 /** Hands every peer in `value` to `sink`; returns how many. */
 export function harvest(value: unknown, sink: PeerSink): number {
   if (value === null || typeof value !== 'object') return 0;
-  if (Array.isArray(value)) return harvestList(value, sink, undefined);
+  if (Array.isArray(value)) return harvestList(value, sink, null);
   const v = value as Obj;
   let n = 0;
-  let min = false;
+  // The messages are looked for only when a min peer needs them (once per object).
+  const found: Found = { v, messages: undefined };
   const users = v.users;
+  if (Array.isArray(users) && users.length > 0) n += harvestList(users, sink, found);
   const chats = v.chats;
-  if (Array.isArray(users)) for (const u of users) if (isPeer(u) && u.min) min = true;
-  if (Array.isArray(chats)) for (const c of chats) if (isPeer(c) && c.min) min = true;
-  const messages = min ? messagesOf(v) : undefined;
-  if (Array.isArray(users)) n += harvestList(users, sink, messages);
-  if (Array.isArray(chats)) n += harvestList(chats, sink, messages);
+  if (Array.isArray(chats) && chats.length > 0) n += harvestList(chats, sink, found);
   const user = v.user;
   if (isPeer(user)) {
     sink(user, undefined);
@@ -80,15 +83,26 @@ export function harvest(value: unknown, sink: PeerSink): number {
   return n;
 }
 
-function isPeer(x: unknown): x is PeerObject {
-  return x !== null && typeof x === 'object' && PEER_CONSTRUCTORS.has((x as Obj)._ as string);
+interface Found {
+  v: Obj;
+  messages: TlMessage[] | undefined;
 }
 
-function harvestList(list: unknown[], sink: PeerSink, messages: TlMessage[] | undefined): number {
+function isPeer(x: unknown): x is PeerObject {
+  if (x === null || typeof x !== 'object') return false;
+  const c = (x as Obj)._;
+  return c === 'user' || c === 'channel' || c === 'chat' || c === 'channelForbidden' || c === 'chatForbidden';
+}
+
+function harvestList(list: unknown[], sink: PeerSink, found: Found | null): number {
   let n = 0;
-  for (const x of list) {
+  for (let i = 0; i < list.length; i++) {
+    const x = list[i];
     if (!isPeer(x)) continue;
-    sink(x, x.min && messages ? whereSeen(x, messages) : undefined);
+    if (x.min === true && found !== null) {
+      found.messages ??= messagesOf(found.v);
+      sink(x, whereSeen(x, found.messages));
+    } else sink(x, undefined);
     n++;
   }
   return n;

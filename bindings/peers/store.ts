@@ -10,7 +10,7 @@
 import { peerKey } from '../storage/peer-codec';
 import type { PeerKind, SessionStorage, StoredPeer } from '../storage/types';
 import { type CacheEntry, type PeerCache, type PeerTable, processPeerCache } from './cache';
-import { harvest, keyOfObject, type PeerObject, type PeerSink, type SeenIn } from './harvest';
+import { harvest, numberKeyOfObject, type PeerObject, type PeerSink, type SeenIn } from './harvest';
 import { isFull, mergePeer } from './merge';
 
 /** The storage side of a store: the peer methods of a SessionStorage, for one session name. */
@@ -130,16 +130,16 @@ export class PeerStore {
 
   private seeObject(o: PeerObject, seenIn: SeenIn | undefined): void {
     this.stats.seen++;
-    const key = keyOfObject(o);
-    const e = this.cache.get(this.table, key);
+    const e = this.cache.get(this.table, numberKeyOfObject(o));
     if (e !== undefined && unchanged(e.peer, o, seenIn)) return;
-    this.apply(key, e, storedOf(o, seenIn, this.now()));
+    const seen = storedOf(o, seenIn, this.now());
+    this.apply(peerKey(seen.kind, seen.id), e, seen);
   }
 
   /** Merges a peer learned elsewhere (a resolver's answer, a test). */
   put(peer: StoredPeer): void {
     const key = peerKey(peer.kind, peer.id);
-    this.apply(key, this.cache.get(this.table, key), peer);
+    this.apply(key, this.cache.get(this.table, Number(key)), peer);
   }
 
   private apply(key: bigint, e: CacheEntry | undefined, seen: StoredPeer): void {
@@ -148,7 +148,7 @@ export class PeerStore {
     this.stats.changed++;
     // On a miss, storage may know more than a min or hash-less peer: check before writing.
     const unverified = !isFull(merged) && (e === undefined || e.unverified);
-    this.cache.set(this.table, key, merged, unverified);
+    this.cache.set(this.table, Number(key), merged, unverified);
     if (!this.storage || this.closed) return;
     if (this.pending.size >= this.maxPending && !this.pending.has(key)) {
       this.stats.dropped++;
@@ -224,7 +224,7 @@ export class PeerStore {
 
   /** The cached entry, if still cached and not changed since, now verified against storage. */
   private refresh(key: bigint, peer: StoredPeer): void {
-    const e = this.table.entries.get(key);
+    const e = this.table.entries.get(Number(key));
     if (e === undefined) return;
     const merged = mergePeer(peer, e.peer) ?? peer;
     e.peer = merged;
@@ -233,24 +233,24 @@ export class PeerStore {
 
   /** The peer from the LRU only (no storage read). */
   peek(key: bigint): StoredPeer | undefined {
-    return this.cache.get(this.table, key)?.peer;
+    return this.cache.get(this.table, Number(key))?.peer;
   }
 
   /** The peer: from the LRU, else (or when unverified) from storage. */
   async get(key: bigint): Promise<StoredPeer | undefined> {
-    const e = this.cache.get(this.table, key);
+    const e = this.cache.get(this.table, Number(key));
     if (!this.storage || (e !== undefined && !e.unverified)) return e?.peer;
     const stored = (await this.storage.loadPeers(this.name, [key])).get(key);
-    if (stored === undefined) return this.cache.get(this.table, key)?.peer;
+    if (stored === undefined) return this.cache.get(this.table, Number(key))?.peer;
     this.stats.loaded++;
     return this.adopt(key, stored);
   }
 
   /** A peer read from storage, merged under what was seen since, into the LRU. */
   private adopt(key: bigint, stored: StoredPeer): StoredPeer {
-    const now = this.cache.get(this.table, key)?.peer ?? this.pending.get(key)?.peer;
+    const now = this.cache.get(this.table, Number(key))?.peer ?? this.pending.get(key)?.peer;
     const merged = now === undefined ? stored : (mergePeer(stored, now) ?? stored);
-    this.cache.set(this.table, key, merged, false);
+    this.cache.set(this.table, Number(key), merged, false);
     const waiting = this.pending.get(key);
     if (waiting) waiting.unverified = false;
     return merged;
