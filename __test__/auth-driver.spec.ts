@@ -1,7 +1,7 @@
 // createAuthKey over real loopback sockets against a scripted server written
 // here: net.Server + the native TransportCodec (server role) replaying the
 // official example's answers (core.telegram.org/mtproto/samples-auth_key,
-// 2025-10 snapshot in ../shared/vectors/mtproto-auth-sample.json). With the
+// 2025-10 snapshot in vectors/mtproto-auth-sample.json). With the
 // page's randomness injected, our client sends exactly the page's requests, so
 // the server can check each one and answer with the page's bytes: the whole
 // driver runs over every transport. Then the server misbehaves (silence,
@@ -9,16 +9,14 @@
 // the typed error naming it, settle within its timeout, and leave no socket or
 // timer behind.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
-import { join } from 'node:path';
 import test from 'ava';
 import { TransportCodec, type TransportOptions } from '../bindings';
 import { AuthKeyError, type CreateAuthKeyOptions, createAuthKey } from '../bindings/auth';
+import { loadVectors } from '../vectors/load';
 
-const VECTORS = join(__dirname, '..', '..', 'shared', 'vectors');
 // biome-ignore lint/suspicious/noExplicitAny: the vector file's shape is checked by use
-const file: any = JSON.parse(readFileSync(join(VECTORS, 'mtproto-auth-sample.json'), 'utf8'));
+const file: any = loadVectors('mtproto-auth-sample.json');
 // biome-ignore lint/suspicious/noExplicitAny: as above
 const S: any = file.samples.find((s: { id: string }) => s.id === 'official-sample-2025-10');
 const hex = (s: string) => Buffer.from(s, 'hex');

@@ -1,5 +1,5 @@
 // RSA keys for the exchange: fingerprints of every shared key
-// (../shared/vectors/rsa-keys.json: tdlib and Telethon keys, fingerprints by
+// (vectors/rsa-keys.json: tdlib and Telethon keys, fingerprints by
 // the collector), the keyring's sets and lookups, user keys in every form, and
 // end to end: a key generated here (node:crypto) added as a user key is the
 // one resPQ's fingerprint selects, and the req_DH_params that our exchange
@@ -7,13 +7,11 @@
 // node:crypto implementation of the server side written here, to the
 // p_q_inner_data_dc the exchange meant.
 import { createDecipheriv, createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import test from 'ava';
 import { AuthKeyExchange, parseRsaKey, RsaKeyring, TELEGRAM_RSA_KEYS, TL } from '../bindings';
+import { loadVectors } from '../vectors/load';
 
-const VECTORS = join(__dirname, '..', '..', 'shared', 'vectors');
-const rsaFile = JSON.parse(readFileSync(join(VECTORS, 'rsa-keys.json'), 'utf8')) as {
+const rsaFile = loadVectors('rsa-keys.json') as {
   keys: Array<{
     pem: string;
     modulus_hex: string;

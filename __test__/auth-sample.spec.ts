@@ -1,6 +1,6 @@
 // The sans-IO AuthKeyExchange replays the official auth-key example
 // (core.telegram.org/mtproto/samples-auth_key, the 2025-10 snapshot in
-// ../shared/vectors/mtproto-auth-sample.json) with the page's randomness:
+// vectors/mtproto-auth-sample.json) with the page's randomness:
 // nonce, new_nonce, b and the client padding. RSA_PAD's random temp_key is not
 // published, so the encryptor is a stub that checks its input (the page's
 // p_q_inner_data_dc) and returns the page's encrypted_data. Every request must
@@ -10,8 +10,6 @@
 // and JS bigint DH, independent of the native code) exercise the DH checks,
 // dh_gen_retry/fail and server_DH_params_fail.
 import { createCipheriv, createDecipheriv, createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import test from 'ava';
 import fc from 'fast-check';
 import { TL } from '../bindings';
@@ -23,10 +21,10 @@ import {
   unwrapPlain,
   wrapPlain,
 } from '../bindings/auth';
+import { loadVectors } from '../vectors/load';
 
-const VECTORS = join(__dirname, '..', '..', 'shared', 'vectors');
 // biome-ignore lint/suspicious/noExplicitAny: the vector file's shape is checked by use
-const file: any = JSON.parse(readFileSync(join(VECTORS, 'mtproto-auth-sample.json'), 'utf8'));
+const file: any = loadVectors('mtproto-auth-sample.json');
 // biome-ignore lint/suspicious/noExplicitAny: as above
 const S: any = file.samples.find((s: { id: string }) => s.id === 'official-sample-2025-10');
 

@@ -56,7 +56,7 @@ function codeOf(fn: () => unknown): string | undefined {
 
 // The Telegram DH prime and the official sample 2025-10
 // (core.telegram.org/mtproto/samples-auth_key via the telegram-crawler archive;
-// ../shared/vectors/mtproto-auth-sample.json).
+// vectors/mtproto-auth-sample.json).
 const DH_PRIME = Buffer.from(
   'c71caeb9c6b1c9048e6c522f70f13f73980d40238e3e21c14934d037563d930f48198a0aa7c14058229493d22530f4dbfa336f6e0ac925139543aed44cce7c3720fd51f69458705ac68cd4fe6b6b13abdc9746512969328454f18faf8c595f642477fe96bb2a941d5bcd1d4ac8cc49880708fa9b378e3c4f3a9060bee67cf9a4a4a695811051907e162753b56b0f6b410dba74d8a84b2a14b3144e0ef1284754fd17ed950d5965b4b9dd46582db1178d169c6bc465b0d6ff9ca3928fef5b9ae4e418fc15e83ebea0f87fa9ff5eed70050ded2849f47bf959d956850ce929851f0d8115f635b105ee2e4e15d04b2454bf6f4fadf034b10403119cd8e3b92fcc5b',
   'hex',
@@ -258,7 +258,7 @@ test('checkDhParams: each failed check has its code', (t) => {
 
 // ---------------------------------------------------------------- pq
 
-// From ../shared/vectors/pq.json (official samples, grammers, mtcute, tdlib, tweb).
+// From vectors/pq.json (official samples, grammers, mtcute, tdlib, tweb).
 const PQ_VECTORS: [bigint, bigint, bigint][] = [
   [1514134277173997537n, 1054028803n, 1436520779n],
   [1724114033281923457n, 1229739323n, 1402015859n],
@@ -268,7 +268,7 @@ const PQ_VECTORS: [bigint, bigint, bigint][] = [
   [18442450077884059639n, 4294467311n, 4294467449n],
 ];
 
-test('factorizePq: shared vectors', (t) => {
+test('factorizePq: the public vectors', (t) => {
   for (const [pq, p, q] of PQ_VECTORS) t.deepEqual(factorizePq(pq), [p, q]);
 });
 
@@ -420,7 +420,7 @@ test('rsaLegacyDecrypt reads blocks made by node and rejects bad hashes', (t) =>
 // ---------------------------------------------------------------- fingerprints
 
 // The production and test server keys (tdlib PublicRsaKeySharedMain.cpp via
-// ../shared/vectors/rsa-keys.json), with their int64 fingerprints.
+// vectors/rsa-keys.json), with their int64 fingerprints.
 const KEY_PEMS: [string, bigint][] = [
   [
     `-----BEGIN RSA PUBLIC KEY-----
@@ -446,7 +446,7 @@ j4WcDuXc2CTHgH8gFTNhp/Y8/SpDOhvn9QIDAQAB
   ],
 ];
 
-test('rsaFingerprint: the shared vector keys, parsed from PEM by node', async (t) => {
+test('rsaFingerprint: the public vector keys, parsed from PEM by node', async (t) => {
   const { createPublicKey } = await import('node:crypto');
   for (const [pem, fingerprint] of KEY_PEMS) {
     const jwk = createPublicKey(pem).export({ format: 'jwk' });

@@ -1,10 +1,8 @@
 // AES-256-IGE, SHA-1/SHA-256 and the MTProto 2.0 envelope through the JS API:
-// the shared vectors, differential property tests against a reference written here
+// the public vectors of vectors/, differential property tests against a reference written here
 // over node:crypto (ECB chained as IGE, createHash, the spec's KDF), mutation tests
 // and every error code.
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import test from 'ava';
 import fc from 'fast-check';
 import {
@@ -22,10 +20,8 @@ import {
   sha256,
   sha256Into,
 } from '../bindings';
+import { loadVectors as load } from '../vectors/load';
 
-// The shared vectors sit beside the repository (../shared/vectors); see their README.
-const VECTORS = join(__dirname, '..', '..', 'shared', 'vectors');
-const load = (file: string) => JSON.parse(readFileSync(join(VECTORS, file), 'utf8'));
 const hex = (s: string) => Buffer.from(s, 'hex');
 
 // --- the reference -------------------------------------------------------------

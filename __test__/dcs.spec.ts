@@ -1,7 +1,7 @@
 import test from 'ava';
 import { dcAddresses, handshakeDcId } from '../bindings/dcs';
 
-// Values from tdlib's get_default_dc_options (../shared/vectors/dcs.json).
+// Values from tdlib's get_default_dc_options (vectors/dcs.json).
 test('production DC 2 has two IPv4 addresses and one IPv6, on port 443', (t) => {
   const addrs = dcAddresses(2);
   t.deepEqual(

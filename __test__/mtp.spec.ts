@@ -314,7 +314,7 @@ test('errors carry stable codes', (t) => {
 
 test('plain messages: the official sample, and each check', (t) => {
   // req_pq_multi and resPQ of core.telegram.org/mtproto/samples-auth_key (2025-10 snapshot,
-  // as collected in ../shared/vectors/mtproto-auth-sample.json).
+  // as collected in vectors/mtproto-auth-sample.json).
   const req = Buffer.from(
     '0000000000000000ACA807005EDDDF6814000000F18E7EBE37D3746B7F006B2C54257AF5763139A5',
     'hex',

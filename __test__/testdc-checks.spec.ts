@@ -321,7 +321,18 @@ test.serial('invokeAfterMsg waits for the named query; rpc_drop_answer drops a r
     s.send({ body: ping(1n) });
     await s.until((o) => o._ === 'pong');
     t.false(s.received.some((x) => x.obj._ === 'rpc_result' && x.obj.reqMsgId === signed(doomed.msgId)));
-    const unknown = s.send({ body: TL.serialize({ _: 'rpc_drop_answer', reqMsgId: slow.msgId }) });
+    // Answered, and the answer not acknowledged (this raw client sends no acks): dropped.
+    const answer = s.received.find((x) => x.obj._ === 'rpc_result' && x.obj.reqMsgId === signed(slow.msgId));
+    const unacked = s.send({ body: TL.serialize({ _: 'rpc_drop_answer', reqMsgId: slow.msgId }) });
+    const d = await s.until((o) => o._ === 'rpc_result' && o.reqMsgId === signed(unacked.msgId));
+    t.like(TL.deserializeResult('rpc_drop_answer', d.obj.result as Buffer), {
+      _: 'rpc_answer_dropped',
+      msgId: answer?.msgId,
+    });
+    // Acknowledged answers (here: `after`'s) are the server's no more: unknown.
+    const acked = s.received.find((x) => x.obj._ === 'rpc_result' && x.obj.reqMsgId === signed(after.msgId));
+    s.send({ body: TL.serialize({ _: 'msgs_ack', msgIds: [acked?.msgId ?? 0n] }), seqno: s.seqno(false) });
+    const unknown = s.send({ body: TL.serialize({ _: 'rpc_drop_answer', reqMsgId: after.msgId }) });
     const u = await s.until((o) => o._ === 'rpc_result' && o.reqMsgId === signed(unknown.msgId));
     t.like(TL.deserializeResult('rpc_drop_answer', u.obj.result as Buffer), { _: 'rpc_answer_unknown' });
     s.client.close();

@@ -3,7 +3,6 @@
 // RSA schemes and all three inner data variants, its strictness, and its faults.
 
 import { createPublicKey, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import test from 'ava';
 import { TL } from '../bindings';
 import { TELEGRAM_RSA_KEYS } from '../bindings/auth/telegram-keys';
@@ -15,10 +14,11 @@ import { dhHalf, fakeDhPrime, TELEGRAM_DH_PRIME } from '../bindings/testing/dh';
 import { isPrime, randomPq } from '../bindings/testing/pq';
 import { rsaDecryptRaw, rsaFingerprint, sharedTestRsaKey } from '../bindings/testing/rsa-key';
 import { firstSalt, newNonceHash, tmpAesKeyIv } from '../bindings/testing/server-handshake';
+import { loadVectors } from '../vectors/load';
 import { clientHandshake, factor, type HandshakeOptions, type InnerKind, TestClient } from './testdc-helpers';
 
 // The official example, 2025-10 snapshot (core.telegram.org/mtproto/samples-auth_key via
-// /work/shared/vectors/mtproto-auth-sample.json): nonces, tmp key/iv, auth_key, hashes.
+// vectors/mtproto-auth-sample.json): nonces, tmp key/iv, auth_key, hashes.
 const SAMPLE = {
   serverNonce: '1A320B7B03E28A32871E3E5EE3861063',
   newNonce: 'F05B0B293472632655CF5D74D7A20CB87D7DF1915A950EAA3401043ABC932842',
@@ -38,7 +38,7 @@ test('tmp_aes_key/iv follow the official sample', (t) => {
 });
 
 test('IGE matches the public vectors (AES-256 ones)', (t) => {
-  const file = JSON.parse(readFileSync('/work/shared/vectors/aes-ige.json', 'utf8')) as {
+  const file = loadVectors('aes-ige.json') as {
     vectors: Array<{ key_bits: number; key: string; iv: string; plaintext: string; ciphertext: string }>;
   };
   let n = 0;
@@ -178,7 +178,7 @@ for (const fault of HANDSHAKE_FAULTS) {
 }
 
 test.serial('the official sample new_nonce_hash1 and salt come out of the same formulas', (t) => {
-  const s = JSON.parse(readFileSync('/work/shared/vectors/mtproto-auth-sample.json', 'utf8')).samples[0];
+  const s = loadVectors('mtproto-auth-sample.json').samples[0];
   const authKey = hex(s.step8_auth_key.auth_key);
   t.is(authKey.subarray(0, 32).toString('hex').toUpperCase(), SAMPLE.authKeyPrefix);
   t.is(newNonceHash(hex(SAMPLE.newNonce), 1, authKey).toString('hex').toUpperCase(), SAMPLE.newNonceHash1);
@@ -188,8 +188,8 @@ test.serial('the official sample new_nonce_hash1 and salt come out of the same f
 });
 
 test('the MTProto v1 key derivation of binding messages matches the public vectors', (t) => {
-  // mtcute's 'mtproto 1.0' vectors, via /work/shared/vectors/mtproto2-kdf.json.
-  const file = JSON.parse(readFileSync('/work/shared/vectors/mtproto2-kdf.json', 'utf8'));
+  // mtcute's 'mtproto 1.0' vectors, via vectors/mtproto2-kdf.json.
+  const file = loadVectors('mtproto2-kdf.json');
   const vectors = file.legacy_mtproto1_kdf_vectors.vectors as Array<{
     x: number;
     auth_key: string;

@@ -58,7 +58,17 @@ export async function client(): Promise<void> {
   void unknownResult;
   void notConfig;
 
-  const obj = TL.deserialize(bytes);
+  // deserialize gives any boxed value (an object, a Bool, a Vector): the declared type picks one.
+  const obj: TL.TlObject = TL.deserialize(bytes);
+  const flag: boolean = TL.deserialize(TL.serialize(true));
+  const list: TL.TlValue[] = TL.deserialize(TL.serialize([true, { _: 'inputPeerSelf' }]));
+  const anything = TL.deserialize(bytes);
+  // @ts-expect-error undeclared, it may be a boolean or an array
+  void anything._;
+  void flag;
+  void list;
+  // @ts-expect-error a bigint is no boxed value
+  TL.serialize(1n);
   if (obj._ === 'resPQ') {
     const fp: bigint[] = obj.serverPublicKeyFingerprints;
     const nonce: Buffer = obj.nonce;

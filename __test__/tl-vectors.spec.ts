@@ -1,16 +1,14 @@
 // Byte-exact checks against the official auth-key examples
 // (core.telegram.org/mtproto/samples-auth_key, two snapshots, plus the 2013
-// MTProto 1.0 sample), from ../shared/vectors/mtproto-auth-sample.json: each
+// MTProto 1.0 sample), from vectors/mtproto-auth-sample.json: each
 // message body decodes to the fields the page prints, and encoding those
 // fields gives the same bytes.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import test from 'ava';
 import { TL, TlTrailingBytesError } from '../bindings';
+import { loadVectors } from '../vectors/load';
 
-const VECTORS = join(__dirname, '..', '..', 'shared', 'vectors');
 // biome-ignore lint/suspicious/noExplicitAny: the vector file's shape is checked by use
-const file: any = JSON.parse(readFileSync(join(VECTORS, 'mtproto-auth-sample.json'), 'utf8'));
+const file: any = loadVectors('mtproto-auth-sample.json');
 
 const hex = (s: string) => Buffer.from(s, 'hex');
 

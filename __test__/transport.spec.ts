@@ -1,7 +1,7 @@
 // TransportCodec: round trips of every transport (plain, obfuscated2, MTProxy)
 // with random packets and chunk splits, a differential check of framing and
 // obfuscated2 against an independent implementation over node:crypto written
-// below, the shared vectors, and typed errors on corrupt input.
+// below, the public vectors, and typed errors on corrupt input.
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import test from 'ava';
@@ -349,7 +349,7 @@ for (const kind of KINDS.filter((k) => k !== 'full')) {
   }
 }
 
-// ---- Shared vectors (../shared/vectors/obfuscated2.json) ----
+// ---- Public vectors (vectors/obfuscated2.json) ----
 
 test('vector: mtpylon intermediate over obfuscated2, server side', (t) => {
   // github.com/Zapix/mtpylon tests/test_transports/test_obfuscation.py

@@ -1,7 +1,7 @@
 // Auth-key handshakes: client CPU per key and handshakes per second.
 //
 // 1. Client CPU per key on the official example (core.telegram.org/mtproto/
-//    samples-auth_key, 2025-10, from ../shared/vectors): both clients are fed
+//    samples-auth_key, 2025-10, from vectors/): both clients are fed
 //    the page's server answers with the page's randomness (nonce, new_nonce,
 //    b), so each does a whole, successful handshake's client work with no
 //    I/O: ours is AuthKeyExchange (its RSA_PAD runs for real, the page's
@@ -15,8 +15,6 @@
 //    each client process's whole CPU time per key (I/O included).
 import { type ChildProcess, fork } from 'node:child_process';
 import { createDiffieHellman } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   AuthKeyExchange,
   createAuthKey,
@@ -26,14 +24,14 @@ import {
   RsaKeyring,
   rsaPadEncrypt,
 } from '../bindings';
+import { loadVectors } from '../vectors/load';
 import { type Measured, opsPerSecondAsync, report } from './harness';
 
-const VECTORS = join(__dirname, '..', '..', 'shared', 'vectors');
 const hex = (s: string) => Buffer.from(s, 'hex');
 
 // biome-ignore lint/suspicious/noExplicitAny: the vector file's shape is checked by use
 function sample(): any {
-  const file = JSON.parse(readFileSync(join(VECTORS, 'mtproto-auth-sample.json'), 'utf8'));
+  const file = loadVectors('mtproto-auth-sample.json');
   return file.samples.find((s: { id: string }) => s.id === 'official-sample-2025-10');
 }
 

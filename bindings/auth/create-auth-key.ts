@@ -25,6 +25,11 @@ export interface CreateAuthKeyOptions {
   /** Address to connect to; by default the first bootstrap address of `dcId` in `environment`. */
   host?: string;
   port?: number;
+  /**
+   * Addresses to try in turn instead of `host`/`port` (fallback: one that fails to
+   * connect gives its turn to the next; retries go round the list).
+   */
+  addresses?: ReadonlyArray<{ host: string; port: number }>;
   /** The DC (1..5), used for p_q_inner_data_dc's dc and the obfuscated2 header. Default 2. */
   dcId?: number;
   /** 'production' (default) or 'test' (dc + 10000). */
@@ -101,6 +106,7 @@ export async function createAuthKey(options: CreateAuthKeyOptions = {}): Promise
     });
   }
   const dc = handshakeDcId(dcId, environment, options.media ?? false);
+  const addresses = options.addresses?.length ? options.addresses : [{ host, port }];
   const attempt: AttemptOptions = {
     host,
     port,
@@ -123,10 +129,11 @@ export async function createAuthKey(options: CreateAuthKeyOptions = {}): Promise
       deferPrimeTest: true,
     },
   };
-  const retries = options.retries ?? 2;
+  const retries = options.retries ?? Math.max(2, addresses.length - 1);
   for (let i = 0; ; i++) {
+    const at = addresses[i % addresses.length];
     try {
-      return await runAttempt(attempt);
+      return await runAttempt({ ...attempt, host: at.host, port: at.port });
     } catch (err) {
       if (!(err instanceof AuthKeyError) || !TRANSIENT.has(err.code) || i >= retries) throw err;
       // Wrong proxy credentials or an MTProxy that refuses the secret do not get better.

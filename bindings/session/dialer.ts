@@ -15,12 +15,13 @@ export type DriverHooks = Pick<DriverConfig, 'onTransportError' | 'onClosed' | '
 /** How a session makes keys and connections to one DC (built by the session with its options). */
 export interface Dialer {
   readonly dcId: number;
-  readonly address: SessionAddress;
+  /** The DC's addresses in the order to try. */
+  readonly addresses: SessionAddress[];
   readonly reconnect: ReconnectOptions | undefined;
   /** Connecting and the key exchange, ms. */
   readonly timeoutMs: number;
-  /** Runs the key exchange with the session's options (throws AuthKeyError). */
-  exchangeKey(temp?: { expiresIn: number }): Promise<AuthKeyResult>;
+  /** Runs the key exchange with the session's options, by `deadline` (local ms; throws AuthKeyError). */
+  exchangeKey(temp: { expiresIn: number } | undefined, deadline: number): Promise<AuthKeyResult>;
   /** A driver over `key` (not started); throws SessionError BAD_OPTIONS. */
   newDriver(key: KeyMaterial, hooks: DriverHooks): Driver;
 }
@@ -33,17 +34,30 @@ function floodTries(host: Dialer): number {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Creates a key (temporary with `temp`); -429 retried, errors as SessionError. */
-export async function createKey(host: Dialer, temp?: { expiresIn: number }): Promise<AuthKeyResult> {
+/**
+ * Creates a key (temporary with `temp`); -429 retried; by `deadline` (local ms, default
+ * connectTimeoutMs from now: the whole of it, retries included). Errors as SessionError.
+ */
+export async function createKey(
+  host: Dialer,
+  temp?: { expiresIn: number },
+  deadline = Date.now() + host.timeoutMs,
+): Promise<AuthKeyResult> {
   const dcId = host.dcId;
   for (let n = 1; ; n++) {
     try {
-      return await host.exchangeKey(temp);
+      return await host.exchangeKey(temp, deadline);
     } catch (e) {
       const err = e as { code?: string; transportCode?: number; message?: string };
       if (err.transportCode === -429 && n < floodTries(host)) {
-        await sleep(floodDelay(n, host.reconnect));
-        continue;
+        const wait = floodDelay(n, host.reconnect);
+        if (Date.now() + wait < deadline) {
+          await sleep(wait);
+          continue;
+        }
+      }
+      if (err.code === 'ERR_AUTH_ABORTED' && Date.now() >= deadline) {
+        throw new SessionError('CONNECT_FAILED', `no key with DC ${dcId} within ${host.timeoutMs} ms`, e);
       }
       const what = `key exchange with DC ${dcId} failed: ${err.message}`;
       if (err.transportCode === -444) throw new SessionError('BAD_DC', what, e);
@@ -63,6 +77,7 @@ export async function startDriver(
   host: Dialer,
   key: KeyMaterial,
   hooks: (driver: () => Driver) => DriverHooks = () => ({}),
+  deadline = Date.now() + host.timeoutMs,
 ): Promise<Driver> {
   for (let n = 1; ; n++) {
     let driver: Driver | undefined;
@@ -75,12 +90,15 @@ export async function startDriver(
     );
     driver = d;
     try {
-      await d.start();
+      await d.start(deadline);
       return d;
     } catch (e) {
       if (e instanceof SessionError && e.code === 'TRANSPORT_FLOOD' && n < floodTries(host)) {
-        await sleep(floodDelay(n, host.reconnect));
-        continue;
+        const wait = floodDelay(n, host.reconnect);
+        if (Date.now() + wait < deadline) {
+          await sleep(wait);
+          continue;
+        }
       }
       throw e;
     }

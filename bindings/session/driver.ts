@@ -107,7 +107,8 @@ export interface DriverConfig {
   dcId: number;
   /** The dc value of the obfuscated2 header (+10000 test). */
   wireDcId: number;
-  address: SessionAddress;
+  /** Where the DC is, in the order to try (the first that connects is kept). */
+  addresses: readonly SessionAddress[];
   transport: SessionTransportOptions;
   authKey: Buffer;
   salt: bigint;
@@ -200,6 +201,8 @@ export class Driver implements Wakeable {
   /** Requests and raw messages waiting for the next flush. */
   private queue: Outgoing[] = [];
   private attempt = 0;
+  /** The address (of `config.addresses`) that connected last. */
+  private addressAt = 0;
   private floodPenalty = 0;
   /** -429s in a row (the backoff grows with them). */
   readonly floods = new FloodCounter();
@@ -228,7 +231,8 @@ export class Driver implements Wakeable {
   }
 
   private get limiterKey(): string {
-    return `${this.config.address.host}:${this.config.address.port}`;
+    const a = this.config.addresses[this.addressAt];
+    return `${a.host}:${a.port}`;
   }
 
   private emit(e: SessionEvent): void {
@@ -237,20 +241,24 @@ export class Driver implements Wakeable {
 
   // --- Lifecycle ---
 
-  /** Connects and checks the key with a ping; rejects (leaving nothing behind) otherwise. */
-  async start(): Promise<void> {
+  /**
+   * Connects and checks the key with a ping; rejects (leaving nothing behind) otherwise.
+   * Bounded by `connectTimeoutMs`, and by `deadline` (local ms) when an open is under way.
+   */
+  async start(deadline = Number.POSITIVE_INFINITY): Promise<void> {
     const timeoutMs = this.config.options.connectTimeoutMs ?? 10_000;
+    const until = Math.min(deadline, Date.now() + timeoutMs);
     const ready = new Promise<void>((resolve, reject) => {
       this.readyWaiter = { resolve, reject };
     });
     const timer = setTimeout(
       () => this.failStart(new SessionError('CONNECT_FAILED', `not ready within ${timeoutMs} ms`)),
-      timeoutMs,
+      Math.max(0, until - Date.now()),
     );
     try {
       const release = await this.config.limiter.acquire(this.limiterKey);
       try {
-        await this.connectSocket();
+        await Promise.race([this.connectSocket(until), ready]);
       } finally {
         release();
       }
@@ -263,6 +271,8 @@ export class Driver implements Wakeable {
       this.startKeepalive();
       this.emit({ kind: 'connected', sessionId: this.config.sessionId, dcId: this.config.dcId });
     } catch (e) {
+      // Dead for good: a connection attempt still under way is dropped when it lands.
+      this.status = 'closed';
       this.shutdown();
       throw e instanceof SessionError
         ? e
@@ -278,29 +288,41 @@ export class Driver implements Wakeable {
     this.readyWaiter?.reject(e);
   }
 
-  private async connectSocket(): Promise<void> {
-    const { host, port } = this.config.address;
+  /**
+   * A socket to the first of the DC's addresses that connects, starting with the one
+   * that worked last; by `until` (local ms), shared fairly among the addresses left.
+   */
+  private async connectSocket(until = Number.POSITIVE_INFINITY): Promise<void> {
     const o = this.config.options;
-    let socket: net.Socket;
-    try {
-      // Directly or through o.proxy; the fake-TLS handshake of an `ee` secret,
-      // its hello stamped on the server's clock as this session learned it
-      // (an MTProxy refuses hellos ~20 min off its own clock).
-      socket = await openSocket(
-        { host, port },
-        {
+    const list = this.config.addresses;
+    let socket: net.Socket | null = null;
+    let failure: SessionError | null = null;
+    for (let i = 0; i < list.length && !socket; i++) {
+      const at = (this.addressAt + i) % list.length;
+      const left = until - Date.now();
+      const share = Math.max(1000, Math.floor(left / (list.length - i)));
+      try {
+        // Directly or through o.proxy; the fake-TLS handshake of an `ee` secret,
+        // its hello stamped on the server's clock as this session learned it
+        // (an MTProxy refuses hellos ~20 min off its own clock).
+        socket = await openSocket(list[at], {
           proxy: o.proxy,
           secret: this.config.transport.secret,
-          timeoutMs: o.connectTimeoutMs,
+          timeoutMs: Math.min(o.connectTimeoutMs ?? 10_000, share),
           onread: socketReads(),
           timeOffsetMs: this.link.timeOffset,
-        },
-      );
-    } catch (e) {
-      const code = proxyFailureCode(e) ?? 'CONNECT_FAILED';
-      // openSocket's messages name the target (and the proxy), never credentials.
-      throw new SessionError(code, (e as Error).message, e);
+        });
+        this.addressAt = at;
+      } catch (e) {
+        const code = proxyFailureCode(e) ?? 'CONNECT_FAILED';
+        // openSocket's messages name the target (and the proxy), never credentials.
+        failure = new SessionError(code, (e as Error).message, e);
+        // A proxy that refuses our credentials refuses them for every address.
+        if (code === 'PROXY_AUTH_FAILED' || code === 'MTPROXY_REJECTED') break;
+      }
+      if (this.status === 'closed' || this.status === 'failed') break;
     }
+    if (!socket) throw failure ?? new SessionError('CONNECT_FAILED', 'no address to connect to');
     if (this.status === 'closed' || this.status === 'failed') {
       socket.destroy();
       throw new SessionError('SESSION_CLOSED', 'closed while connecting');

@@ -8,7 +8,7 @@
 
 import { type MigrateError, RpcError } from '../tl';
 import type { DcPool } from './pool/dc-pool';
-import { type SessionAddress, SessionError } from './types';
+import { SessionError } from './types';
 
 export function isAccountMigrate(e: MigrateError): boolean {
   return /^(USER|PHONE|NETWORK)_MIGRATE_/.test(e.errorMessage);
@@ -19,43 +19,15 @@ export interface MigrationPort {
   /** The connections to the DC being left. */
   readonly from: DcPool;
   readonly fromDc: number;
-  /** Whether the session knows where `dcId` is without asking (options, learned addresses). */
+  /** Whether the session knows where `dcId` is without asking (options, the DC table's config). */
   knowsAddress(dcId: number): boolean;
-  /** Addresses from a help.getConfig answer (config.dc_options). */
-  learnAddresses(dcOptions: DcOption[]): void;
-  /** Where `dcId` is: learned, given, or the built-in table. */
-  addressOf(dcId: number): SessionAddress;
-  /** The new DC's connections, with a key stored or made there. */
-  connect(dcId: number, address: SessionAddress): Promise<DcPool>;
-}
-
-export interface DcOption {
-  id: number;
-  ipAddress: string;
-  port: number;
-  ipv6: boolean;
-  mediaOnly: boolean;
-  cdn: boolean;
+  /** Refreshes the DC table from help.getConfig (failures keep what is known). */
+  refreshDcs(): Promise<void>;
+  /** The new DC's connections (its addresses from the DC table), with a key stored or made there. */
+  connect(dcId: number): Promise<DcPool>;
 }
 
 const STEP_TIMEOUT_MS = 10_000;
-
-/** Where DC `dcId` is: learned addresses, help.getConfig, then the DC table. */
-async function resolveDc(port: MigrationPort, dcId: number): Promise<SessionAddress> {
-  if (!port.knowsAddress(dcId)) {
-    try {
-      const config = (await port.from.main.request({ _: 'help.getConfig' } as never, {
-        timeoutMs: STEP_TIMEOUT_MS,
-      })) as {
-        dcOptions: DcOption[];
-      };
-      port.learnAddresses(config.dcOptions);
-    } catch {
-      // Fall back to the built-in table.
-    }
-  }
-  return port.addressOf(dcId);
-}
 
 /**
  * The connections of DC `toDc`, authorized there as the account was on the old DC.
@@ -64,30 +36,9 @@ async function resolveDc(port: MigrationPort, dcId: number): Promise<SessionAddr
 export async function migrate(port: MigrationPort, toDc: number): Promise<DcPool> {
   const fromDc = port.fromDc;
   try {
-    const address = await resolveDc(port, toDc);
-    // Export even when no user id was seen (the key may have been logged in
-    // elsewhere); a key without a user gets 401 and moves without authorization.
-    let exported: { id: bigint; bytes: Buffer } | null = null;
-    try {
-      exported = (await port.from.main.request({ _: 'auth.exportAuthorization', dcId: toDc } as never, {
-        timeoutMs: STEP_TIMEOUT_MS,
-      })) as { id: bigint; bytes: Buffer };
-    } catch (e) {
-      if (!(e instanceof RpcError && e.code === 401)) throw e;
-    }
-    const pool = await port.connect(toDc, address);
-    if (exported) {
-      try {
-        await pool.main.request(
-          { _: 'auth.importAuthorization', id: exported.id, bytes: exported.bytes } as never,
-          { timeoutMs: STEP_TIMEOUT_MS },
-        );
-      } catch (e) {
-        pool.close();
-        throw e;
-      }
-    }
-    return pool;
+    // Where is it? Ask the DC being left when the table does not know (else the built-in table).
+    if (!port.knowsAddress(toDc)) await port.refreshDcs();
+    return await authorizedOn(port.from, toDc, () => port.connect(toDc));
   } catch (e) {
     if (e instanceof SessionError && e.code === 'SESSION_CLOSED') throw e;
     throw new SessionError(
@@ -96,4 +47,39 @@ export async function migrate(port: MigrationPort, toDc: number): Promise<DcPool
       e,
     );
   }
+}
+
+/**
+ * Connections to DC `toDc` (made by `connect`) that carry the authorization the key of
+ * `from` has: auth.exportAuthorization there, auth.importAuthorization on the new DC
+ * (core.telegram.org/api/datacenter). Exported even when no user id was seen (the key
+ * may have been logged in elsewhere); a key without a user gets 401 and its new
+ * connections stay without one.
+ */
+export async function authorizedOn(
+  from: DcPool,
+  toDc: number,
+  connect: () => Promise<DcPool>,
+): Promise<DcPool> {
+  let exported: { id: bigint; bytes: Buffer } | null = null;
+  try {
+    exported = (await from.main.request({ _: 'auth.exportAuthorization', dcId: toDc } as never, {
+      timeoutMs: STEP_TIMEOUT_MS,
+    })) as { id: bigint; bytes: Buffer };
+  } catch (e) {
+    if (!(e instanceof RpcError && e.code === 401)) throw e;
+  }
+  const pool = await connect();
+  if (exported) {
+    try {
+      await pool.main.request(
+        { _: 'auth.importAuthorization', id: exported.id, bytes: exported.bytes } as never,
+        { timeoutMs: STEP_TIMEOUT_MS },
+      );
+    } catch (e) {
+      pool.close();
+      throw e;
+    }
+  }
+  return pool;
 }

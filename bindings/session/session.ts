@@ -7,7 +7,7 @@
 import { createAuthKey } from '../auth';
 import type { KeyMaterial } from '../auth/key';
 import { authKeyIdOf } from '../auth/key';
-import { dcAddresses, handshakeDcId } from '../dcs';
+import { DcDirectory, dcDirectory, handshakeDcId } from '../dcs';
 import {
   asUnauthorized,
   isUnauthorized,
@@ -28,7 +28,7 @@ import { secretTransportKind } from '../transport';
 import { Chains } from './chains';
 import { createKey, type Dialer } from './dialer';
 import { aborted, Driver, type RequestOptions } from './driver';
-import { type DcOption, isAccountMigrate, migrate } from './migrate';
+import { authorizedOn, isAccountMigrate, migrate } from './migrate';
 import { type Notify, notifier } from './notify';
 import { SessionStore, type StoreSnapshot } from './persist';
 import { PlainSender } from './plain';
@@ -101,6 +101,13 @@ const LEFT_DC_DRAIN_MS = 60_000;
 
 type Updates = TL.Types['Updates'];
 
+/** Where a pool of another DC connects: media-only addresses first, or a CDN DC with its own keys. */
+interface DcPlace {
+  media?: boolean;
+  cdn?: boolean;
+  rsaKeys?: string[];
+}
+
 export class OpenSession {
   private dcId: number;
   private userId: bigint | null;
@@ -109,12 +116,19 @@ export class OpenSession {
   private home!: DcPool;
   /** DCs the session migrated away from: answering what was sent there, then closed. */
   private readonly left = new Set<DcPool>();
+  /** Connections to other DCs for calls that name one (`CallOptions.dc`): made on first use. */
+  private readonly others = new Map<string, Promise<DcPool>>();
+  /** help.getCdnConfig's RSA keys of the CDN DCs, asked once. */
+  private cdnKeys: Promise<string[]> | null = null;
   private plain: PlainSender | null = null;
   private queue: UpdateQueue<Updates> | null = null;
   private paused = false;
   private store: SessionStore | null = null;
-  /** Addresses by DC: options.address (for the DC asked for), options.dcAddresses, help.getConfig. */
-  private readonly addresses = new Map<number, SessionAddress>();
+  /**
+   * Where the DCs are: the process-wide table of the environment, or a table of the
+   * session's own when it was given addresses (options.address, options.dcAddresses).
+   */
+  private readonly dcs: DcDirectory;
   private deliver: Notify = () => {};
   private client: SessionClient | undefined;
   private migrating: Promise<void> | null = null;
@@ -134,8 +148,13 @@ export class OpenSession {
   ) {
     this.dcId = dcId;
     this.userId = options.import?.userId == null ? null : BigInt(options.import.userId);
-    for (const [k, v] of Object.entries(options.dcAddresses ?? {})) this.addresses.set(Number(k), v);
-    if (options.address) this.addresses.set(dcId, options.address);
+    const given = Object.entries(options.dcAddresses ?? {});
+    if (options.address === undefined && given.length === 0) this.dcs = dcDirectory(options.environment);
+    else {
+      this.dcs = new DcDirectory(options.environment);
+      for (const [k, v] of given) this.dcs.give(Number(k), v);
+      if (options.address) this.dcs.give(dcId, options.address);
+    }
     this.setClient(client);
   }
 
@@ -152,7 +171,8 @@ export class OpenSession {
   ): Promise<OpenSession> {
     const s = new OpenSession(id, dcId, client, options, limiter);
     if (options.name === undefined && !options.storage) {
-      s.home = await s.connectDc(s.dcId, s.addressOf(s.dcId), options.import);
+      s.home = await s.connectDc(s.dcId, options.import);
+      s.opened();
       s.peers = s.openPeers();
       return s;
     }
@@ -164,7 +184,7 @@ export class OpenSession {
     if (options.import?.userId == null && stored.userId !== undefined) s.userId = stored.userId;
     if (stored.dcId !== undefined) s.dcId = stored.dcId;
     try {
-      s.home = await s.connectDc(s.dcId, s.addressOf(s.dcId), options.import);
+      s.home = await s.connectDc(s.dcId, options.import);
     } catch (e) {
       await store.abandon();
       throw e;
@@ -177,7 +197,21 @@ export class OpenSession {
       throw lost;
     }
     store.start();
+    s.opened();
     return s;
+  }
+
+  /** Open: the shared DC table is refreshed at first use (a private one when a migration needs it). */
+  private opened(): void {
+    if (this.dcs === dcDirectory(this.options.environment)) void this.refreshDcs();
+  }
+
+  /** help.getConfig into the DC table, when it is due (once per table, shared by every caller). */
+  private refreshDcs(): Promise<void> {
+    return this.dcs.refresh(
+      () => this.home.request({ _: 'help.getConfig' } as TL.TlObject, { timeoutMs: 10_000 }) as never,
+      this.home.main.link.timeOffset,
+    );
   }
 
   // --- Events ---
@@ -251,22 +285,21 @@ export class OpenSession {
 
   // --- Connections ---
 
-  /** Where `dcId` is: an address given or learned, else the DC table. */
-  private addressOf(dcId: number): SessionAddress {
-    const known = this.addresses.get(dcId);
-    if (known) return known;
+  /** Where `dcId` is, in the order to try: given addresses, help.getConfig's, the built-in table. */
+  private addressesOf(dcId: number, place: DcPlace = {}): SessionAddress[] {
+    const o = this.options;
     try {
-      const [a] = dcAddresses(dcId, this.options.environment, this.options.ipv6);
-      return { host: a.host, port: a.port };
+      return this.dcs
+        .candidates(dcId, {
+          media: place.media,
+          cdn: place.cdn,
+          preferIpv6: o.ipv6,
+          proxied: o.proxy !== undefined,
+          obfuscated: !!o.transport?.obfuscated || o.transport?.secret !== undefined,
+        })
+        .map((e) => ({ host: e.host, port: e.port, mediaOnly: e.mediaOnly }));
     } catch (e) {
       throw new SessionError('BAD_OPTIONS', (e as Error).message, e);
-    }
-  }
-
-  private learnAddresses(dcOptions: DcOption[]): void {
-    for (const o of dcOptions) {
-      if (o.mediaOnly || o.cdn || o.ipv6 !== !!this.options.ipv6 || this.addresses.has(o.id)) continue;
-      this.addresses.set(o.id, { host: o.ipAddress, port: o.port });
     }
   }
 
@@ -274,53 +307,68 @@ export class OpenSession {
    * The connections of `dcId` on the imported key, the stored one, or a new one (stored
    * before any connection uses it).
    */
-  private async connectDc(dcId: number, address: SessionAddress, imported?: KeyMaterial): Promise<DcPool> {
-    const dialer = this.dialer(dcId, address);
-    let key = imported ?? this.store?.keyFor(dcId);
+  private async connectDc(dcId: number, imported?: KeyMaterial, place: DcPlace = {}): Promise<DcPool> {
+    const dialer = this.dialer(dcId, this.addressesOf(dcId, place), place);
+    // connectTimeoutMs bounds all of it: key exchange, connection, binding, retries.
+    const deadline = Date.now() + dialer.timeoutMs;
+    // A CDN DC's key is its own business: not stored, not reused.
+    const store = place.cdn ? undefined : this.store;
+    let key = imported ?? store?.keyFor(dcId);
     let created: bigint | null = null;
     if (!key) {
-      const k = await createKey(dialer);
+      const k = await createKey(dialer, undefined, deadline);
       key = k;
       created = k.authKeyId;
     }
-    await this.store?.useKey(dcId, key);
+    await store?.useKey(dcId, key);
     if (created !== null) this.notify({ kind: 'authKeyCreated', sessionId: this.id, authKeyId: created });
     let pool: DcPool | undefined;
+    const home = place.media === undefined && place.cdn === undefined;
     pool = await DcPool.open(
       {
         sessionId: this.id,
-        options: this.options,
+        // A CDN DC binds no temporary key (it has no authorization to bind to).
+        options: place.cdn ? { ...this.options, pfs: false } : this.options,
         dialer,
         notify: this.notify,
+        withoutUpdates: !home,
         onEnded: () => {
           // The home DC's connection is gone for good: the updates iterator ends.
           if (pool !== undefined && pool === this.home) this.queue?.end();
         },
       },
       key,
+      deadline,
     );
     if (this.paused) pool.setPaused(true);
     return pool;
   }
 
   /** How keys and connections to `dcId` are made with this session's options. */
-  private dialer(dcId: number, address: SessionAddress): Dialer {
+  private dialer(
+    dcId: number,
+    addresses: Array<SessionAddress & { mediaOnly?: boolean }>,
+    place: DcPlace,
+  ): Dialer {
     const o = this.options;
     // A dd/ee MTProxy secret without a named transport: padded intermediate.
     const transport = { ...o.transport, kind: o.transport?.kind ?? secretTransportKind(o.transport?.secret) };
-    const wireDcId = handshakeDcId(dcId, o.environment);
+    // A media-only address is asked for by its negative DC id (p_q_inner_data_dc, obfuscated2).
+    const media = addresses[0]?.mediaOnly === true;
+    const wireDcId = handshakeDcId(dcId, o.environment, media);
+    const rsaKeys = place.rsaKeys ? [...(o.rsaKeys ?? []), ...place.rsaKeys] : o.rsaKeys;
     const store = this.store;
     const mayTransmit = store ? () => store.mayTransmit() : undefined;
     return {
       dcId,
-      address,
+      addresses,
       reconnect: o.reconnect,
       timeoutMs: o.connectTimeoutMs ?? 10_000,
-      exchangeKey: (temp) =>
+      exchangeKey: (temp, deadline) =>
         createAuthKey({
-          host: address.host,
-          port: address.port,
+          addresses,
           dcId,
+          media,
           environment: o.environment,
           transport: transport.kind,
           obfuscated: transport.obfuscated,
@@ -329,8 +377,10 @@ export class OpenSession {
           // An `ee` hello is stamped on the server's clock as this session knows it
           // (a temp key renewal through a fake-TLS MTProxy with a skewed local clock).
           timeOffsetMs: this.home?.main.link.timeOffset ?? (o.import?.timeOffset ?? 0) * 1000,
-          rsaKeys: o.rsaKeys,
-          timeoutMs: o.connectTimeoutMs,
+          rsaKeys,
+          timeoutMs: Math.max(1, Math.min(o.connectTimeoutMs ?? 10_000, deadline - Date.now())),
+          // The whole exchange, retries included, ends by the deadline.
+          signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())),
           temp,
         }),
       newDriver: (key, hooks) => {
@@ -339,7 +389,7 @@ export class OpenSession {
             sessionId: this.id,
             dcId,
             wireDcId,
-            address,
+            addresses,
             transport,
             authKey: key.authKey,
             salt: key.serverSalt,
@@ -358,6 +408,57 @@ export class OpenSession {
     };
   }
 
+  /** The connections a call goes on: the home DC's, or another DC's (`options.dc`), made on first use. */
+  private poolFor(options: CallOptions): DcPool | Promise<DcPool> {
+    const dc = options.dc;
+    if (dc === undefined || (dc === this.dcId && !options.cdn)) return this.home;
+    const key = `${dc}${options.cdn ? ':cdn' : ''}`;
+    let p = this.others.get(key);
+    if (!p) {
+      const made = this.openOther(dc, options.cdn === true);
+      this.others.set(key, made);
+      made.catch(() => {
+        if (this.others.get(key) === made) this.others.delete(key);
+      });
+      p = made;
+    }
+    return p;
+  }
+
+  /**
+   * Connections to DC `dcId` for calls that name it: authorized as the session is at home
+   * (media-only addresses first); a CDN DC with its keys from help.getCdnConfig, no
+   * authorization (core.telegram.org/cdn).
+   */
+  private async openOther(dcId: number, cdn: boolean): Promise<DcPool> {
+    if (cdn || !this.dcs.knows(dcId)) await this.refreshDcs();
+    const pool = cdn
+      ? await this.connectDc(dcId, undefined, { cdn: true, rsaKeys: await this.cdnRsaKeys() })
+      : await authorizedOn(this.home, dcId, () => this.connectDc(dcId, undefined, { media: true }));
+    if (this.closed || this.stopped) {
+      const error = this.stopped ?? new SessionError('SESSION_CLOSED', 'the session was closed');
+      pool.fail(error);
+      throw error;
+    }
+    return pool;
+  }
+
+  /** The CDN DCs' RSA keys (help.getCdnConfig), asked once per session. */
+  private cdnRsaKeys(): Promise<string[]> {
+    this.cdnKeys ??= (
+      this.home.request({ _: 'help.getCdnConfig' } as TL.TlObject, { timeoutMs: 10_000 }) as Promise<{
+        publicKeys: Array<{ publicKey: string }>;
+      }>
+    ).then(
+      (c) => c.publicKeys.map((k) => k.publicKey),
+      (e) => {
+        this.cdnKeys = null;
+        throw e;
+      },
+    );
+    return this.cdnKeys;
+  }
+
   /** Follows USER/PHONE/NETWORK_MIGRATE to `toDc`: the home moves, the old DC drains. */
   private async migrateTo(toDc: number): Promise<void> {
     const from = this.home;
@@ -365,10 +466,9 @@ export class OpenSession {
       {
         from,
         fromDc: this.dcId,
-        knowsAddress: (id) => this.addresses.has(id),
-        learnAddresses: (opts) => this.learnAddresses(opts),
-        addressOf: (id) => this.addressOf(id),
-        connect: (id, address) => this.connectDc(id, address),
+        knowsAddress: (id) => this.dcs.knows(id),
+        refreshDcs: () => this.refreshDcs(),
+        connect: (id) => this.connectDc(id),
       },
       toDc,
     );
@@ -445,7 +545,9 @@ export class OpenSession {
           signal,
           options.timeoutMs,
         );
-      const pool = this.home;
+      const target = this.poolFor(options);
+      const pool =
+        target instanceof Promise ? await within(target, deadline, signal, options.timeoutMs) : target;
       const left = deadline - Date.now();
       if (left <= 0) throw timedOut(options.timeoutMs);
       try {
@@ -474,7 +576,7 @@ export class OpenSession {
           await within(sleep(e.seconds * 1000), deadline, signal, options.timeoutMs);
           continue;
         }
-        if (e instanceof MigrateError && isAccountMigrate(e)) {
+        if (e instanceof MigrateError && isAccountMigrate(e) && pool === this.home) {
           // Sent before the session moved there: retry on the new connection.
           if (e.dcId === this.dcId && pool !== this.home) continue;
           if (e.dcId === this.dcId) throw e;
@@ -511,7 +613,7 @@ export class OpenSession {
       if (type === 'plain') {
         this.plain ??= new PlainSender(
           { sessionId: this.id, dcId: this.dcId, options: this.options, notify: this.notify },
-          this.addressOf(this.dcId),
+          this.addressesOf(this.dcId)[0],
         );
         return { ok: true, messageId: await this.plain.send(body) };
       }
@@ -567,7 +669,7 @@ export class OpenSession {
   /** Reconnects with another key (a new MTProto session); requests pending under the old one fail with KEY_CHANGED. */
   async import(userId: bigint | number | null, authKey: Buffer, serverSalt: bigint): Promise<void> {
     const old = this.home;
-    const pool = await this.connectDc(this.dcId, this.addressOf(this.dcId), {
+    const pool = await this.connectDc(this.dcId, {
       authKey,
       serverSalt,
       timeOffset: Math.round(old.main.link.timeOffset / 1000),
@@ -714,6 +816,7 @@ export class OpenSession {
     this.stopped = error;
     this.home?.fail(error);
     for (const pool of this.left) pool.fail(error);
+    this.closeOthers(error);
     this.plain?.close();
     this.queue?.end();
     return true;
@@ -726,6 +829,7 @@ export class OpenSession {
     this.home.close();
     for (const pool of this.left) pool.close();
     this.left.clear();
+    this.closeOthers();
     this.plain?.close();
     this.queue?.end();
     await this.peers?.close().catch(() => {});
@@ -738,6 +842,17 @@ export class OpenSession {
       : null;
     this.notify({ kind: 'closed', sessionId: this.id });
     if (failed) throw failed;
+  }
+
+  /** Closes (or fails) the connections to other DCs, those still being made too. */
+  private closeOthers(error?: SessionError): void {
+    for (const p of this.others.values()) {
+      p.then(
+        (pool) => (error ? pool.fail(error) : pool.close()),
+        () => {},
+      );
+    }
+    this.others.clear();
   }
 
   /** bindings/peers' store, resolver and flood gate (null without `options.peers` / `options.flood`). */

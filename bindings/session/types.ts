@@ -214,6 +214,14 @@ export interface CallOptions extends PeerCallOptions {
   chain?: string;
   /** The connection to use (default: by method, upload.* file parts to 'upload', downloads to 'download'). */
   connection?: ConnectionKind;
+  /**
+   * Run the call on this DC instead of the session's own (FILE_MIGRATE_X names one for a
+   * file): the session connects there on first use (media-only addresses first),
+   * authorized as it is at home (auth.exportAuthorization / importAuthorization).
+   */
+  dc?: number;
+  /** `dc` is a CDN DC (upload.fileCdnRedirect): keys from help.getCdnConfig, no authorization. */
+  cdn?: boolean;
 }
 
 export type SendType = 'encrypted' | 'plain';

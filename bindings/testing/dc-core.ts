@@ -11,7 +11,7 @@ import { DcFaults } from './faults';
 import { FloodLimiter } from './flood-limits';
 import { AuthKeyRecord } from './keys';
 import { updatesForLayer } from './legacy-updates';
-import { type BuiltinHost, builtinHandlers, type DispatchHost, runQuery } from './methods';
+import { type BuiltinHost, builtinHandlers, type DispatchHost, runQuery, type TestDcOption } from './methods';
 import { quickAckToken } from './quick-ack';
 import type { HandshakeServer } from './server-handshake';
 import type { Execution, Handler, SessionSelector, TestDcStats } from './types';
@@ -58,6 +58,9 @@ export interface DcCoreOptions {
   world: WorldLink;
   /** How long invokeAfterMsg waits for a query that has not arrived (default 10 s). */
   afterMsgTimeoutMs?: number;
+  /** help.getConfig: `expires` this far ahead (default 3600 s), and addresses listed before the world's. */
+  configTtlSec?: number;
+  extraDcOptions?: TestDcOption[];
   /** The update log the update methods answer from (test-dc.ts makes one per DC). */
   updateLog: UpdateLog;
 }
@@ -117,7 +120,8 @@ export class DcCore {
       dcId: o.dcId,
       testMode: o.testMode,
       serverNow: () => this.now(),
-      dcOptions: () => o.world.dcOptions(),
+      dcOptions: () => [...(o.extraDcOptions ?? []), ...o.world.dcOptions()],
+      configTtlSec: o.configTtlSec ?? 3600,
       authorizations: o.world.authorizations,
       accounts: o.world.accounts,
       keyRecord: (id) => this.keys.get(id),

@@ -226,13 +226,26 @@ function dropAnswer(session: DcSession, reqMsgId: bigint): Buffer {
   return TL.serialize({ _: 'rpc_answer_unknown' });
 }
 
+/** One address of help.getConfig's dc_options. */
+export interface TestDcOption {
+  dcId: number;
+  host: string;
+  port: number;
+  ipv6?: boolean;
+  mediaOnly?: boolean;
+  cdn?: boolean;
+  static?: boolean;
+}
+
 /** What the built-in handlers need to know about their DC and its world. */
 export interface BuiltinHost {
   readonly dcId: number;
   readonly testMode: boolean;
   serverNow(): number;
-  /** Every DC of the world (this one included). */
-  dcOptions(): Array<{ dcId: number; host: string; port: number }>;
+  /** Every DC of the world (this one included), with the flags help.getConfig gives them. */
+  dcOptions(): TestDcOption[];
+  /** How long a help.getConfig answer is valid (its `expires`), seconds. */
+  readonly configTtlSec: number;
   readonly authorizations: AuthorizationRegistry;
   /** The world's accounts (login-methods.ts). */
   readonly accounts: AccountDirectory;
@@ -253,10 +266,19 @@ export function configOf(host: BuiltinHost): TL.Objects['config'] {
   return {
     _: 'config',
     date,
-    expires: date + 3600,
+    expires: date + host.configTtlSec,
     testMode: host.testMode,
     thisDc: host.dcId,
-    dcOptions: dcs.map((d) => ({ _: 'dcOption', id: d.dcId, ipAddress: d.host, port: d.port })),
+    dcOptions: dcs.map((d) => ({
+      _: 'dcOption',
+      id: d.dcId,
+      ipAddress: d.host,
+      port: d.port,
+      ipv6: d.ipv6 || undefined,
+      mediaOnly: d.mediaOnly || undefined,
+      cdn: d.cdn || undefined,
+      static: d.static || undefined,
+    })),
     dcTxtDomainName: 'testdc.invalid',
     chatSizeMax: 200,
     megagroupSizeMax: 200000,

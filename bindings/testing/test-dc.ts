@@ -76,6 +76,8 @@ export class TestDc {
         clock: options.now ?? Date.now,
         world: link,
         afterMsgTimeoutMs: options.afterMsgTimeoutMs,
+        configTtlSec: options.configTtlSec,
+        extraDcOptions: options.extraDcOptions,
         updateLog,
       },
       {

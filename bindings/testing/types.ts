@@ -45,6 +45,18 @@ export interface TestDcOptions {
   dcId?: number;
   /** How long invokeAfterMsg waits for a named query that has not arrived, ms (then 400 MSG_WAIT_TIMEOUT; default 10000). */
   afterMsgTimeoutMs?: number;
+  /** help.getConfig's `expires`: this many seconds ahead (default 3600). */
+  configTtlSec?: number;
+  /** Addresses help.getConfig lists before the world's own (IPv6, media-only, CDN entries for tests). */
+  extraDcOptions?: Array<{
+    dcId: number;
+    host: string;
+    port: number;
+    ipv6?: boolean;
+    mediaOnly?: boolean;
+    cdn?: boolean;
+    static?: boolean;
+  }>;
   /** Default 127.0.0.1. */
   host?: string;
   /** Default 0 (any free port). */

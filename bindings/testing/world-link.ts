@@ -3,9 +3,10 @@
 
 import type { AccountDirectory } from './accounts';
 import type { AuthorizationRegistry } from './authorizations';
+import type { TestDcOption } from './methods';
 
 export interface WorldLink {
-  dcOptions(): Array<{ dcId: number; host: string; port: number }>;
+  dcOptions(): TestDcOption[];
   readonly authorizations: AuthorizationRegistry;
   readonly accounts: AccountDirectory;
 }

@@ -4,9 +4,10 @@
 import * as generated from './generated/codec';
 import type { AnyMethod, AnyObject, MethodName, Methods, ResultOf } from './generated/types';
 import { createCodec, type DeserializeOptions } from './runtime/codec';
-import { TlBadValueError } from './runtime/errors';
+import { writeError } from './runtime/convert';
+import { TlSerializeError } from './runtime/errors';
 import type { TlReader } from './runtime/reader';
-import type { TlWriter } from './runtime/writer';
+import { TlWriter } from './runtime/writer';
 
 export type {
   AnyMethod,
@@ -46,28 +47,99 @@ export type Result<M extends MethodName> = Methods[M]['result'];
 /** Any object of either schema: a constructor or a request. */
 export type TlObject = AnyObject | AnyMethod;
 
-/** The boxed bytes of any object of either schema (constructor id first). Throws TlSerializeError. */
-export function serialize(obj: TlObject): Buffer {
-  return codec.serialize(obj);
+/**
+ * Any boxed value: an object of either schema, a Bool (`boolean`: boolTrue /
+ * boolFalse), or a `Vector<T>` of boxed values (an array of these). What
+ * `deserialize` returns and `serialize` takes.
+ */
+export type TlValue = TlObject | boolean | readonly TlValue[];
+
+/**
+ * What `serialize` takes: a boxed value, or a vector of bare 64-bit or 32-bit
+ * integers (`Vector<long>` as `bigint[]`, `Vector<int>` as `number[]`), the
+ * results of photos.deletePhotos, contacts.getContactIDs and the like.
+ */
+export type TlSerializable = TlValue | readonly bigint[] | readonly number[];
+
+const BOOL_TRUE = 0x997275b5;
+const BOOL_FALSE = 0xbc799737;
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+
+/** Writes a value that is not an object: Bool, or a Vector (its elements by the kind of the first). */
+function writeValue(w: TlWriter, v: unknown): void {
+  if (typeof v === 'boolean') {
+    w.ensure(4);
+    w.u32(v ? BOOL_TRUE : BOOL_FALSE);
+    return;
+  }
+  if (!Array.isArray(v)) {
+    codec.serializeTo(w, v as TlObject);
+    return;
+  }
+  w.ensure(8);
+  w.vector(v.length);
+  const first: unknown = v[0];
+  if (typeof first === 'bigint') {
+    w.ensure(8 * v.length);
+    for (const x of v) w.long(x); // throws for a non-bigint element
+  } else if (typeof first === 'number') {
+    w.ensure(4 * v.length);
+    for (const x of v) {
+      if (!Number.isInteger(x) || x < INT32_MIN || x > INT32_MAX) {
+        throw new TlSerializeError(`a Vector<int> element must be a 32-bit integer, got ${String(x)}`);
+      }
+      w.int(x);
+    }
+  } else {
+    for (const x of v) writeValue(w, x);
+  }
 }
 
-/** Appends the boxed bytes of `obj` to a writer (to pack several objects into one buffer). */
-export function serializeTo(w: TlWriter, obj: TlObject): void {
-  codec.serializeTo(w, obj);
+/** `writeValue` with its failures as TlSerializeError (as the generated writers give them). */
+function writeValueTyped(w: TlWriter, v: unknown): void {
+  try {
+    writeValue(w, v);
+  } catch (e) {
+    throw writeError(e);
+  }
 }
 
 /**
- * The object in `data`: exactly one boxed object (gzip_packed is unpacked).
- * Throws TlUnknownConstructorError, TlTruncatedError, TlTrailingBytesError
- * (unless `allowTrailing`) or another TlError. A result that is not an object
- * (Bool, Vector<long>, ...) needs deserializeResult.
+ * The boxed bytes of a value (see TlSerializable): an object (constructor id
+ * first, one allocation), `true`/`false` as boolTrue/boolFalse, an array as a
+ * Vector. Throws TlSerializeError.
  */
-export function deserialize(data: Uint8Array, options?: DeserializeOptions): TlObject {
-  const v = codec.deserialize(data, options);
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
-    throw new TlBadValueError(`expected an object, got ${Array.isArray(v) ? 'a vector' : typeof v}`, 0);
-  }
-  return v as TlObject;
+export function serialize(value: TlSerializable): Buffer {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value))
+    return codec.serialize(value as TlObject);
+  const w = new TlWriter(64);
+  writeValueTyped(w, value);
+  return w.result();
+}
+
+/** Appends the boxed bytes of `value` to a writer (to pack several values into one buffer). */
+export function serializeTo(w: TlWriter, value: TlSerializable): void {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value))
+    codec.serializeTo(w, value as TlObject);
+  else writeValueTyped(w, value);
+}
+
+/**
+ * The boxed value in `data`, exactly one (gzip_packed is unpacked): an object,
+ * `true`/`false` for boolTrue/boolFalse, an array for a Vector of boxed values.
+ * Throws TlUnknownConstructorError, TlTruncatedError, TlTrailingBytesError
+ * (unless `allowTrailing`) or another TlError. A Vector of bare values
+ * (`Vector<long>`, `Vector<int>`) does not describe its elements: decode it
+ * with deserializeResult(method, data).
+ *
+ * The static type is what the caller declares (`const o: TL.TlObject =
+ * TL.deserialize(b)`, or `TL.deserialize<TL.Types['Bool']>(b)`), TlValue when
+ * nothing says; the value is whatever the bytes hold, so check `_` or `typeof`
+ * where the input is not known.
+ */
+export function deserialize<T extends TlValue = TlValue>(data: Uint8Array, options?: DeserializeOptions): T {
+  return codec.deserialize(data, options) as T;
 }
 
 /** Reads one boxed value at the reader's cursor (objects, Bool as boolean, vectors of boxed values). */

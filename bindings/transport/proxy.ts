@@ -142,7 +142,12 @@ function connectDirect(
   onread?: OnReadOpts,
 ): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = netConnect({ host: target.host, port: target.port, family, onread });
+    const socket: Socket = netConnect({
+      host: target.host,
+      port: target.port,
+      family,
+      onread: onread && readsOn(onread, () => socket),
+    });
     track(socket);
     socket.once('connect', () => {
       socket.removeListener('error', onError);
@@ -154,6 +159,21 @@ function connectDirect(
       );
     socket.once('error', onError);
   });
+}
+
+/**
+ * `onread` whose callback runs with `this` = its socket on every runtime. Node
+ * happens to call it as a method of the socket (its docs promise no `this`);
+ * Bun calls it bare, so a callback that finds its connection through `this`
+ * (the session driver's shared one) would see undefined. One closure per
+ * connection, not per read.
+ */
+function readsOn(onread: OnReadOpts, socket: () => Socket): OnReadOpts {
+  const callback = onread.callback;
+  return {
+    buffer: onread.buffer,
+    callback: (nread: number, buf: Uint8Array) => callback.call(socket(), nread, buf),
+  };
 }
 
 /** The messages of the `socks` package's errors (its ERRORS table) that name an auth failure. */

@@ -32,6 +32,8 @@ export interface PoolHost {
   notify(e: SessionEvent): void;
   /** The pool's main connection closed or failed on its own: the pool is done. */
   onEnded(): void;
+  /** Every connection asks for no updates (a DC the session does not live on). */
+  readonly withoutUpdates?: boolean;
 }
 
 /** A call as the pool takes it: where it goes, and what the driver needs (timeout, abort, chain). */
@@ -69,6 +71,8 @@ export class DcPool {
   /** The last binding refusal of each generation being made (BIND_FAILED's cause). */
   private readonly refusals = new Map<GenerationId, unknown>();
   private opening: { resolve(): void; reject(e: unknown): void } | null = null;
+  /** While opening: when the first generation must be ready (local ms). */
+  private openDeadline: number | undefined;
   private closed = false;
   /** The updates consumer is behind (back-pressure): every connection, new ones too. */
   private paused = false;
@@ -88,10 +92,11 @@ export class DcPool {
   }
 
   /** Connects the main connection on `perm` (on a bound temporary key under PFS). */
-  static async open(host: PoolHost, perm: KeyMaterial): Promise<DcPool> {
+  static async open(host: PoolHost, perm: KeyMaterial, deadline?: number): Promise<DcPool> {
     const pool = new DcPool(host, perm);
+    pool.openDeadline = deadline;
     if (!pool.schedule) {
-      const main = await startDriver(host.dialer, perm, (d) => pool.hooks(PERMANENT, d));
+      const main = await startDriver(host.dialer, perm, (d) => pool.hooks(PERMANENT, d), deadline);
       pool.current = new Generation(PERMANENT, perm, null, main);
       pool.gens.set(PERMANENT, pool.current);
       pool.adopted(pool.current);
@@ -171,8 +176,10 @@ export class DcPool {
   private async makeGeneration(gen: GenerationId): Promise<void> {
     const schedule = this.schedule as KeySchedule;
     const pfs = this.pfs as PfsConfig;
+    // The first generation is part of open(), bounded by its deadline; later ones get their own.
+    const deadline = this.opening ? this.openDeadline : undefined;
     try {
-      const k = await createKey(this.host.dialer, { expiresIn: pfs.expiresInSec });
+      const k = await createKey(this.host.dialer, { expiresIn: pfs.expiresInSec }, deadline);
       const expiresAtMs = (k.expiresAt ?? Math.floor(Date.now() / 1000) + pfs.expiresInSec) * 1000;
       const temp: TempKey = {
         authKey: k.authKey,
@@ -181,7 +188,7 @@ export class DcPool {
         expiresAt: Math.floor(expiresAtMs / 1000) + k.timeOffset,
       };
       const key = { authKey: k.authKey, serverSalt: k.serverSalt, timeOffset: k.timeOffset };
-      const main = await startDriver(this.host.dialer, key, (d) => this.hooks(gen, d));
+      const main = await startDriver(this.host.dialer, key, (d) => this.hooks(gen, d), deadline);
       this.gens.set(gen, new Generation(gen, key, temp, main));
       this.raw.set(gen, new RawSends(main));
     } catch (e) {
@@ -365,6 +372,7 @@ export class DcPool {
   /** Hooks of a driver of `gen`: a temporary key's -404 and closes come to the pool. */
   private hooks(gen: GenerationId, driver: () => Driver): DriverHooks {
     return {
+      withoutUpdates: this.host.withoutUpdates,
       onTransportError: (code) => {
         if (code !== -404 || gen === PERMANENT || !this.schedule) return false;
         this.run(this.schedule.keyLost(gen, Date.now()));

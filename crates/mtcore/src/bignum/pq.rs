@@ -190,7 +190,7 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
 mod tests {
     use super::*;
 
-    // pq = p·q cases from ../shared/vectors/pq.json (sources: the official
+    // pq = p·q cases from vectors/pq.json (sources: the official
     // sample page, grammers, mtcute, tdlib tdutils/test/pq.cpp, tweb).
     const VECTORS: [(u64, u64, u64); 17] = [
         (1514134277173997537, 1054028803, 1436520779),

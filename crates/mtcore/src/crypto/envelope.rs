@@ -333,19 +333,17 @@ mod tests {
     fn vectors() -> serde_json::Value {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/vectors/mtproto2-kdf.json"
+            "/../../vectors/mtproto2-kdf.json"
         );
-        serde_json::from_str(
-            &std::fs::read_to_string(path).expect("shared vectors beside the repo"),
-        )
-        .unwrap()
+        serde_json::from_str(&std::fs::read_to_string(path).expect("vectors/ of the repository"))
+            .unwrap()
     }
 
     fn unhex(v: &serde_json::Value) -> Vec<u8> {
         hex::decode(v.as_str().unwrap()).unwrap()
     }
 
-    // aes_key/aes_iv vectors of ../shared/vectors/mtproto2-kdf.json (grammers, mtcute, gramjs).
+    // aes_key/aes_iv vectors of vectors/mtproto2-kdf.json (grammers, mtcute, gramjs).
     #[test]
     fn key_iv_vectors() {
         let v = vectors();

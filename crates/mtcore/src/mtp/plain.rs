@@ -100,7 +100,7 @@ mod tests {
 
     // The req_pq_multi and resPQ messages of the official sample
     // (core.telegram.org/mtproto/samples-auth_key, 2025-10 snapshot, as collected in
-    // ../shared/vectors/mtproto-auth-sample.json).
+    // vectors/mtproto-auth-sample.json).
     const REQ_PQ_MULTI: &str =
         "0000000000000000ACA807005EDDDF6814000000F18E7EBE37D3746B7F006B2C54257AF5763139A5";
     const RES_PQ: &str = "000000000000000001D4F0A85EDDDF68500000006324160537D3746B7F006B2C54257AF5763139A51A320B7B03E28A32871E3E5EE3861063081503491A5532EFE100000015C4B51C0300000085FD64DE851D9DD0A5B7F709355FC30B216BE86C022BB4C3";

@@ -99,7 +99,7 @@ mod tests {
     use super::*;
 
     // Byte layout from the spec: length 0x28 little-endian, then the payload
-    // (the first 4 bytes of mtpylon's plain frame in ../shared/vectors/obfuscated2.json).
+    // (the first 4 bytes of mtpylon's plain frame in vectors/obfuscated2.json).
     #[test]
     fn layout() {
         let mut buf = vec![0u8; 4 + 0x28];

@@ -1,4 +1,4 @@
-//! The obfuscated2 vectors of ../shared/vectors/obfuscated2.json (mtpylon,
+//! The obfuscated2 vectors of vectors/obfuscated2.json (mtpylon,
 //! mtcute, tweb and gramjs tests, each named in the file).
 
 use super::super::obfuscated::{self, derive_keys, Keys, Obfuscator, INIT_LEN};
@@ -7,10 +7,10 @@ use super::*;
 fn vectors() -> serde_json::Value {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/vectors/obfuscated2.json"
+        "/../../vectors/obfuscated2.json"
     );
     let Ok(text) = std::fs::read_to_string(path) else {
-        panic!("missing {path}: the shared vectors sit beside the repository");
+        panic!("missing {path}: the vectors are kept in the repository's vectors/");
     };
     serde_json::from_str(&text).unwrap()
 }
