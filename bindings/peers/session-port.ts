@@ -29,6 +29,8 @@ export interface PeersHost {
 export interface PortCallOptions extends PeerCallOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** Chained calls keep the order they were made in: they do not wait in the gate's lanes. */
+  chain?: string;
 }
 
 /** The chat a call's `peer` parameter names (its marked id), for the flood controller. */
@@ -114,7 +116,9 @@ export class SessionPeers {
         ? await substitutePeers(method, params, this.resolver)
         : params;
     const gate = this.gate;
-    if (!gate) return send(p, options);
+    // A chain's calls must reach the server in the order they were made (invokeAfterMsg);
+    // the lanes would reorder them across chats and priorities.
+    if (!gate || options.chain !== undefined) return send(p, options);
     const deadline = options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : started + options.timeoutMs;
     return gate.run(
       method,
