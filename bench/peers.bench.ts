@@ -335,7 +335,7 @@ async function sessionUpdatePath(): Promise<void> {
     }
     const best = (a: number[]) => Math.min(...a);
     console.log(
-      '\nreceived updates through a Session (CPU µs per update, TestDc forked, best of 3 alternating rounds)',
+      '\nreceived updates through a Session (CPU µs per update, TestDc forked, best of 5 alternating rounds)',
     );
     console.log(`  ${'no peers (baseline)'.padEnd(34)} ${best(cpu.plain).toFixed(2).padStart(9)}`);
     console.log(`  ${'peers: true (harvest)'.padEnd(34)} ${best(cpu.peers).toFixed(2).padStart(9)}`);
