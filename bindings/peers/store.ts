@@ -143,6 +143,8 @@ export class PeerStore {
   }
 
   private apply(key: bigint, e: CacheEntry | undefined, seen: StoredPeer): void {
+    // Closed: its table left the LRU; late results must not bring entries back.
+    if (this.closed) return;
     const merged = mergePeer(e?.peer, seen);
     if (merged === null) return;
     this.stats.changed++;
