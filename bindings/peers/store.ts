@@ -145,19 +145,20 @@ export class PeerStore {
   private apply(key: bigint, e: CacheEntry | undefined, seen: StoredPeer): void {
     // Closed: its table left the LRU; late results must not bring entries back.
     if (this.closed) return;
-    const merged = mergePeer(e?.peer, seen);
+    // Evicted from the LRU but not yet written: the pending version is the latest known.
+    const was = this.pending.get(key);
+    const merged = mergePeer(e?.peer ?? was?.peer, seen);
     if (merged === null) return;
     this.stats.changed++;
     // On a miss, storage may know more than a min or hash-less peer: check before writing.
-    const unverified = !isFull(merged) && (e === undefined || e.unverified);
+    const unverified = !isFull(merged) && (e ? e.unverified : (was?.unverified ?? true));
     this.cache.set(this.table, Number(key), merged, unverified);
-    if (!this.storage || this.closed) return;
-    if (this.pending.size >= this.maxPending && !this.pending.has(key)) {
+    if (!this.storage) return;
+    if (this.pending.size >= this.maxPending && was === undefined) {
       this.stats.dropped++;
       return;
     }
-    const was = this.pending.get(key);
-    this.pending.set(key, { peer: merged, unverified: unverified && (was?.unverified ?? true) });
+    this.pending.set(key, { peer: merged, unverified });
     this.schedule();
   }
 
@@ -242,8 +243,11 @@ export class PeerStore {
   async get(key: bigint): Promise<StoredPeer | undefined> {
     const e = this.cache.get(this.table, Number(key));
     if (!this.storage || (e !== undefined && !e.unverified)) return e?.peer;
+    const waiting = this.pending.get(key);
+    if (e === undefined && waiting !== undefined && !waiting.unverified) return waiting.peer;
     const stored = (await this.storage.loadPeers(this.name, [key])).get(key);
-    if (stored === undefined) return this.cache.get(this.table, Number(key))?.peer;
+    if (stored === undefined)
+      return this.cache.get(this.table, Number(key))?.peer ?? this.pending.get(key)?.peer;
     this.stats.loaded++;
     return this.adopt(key, stored);
   }
