@@ -29,9 +29,11 @@ test('order: given, then the config, then the built-in table; the preferred fami
     '2001:db8::2:443',
     '192.0.2.2:443',
   ]);
-  // The built-in addresses of DC 2 come last, still there as a fallback.
-  t.true(hosts(d, 2).includes('149.154.167.51:443'));
-  t.is(hosts(d, 2).at(-1), '2001:67c:4e8:f002::a:443');
+  // Given addresses are the truth about their DC: no built-in fallback for DC 2 ...
+  t.false(hosts(d, 2).includes('149.154.167.51:443'));
+  // ... while a DC known only from the config keeps the built-in ones as a fallback.
+  d.apply({ dcOptions: [opt(3, '192.0.2.3', 443)], expires: 2e9 });
+  t.deepEqual(hosts(d, 3), ['192.0.2.3:443', '149.154.175.100:443', '2001:b28:f23d:f003::a:443']);
 });
 
 test('media-only addresses serve files only and come first for them; CDN entries only for CDN; tcpo_only needs obfuscation', (t) => {

@@ -224,7 +224,7 @@ test('a whole rpc_result gzip_packed past the budget fails its call at once', as
     instanceOf: SessionError,
   });
   t.log(`settled in ${Date.now() - start} ms`);
-  t.is(err.code, 'REQUEST_FAILED');
+  t.is(err.code, 'ANSWER_DROPPED');
   t.true(o.codes().includes('DROPPED_GZIP'));
   await o.answers(t);
 });
@@ -242,7 +242,7 @@ test('an answer no one can read or name has the server asked, and the call settl
     instanceOf: SessionError,
   });
   t.log(`settled in ${Date.now() - start} ms`);
-  t.is(err.code, 'REQUEST_FAILED', 'failed by the audit, not by the timeout');
+  t.is(err.code, 'ANSWER_DROPPED', 'failed by the audit, not by the timeout');
   t.true(o.server.queries.some((q) => q.method === 'msgs_state_req'));
   t.true(o.codes().includes('DROPPED_GZIP'));
   await o.answers(t);
@@ -312,7 +312,7 @@ test('a server asking for one request again and again makes it fail, not loop', 
     instanceOf: SessionError,
   });
   t.log(`settled in ${Date.now() - start} ms`);
-  t.is(err.code, 'REQUEST_FAILED');
+  t.is(err.code, 'RESENT_TOO_OFTEN');
   t.is(runs, 11, 'sent once and re-sent ten times');
   await o.answers(t);
 });

@@ -18,6 +18,13 @@ export {
   type TelegramKeySet,
 } from './auth';
 export {
+  DcDirectory,
+  type DcEntry,
+  type DcEnvironment,
+  dcAddresses,
+  dcDirectory,
+} from './dcs';
+export {
   asUnauthorized,
   type CodeRequest,
   type LoggedInUser,
@@ -36,6 +43,7 @@ export {
   type CallOptions,
   type DisconnectReason,
   type KeepaliveOptions,
+  type OrderedUpdate,
   type ReconnectOptions,
   type SendResult,
   type SendType,
@@ -52,9 +60,12 @@ export {
   type SessionInitOptions,
   type SessionOpenOptions,
   type SessionPersistOptions,
+  type SessionPfsOptions,
+  type SessionPoolOptions,
   SessionRegistry,
   type SessionState,
   type SessionTransportOptions,
+  type SessionUpdatesOptions,
 } from './session';
 export * from './storage';
 export * as TL from './tl';
@@ -92,3 +103,4 @@ export {
   type TransportHandlers,
   type TransportKind,
 } from './transport';
+export * as Updates from './updates';

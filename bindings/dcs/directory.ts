@@ -150,7 +150,7 @@ export class DcDirectory {
 
   /**
    * Addresses of `dcId` in the order to try them: given ones, then the config's, then
-   * the built-in table's; within each, the preferred family first, media-only first for
+   * the built-in table's (not for a DC with given addresses); within each, the preferred family first, media-only first for
    * files (and left out otherwise), static first through a proxy. Duplicates removed.
    * Throws RangeError when nothing at all is known of `dcId`.
    */
@@ -163,7 +163,11 @@ export class DcDirectory {
       (e.ipv6 === !!q.preferIpv6 ? 0 : 1);
     const out: DcEntry[] = [];
     const seen = new Set<string>();
-    for (const group of [this.given, this.learned, q.cdn ? [] : this.builtinOf(dcId)]) {
+    // Addresses the application gave for this DC are the truth about it (a test DC, a
+    // private deployment): Telegram's built-in ones are no fallback for them.
+    const givenHere = this.given.some((e) => e.dcId === dcId);
+    const builtin = q.cdn || givenHere ? [] : this.builtinOf(dcId);
+    for (const group of [this.given, this.learned, builtin]) {
       const sorted = group.filter(fits).sort((a, b) => rank(a) - rank(b));
       for (const e of sorted) {
         const k = `${e.host}:${e.port}`;

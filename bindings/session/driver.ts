@@ -57,6 +57,28 @@ export function aborted(signal: AbortSignal): SessionError {
   return new SessionError('ABORTED', 'the call was aborted', signal.reason);
 }
 
+/** Why the link gave a request up, as the caller's error. */
+function failure(reason: 'REJECTED' | 'ANSWER_DROPPED' | 'RESENT_TOO_OFTEN', code: number): SessionError {
+  switch (reason) {
+    case 'ANSWER_DROPPED':
+      return new SessionError('ANSWER_DROPPED', 'the answer came in a message that could not be read');
+    case 'RESENT_TOO_OFTEN':
+      return new SessionError('RESENT_TOO_OFTEN', 'the request was sent again too often without an answer');
+    default:
+      return new SessionError('REQUEST_FAILED', `the server refused the request (code ${code})`);
+  }
+}
+
+/** MTProto's own queries (mtproto/service_messages): never wrapped, answered by the session layer. */
+const SERVICE_QUERIES = new Set([
+  'ping',
+  'ping_delay_disconnect',
+  'get_future_salts',
+  'rpc_drop_answer',
+  'destroy_session',
+  'destroy_auth_key',
+]);
+
 /** invokeWithoutUpdates(query): the connection is not subscribed to updates (api/invoking). */
 function withoutUpdates(query: TL.TlObject): TL.TlObject {
   return { _: 'invokeWithoutUpdates', query } as unknown as TL.TlObject;
@@ -92,6 +114,12 @@ const EMPTY = Buffer.alloc(0);
  */
 export const FRAME_STALL_MS = 5_000;
 
+/**
+ * How long a frame may take from its first byte to its last: at least 35 KB/s for the
+ * largest (1 MiB) frame, far below any real connection to a DC.
+ */
+export const FRAME_DEADLINE_MS = 30_000;
+
 const UPDATES = new Set([
   'updates',
   'updatesCombined',
@@ -125,6 +153,8 @@ export interface DriverConfig {
   mayTransmit?(): boolean;
   /** Each update (an `Updates` object) that arrives on this connection. */
   onUpdate?(update: TL.Types['Updates']): void;
+  /** The server created a new MTProto session for this connection (new_session_created). */
+  onSessionCreated?(): void;
   /** Wrap every request in invokeWithoutUpdates (a pool's extra connections). */
   withoutUpdates?: boolean;
   /** A transport error the owner handles itself (a pool's -404 on a temporary key): true to skip the default. */
@@ -207,9 +237,10 @@ export class Driver implements Wakeable {
   /** -429s in a row (the backoff grows with them). */
   readonly floods = new FloodCounter();
   private lastReceived = Date.now();
-  private paused = false;
   private pongWaiters: Map<bigint, () => void> | null = null;
   private stallTimer: NodeJS.Timeout | null = null;
+  /** When the unfinished frame got its first byte (0: none unfinished). */
+  private frameSince = 0;
   private readyWaiter: { resolve(): void; reject(e: unknown): void } | null = null;
 
   constructor(readonly config: DriverConfig) {
@@ -328,14 +359,13 @@ export class Driver implements Wakeable {
       throw new SessionError('SESSION_CLOSED', 'closed while connecting');
     }
     this.attachSocket(socket);
-    if (!this.paused) socket.resume();
+    socket.resume();
   }
 
   private attachSocket(socket: net.Socket): void {
     this.socket = socket;
     this.initSent = false;
     this.lastReceived = Date.now();
-    if (this.paused) socket.pause();
     (socket as OwnedSocket)[OWNER] = this;
     // Sockets made with `socketReads()` deliver through onread; others through 'data'.
     socket.on('data', onSocketData);
@@ -396,7 +426,12 @@ export class Driver implements Wakeable {
     this.status = 'connected';
     this.attempt = 0;
     this.floodPenalty = 0;
-    this.emit({ kind: 'connected', sessionId: this.config.sessionId, dcId: this.config.dcId });
+    this.emit({
+      kind: 'connected',
+      sessionId: this.config.sessionId,
+      dcId: this.config.dcId,
+      reconnect: true,
+    });
     this.flushNow();
   }
 
@@ -540,11 +575,12 @@ export class Driver implements Wakeable {
     const signal = options.signal;
     if (signal?.aborted) return Promise.reject(aborted(signal));
     let body: Buffer;
-    const wrap = !this.initSent && this.status === 'connected';
+    // initConnection goes with the first API query; service queries (ping...) go bare.
+    const wrap = !this.initSent && this.status === 'connected' && !SERVICE_QUERIES.has(request._);
     try {
       // An extra connection of a pool asks for no updates: they come once, on the main one.
       let query = request;
-      if (this.config.withoutUpdates) query = withoutUpdates(query);
+      if (this.config.withoutUpdates && !SERVICE_QUERIES.has(request._)) query = withoutUpdates(query);
       if (wrap) query = wrapInit(query, this.config.options.init);
       body = TL.serialize(query);
     } catch (e) {
@@ -712,14 +748,7 @@ export class Driver implements Wakeable {
 
   // --- Receiving ---
 
-  setPaused(paused: boolean): void {
-    this.paused = paused;
-    if (paused) this.socket?.pause();
-    else this.socket?.resume();
-  }
-
   onData(chunk: Buffer): void {
-    this.lastReceived = Date.now();
     let events: LinkEvent[];
     try {
       const r = this.link.receive(chunk, Date.now());
@@ -729,6 +758,8 @@ export class Driver implements Wakeable {
       this.socket?.destroy();
       return;
     }
+    // Alive is what sends whole messages: bytes trickled one at a time keep nothing alive.
+    if (events.length > 0) this.lastReceived = Date.now();
     for (const e of events) {
       try {
         this.onEvent(e);
@@ -742,18 +773,37 @@ export class Driver implements Wakeable {
     this.scheduleFlush();
   }
 
-  /** Arms (or clears) the stalled-frame timer after the bytes just received. */
+  /**
+   * Arms (or clears) the stalled-frame timer after the bytes just received: an unfinished
+   * frame must get bytes every FRAME_STALL_MS, and be whole within FRAME_DEADLINE_MS of
+   * its first byte (a server trickling a frame a byte at a time holds nothing for long).
+   */
   private watchStall(): void {
     if (this.stallTimer) clearTimeout(this.stallTimer);
     this.stallTimer = null;
     const socket = this.socket;
-    if (!socket || this.link.buffered === 0) return;
-    this.stallTimer = setTimeout(() => {
-      this.stallTimer = null;
-      if (this.socket !== socket) return;
-      this.badData('FRAME_STALLED', `an unfinished frame got no bytes for ${FRAME_STALL_MS} ms`);
-      socket.destroy();
-    }, FRAME_STALL_MS);
+    if (!socket || this.link.buffered === 0) {
+      this.frameSince = 0;
+      return;
+    }
+    const now = Date.now();
+    if (this.frameSince === 0) this.frameSince = now;
+    const frameTimeout = this.config.options.frameTimeoutMs ?? FRAME_DEADLINE_MS;
+    const deadline = this.frameSince + frameTimeout;
+    const stalled = now + FRAME_STALL_MS < deadline;
+    this.stallTimer = setTimeout(
+      () => {
+        this.stallTimer = null;
+        if (this.socket !== socket) return;
+        this.frameSince = 0;
+        const why = stalled
+          ? `an unfinished frame got no bytes for ${FRAME_STALL_MS} ms`
+          : `a frame was not whole ${frameTimeout} ms after its first byte`;
+        this.badData('FRAME_STALLED', why);
+        socket.destroy();
+      },
+      Math.max(0, Math.min(now + FRAME_STALL_MS, deadline) - now),
+    );
     this.stallTimer.unref();
   }
 
@@ -793,19 +843,24 @@ export class Driver implements Wakeable {
         const p = this.pending.take(e.msgId);
         if (!p) return;
         if (p.timer) clearTimeout(p.timer);
-        return p.reject(
-          new SessionError('REQUEST_FAILED', `the server refused the request (code ${e.errorCode})`),
-        );
+        return p.reject(failure(e.reason, e.errorCode));
       }
       case 'saltChanged':
         return this.emit({ kind: 'saltChanged', sessionId, salt: e.salt });
+      case 'sessionCreated':
+        // new_session_created: what the server pushed before may be lost (api/updates).
+        return this.config.onSessionCreated?.();
       case 'pong': {
         const w = this.pongWaiters?.get(e.pingId);
         if (w) {
           this.pongWaiters?.delete(e.pingId);
           w();
         }
-        return;
+        // A `ping` the application called: the pong is its answer.
+        const p = this.pending.take(e.msgId);
+        if (!p) return;
+        if (p.timer) clearTimeout(p.timer);
+        return p.resolve({ _: 'pong', msgId: e.msgId, pingId: e.pingId });
       }
       case 'dropped':
         return this.badData(`DROPPED_${e.reason}`, e.detail);

@@ -2,3 +2,4 @@
 export { AttemptLimiter, backoffDelay, connectionAttempts } from './reconnect';
 export { Session, SessionRegistry } from './registry';
 export * from './types';
+export type { OrderedUpdate } from './update-feed';

@@ -194,6 +194,13 @@ export class SessionStore {
     await this.reliably('the updates state', this.flushJob);
   }
 
+  /** The update engine's committed state: written soon, coalesced (and on close). */
+  commitUpdatesState(value: JsonValue): void {
+    this.updates.value = value;
+    this.updates.version++;
+    this.schedule(this.saveDelayMs);
+  }
+
   /** Something worth storing changed (a salt, a reconnect's clock): written soon, coalesced. */
   saveSoon(): void {
     this.schedule(this.saveDelayMs);

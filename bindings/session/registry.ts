@@ -21,6 +21,7 @@ import {
   type SessionOpenOptions,
   type SessionState,
 } from './types';
+import type { OrderedUpdate } from './update-feed';
 
 export class SessionRegistry {
   private readonly sessions = new Map<SessionId, OpenSession>();
@@ -159,6 +160,20 @@ export class SessionRegistry {
   /** The session's peer store, resolver and flood gate (null when opened without `peers` / `flood`). */
   peers(id: SessionId): SessionPeers | null {
     return this.get(id).peerPort;
+  }
+
+  /**
+   * The ordered updates of a session opened with `updates: { catchUp: true }`: each once,
+   * in order, with its position; gaps to refetch. Taken (and committed) as the iterator
+   * advances, unless `updates.ack` is 'manual'.
+   */
+  ordered(id: SessionId): AsyncIterable<OrderedUpdate> {
+    return this.get(id).ordered();
+  }
+
+  /** Every ordered update up to `token` was taken (`updates.ack: 'manual'`): it may be committed. */
+  acknowledge(id: SessionId, token: number): void {
+    this.get(id).acknowledge(token);
   }
 
   /** Decoded updates of this session, with back-pressure (see updates.ts). */

@@ -48,6 +48,7 @@ import {
   type SessionOpenOptions,
   type SessionState,
 } from './types';
+import { type OrderedUpdate, UpdateFeed } from './update-feed';
 import { UpdateQueue } from './updates';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -121,8 +122,13 @@ export class OpenSession {
   /** help.getCdnConfig's RSA keys of the CDN DCs, asked once. */
   private cdnKeys: Promise<string[]> | null = null;
   private plain: PlainSender | null = null;
+  /** The raw stream of `updates()` (without the update engine). */
   private queue: UpdateQueue<Updates> | null = null;
-  private paused = false;
+  /** The update engine, with `updates.catchUp` (update-feed.ts). */
+  private feed: UpdateFeed | null = null;
+  private feedStarting: Promise<void> | null = null;
+  /** Whether the account is a bot, as far as the session learned (logins, users.getUsers). */
+  private isBot: boolean | undefined;
   private store: SessionStore | null = null;
   /**
    * Where the DCs are: the process-wide table of the environment, or a table of the
@@ -171,6 +177,7 @@ export class OpenSession {
   ): Promise<OpenSession> {
     const s = new OpenSession(id, dcId, client, options, limiter);
     if (options.name === undefined && !options.storage) {
+      s.makeFeed(undefined);
       s.home = await s.connectDc(s.dcId, options.import);
       s.opened();
       s.peers = s.openPeers();
@@ -183,6 +190,7 @@ export class OpenSession {
     const stored = store.stored;
     if (options.import?.userId == null && stored.userId !== undefined) s.userId = stored.userId;
     if (stored.dcId !== undefined) s.dcId = stored.dcId;
+    s.makeFeed(store.updatesState);
     try {
       s.home = await s.connectDc(s.dcId, options.import);
     } catch (e) {
@@ -204,6 +212,60 @@ export class OpenSession {
   /** Open: the shared DC table is refreshed at first use (a private one when a migration needs it). */
   private opened(): void {
     if (this.dcs === dcDirectory(this.options.environment)) void this.refreshDcs();
+    if (this.userId !== null) void this.startFeed();
+  }
+
+  // --- The update engine (update-feed.ts) ---
+
+  private makeFeed(stored: unknown): void {
+    const o = this.options.updates;
+    if (!o?.catchUp) return;
+    this.isBot = o.isBot;
+    this.feed = new UpdateFeed(
+      {
+        sessionId: this.id,
+        notify: this.notify,
+        call: (method, params) =>
+          this.attempt(method, { _: method, ...(params as object) } as TL.TlObject, {}, undefined, true),
+        commit: (state) => this.store?.commitUpdatesState(state as JsonValue),
+        commitNow: async (state) => {
+          await this.store?.saveUpdatesState(state as JsonValue);
+        },
+      },
+      o,
+      stored,
+    );
+  }
+
+  /**
+   * Starts the engine once there is a user: getState and differences need one. Resolves
+   * once its first answer came (never rejects): a login resolves after it, so that no
+   * update the application could expect after its login is taken for an old one.
+   */
+  private startFeed(): Promise<void> {
+    const feed = this.feed;
+    const selfId = this.userId;
+    if (!feed || selfId === null) return Promise.resolve();
+    if (feed.started) return feed.start({ selfId, isBot: this.isBot ?? false });
+    this.feedStarting ??= this.whoAmI().then(() => {
+      if (this.closed || this.userId !== selfId) return;
+      return feed.start({ selfId, isBot: this.isBot ?? false });
+    });
+    return this.feedStarting;
+  }
+
+  /** Whether the account is a bot (bots get larger channel differences): asked once when not known. */
+  private async whoAmI(): Promise<void> {
+    if (this.isBot !== undefined) return;
+    const self = { _: 'users.getUsers', id: [{ _: 'inputUserSelf' }] } as unknown as TL.TlObject;
+    try {
+      const users = (await this.attempt('users.getUsers', self, {}, undefined, true)) as Array<{
+        bot?: boolean;
+      }>;
+      this.isBot ??= users[0]?.bot === true;
+    } catch {
+      this.isBot ??= false;
+    }
   }
 
   /** help.getConfig into the DC table, when it is due (once per table, shared by every caller). */
@@ -220,12 +282,23 @@ export class OpenSession {
   readonly notify = (event: SessionEvent): void => {
     switch (event.kind) {
       case 'saltChanged':
+        this.store?.saveSoon();
+        break;
       case 'connected':
         this.store?.saveSoon();
+        // Pushes may have been lost while the connection was down.
+        if (event.reconnect && event.dcId === this.dcId) this.feed?.connectionRestored();
+        break;
+      case 'tempKeyBound':
+      case 'migrated':
+        // A new MTProto session on another key or DC: what went to the old one is asked for.
+        this.feed?.connectionRestored();
         break;
       case 'update':
         // Peers first: a client answering the update may name them (bindings/peers).
         this.peers?.observe(event.update);
+        // With the engine, the client hears updates once and in order (`delivered`), not raw.
+        if (this.feed) return;
         break;
       case 'rpcError':
         // The key lost its login: also seen for a message sent with send(), which no
@@ -261,7 +334,8 @@ export class OpenSession {
   }
 
   private readonly onUpdate = (update: Updates): void => {
-    this.queue?.push(update);
+    if (this.feed) this.feed.push(update);
+    else this.queue?.push(update);
   };
 
   /** bindings/peers' port: its storage is the session's, its calls the session's own. */
@@ -340,7 +414,6 @@ export class OpenSession {
       key,
       deadline,
     );
-    if (this.paused) pool.setPaused(true);
     return pool;
   }
 
@@ -399,6 +472,8 @@ export class OpenSession {
             limiter: this.limiter,
             mayTransmit,
             onUpdate: this.onUpdate,
+            // A new session on the home DC: updates pushed to the old one may be lost.
+            onSessionCreated: dcId === this.dcId ? () => this.feed?.sessionCreated() : undefined,
             ...hooks,
           });
         } catch (e) {
@@ -533,6 +608,8 @@ export class OpenSession {
     request: TL.TlObject,
     options: CallOptions,
     chain: RequestOptions['chain'],
+    /** The update engine's own request: its result is the engine's, not an RPC result to observe. */
+    internal = false,
   ): Promise<unknown> {
     const deadline =
       options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeoutMs;
@@ -557,7 +634,9 @@ export class OpenSession {
           timeoutMs: left === Number.POSITIVE_INFINITY ? undefined : left,
           chain,
         });
-        this.observe(method, result);
+        if (!internal) this.observe(method, request, result);
+        // The engine's differences carry the peers of the updates they bring (bindings/peers).
+        else this.peers?.observe(result);
         return result;
       } catch (e) {
         const lost = asUnauthorized(e);
@@ -592,12 +671,14 @@ export class OpenSession {
   }
 
   /** What a result teaches: the user after a login, phone_code_hash, the updates state. */
-  private observe(method: string, result: unknown): void {
+  private observe(method: string, request: TL.TlObject, result: unknown): void {
     observeResult(result, (info) => {
+      if (info.bot !== undefined) this.isBot = info.bot;
       if (info.userId !== undefined) this.setUser(info.userId);
       if (info.phoneCodeHash !== undefined) this.phoneCodeHash = info.phoneCodeHash;
     });
-    this.store?.observeResult(method, result);
+    if (this.feed) this.feed.rpcResult(request, result);
+    else this.store?.observeResult(method, result);
     this.peers?.observe(result);
   }
 
@@ -636,20 +717,37 @@ export class OpenSession {
     }
   }
 
-  /** Decoded updates, with back-pressure (see updates.ts). */
-  updates(): AsyncIterable<Updates> {
-    this.queue ??= new UpdateQueue<Updates>(
-      this.options.updatesQueueSize ?? 1000,
-      () => this.setPaused(true),
-      () => this.setPaused(false),
-    );
-    return this.queue;
+  /** The ordered updates of the engine (`updates.catchUp`), with back-pressure. */
+  ordered(): AsyncIterable<OrderedUpdate> {
+    if (!this.feed) {
+      throw new SessionError(
+        'BAD_OPTIONS',
+        `${this.id} runs no update engine: open it with updates: { catchUp: true }`,
+      );
+    }
+    return this.feed.iterator(this.options.updatesQueueSize ?? 1000);
   }
 
-  /** Back-pressure of the updates iterator: every connection of the home DC, those made later too. */
-  private setPaused(paused: boolean): void {
-    this.paused = paused;
-    this.home.setPaused(paused);
+  /** The application took every ordered update up to `token` (`updates.ack: 'manual'`). */
+  acknowledge(token: number): void {
+    if (!this.feed) throw new SessionError('BAD_OPTIONS', `${this.id} runs no update engine`);
+    this.feed.acknowledge(token);
+  }
+
+  /** Decoded updates, with back-pressure (see updates.ts). */
+  updates(): AsyncIterable<Updates> {
+    if (this.feed) {
+      throw new SessionError('BAD_OPTIONS', `${this.id} delivers ordered updates: use Session.ordered(id)`);
+    }
+    const size = this.options.updatesQueueSize ?? 1000;
+    this.queue ??= new UpdateQueue<Updates>(
+      size,
+      this.options.updatesQueueLimit ?? Math.max(size * 10, 10_000),
+      {
+        dropped: (count) => this.notify({ kind: 'updatesDropped', sessionId: this.id, count }),
+      },
+    );
+    return this.queue;
   }
 
   // --- Keys and state ---
@@ -720,12 +818,16 @@ export class OpenSession {
 
   // --- Logins ---
 
-  loginBot(botToken: string, options: LoginApiOptions): Promise<LoggedInUser> {
-    return loginBot(this.loginCalls(), botToken, options);
+  async loginBot(botToken: string, options: LoginApiOptions): Promise<LoggedInUser> {
+    const user = await loginBot(this.loginCalls(), botToken, options);
+    await this.startFeed();
+    return user;
   }
 
-  loginUser(options: UserLoginOptions): Promise<LoggedInUser> {
-    return loginUser(this.loginCalls(), options);
+  async loginUser(options: UserLoginOptions): Promise<LoggedInUser> {
+    const user = await loginUser(this.loginCalls(), options);
+    await this.startFeed();
+    return user;
   }
 
   async logOut(): Promise<void> {
@@ -747,6 +849,7 @@ export class OpenSession {
     if (userId === this.userId) return;
     this.userId = userId;
     this.store?.saveNow();
+    if (userId !== null && this.home) void this.startFeed();
   }
 
   /** The key lost its authorization (revoked, logged out elsewhere, deactivated): tell the client once. */
@@ -819,6 +922,7 @@ export class OpenSession {
     this.closeOthers(error);
     this.plain?.close();
     this.queue?.end();
+    this.feed?.close();
     return true;
   }
 
@@ -832,6 +936,7 @@ export class OpenSession {
     this.closeOthers();
     this.plain?.close();
     this.queue?.end();
+    this.feed?.close();
     await this.peers?.close().catch(() => {});
     // A stored session: its last state written, its lease given back (rejects with STORAGE_FAILED).
     const failed = this.store

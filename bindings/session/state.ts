@@ -5,12 +5,12 @@
 
 export function observeResult(
   value: unknown,
-  onAuth: (info: { userId?: bigint; phoneCodeHash?: string | null }) => void,
+  onAuth: (info: { userId?: bigint; bot?: boolean; phoneCodeHash?: string | null }) => void,
 ): void {
   if (!value || typeof value !== 'object') return;
-  const v = value as { _?: string; user?: { id?: bigint }; phoneCodeHash?: string };
+  const v = value as { _?: string; user?: { id?: bigint; bot?: boolean }; phoneCodeHash?: string };
   if (v._ === 'auth.authorization' && v.user && typeof v.user.id === 'bigint') {
-    onAuth({ userId: v.user.id, phoneCodeHash: null });
+    onAuth({ userId: v.user.id, bot: v.user.bot === true, phoneCodeHash: null });
   } else if (v._ === 'auth.sentCode' && typeof v.phoneCodeHash === 'string') {
     onAuth({ phoneCodeHash: v.phoneCodeHash });
   }

@@ -1,12 +1,14 @@
 // Public types of the session registry (DESIGN.md "The public API").
 
 import type { RsaKeyInput } from '../auth';
+import type { KeyMaterial } from '../auth/key';
 import type { DcEnvironment } from '../dcs';
 import type { UnauthorizedReason } from '../login/unauthorized';
 import type { PeerCallOptions, SessionFloodOptions, SessionPeersOptions } from '../peers/types';
 import type { SessionStorage } from '../storage/types';
 import type * as TL from '../tl';
 import type { ProxyErrorCode, ProxyOptions, TransportKind } from '../transport';
+import type { DeliveredUpdate, UpdateEngineOptions, UpdateError, UpdateGap } from '../updates';
 
 /** A registry's handle on one session: 's1', 's2', ... (unique within the registry). */
 export type SessionId = string;
@@ -26,6 +28,8 @@ export type SessionErrorCode =
   | 'CHAIN_BROKEN' // an earlier call of the same chain failed (the cause names how)
   | 'AUTH_KEY_DUPLICATED' // 406: the server saw the key used from two places at once; the session stopped
   | 'REQUEST_FAILED' // the session gave up re-sending the request (bad_msg_notification)
+  | 'ANSWER_DROPPED' // the answer came in a message that could not be read (and the server had the request)
+  | 'RESENT_TOO_OFTEN' // the request was sent again (new id or the server's resend request) past the bound
   | 'MIGRATE_FAILED' // a *_MIGRATE_X could not be followed
   | 'SESSION_LOCKED' // open(): the stored session is held by another owner (cause: SessionLockedError)
   | 'LEASE_LOST' // the stored session's lease expired or was taken: the session stopped
@@ -75,13 +79,9 @@ export interface SessionInitOptions {
   langCode?: string;
 }
 
-export interface SessionImport {
-  authKey: Buffer;
-  /** Unsigned 64-bit. */
-  serverSalt: bigint;
+/** A key to open with (`options.import`): the key material, and the user it is logged in as. */
+export interface SessionImport extends KeyMaterial {
   userId?: bigint | number | null;
-  /** Server time minus local time, seconds. */
-  timeOffset?: number;
 }
 
 export interface ReconnectOptions {
@@ -123,10 +123,35 @@ export interface SessionOpenOptions {
   floodWaitThreshold?: number;
   reconnect?: ReconnectOptions;
   keepalive?: KeepaliveOptions;
-  /** Connecting and the key exchange, ms (default 10000). */
+  /**
+   * The whole of opening a connection, ms (default 10000): the key exchange, the
+   * connection to each address tried, the first ping and binding, retries included.
+   */
   connectTimeoutMs?: number;
-  /** Updates held for `updates()` before the socket stops being read (default 1000). */
+  /**
+   * How long one frame may take from its first byte to its last, ms (default 30000: 35
+   * KB/s for the largest). A server trickling an answer is dropped (FRAME_STALLED) and
+   * the connection made again; so is one that sends no byte of an unfinished frame for 5 s.
+   */
+  frameTimeoutMs?: number;
+  /**
+   * Updates the iterators (`updates()`, `ordered()`) hold before the consumer counts as
+   * behind (default 1000). The socket is read on regardless: RPC answers never wait
+   * behind updates. The engine then holds back and refetches later.
+   */
   updatesQueueSize?: number;
+  /**
+   * Raw updates (`updates()` without the engine) held at most (default 10 x
+   * updatesQueueSize, at least 10,000); past it they are dropped and counted in an
+   * `updatesDropped` event. With `updates.catchUp` nothing is lost.
+   */
+  updatesQueueLimit?: number;
+  /**
+   * The update engine: every update once, in order, across reconnects and restarts
+   * (bindings/updates; see SessionUpdatesOptions). Off by default: `updates()` then gives
+   * the raw `Updates` objects as they come.
+   */
+  updates?: SessionUpdatesOptions;
   /** Addresses of other DCs (for migration) when not learned from help.getConfig. */
   dcAddresses?: Record<number, SessionAddress>;
   /**
@@ -171,6 +196,26 @@ export interface SessionPersistOptions {
   writeAttempts?: number;
   /** First retry delay, ms (default 200; doubles up to 30 s). */
   retryBaseMs?: number;
+}
+
+export interface SessionUpdatesOptions {
+  /**
+   * Run the update engine: pts/qts/seq and channel pts are followed, gaps are filled with
+   * getDifference / getChannelDifference (also after reconnects and restarts), duplicates
+   * are dropped; the client gets `delivered` and `gap` events and `Session.ordered(id)`
+   * iterates them. The committed state (what the application took) is stored.
+   */
+  catchUp: boolean;
+  /**
+   * 'auto' (default): an update is taken once `ordered()` asks for the next one (or,
+   * when nothing iterates, once the client returned). 'manual': `Session.acknowledge(id,
+   * token)` says so (asynchronous processing); until then it is redelivered after a crash.
+   */
+  ack?: 'auto' | 'manual';
+  /** The account is a bot (larger channel differences); learned from a login when not given. */
+  isBot?: boolean;
+  /** The engine's timings and budgets (bindings/updates/README.md). */
+  engine?: Omit<UpdateEngineOptions, 'state' | 'isBot' | 'selfId'>;
 }
 
 export interface SessionPfsOptions {
@@ -233,14 +278,10 @@ export interface SendReason {
 
 export type SendResult = { ok: true; messageId: bigint } | { ok: false; reason: SendReason };
 
-export interface SessionExport {
+/** What `export()` gives: the key material (the permanent key), its DC and user. */
+export interface SessionExport extends Required<KeyMaterial> {
   userId: bigint | null;
-  authKey: Buffer;
-  /** Unsigned 64-bit. */
-  serverSalt: bigint;
   dcId: number;
-  /** Server time minus local time, seconds. */
-  timeOffset: number;
 }
 
 /** A session's state (mirrors the seed's struct); carries no key material. */
@@ -270,7 +311,8 @@ export interface DisconnectReason {
 
 /** What a client is told, tagged by `kind`. */
 export type SessionEvent =
-  | { kind: 'connected'; sessionId: SessionId; dcId: number }
+  /** A connection is up; `reconnect` when it came back after a drop (pushes may have been lost). */
+  | { kind: 'connected'; sessionId: SessionId; dcId: number; reconnect?: boolean }
   | { kind: 'disconnected'; sessionId: SessionId; reason: DisconnectReason }
   | { kind: 'reconnecting'; sessionId: SessionId; attempt: number; delayMs: number }
   | { kind: 'authKeyCreated'; sessionId: SessionId; authKeyId: bigint }
@@ -315,6 +357,14 @@ export type SessionEvent =
    * session stopped for good (calls fail with AUTH_KEY_DUPLICATED); make a new key or stop.
    */
   | { kind: 'authKeyDuplicated'; sessionId: SessionId; code: 'AUTH_KEY_DUPLICATED'; message: string }
+  /** Raw updates dropped: `updates()` held `updatesQueueLimit` already (use `updates.catchUp` to lose none). */
+  | { kind: 'updatesDropped'; sessionId: SessionId; count: number }
+  /** An update, once and in order, with its position (`updates.catchUp`). */
+  | { kind: 'delivered'; sessionId: SessionId; update: DeliveredUpdate }
+  /** A range the server could not give update by update: refetch it (`updates.catchUp`). */
+  | { kind: 'gap'; sessionId: SessionId; gap: UpdateGap }
+  /** The update engine met a bad answer or a failing request (it retries; see bindings/updates). */
+  | { kind: 'updatesError'; sessionId: SessionId; error: UpdateError }
   /** The stored session's lease was lost: the session stopped sending (calls fail with LEASE_LOST). */
   | { kind: 'leaseLost'; sessionId: SessionId; code: 'LEASE_LOST'; message: string }
   /** A storage write failed; `willRetry` says whether it is tried again. */

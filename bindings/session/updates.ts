@@ -1,18 +1,28 @@
-// Updates as an async iterator with back-pressure: a bounded queue. When it
-// is full the session stops reading its socket (`pause`), so TCP flow control
-// slows the server down; reading resumes once the consumer has taken half of
-// the queue (`resume`). Nothing is dropped.
+// Updates as an async iterator over a bounded queue. Reading the socket never stops for
+// updates (that would hold RPC answers behind them): past `capacity` the queue tells its
+// owner the consumer is behind (the update engine then holds back and refetches later);
+// past `limit` items are dropped and counted, so one flood cannot grow memory without
+// bound (the raw stream reports them in an `updatesDropped` event; use the update engine,
+// `updates.catchUp`, to lose none).
+
+export interface QueueHooks {
+  /** The consumer fell behind (the queue reached `capacity`), or caught up (half of it). */
+  behind?(behind: boolean): void;
+  /** Items dropped because the queue held `limit` already. */
+  dropped?(count: number): void;
+}
 
 export class UpdateQueue<T> implements AsyncIterable<T> {
   private readonly items: T[] = [];
   private waiter: ((r: IteratorResult<T>) => void) | null = null;
   private ended = false;
-  private paused = false;
+  private behind = false;
 
   constructor(
     readonly capacity: number,
-    private readonly pause: () => void,
-    private readonly resume: () => void,
+    /** Hard bound of held items. */
+    readonly limit: number,
+    private readonly hooks: QueueHooks = {},
   ) {}
 
   get length(): number {
@@ -27,10 +37,14 @@ export class UpdateQueue<T> implements AsyncIterable<T> {
       w({ value: item, done: false });
       return;
     }
+    if (this.items.length >= this.limit) {
+      this.hooks.dropped?.(1);
+      return;
+    }
     this.items.push(item);
-    if (!this.paused && this.items.length >= this.capacity) {
-      this.paused = true;
-      this.pause();
+    if (!this.behind && this.items.length >= this.capacity) {
+      this.behind = true;
+      this.hooks.behind?.(true);
     }
   }
 
@@ -40,18 +54,18 @@ export class UpdateQueue<T> implements AsyncIterable<T> {
     const w = this.waiter;
     this.waiter = null;
     w?.({ value: undefined, done: true });
-    if (this.paused) {
-      this.paused = false;
-      this.resume();
+    if (this.behind) {
+      this.behind = false;
+      this.hooks.behind?.(false);
     }
   }
 
   next(): Promise<IteratorResult<T>> {
     const item = this.items.shift();
     if (item !== undefined) {
-      if (this.paused && this.items.length <= this.capacity / 2) {
-        this.paused = false;
-        this.resume();
+      if (this.behind && this.items.length <= this.capacity / 2) {
+        this.behind = false;
+        this.hooks.behind?.(false);
       }
       return Promise.resolve({ value: item, done: false });
     }

@@ -168,6 +168,36 @@ export class HostileServer {
     c.socket.write(c.codec.encode(packet));
   }
 
+  /**
+   * Frames `packet` and writes the frame a few bytes at a time, one piece every
+   * `intervalMs` (a slowloris server); returns a function that stops it.
+   */
+  trickle(packet: Buffer, intervalMs: number, bytesPerTick = 1): () => void {
+    const c = this.current;
+    if (!c || c.socket.destroyed) throw new Error('no client connected');
+    const frame = c.codec.encode(packet);
+    let at = 0;
+    const timer = setInterval(() => {
+      if (c.socket.destroyed || at >= frame.length) return clearInterval(timer);
+      c.socket.write(frame.subarray(at, at + bytesPerTick));
+      at += bytesPerTick;
+    }, intervalMs);
+    return () => clearInterval(timer);
+  }
+
+  /** Encrypts `body` as a server message, without sending it (for `trickle`). */
+  seal(body: Buffer, options: HostileSendOptions = {}): Buffer {
+    const plain = Buffer.concat([
+      u64(options.salt ?? this.serverSalt) as Uint8Array,
+      u64(options.sessionId ?? this.sessionId ?? 0n),
+      u64(options.msgId ?? this.nextMsgId()),
+      u32(options.seqno ?? 1),
+      u32(body.length),
+      body,
+    ]);
+    return encryptMessage(this.authKey, plain, true);
+  }
+
   /** Bytes straight to the socket, outside any frame. */
   sendRaw(bytes: Buffer): void {
     this.current?.socket.write(bytes);

@@ -74,8 +74,6 @@ export class DcPool {
   /** While opening: when the first generation must be ready (local ms). */
   private openDeadline: number | undefined;
   private closed = false;
-  /** The updates consumer is behind (back-pressure): every connection, new ones too. */
-  private paused = false;
 
   private constructor(
     private readonly host: PoolHost,
@@ -259,8 +257,6 @@ export class DcPool {
 
   /** Back-pressure and idle checks on a new current generation. */
   private adopted(g: Generation): void {
-    // Back-pressure holds across renewals (set after the binding, which must be read).
-    if (this.paused) for (const d of g.drivers()) d.setPaused(true);
     if (!this.idleTimer && (this.max.upload > 0 || this.max.download > 0)) {
       this.idleTimer = setInterval(() => this.closeIdle(), Math.max(50, Math.min(this.idleMs / 2, 5000)));
       this.idleTimer.unref();
@@ -459,7 +455,6 @@ export class DcPool {
           d.close();
           return gen === this.current ? gen.main : this.current.main;
         }
-        if (this.paused) d.setPaused(true);
         gen.addExtra(kind, d);
         return d;
       },
@@ -485,13 +480,7 @@ export class DcPool {
     return this.raw.get(gen.id)?.track(body, msgId).at ?? { msgId, driver: gen.main };
   }
 
-  // --- Back-pressure, counts, closing ---
-
-  /** Pauses (or resumes) reading on every connection of the pool, those made later too. */
-  setPaused(paused: boolean): void {
-    this.paused = paused;
-    for (const d of this.drivers()) d.setPaused(paused);
-  }
+  // --- Counts, closing ---
 
   /** Every open connection: the current generation's and the draining ones. */
   drivers(): Driver[] {
