@@ -67,7 +67,11 @@ export class TestDc {
       accounts: new AccountDirectory(() => this.dcId),
     };
     this.accounts = link.accounts;
-    const updateLog = new UpdateLog({ now: () => this.core.now(), ...options.updateLog });
+    const userObject = (userId: bigint, min: boolean) => {
+      const a = this.accounts.user(userId);
+      return a && this.accounts.userObject(a, undefined, min);
+    };
+    const updateLog = new UpdateLog({ now: () => this.core.now(), userObject, ...options.updateLog });
     this.core = new DcCore(
       {
         dcId: this.dcId,
@@ -92,10 +96,7 @@ export class TestDc {
       push: (userId, updates) => this.core.pushToUser(userId, updates),
       dropConnections: () => this.dropConnections(),
       forgetSessions: (userId) => this.forgetSessions({ userId }),
-      userObject: (userId, min) => {
-        const a = this.accounts.user(userId);
-        return a && this.accounts.userObject(a, undefined, min);
-      },
+      userObject,
     });
     this.accounts.attachDc(this.dcId, this.core.keys);
     this.limits = new ConnectionLimits(options.maxConnections);

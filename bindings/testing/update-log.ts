@@ -80,6 +80,11 @@ export interface UpdateLogOptions {
   tooLongAfter?: number;
   /** Events kept per sequence; older ones are forgotten (default 1 000 000). */
   keep?: number;
+  /**
+   * A directory user as a difference carries it (full, or `min` as channel members see a
+   * sender: api/min); differences then name the users of their messages, as Telegram's do.
+   */
+  userObject?: (userId: bigint, min: boolean) => TL.Types['User'] | undefined;
 }
 
 const FIRST_CHANNEL_ID = 2_000_000_000_000n;
@@ -315,7 +320,7 @@ export class UpdateLog {
       newEncryptedMessages,
       otherUpdates,
       chats: touched.map((c) => c.chat()),
-      users: [],
+      users: this.usersOf(newMessages, false),
     };
     // A slice keeps the client's date, so that the last page still names every channel
     // touched since it.
@@ -397,8 +402,26 @@ export class UpdateLog {
       newMessages,
       otherUpdates,
       chats,
-      users: [],
+      users: this.usersOf(newMessages, true),
     };
+  }
+
+  /** The users the messages name (senders, private chats), as the reader sees them. */
+  private usersOf(messages: readonly TL.Types['Message'][], min: boolean): TL.Types['User'][] {
+    const get = this.options.userObject;
+    if (!get) return [];
+    const ids = new Set<bigint>();
+    for (const m of messages) {
+      if (m._ !== 'message') continue;
+      if (m.fromId?._ === 'peerUser') ids.add(m.fromId.userId);
+      if (m.peerId._ === 'peerUser') ids.add(m.peerId.userId);
+    }
+    const out: TL.Types['User'][] = [];
+    for (const id of ids) {
+      const u = get(id, min);
+      if (u) out.push(u);
+    }
+    return out;
   }
 }
 
