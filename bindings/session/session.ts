@@ -178,9 +178,9 @@ export class OpenSession {
     const s = new OpenSession(id, dcId, client, options, limiter);
     if (options.name === undefined && !options.storage) {
       s.makeFeed(undefined);
+      s.peers = s.openPeers();
       s.home = await s.connectDc(s.dcId, options.import);
       s.opened();
-      s.peers = s.openPeers();
       return s;
     }
     const store = await SessionStore.open(options, s.storeHost());
