@@ -11,8 +11,13 @@
 // 2. Handshakes per second on loopback against TestDc (bindings/testing), in
 //    this process and in a forked one, ours (createAuthKey) beside GramJS
 //    (doAuthentication over its abridged TCP connection, TestDc's key added to
-//    its key map), both over the abridged transport; with TestDc forked, also
-//    each client process's whole CPU time per key (I/O included).
+//    its key map) and mtcute (a new @mtcute/node TelegramClient on empty storage
+//    and its first call, which makes the key; bench/mtcute-peer.ts), in
+//    alternating rounds (median and range); with TestDc forked, also this
+//    process's whole CPU time per key (I/O included). mtcute sends its first call
+//    about 1 s after the key is made (a flush timer), so its handshakes/s mostly
+//    shows that wait; its CPU per key is the comparable figure, and includes
+//    setting up a client (measured apart and printed beside it).
 import { type ChildProcess, fork } from 'node:child_process';
 import { createDiffieHellman } from 'node:crypto';
 import {
@@ -25,7 +30,8 @@ import {
   rsaPadEncrypt,
 } from '../bindings';
 import { loadVectors } from '../vectors/load';
-import { type Measured, opsPerSecondAsync, report } from './harness';
+import { type Measured, medianOf, opsPerSecondAsync, report } from './harness';
+import { mtcuteNewClient } from './mtcute-peer';
 
 const hex = (s: string) => Buffer.from(s, 'hex');
 
@@ -192,6 +198,43 @@ function gramjsAgainst(dc: DcTarget): () => Promise<unknown> {
   };
 }
 
+/** The DC as bench/mtcute-peer.ts takes it. */
+function mtcuteInfo(dc: DcTarget): Parameters<typeof mtcuteNewClient>[0] {
+  return {
+    host: dc.host,
+    port: dc.port,
+    dcId: dc.dcId,
+    pem: dc.rsaPublicKey.pem,
+    modulusHex: dc.rsaPublicKey.modulus.toString('hex'),
+    exponentHex: dc.rsaPublicKey.exponent.toString('hex'),
+    fingerprint: dc.rsaPublicKey.fingerprint.toString(),
+  };
+}
+
+/** One handshake by mtcute: a client on empty storage and its first call; then it is closed. */
+function mtcuteAgainst(dc: DcTarget): () => Promise<unknown> {
+  const info = mtcuteInfo(dc);
+  return async () => {
+    const client = mtcuteNewClient(info);
+    try {
+      await client.call({ _: 'help.getNearestDc' });
+    } finally {
+      await client.destroy();
+    }
+  };
+}
+
+/** CPU ms of making and closing an mtcute client that never connects (part of its figure). */
+async function mtcuteClientSetUp(dc: DcTarget): Promise<number> {
+  const info = mtcuteInfo(dc);
+  const n = 50;
+  await mtcuteNewClient(info).destroy();
+  const cpu = process.cpuUsage();
+  for (let i = 0; i < n; i++) await mtcuteNewClient(info).destroy();
+  const used = process.cpuUsage(cpu);
+  return (used.user + used.system) / 1000 / n;
+}
+
 /** Handshakes per second (and process CPU per key) of `fn`, `concurrency` at a time; failures counted apart. */
 async function rate(fn: () => Promise<unknown>, ms: number, concurrency: number) {
   await fn().catch(() => {}); // warm-up
@@ -218,32 +261,52 @@ async function rate(fn: () => Promise<unknown>, ms: number, concurrency: number)
   return { perSec: ok / seconds, cpuMsPerKey: (used.user + used.system) / 1000 / ok, failed, lastError };
 }
 
+const ROUNDS = 5;
+const ROUND_MS = 1200;
+
 async function againstDc(label: string, dc: DcTarget, showCpu: boolean): Promise<void> {
-  const ours = oursAgainst(dc);
-  const gramjs = gramjsAgainst(dc);
+  const contestants: Array<[name: string, fn: () => Promise<unknown>]> = [
+    ['GramJS doAuthentication', gramjsAgainst(dc)],
+    ['mtcute new client + 1st call', mtcuteAgainst(dc)],
+    ['telegram-mt createAuthKey', oursAgainst(dc)],
+  ];
   for (const concurrency of [1, 8]) {
-    const g = await rate(gramjs, 4000, concurrency);
-    const o = await rate(ours, 3000, concurrency);
+    const perSec = contestants.map((): number[] => []);
+    const cpuMs = contestants.map((): number[] => []);
+    const failures = contestants.map(() => ({ failed: 0, lastError: '' }));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [i, [, fn]] of contestants.entries()) {
+        const r = await rate(fn, ROUND_MS, concurrency);
+        perSec[i].push(r.perSec);
+        if (r.perSec > 0) cpuMs[i].push(r.cpuMsPerKey);
+        failures[i].failed += r.failed;
+        if (r.failed) failures[i].lastError = r.lastError;
+      }
+    }
     report(
-      `handshakes/s, TestDc ${label}, abridged, ${concurrency} at a time`,
-      [
-        { name: 'GramJS doAuthentication', opsPerSec: g.perSec },
-        { name: 'telegram-mt createAuthKey', opsPerSec: o.perSec },
-      ],
+      `handshakes/s, TestDc ${label}, ${concurrency} at a time (median and range of ${ROUNDS} alternating rounds)`,
+      contestants.map(([name], i) => medianOf(name, perSec[i])),
       'GramJS doAuthentication',
     );
-    for (const [who, r] of [
-      ['GramJS', g],
-      ['telegram-mt', o],
-    ] as const) {
-      if (r.failed) console.log(`  ${who}: ${r.failed} handshakes failed (last: ${r.lastError})`);
+    for (const [i, [name]] of contestants.entries()) {
+      const f = failures[i];
+      if (f.failed) console.log(`  ${name}: ${f.failed} handshakes failed (last: ${f.lastError})`);
     }
     if (showCpu) {
+      const cpu = contestants.map(([name], i) => medianOf(name, cpuMs[i]));
+      const [g, m, o] = cpu;
+      const range = (r: Measured) => `${r.spread?.[0].toFixed(2)}-${r.spread?.[1].toFixed(2)}`;
       console.log(
-        `  client process CPU per key (I/O included): telegram-mt ${o.cpuMsPerKey.toFixed(2)} ms, ` +
-          `GramJS ${g.cpuMsPerKey.toFixed(2)} ms (1/${(g.cpuMsPerKey / o.cpuMsPerKey).toFixed(1)})`,
+        `  client process CPU per key (I/O included; median, range): telegram-mt ${o.opsPerSec.toFixed(2)} ms (${range(o)}), ` +
+          `mtcute ${m.opsPerSec.toFixed(2)} ms (${range(m)}), GramJS ${g.opsPerSec.toFixed(2)} ms (${range(g)}); ` +
+          `telegram-mt = ${(o.opsPerSec / m.opsPerSec).toFixed(2)} of mtcute's, ${(o.opsPerSec / g.opsPerSec).toFixed(2)} of GramJS's`,
       );
     }
+  }
+  if (showCpu) {
+    console.log(
+      `  (of mtcute's CPU per key, making and closing a client: ${(await mtcuteClientSetUp(dc)).toFixed(2)} ms)`,
+    );
   }
 }
 

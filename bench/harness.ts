@@ -7,6 +7,15 @@ export interface Measured {
   opsPerSec: number;
   /** Bytes processed per operation, for MB/s. */
   bytesPerOp?: number;
+  /** Lowest and highest of the rounds whose median is `opsPerSec`, printed as the spread. */
+  spread?: [low: number, high: number];
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** A row from several rounds: their median, and their range as the spread. */
+export function medianOf(name: string, rounds: number[]): Measured {
+  return { name, opsPerSec: median(rounds), spread: [Math.min(...rounds), Math.max(...rounds)] };
 }
 
 /** Runs `fn` repeatedly for about `ms` milliseconds (after a warm-up) and returns operations per second. */
@@ -58,6 +67,9 @@ export function report(title: string, rows: Measured[], baseline: string): void 
   console.log(`\n${title}`);
   for (const r of rows) {
     const ratio = base ? `${(r.opsPerSec / base.opsPerSec).toFixed(2)}x vs ${baseline}` : '';
-    console.log(`  ${r.name.padEnd(34)} ${formatRate(r)}  ${ratio}`);
+    const spread = r.spread
+      ? `  (${formatRate({ ...r, opsPerSec: r.spread[0] }).trim()} to ${formatRate({ ...r, opsPerSec: r.spread[1] }).trim()})`
+      : '';
+    console.log(`  ${r.name.padEnd(34)} ${formatRate(r)}  ${ratio}${spread}`);
   }
 }

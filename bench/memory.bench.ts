@@ -1,5 +1,6 @@
 // Memory per idle open session, its socket included: telegram-mt's Session beside
-// GramJS's TelegramClient. TestDc runs in this process; each client runs in a
+// GramJS's TelegramClient and mtcute's TelegramClient (@mtcute/node, in-memory storage,
+// updates off; bench/mtcute-peer.ts). TestDc runs in this process; each client runs in a
 // forked process of its own started with --expose-gc, so neither the server's
 // memory nor the other library's shows in the figure.
 //
@@ -25,10 +26,12 @@
 import { fork } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { Session } from '../bindings';
+import { mtcuteClient, mtcuteNearestDc } from './mtcute-peer';
 import { type DcInfo, gramjsClient, gramjsNearestDc, inProcessDc, type PreparedKey } from './session-dc';
 
 const OURS = 1000;
 const GRAMJS = 100;
+const MTCUTE = 100;
 /** Calls per session in the "busy" run (past the 256-id window of received msg_ids). */
 const BUSY_CALLS = 300;
 const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 32_000);
@@ -50,7 +53,7 @@ interface Deltas {
 }
 
 interface ChildJob {
-  who: 'ours' | 'gramjs' | 'socket';
+  who: 'ours' | 'gramjs' | 'mtcute' | 'socket';
   dc: DcInfo;
   /** The first `warm` keys open the warm-up sessions. */
   warm: number;
@@ -80,12 +83,13 @@ async function measure(job: ChildJob): Promise<Deltas> {
   }));
   const warm = keys.slice(0, job.warm);
   const rest = keys.slice(job.warm);
-  const opener =
-    job.who === 'ours'
-      ? await oursOpener(job.dc)
-      : job.who === 'gramjs'
-        ? gramjsOpener(job.dc)
-        : socketOpener(job.dc);
+  const openers = {
+    ours: () => oursOpener(job.dc),
+    gramjs: async () => peerOpener((key) => gramjsClient(job.dc, key), gramjsNearestDc),
+    mtcute: async () => peerOpener((key) => mtcuteClient(job.dc, key), mtcuteNearestDc),
+    socket: async () => socketOpener(job.dc),
+  };
+  const opener = await openers[job.who]();
   // 50 at a time: the figure is about idle sessions, not a connection storm.
   const openAll = async (list: PreparedKey[]) => {
     const opened: Array<() => Promise<unknown>> = [];
@@ -160,14 +164,18 @@ function socketOpener(dc: DcInfo): Opener {
   };
 }
 
-function gramjsOpener(dc: DcInfo): Opener {
-  const clients: Array<{ destroy(): Promise<void> }> = [];
+/** A peer library's clients: `connect` opens one, `call` makes one help.getNearestDc. */
+function peerOpener<C extends { destroy(): Promise<void> }>(
+  connect: (key: PreparedKey) => Promise<C>,
+  call: (client: C) => Promise<unknown>,
+): Opener {
+  const clients: C[] = [];
   return {
     open: async (key) => {
-      const c = await gramjsClient(dc, key);
-      await gramjsNearestDc(c);
+      const c = await connect(key);
+      await call(c);
       clients.push(c);
-      return () => gramjsNearestDc(c);
+      return () => call(c);
     },
     closeAll: async () => {
       await Promise.all(clients.map((c) => c.destroy()));
@@ -222,10 +230,11 @@ export async function run(): Promise<void> {
   try {
     const warm = (n: number) => Math.max(1, Math.floor(n / 5));
     // The children run at once (memory does not depend on timing; the idle wait is shared).
-    const [ours, busy, gramjs, socket] = await Promise.all([
+    const [ours, busy, gramjs, mtcute, socket] = await Promise.all([
       dc.addKeys(warm(OURS) + OURS).then((k) => inChild('ours', dc.info, k, warm(OURS))),
       dc.addKeys(warm(OURS) + OURS).then((k) => inChild('ours', dc.info, k, warm(OURS), BUSY_CALLS)),
       dc.addKeys(warm(GRAMJS) + GRAMJS).then((k) => inChild('gramjs', dc.info, k, warm(GRAMJS))),
+      dc.addKeys(warm(MTCUTE) + MTCUTE).then((k) => inChild('mtcute', dc.info, k, warm(MTCUTE))),
       dc.addKeys(warm(OURS) + OURS).then((k) => inChild('socket', dc.info, k, warm(OURS))),
     ]);
     console.log(
@@ -239,6 +248,7 @@ export async function run(): Promise<void> {
       [`telegram-mt Session, 1 call (${OURS})`, ours],
       [`telegram-mt Session, ${BUSY_CALLS} calls (${OURS})`, busy],
       [`GramJS TelegramClient, 1 call (${GRAMJS})`, gramjs],
+      [`mtcute TelegramClient, 1 call (${MTCUTE})`, mtcute],
       [`bare node:net socket (${OURS})`, socket],
     ] as const;
     for (const [name, d] of rows) {
@@ -250,8 +260,9 @@ export async function run(): Promise<void> {
     }
     if (ours && gramjs) {
       const per = (d: Deltas) => d.idle.rss / d.count;
+      const ofMtcute = mtcute ? `, ${(per(ours) / per(mtcute)).toFixed(3)} of mtcute's` : '';
       console.log(
-        `  telegram-mt uses 1/${(per(gramjs) / per(ours)).toFixed(1)} of GramJS's memory per session ` +
+        `  telegram-mt uses 1/${(per(gramjs) / per(ours)).toFixed(1)} of GramJS's memory per session${ofMtcute} ` +
           `(target: under 30 KiB per idle session: ${(per(ours) / 1024).toFixed(1)} KiB; ` +
           `after ${BUSY_CALLS} calls: ${busy ? (per(busy) / 1024).toFixed(1) : '?'} KiB)`,
       );

@@ -5,6 +5,7 @@
 // dials the TestDc port, a StringSession carrying the pre-made key).
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:net';
 import { TestDc } from '../bindings/testing';
 
 export interface DcInfo {
@@ -30,8 +31,22 @@ export interface DcControl {
   where: 'in this process' | 'in another process';
   /** Registers `n` random keys (logged in as users 1000+i) and returns them. */
   addKeys(n: number): Promise<PreparedKey[]>;
+  /** Starts a raw TCP echo server in the DC's process (the limit beside calls/s); its port. */
+  startEcho(): Promise<number>;
   stop(): Promise<void>;
 }
+
+/** A plain node:net echo server on loopback: every byte straight back, Nagle off. */
+function echoServer(): Promise<Server> {
+  const server = createServer((socket) => {
+    socket.setNoDelay(true);
+    socket.on('data', (chunk) => socket.write(chunk));
+    socket.on('error', () => socket.destroy());
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+const portOf = (server: Server) => (server.address() as { port: number }).port;
 
 type TestDcType = TestDc;
 
@@ -77,16 +92,28 @@ function setUp(dc: TestDcType): void {
 export async function inProcessDc(): Promise<DcControl> {
   const dc = await TestDc.start({ dcId: 2, rsaKey: 'shared' });
   setUp(dc);
+  let echo: Server | undefined;
   return {
     info: infoOf(dc),
     where: 'in this process',
     addKeys: async (n) => addKeysTo(dc, n),
-    stop: () => dc.stop(),
+    startEcho: async () => {
+      echo ??= await echoServer();
+      return portOf(echo);
+    },
+    stop: async () => {
+      echo?.close();
+      await dc.stop();
+    },
   };
 }
 
 interface KeysReply {
   keys: Array<{ authKey: string; salt: string; userId: number }>;
+}
+
+interface EchoReply {
+  echoPort: number;
 }
 
 export async function forkedDc(): Promise<DcControl> {
@@ -113,6 +140,11 @@ export async function forkedDc(): Promise<DcControl> {
         userId: k.userId,
       }));
     },
+    startEcho: async () => {
+      const reply = next<EchoReply>();
+      child.send({ echo: true });
+      return (await reply).echoPort;
+    },
     stop: async () => {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.disconnect();
@@ -124,7 +156,13 @@ export async function forkedDc(): Promise<DcControl> {
 async function childMain(): Promise<void> {
   const dc = await TestDc.start({ dcId: 2, rsaKey: 'shared' });
   setUp(dc);
-  process.on('message', (m: { addKeys?: number }) => {
+  let echo: Server | undefined;
+  process.on('message', async (m: { addKeys?: number; echo?: true }) => {
+    if (m.echo) {
+      echo ??= await echoServer();
+      process.send?.({ echoPort: portOf(echo) });
+      return;
+    }
     if (m.addKeys === undefined) return;
     const keys = addKeysTo(dc, m.addKeys).map((k) => ({
       authKey: k.authKey.toString('hex'),
@@ -133,7 +171,10 @@ async function childMain(): Promise<void> {
     }));
     process.send?.({ keys });
   });
-  process.on('disconnect', () => void dc.stop());
+  process.on('disconnect', () => {
+    echo?.close();
+    void dc.stop();
+  });
   process.send?.(infoOf(dc));
 }
 

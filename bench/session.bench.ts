@@ -1,17 +1,23 @@
-// Calls per second through the public Session API against TestDc, beside GramJS
-// (npm `telegram`) against the same TestDc, with TestDc in this process and in a
-// forked one (fairer: the server's CPU is not the client's).
+// Calls per second through the public Session API against TestDc, beside two peers
+// against the same TestDc: GramJS (npm `telegram`) and mtcute (@mtcute/node, the
+// fastest TypeScript client; bench/mtcute-peer.ts points it at TestDc), with TestDc in
+// this process and in a forked one (fairer: the server's CPU is not the client's).
+// With TestDc forked, the limit sits in the same table: a raw node:net echo of
+// 128-byte messages between the same two processes, one at a time, is the most
+// sequential round trips per second this machine allows.
 //
 // The per-message cost of the native hot path (MtpLink transmit/receive, one call
 // each and transmitAll/receiveAll across 1,000 links) is bench/link.bench.ts:
 // `npx tsx bench/index.ts link`. Memory per idle session is bench/memory.bench.ts.
 //
-// The call is help.getNearestDc: GramJS speaks layer 198 and TestDc layer 223, and
-// its constructor is the same in both. Every client uses a key registered with
+// The call is help.getNearestDc: GramJS speaks layer 198, mtcute 227 and TestDc 223,
+// and its constructor is the same in all. Every client uses a key registered with
 // dc.addAuthKey (no handshakes; those are bench/handshake.bench.ts).
 
+import { connect } from 'node:net';
 import { Session } from '../bindings';
-import { type Measured, report } from './harness';
+import { type Measured, medianOf, report } from './harness';
+import { type MtcuteClient, mtcuteClient, mtcuteNearestDc } from './mtcute-peer';
 import {
   type DcControl,
   forkedDc,
@@ -23,10 +29,11 @@ import {
 } from './session-dc';
 
 const MANY = 1000;
-const GRAMJS_MANY = 100;
+const PEER_MANY = 100;
 const IN_FLIGHT = 100;
 const MS = 3500;
 const ROUNDS = 7;
+const ECHO_BYTES = 128;
 
 /** This process's CPU time in µs (all threads). */
 function cpuNow(): number {
@@ -42,13 +49,10 @@ function cpuNow(): number {
  */
 const cpuPerCall = new Map<string, number[]>();
 
+type Call = (worker: number) => Promise<unknown>;
+
 /** Calls per second: `workers` loops, each awaiting `call(i)` (i = its worker index) back to back. */
-async function callRate(
-  call: (worker: number) => Promise<unknown>,
-  workers: number,
-  ms = MS,
-  cpuKey?: string,
-): Promise<number> {
+async function callRate(call: Call, workers: number, ms: number, cpuKey: string): Promise<number> {
   // Warm-up: one round on every worker.
   await Promise.all(Array.from({ length: workers }, (_, i) => call(i)));
   let done = 0;
@@ -64,7 +68,7 @@ async function callRate(
     }),
   );
   const rate = (done * 1000) / (performance.now() - start);
-  if (cpuKey) cpuPerCall.set(cpuKey, [...(cpuPerCall.get(cpuKey) ?? []), (cpuNow() - cpu0) / done]);
+  cpuPerCall.set(cpuKey, [...(cpuPerCall.get(cpuKey) ?? []), (cpuNow() - cpu0) / done]);
   return rate;
 }
 
@@ -91,99 +95,169 @@ async function openOurs(
   return { ids, close: async () => void (await Promise.all(ids.map((id) => Session.close(id as never)))) };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-/**
- * GramJS and telegram-mt measured in alternating short rounds (ROUNDS each, median
- * kept), so that drift on a shared machine hits both alike and the ratio holds.
- */
-async function paired(
-  gramjs: [name: string, call: (worker: number) => Promise<unknown>, workers: number],
-  ours: [name: string, call: (worker: number) => Promise<unknown>, workers: number],
-): Promise<Measured[]> {
-  const g: number[] = [];
-  const o: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    g.push(await callRate(gramjs[1], gramjs[2], MS / ROUNDS, gramjs[0]));
-    o.push(await callRate(ours[1], ours[2], MS / ROUNDS, ours[0]));
-  }
-  return [
-    { name: gramjs[0], opsPerSec: median(g) },
-    { name: ours[0], opsPerSec: median(o) },
-  ];
+/** Opens peer clients 25 at a time (a burst of hundreds of sockets is not the point). */
+async function openPeers<C>(keys: PreparedKey[], open: (key: PreparedKey) => Promise<C>): Promise<C[]> {
+  const clients: C[] = [];
+  for (let i = 0; i < keys.length; i += 25)
+    clients.push(...(await Promise.all(keys.slice(i, i + 25).map(open))));
+  return clients;
 }
 
+/** One round trip of ECHO_BYTES through a raw socket to the echo server, one at a time. */
+async function echoClient(port: number): Promise<{ call: () => Promise<void>; close: () => void }> {
+  const socket = connect(port, '127.0.0.1');
+  socket.setNoDelay(true);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  const message = Buffer.alloc(ECHO_BYTES, 7);
+  let owed = 0;
+  let answered: (() => void) | undefined;
+  socket.on('data', (chunk) => {
+    owed -= chunk.length;
+    if (owed <= 0 && answered) {
+      const done = answered;
+      answered = undefined;
+      done();
+    }
+  });
+  return {
+    call: () =>
+      new Promise<void>((resolve) => {
+        answered = resolve;
+        owed += ECHO_BYTES;
+        socket.write(message);
+      }),
+    close: () => socket.destroy(),
+  };
+}
+
+type Contestant = [name: string, call: Call, workers: number];
+
+/**
+ * The contestants measured in alternating short rounds (ROUNDS each, median and
+ * range kept), so that drift on a shared machine hits all alike and the ratios hold.
+ */
+async function alternating(contestants: Contestant[]): Promise<Measured[]> {
+  const rounds = contestants.map((): number[] => []);
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [i, [name, call, workers]] of contestants.entries()) {
+      rounds[i].push(await callRate(call, workers, MS / ROUNDS, name));
+    }
+  }
+  return contestants.map(([name], i) => medianOf(name, rounds[i]));
+}
+
+const SEQ = {
+  gramjs: 'GramJS 1 client, sequential',
+  mtcute: 'mtcute 1 client, sequential',
+  ours: 'telegram-mt 1 session, sequential',
+  echo: `raw TCP echo, ${ECHO_BYTES} B, sequential`,
+};
+const FLIGHT = {
+  gramjs: `GramJS 1 client, ${IN_FLIGHT} at once`,
+  mtcute: `mtcute 1 client, ${IN_FLIGHT} at once`,
+  ours: `telegram-mt 1 session, ${IN_FLIGHT} at once`,
+};
+const MANY_ROWS = {
+  gramjs: `GramJS ${PEER_MANY} clients, 1 each`,
+  mtcute: `mtcute ${PEER_MANY} clients, 1 each`,
+  ours: `telegram-mt ${PEER_MANY} sessions, 1 each`,
+};
+
 async function against(dc: DcControl): Promise<void> {
+  const forked = dc.where === 'in another process';
   const rows: Measured[] = [];
   cpuPerCall.clear();
   const gClients: GramClient[] = [];
+  const mClients: MtcuteClient[] = [];
   const oursOpen: Array<Awaited<ReturnType<typeof openOurs>>> = [];
+  let echo: Awaited<ReturnType<typeof echoClient>> | undefined;
   try {
     // One client of each first, alone in this process: the single-session rows
     // measure one session, not the start-up traffic (acks, timers) of a thousand
     // others, which this process's CPU time would count too.
-    const gKeys = await dc.addKeys(GRAMJS_MANY);
+    const gKeys = await dc.addKeys(PEER_MANY);
+    const mKeys = await dc.addKeys(PEER_MANY);
     gClients.push(await gramjsClient(dc.info, gKeys[0]));
+    mClients.push(await mtcuteClient(dc.info, mKeys[0]));
     oursOpen.push(await openOurs(dc, await dc.addKeys(1)));
     const ids = [...oursOpen[0].ids];
     const g = (i: number) => gramjsNearestDc(gClients[i]);
+    const m = (i: number) => mtcuteNearestDc(mClients[i]);
     const o = (i: number) => Session.call(ids[i] as never, 'help.getNearestDc', {});
-    rows.push(
-      ...(await paired(['GramJS 1 client, sequential', g, 1], ['telegram-mt 1 session, sequential', o, 1])),
-    );
-    rows.push(
-      ...(await paired(
-        [`GramJS 1 client, ${IN_FLIGHT} at once`, () => g(0), IN_FLIGHT],
-        [`telegram-mt 1 session, ${IN_FLIGHT} at once`, () => o(0), IN_FLIGHT],
-      )),
-    );
-    const rest = gKeys.slice(1);
-    for (let i = 0; i < rest.length; i += 25) {
-      gClients.push(...(await Promise.all(rest.slice(i, i + 25).map((k) => gramjsClient(dc.info, k)))));
+    const sequential: Contestant[] = [
+      [SEQ.gramjs, g, 1],
+      [SEQ.mtcute, m, 1],
+      [SEQ.ours, o, 1],
+    ];
+    if (forked) {
+      echo = await echoClient(await dc.startEcho());
+      sequential.push([SEQ.echo, echo.call, 1]);
     }
+    rows.push(...(await alternating(sequential)));
+    rows.push(
+      ...(await alternating([
+        [FLIGHT.gramjs, () => g(0), IN_FLIGHT],
+        [FLIGHT.mtcute, () => m(0), IN_FLIGHT],
+        [FLIGHT.ours, () => o(0), IN_FLIGHT],
+      ])),
+    );
+    gClients.push(...(await openPeers(gKeys.slice(1), (k) => gramjsClient(dc.info, k))));
+    mClients.push(...(await openPeers(mKeys.slice(1), (k) => mtcuteClient(dc.info, k))));
     oursOpen.push(await openOurs(dc, await dc.addKeys(MANY - 1)));
     ids.push(...oursOpen[1].ids);
     rows.push(
-      ...(await paired(
-        [`GramJS ${GRAMJS_MANY} clients, 1 each`, g, GRAMJS_MANY],
-        [`telegram-mt ${GRAMJS_MANY} sessions, 1 each`, o, GRAMJS_MANY],
-      )),
+      ...(await alternating([
+        [MANY_ROWS.gramjs, g, PEER_MANY],
+        [MANY_ROWS.mtcute, m, PEER_MANY],
+        [MANY_ROWS.ours, o, PEER_MANY],
+      ])),
     );
-    rows.push({ name: `telegram-mt ${MANY} sessions, 1 each`, opsPerSec: await callRate(o, ids.length) });
+    const manyName = `telegram-mt ${MANY} sessions, 1 each`;
+    rows.push({ name: manyName, opsPerSec: await callRate(o, ids.length, MS, manyName) });
   } catch (err) {
     console.log(`  failed: ${(err as Error).stack ?? err}`);
   } finally {
+    echo?.close();
     await Promise.all(gClients.map((c) => c.destroy()));
+    await Promise.all(mClients.map((c) => c.destroy()));
     for (const o of oursOpen) await o.close();
   }
 
-  const base = 'GramJS 1 client, sequential';
   report(
-    `help.getNearestDc calls/s, TestDc ${dc.where}, TCP abridged (median of ${ROUNDS} alternating rounds)`,
+    `help.getNearestDc calls/s, TestDc ${dc.where}, TCP abridged (mtcute: intermediate); ` +
+      `median and range of ${ROUNDS} alternating rounds`,
     rows,
-    base,
+    SEQ.gramjs,
   );
-  if (dc.where === 'in another process') {
+  const pick = (name: string) => rows.find((r) => r.name === name)?.opsPerSec ?? Number.NaN;
+  const x = (a: string, b: string) => (pick(a) / pick(b)).toFixed(2);
+  if (forked) {
     console.log('  client CPU per call (this process only; median of the rounds):');
     const cpu = (name: string) => median(cpuPerCall.get(name) ?? [Number.NaN]);
-    for (const [g, o] of [
-      ['GramJS 1 client, sequential', 'telegram-mt 1 session, sequential'],
-      [`GramJS 1 client, ${IN_FLIGHT} at once`, `telegram-mt 1 session, ${IN_FLIGHT} at once`],
-    ]) {
+    for (const set of [SEQ, FLIGHT, MANY_ROWS]) {
       console.log(
-        `    ${o.padEnd(36)} ${cpu(o).toFixed(1).padStart(7)} us   ${g}: ${cpu(g).toFixed(1).padStart(7)} us   ` +
-          `${(cpu(g) / cpu(o)).toFixed(1)}x less`,
+        `    ${set.ours.padEnd(36)} ${cpu(set.ours).toFixed(1).padStart(7)} us   ` +
+          `mtcute ${cpu(set.mtcute).toFixed(1).padStart(7)} us (${(cpu(set.ours) / cpu(set.mtcute)).toFixed(2)} of it)   ` +
+          `GramJS ${cpu(set.gramjs).toFixed(1).padStart(7)} us (${(cpu(set.ours) / cpu(set.gramjs)).toFixed(2)})`,
       );
     }
+    console.log(
+      `  the limit: one session's sequential calls run at ${x(SEQ.ours, SEQ.echo)} of the raw TCP echo ` +
+        `(mtcute ${x(SEQ.mtcute, SEQ.echo)}, GramJS ${x(SEQ.gramjs, SEQ.echo)}; target: 0.6); ` +
+        `client CPU per sequential call ${(cpu(SEQ.ours) / cpu(SEQ.mtcute)).toFixed(2)} of mtcute's (target: at most 0.25)`,
+    );
   }
-  const pick = (name: string) => rows.find((r) => r.name === name)?.opsPerSec ?? Number.NaN;
-  const x = (ours: string, gramjs: string) => (pick(ours) / pick(gramjs)).toFixed(1);
   console.log(
-    `  one session: ${x('telegram-mt 1 session, sequential', base)}x GramJS sequentially, ` +
-      `${x(`telegram-mt 1 session, ${IN_FLIGHT} at once`, `GramJS 1 client, ${IN_FLIGHT} at once`)}x with ${IN_FLIGHT} at once (target: 5x); ` +
-      `${GRAMJS_MANY} sessions: ${x(`telegram-mt ${GRAMJS_MANY} sessions, 1 each`, `GramJS ${GRAMJS_MANY} clients, 1 each`)}x GramJS's ${GRAMJS_MANY} clients`,
+    `  telegram-mt vs mtcute: ${x(SEQ.ours, SEQ.mtcute)}x sequentially, ${x(FLIGHT.ours, FLIGHT.mtcute)}x with ` +
+      `${IN_FLIGHT} at once (target: 3x), ${x(MANY_ROWS.ours, MANY_ROWS.mtcute)}x with ${PEER_MANY} clients; ` +
+      `vs GramJS: ${x(SEQ.ours, SEQ.gramjs)}x, ${x(FLIGHT.ours, FLIGHT.gramjs)}x, ${x(MANY_ROWS.ours, MANY_ROWS.gramjs)}x`,
   );
 }
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export async function run(): Promise<void> {
   console.log(

@@ -200,12 +200,26 @@ function onSocketClose(this: OwnedSocket): void {
 
 function ignoreError(): void {}
 
-/** Drivers with a flush due: one microtask for all of them, not one (and a closure) each. */
-let flushQueue: Driver[] = [];
+/**
+ * Drivers with a flush due, in two queues (see `scheduleFlush`): one microtask or one
+ * setImmediate for all of them, not one (and a closure) each.
+ */
+let soonQueue: Driver[] = [];
+let turnQueue: Driver[] = [];
 
-function flushAll(): void {
-  const due = flushQueue;
-  flushQueue = [];
+function flushSoon(): void {
+  const due = soonQueue;
+  soonQueue = [];
+  flushEach(due);
+}
+
+function flushTurn(): void {
+  const due = turnQueue;
+  turnQueue = [];
+  flushEach(due);
+}
+
+function flushEach(due: Driver[]): void {
   for (const d of due) {
     try {
       d.flushScheduledNow();
@@ -672,10 +686,17 @@ export class Driver implements Wakeable {
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    // One transmit per burst: what the current task and its continuations queue shares
-    // packets and containers, and goes out before the event loop turns (no idle wait).
-    flushQueue.push(this);
-    if (flushQueue.length === 1) queueMicrotask(flushAll);
+    if (this.pending.size === 0) {
+      // Nothing in flight (a call after the last one was answered): out before the event
+      // loop turns, with whatever this burst of microtasks queues (no idle wait).
+      soonQueue.push(this);
+      if (soonQueue.length === 1) queueMicrotask(flushSoon);
+    } else {
+      // Calls in flight: their answers come in several reads of this turn, and what their
+      // continuations send shares one transmit, packets and containers at the turn's end.
+      turnQueue.push(this);
+      if (turnQueue.length === 1) setImmediate(flushTurn);
+    }
   }
 
   /** Runs the flush `scheduleFlush` promised (called by `flushAll`). */
@@ -750,9 +771,11 @@ export class Driver implements Wakeable {
 
   onData(chunk: Buffer): void {
     let events: LinkEvent[];
+    let deadline: number | undefined;
     try {
       const r = this.link.receive(chunk, Date.now());
       events = r.events;
+      deadline = r.deadline ?? undefined;
     } catch (e) {
       this.badData('RECEIVE_FAILED', (e as Error).message);
       this.socket?.destroy();
@@ -768,9 +791,11 @@ export class Driver implements Wakeable {
       }
     }
     this.watchStall();
-    // Later in this turn, after the answers' continuations ran: what they send
-    // next shares the packet (and the native call) with the acks now owed.
-    this.scheduleFlush();
+    // What the link must send at once (a re-send after bad_server_salt, a state answer)
+    // goes in this burst; acks wait for their deadline (the link's ack delay) or for the
+    // next request, which carries them: no packet of its own per answer received.
+    if (deadline !== undefined && deadline <= Date.now()) this.scheduleFlush();
+    else this.arm(deadline);
   }
 
   /**

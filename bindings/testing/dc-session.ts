@@ -112,6 +112,42 @@ export function rpcErrorBody(code: number, message: string): Buffer {
   return Buffer.concat([u32(RPC_ERROR), u32(code), tlString(message)]);
 }
 
+/**
+ * The last answers sent (request id, answer id, seq_no, bytes), for rpc_drop_answer: a ring
+ * of typed arrays, cheap to write for every answer and searched only when asked.
+ */
+class AnswerRing {
+  private readonly ids = new BigUint64Array(ANSWER_RING * 2);
+  private readonly meta = new Int32Array(ANSWER_RING * 2);
+  private at = 0;
+
+  add(reqMsgId: bigint, msgId: bigint, seqNo: number, bytes: number): void {
+    const i = (this.at++ % ANSWER_RING) * 2;
+    this.ids[i] = BigInt.asUintN(64, reqMsgId);
+    this.ids[i + 1] = msgId;
+    this.meta[i] = seqNo;
+    this.meta[i + 1] = bytes;
+  }
+
+  take(reqMsgId: bigint): { msgId: bigint; seqNo: number; bytes: number } | null {
+    const want = BigInt.asUintN(64, reqMsgId);
+    for (let i = 0; i < this.ids.length; i += 2) {
+      if (this.ids[i] !== want || this.ids[i + 1] === 0n) continue;
+      const found = { msgId: this.ids[i + 1], seqNo: this.meta[i], bytes: this.meta[i + 1] };
+      this.ids[i + 1] = 0n;
+      return found;
+    }
+    return null;
+  }
+}
+
+const ANSWER_RING = 4096;
+
+/** Ended queries remembered for invokeAfterMsg. */
+const DONE_RING = 4096;
+/** Entries kept by a bookkeeping map (failed queries, unacknowledged answers). */
+const KEPT = 4096;
+
 export class DcSession {
   readonly authKeyId: bigint;
   readonly sessionId: bigint;
@@ -131,12 +167,17 @@ export class DcSession {
   readonly running = new Map<bigint, Promise<void>>();
   /** Running queries whose answer the client dropped (rpc_drop_answer). */
   readonly dropped = new Set<bigint>();
-  /** How the last queries ended (true: a result, false: an rpc_error), for invokeAfterMsg. */
-  private readonly outcomes = new Map<bigint, boolean>();
+  /**
+   * The last queries that ended, for invokeAfterMsg: a ring of their ids (cheap to write
+   * for every query; searched only when a query names one) and the failed ones.
+   */
+  private readonly done = new BigUint64Array(DONE_RING);
+  private doneAt = 0;
+  private readonly failedQueries = new Map<bigint, true>();
   /** invokeAfterMsg waiting for a query that has not arrived yet. */
   private readonly arrivals = new Map<bigint, Array<() => void>>();
   /** Answers sent and not acknowledged yet: what rpc_drop_answer can still drop. */
-  private readonly unacked = new Map<bigint, { msgId: bigint; seqNo: number; bytes: number }>();
+  private readonly answers = new AnswerRing();
   private readonly salts: SaltSchedule;
   private saltsVersion = -1;
   /** The server second syncSalts last looked at the schedule (it changes at most once a second). */
@@ -289,7 +330,7 @@ export class DcSession {
     payload.copy(body, 12);
     const msgId = this.mtp.enqueue(body, now);
     // Its seq_no: the content-related messages counted before it, times two, plus one.
-    this.remember(this.unacked, reqMsgId, { msgId, seqNo: this.mtp.seqno * 2 - 1, bytes: body.length });
+    this.answers.add(reqMsgId, msgId, this.mtp.seqno * 2 - 1, body.length);
     return payload !== result;
   }
 
@@ -303,7 +344,12 @@ export class DcSession {
 
   /** A query ended: with a result (`ok`) or an rpc_error. */
   finished(msgId: bigint, ok: boolean): void {
-    this.remember(this.outcomes, msgId, ok);
+    this.done[this.doneAt++ % DONE_RING] = msgId;
+    if (!ok) this.remember(this.failedQueries, msgId, true);
+  }
+
+  private hasEnded(msgId: bigint): boolean {
+    return this.done.includes(msgId);
   }
 
   /**
@@ -311,7 +357,7 @@ export class DcSession {
    * it did ('ok' or 'failed'), or 'timeout' when it did not arrive within `timeoutMs`.
    */
   async predecessor(msgId: bigint, timeoutMs: number): Promise<'ok' | 'failed' | 'timeout'> {
-    if (!this.running.has(msgId) && !this.outcomes.has(msgId)) {
+    if (!this.running.has(msgId) && !this.hasEnded(msgId)) {
       const came = await new Promise<boolean>((resolve) => {
         const list = this.arrivals.get(msgId) ?? [];
         const timer = setTimeout(() => resolve(false), timeoutMs);
@@ -327,7 +373,7 @@ export class DcSession {
       }
     }
     await this.running.get(msgId);
-    return this.outcomes.get(msgId) === false ? 'failed' : 'ok';
+    return this.failedQueries.has(msgId) ? 'failed' : 'ok';
   }
 
   /**
@@ -335,16 +381,19 @@ export class DcSession {
    * taken back (the client will not be sent it again); null when there is none.
    */
   dropSentAnswer(reqMsgId: bigint): { msgId: bigint; seqNo: number; bytes: number } | null {
-    const a = this.unacked.get(reqMsgId);
-    if (!a) return null;
-    this.unacked.delete(reqMsgId);
-    return this.mtp.cancel(a.msgId) ? a : null;
+    const a = this.answers.take(reqMsgId);
+    return a && this.mtp.cancel(a.msgId) ? a : null;
   }
 
-  /** Keeps the last few thousand entries of a bookkeeping map. */
+  /** Keeps the last few thousand entries of a bookkeeping map (the older half dropped at once). */
   private remember<V>(map: Map<bigint, V>, key: bigint, value: V): void {
     map.set(key, value);
-    if (map.size > 4096) map.delete(map.keys().next().value as bigint);
+    if (map.size <= 2 * KEPT) return;
+    let drop = map.size - KEPT;
+    for (const k of map.keys()) {
+      if (drop-- <= 0) break;
+      map.delete(k);
+    }
   }
 
   /** Queues a message of the server's own (an update), content-related. */

@@ -73,6 +73,41 @@ fn main() {
             });
             line(&name, size, ns);
         }
+        // The `aes`-crate form that runs where AES-NI is absent (ige.rs picks per call).
+        let blocks = data.as_chunks_mut::<16>().0;
+        let name = format!("ige encrypt {size} (portable)");
+        if want(&name) {
+            let ns = ns_per_call(budget, || {
+                key[0] = key[0].wrapping_add(1);
+                ige::portable::encrypt(black_box(&mut *blocks), black_box(&key), &iv)
+            });
+            line(&name, size, ns);
+        }
+        let name = format!("ige decrypt {size} (portable)");
+        if want(&name) {
+            let ns = ns_per_call(budget, || {
+                key[0] = key[0].wrapping_add(1);
+                ige::portable::decrypt(black_box(&mut *blocks), black_box(&key), &iv)
+            });
+            line(&name, size, ns);
+        }
+    }
+    // AES-256-CTR (obfuscated2, CDN files): the `ctr` crate runs eight blocks at a time.
+    for size in [64usize, 1024, 16384] {
+        let mut data = vec![0x5au8; size];
+        let name = format!("aes256 ctr {size}");
+        if want(&name) {
+            let ctr_iv = [9u8; 16];
+            let ns = ns_per_call(budget, || {
+                key[0] = key[0].wrapping_add(1);
+                mtcore::transport::obfuscated::aes256_ctr(
+                    black_box(&key),
+                    &ctr_iv,
+                    black_box(&mut data),
+                )
+            });
+            line(&name, size, ns);
+        }
     }
     if want("aes key schedule") {
         // aes 0.9 (what ige.rs uses) against 0.8, whose AES-NI expansion calls each
