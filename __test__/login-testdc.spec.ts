@@ -209,13 +209,16 @@ test('bot tokens; 401s of an unauthorized key', async (t) => {
   const users = await s.call('users.getUsers', {
     id: [
       { _: 'inputUserSelf' },
-      { _: 'inputUser', userId: user.id, accessHash: 0n },
+      { _: 'inputUser', userId: user.id, accessHash: user.accessHash },
+      { _: 'inputUser', userId: user.id, accessHash: user.accessHash ^ 1n },
       { _: 'inputUser', userId: 1n, accessHash: 0n },
     ],
   });
+  // A wrong access hash gets nothing, as from Telegram (issue #14).
   t.like(users, [
     { id: bot.id, self: true },
-    { _: 'user', id: user.id, self: false },
+    { _: 'user', id: user.id, accessHash: user.accessHash },
+    { _: 'userEmpty', id: user.id },
     { _: 'userEmpty', id: 1n },
   ]);
   t.like(await s.call('auth.logOut', {}), { _: 'auth.loggedOut' });

@@ -13,7 +13,9 @@ import {
   type SessionRecord,
   type SessionStorage,
   SqliteStorage,
+  type StoredPeer,
 } from '../bindings/storage';
+import { peerKey } from '../bindings/storage/peer-codec';
 import { adapters, comparable, dispose, recordFor, whereOf } from './storage-support';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -94,6 +96,98 @@ for (const a of adapters) {
       t.is(await s.load('alice'), undefined);
       t.deepEqual(await s.list(), ['alice2', 'bob']);
     }));
+
+  it(`${a.kind}: peers: stored, reloaded by id and username, per session, counted, deleted`, (t) =>
+    use(async (s) => {
+      const now = 1_700_000_000_123;
+      const peers: StoredPeer[] = [
+        {
+          kind: 'user',
+          id: 777n,
+          accessHash: -(2n ** 63n),
+          min: false,
+          username: 'alice',
+          phone: '15550001',
+          bot: false,
+          updatedAt: now,
+        },
+        {
+          kind: 'user',
+          id: 2n ** 52n - 1n,
+          accessHash: 2n ** 63n - 1n,
+          min: true,
+          seenIn: { key: peerKey('channel', 5n), msgId: 2 ** 31 - 1 },
+          updatedAt: now,
+        },
+        { kind: 'chat', id: 42n, min: false, updatedAt: now },
+        { kind: 'channel', id: 5n, accessHash: 99n, min: false, username: 'news', updatedAt: now },
+        { kind: 'user', id: 8n, accessHash: 1n, min: false, bot: true, username: 'ключ_bot', updatedAt: now },
+      ];
+      await s.savePeers('alice', peers);
+      await s.savePeers('bob', [{ ...peers[0], accessHash: 5n }]);
+      const keys = peers.map((p) => peerKey(p.kind, p.id));
+      const got = await s.loadPeers('alice', [...keys, 123456n]);
+      t.is(got.size, peers.length);
+      for (const [i, k] of keys.entries()) t.deepEqual(got.get(k), peers[i]);
+      t.is((await s.loadPeers('bob', keys)).get(777n)?.accessHash, 5n, 'peers are per session');
+      t.deepEqual(await s.peerByUsername('alice', 'news'), peers[3]);
+      t.deepEqual(await s.peerByUsername('alice', 'ключ_bot'), peers[4]);
+      t.is(await s.peerByUsername('alice', 'nobody'), undefined);
+      t.is(await s.countPeers('alice'), 5);
+      // Replaced whole: a new username; the old one finds nothing.
+      await s.savePeers('alice', [{ ...peers[0], username: 'alice2', updatedAt: now + 1 }]);
+      t.is(await s.peerByUsername('alice', 'alice'), undefined);
+      t.like(await s.peerByUsername('alice', 'alice2'), { id: 777n, updatedAt: now + 1 });
+      t.is(await s.countPeers('alice'), 5);
+      // An invalid peer: the whole batch is refused, nothing written.
+      await t.throwsAsync(
+        s.savePeers('alice', [
+          { ...peers[2], id: 43n },
+          { ...peers[2], id: -1n },
+        ]),
+        {
+          code: 'ERR_SESSION_RECORD',
+        },
+      );
+      await t.throwsAsync(s.savePeers('alice', [{ ...peers[0], accessHash: 2n ** 64n }]), {
+        code: 'ERR_SESSION_RECORD',
+      });
+      t.is((await s.loadPeers('alice', [peerKey('chat', 43n)])).size, 0);
+      // delete() leaves peers; deletePeers() takes them.
+      await s.save(recordFor('alice'));
+      await s.delete('alice');
+      t.is(await s.countPeers('alice'), 5);
+      t.is(await s.deletePeers('alice'), 5);
+      t.is(await s.countPeers('alice'), 0);
+      t.is(await s.peerByUsername('alice', 'news'), undefined);
+      t.is(await s.countPeers('bob'), 1);
+    }));
+
+  serial(`${a.kind}: 20,000 peers in batches reload intact`, (t) =>
+    use(async (s) => {
+      const all: StoredPeer[] = Array.from({ length: 20_000 }, (_, i) => {
+        const p: StoredPeer = {
+          kind: (['user', 'chat', 'channel'] as const)[i % 3],
+          id: BigInt(1_000_000 + i),
+          min: i % 7 === 0,
+          updatedAt: 1_700_000_000_000 + i,
+        };
+        if (i % 3 !== 1) p.accessHash = BigInt.asIntN(64, BigInt(i) * 0x9e3779b97f4a7c15n);
+        if (i % 5 === 0) p.username = `u${i}`;
+        return p;
+      });
+      for (let i = 0; i < all.length; i += 1000) await s.savePeers('many', all.slice(i, i + 1000));
+      t.is(await s.countPeers('many'), all.length);
+      const got = await s.loadPeers(
+        'many',
+        all.map((p) => peerKey(p.kind, p.id)),
+      );
+      let intact = 0;
+      for (const p of all) if (isDeepStrictEqual(got.get(peerKey(p.kind, p.id)), p)) intact++;
+      t.is(intact, all.length);
+      t.like(await s.peerByUsername('many', 'u19995'), { id: 1_019_995n });
+    }),
+  );
 
   it(`${a.kind}: odd names and an invalid record leave nothing behind`, (t) =>
     use(async (s) => {

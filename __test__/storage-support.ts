@@ -165,7 +165,8 @@ export async function dispose(s: SessionStorage): Promise<void> {
     };
     const c = new Client({ connectionString: PG_URL });
     await c.connect();
-    for (const t of ['', '_leases', '_schema']) await c.query(`DROP TABLE IF EXISTS "${where.table}${t}"`);
+    for (const t of ['', '_leases', '_schema', '_peers'])
+      await c.query(`DROP TABLE IF EXISTS "${where.table}${t}"`);
     await c.end();
   }
   if (where.prefix && REDIS_URL) {

@@ -148,7 +148,8 @@ test.serial(
         driver.rpcResult(params, r);
         return r;
       };
-      const toUser = { _: 'inputPeerUser' as const, userId: 5n, accessHash: 0n };
+      const friend = dc.accounts.addUser({ phone: `+1555${Date.now() % 1e7}` });
+      const toUser = { _: 'inputPeerUser' as const, userId: friend.id, accessHash: friend.accessHash };
       const sent = await call('messages.sendMessage', { peer: toUser, message: 'one', randomId: 1n });
       t.is(sent._, 'updateShortSentMessage');
       await call('messages.deleteMessages', { id: [1] });
@@ -173,7 +174,7 @@ test.serial(
           ['push', 'updateNewMessage', 'common'],
         ],
       );
-      t.like(delivered[0].update, { message: { message: 'one', peerId: { userId: 5n } } });
+      t.like(delivered[0].update, { message: { message: 'one', peerId: { userId: friend.id } } });
       t.is(driver.calls['updates.getDifference'] ?? 0, 0, 'no gap: the results carried their pts');
       t.like(driver.engine.committedState(), { pts: dc.updates.log.account(bot.id).pts });
     } finally {

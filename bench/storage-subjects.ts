@@ -51,7 +51,8 @@ export function storageSubjects(
       cleanup: async () => {
         const s = new PostgresStorage({ connectionString: pgUrl, table });
         const pool = (s as unknown as { pool: { query(q: string): Promise<unknown> } }).pool;
-        for (const t of ['', '_leases', '_schema']) await pool.query(`DROP TABLE IF EXISTS "${table}${t}"`);
+        for (const t of ['', '_leases', '_schema', '_peers'])
+          await pool.query(`DROP TABLE IF EXISTS "${table}${t}"`);
         await s.close();
       },
     });

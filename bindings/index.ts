@@ -37,6 +37,7 @@ export {
   type UserLoginOptions,
 } from './login';
 export * from './native';
+export * from './peers';
 export {
   AttemptLimiter,
   type CallOptions,

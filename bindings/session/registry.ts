@@ -4,6 +4,8 @@
 // owner of its state; the registry names them and hands calls over.
 
 import type { LoggedInUser, LoginApiOptions, UserLoginOptions } from '../login';
+import type { PeerRef } from '../peers/resolve';
+import type { SessionPeers } from '../peers/session-port';
 import type { JsonValue, UpdatesState } from '../storage/types';
 import type * as TL from '../tl';
 import { type AttemptLimiter, connectionAttempts } from './reconnect';
@@ -25,7 +27,15 @@ export class SessionRegistry {
   private readonly sessions = new Map<SessionId, OpenSession>();
   private nextId = 1;
 
-  constructor(readonly limiter: AttemptLimiter = connectionAttempts) {}
+  /**
+   * @param limiter connection attempts per address (shared by all registries by default)
+   * @param defaults open options every session of this registry starts from (e.g. `{ peers: true,
+   *   flood: true }`: peer store and flood control for all of them); `open`'s own options win.
+   */
+  constructor(
+    readonly limiter: AttemptLimiter = connectionAttempts,
+    readonly defaults: Pick<SessionOpenOptions, 'peers' | 'flood'> = {},
+  ) {}
 
   /** Ids of the open sessions. */
   list(): SessionId[] {
@@ -44,7 +54,8 @@ export class SessionRegistry {
    */
   async open(dcId: number, client?: SessionClient, options: SessionOpenOptions = {}): Promise<SessionId> {
     const id: SessionId = `s${this.nextId++}`;
-    this.sessions.set(id, await OpenSession.open(id, dcId, client, options, this.limiter));
+    const opened = { ...this.defaults, ...options };
+    this.sessions.set(id, await OpenSession.open(id, dcId, client, opened, this.limiter));
     return id;
   }
 
@@ -127,6 +138,28 @@ export class SessionRegistry {
     options: CallOptions = {},
   ): Promise<TL.Result<M>> {
     return this.get(id).call(method, params, options);
+  }
+
+  /**
+   * The InputPeer (or with `as`, the InputUser / InputChannel) of a peer named by marked id,
+   * username, Peer, User/Chat object...: from the session's peer store, else from the server
+   * (bindings/peers/README.md). Rejects with PeerError (PEER_UNKNOWN, PEER_REF_INVALID,
+   * PEER_KIND_MISMATCH); SessionError BAD_OPTIONS without `options.peers`.
+   */
+  async resolvePeer(id: SessionId, ref: PeerRef): Promise<TL.Types['InputPeer']>;
+  async resolvePeer(id: SessionId, ref: PeerRef, as: 'user'): Promise<TL.Types['InputUser']>;
+  async resolvePeer(id: SessionId, ref: PeerRef, as: 'channel'): Promise<TL.Types['InputChannel']>;
+  async resolvePeer(id: SessionId, ref: PeerRef, as?: 'user' | 'channel'): Promise<unknown> {
+    const resolver = this.peers(id)?.resolver;
+    if (!resolver) throw new SessionError('BAD_OPTIONS', `${id} was not opened with options.peers`);
+    if (as === 'user') return resolver.inputUser(ref);
+    if (as === 'channel') return resolver.inputChannel(ref);
+    return resolver.inputPeer(ref);
+  }
+
+  /** The session's peer store, resolver and flood gate (null when opened without `peers` / `flood`). */
+  peers(id: SessionId): SessionPeers | null {
+    return this.get(id).peerPort;
   }
 
   /**

@@ -20,6 +20,7 @@ import {
   type UnauthorizedReason,
   type UserLoginOptions,
 } from '../login';
+import { SessionPeers } from '../peers/session-port';
 import type { JsonValue, UpdatesState } from '../storage/types';
 import * as TL from '../tl';
 import { FloodWaitError, MigrateError } from '../tl';
@@ -141,6 +142,8 @@ export class OpenSession {
   private closed = false;
   /** Set when the stored session's lease was lost: nothing may be sent again. */
   private stopped: SessionError | null = null;
+  /** Peers and flood control (bindings/peers), when `options.peers` / `options.flood` ask for them. */
+  private peers: SessionPeers | null = null;
 
   private constructor(
     readonly id: SessionId,
@@ -175,12 +178,14 @@ export class OpenSession {
     const s = new OpenSession(id, dcId, client, options, limiter);
     if (options.name === undefined && !options.storage) {
       s.makeFeed(undefined);
+      s.peers = s.openPeers();
       s.home = await s.connectDc(s.dcId, options.import);
       s.opened();
       return s;
     }
     const store = await SessionStore.open(options, s.storeHost());
     s.store = store;
+    s.peers = s.openPeers();
     // The stored home DC (after a migration) and user win over what open was asked.
     const stored = store.stored;
     if (options.import?.userId == null && stored.userId !== undefined) s.userId = stored.userId;
@@ -290,6 +295,8 @@ export class OpenSession {
         this.feed?.connectionRestored();
         break;
       case 'update':
+        // Peers first: a client answering the update may name them (bindings/peers).
+        this.peers?.observe(event.update);
         // With the engine, the client hears updates once and in order (`delivered`), not raw.
         if (this.feed) return;
         break;
@@ -330,6 +337,25 @@ export class OpenSession {
     if (this.feed) this.feed.push(update);
     else this.queue?.push(update);
   };
+
+  /** bindings/peers' port: its storage is the session's, its calls the session's own. */
+  private openPeers(): SessionPeers | null {
+    return SessionPeers.open(this.options, {
+      storage: this.store ? { storage: this.store.storage, name: this.store.name } : undefined,
+      call: (method, params) => this.call(method as TL.MethodName, params as never),
+      errors: { timedOut: () => new SessionError('TIMEOUT', 'no answer in time'), aborted },
+      floodWaitThreshold: this.options.floodWaitThreshold,
+      onError: (e) =>
+        this.notify({
+          kind: 'storageError',
+          sessionId: this.id,
+          code: 'STORAGE_FAILED',
+          message: `peers not written: ${(e as Error).message}`,
+          attempt: 1,
+          willRetry: true,
+        }),
+    });
+  }
 
   // --- Connections ---
 
@@ -551,6 +577,19 @@ export class OpenSession {
   ): Promise<TL.Result<M>> {
     this.store?.check();
     if (this.stopped) return Promise.reject(this.stopped);
+    if (this.peers)
+      return this.peers.call(method, params as Record<string, unknown>, options, (p, o) =>
+        this.callNow(method, p as TL.Params<M>, o),
+      );
+    return this.callNow(method, params, options);
+  }
+
+  /** call() once peers are resolved and flood control let it go. */
+  private callNow<M extends TL.MethodName>(
+    method: M,
+    params: TL.Params<M>,
+    options: CallOptions,
+  ): Promise<TL.Result<M>> {
     const request = { _: method, ...params } as unknown as TL.TlObject;
     if (options.chain === undefined)
       return this.attempt(method, request, options, undefined) as Promise<TL.Result<M>>;
@@ -596,6 +635,8 @@ export class OpenSession {
           chain,
         });
         if (!internal) this.observe(method, request, result);
+        // The engine's differences carry the peers of the updates they bring (bindings/peers).
+        else this.peers?.observe(result);
         return result;
       } catch (e) {
         const lost = asUnauthorized(e);
@@ -605,7 +646,10 @@ export class OpenSession {
         }
         if (this.stopped) throw this.stopped === e ? e : withCause(this.stopped, e);
         if (attempt >= MAX_RETRIES || this.closed) throw e;
-        if (e instanceof FloodWaitError && e.seconds < (this.options.floodWaitThreshold ?? 0)) {
+        if (
+          e instanceof FloodWaitError &&
+          e.seconds < (options.floodWaitThreshold ?? this.options.floodWaitThreshold ?? 0)
+        ) {
           // A wait past the deadline cannot help: the caller hears the FLOOD_WAIT now.
           if (Date.now() + e.seconds * 1000 > deadline) throw e;
           await within(sleep(e.seconds * 1000), deadline, signal, options.timeoutMs);
@@ -635,6 +679,7 @@ export class OpenSession {
     });
     if (this.feed) this.feed.rpcResult(request, result);
     else this.store?.observeResult(method, result);
+    this.peers?.observe(result);
   }
 
   /** One message, encrypted on the home DC's main connection or plain on a connection of its own. */
@@ -892,6 +937,7 @@ export class OpenSession {
     this.plain?.close();
     this.queue?.end();
     this.feed?.close();
+    await this.peers?.close().catch(() => {});
     // A stored session: its last state written, its lease given back (rejects with STORAGE_FAILED).
     const failed = this.store
       ? await this.store.close().then(
@@ -912,6 +958,11 @@ export class OpenSession {
       );
     }
     this.others.clear();
+  }
+
+  /** bindings/peers' store, resolver and flood gate (null without `options.peers` / `options.flood`). */
+  get peerPort(): SessionPeers | null {
+    return this.peers;
   }
 
   /** The home DC's connections (diagnostics, tests). */

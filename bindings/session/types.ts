@@ -4,6 +4,7 @@ import type { RsaKeyInput } from '../auth';
 import type { KeyMaterial } from '../auth/key';
 import type { DcEnvironment } from '../dcs';
 import type { UnauthorizedReason } from '../login/unauthorized';
+import type { PeerCallOptions, SessionFloodOptions, SessionPeersOptions } from '../peers/types';
 import type { SessionStorage } from '../storage/types';
 import type * as TL from '../tl';
 import type { ProxyErrorCode, ProxyOptions, TransportKind } from '../transport';
@@ -172,6 +173,14 @@ export interface SessionOpenOptions {
   /** Where `name` lives (default: one MemoryStorage per process). */
   storage?: SessionStorage;
   persist?: SessionPersistOptions;
+  /**
+   * Keep every peer's access hash (bindings/peers): harvested from each result and update,
+   * held in an LRU, written to `storage` in batches; `call()` then takes ids and usernames
+   * for peers. `true` for the defaults.
+   */
+  peers?: boolean | SessionPeersOptions;
+  /** Client-side flood control (bindings/peers/flood): token buckets, FLOOD_WAIT memory, priorities. `true` for the Bot FAQ's limits. */
+  flood?: boolean | SessionFloodOptions;
 }
 
 export interface SessionPersistOptions {
@@ -231,7 +240,7 @@ export interface SessionPoolOptions {
 /** Which of a session's connections a call goes on. */
 export type ConnectionKind = 'main' | 'upload' | 'download';
 
-export interface CallOptions {
+export interface CallOptions extends PeerCallOptions {
   /**
    * Reject with SessionError TIMEOUT after this many ms, retries (FLOOD_WAIT, migration)
    * included. A call already sent is dropped: the server is told with rpc_drop_answer.

@@ -17,6 +17,7 @@ export { type HeldLease, type HoldOptions, holdLease, newOwnerId, renewLeases } 
 export { holdBatched, LeaseRenewer, RENEW_BATCH, type RenewerStats } from './lease-renewer';
 export { MemoryStorage, type MemoryStorageOptions } from './memory';
 export { applyPatch } from './merge';
+export { checkPeer, decodePeer, encodePeer, peerKey, unmarkPeer } from './peer-codec';
 export {
   type PgClient,
   type PgPool,
@@ -55,11 +56,13 @@ export type {
   JsonValue,
   Lease,
   LeaseClaim,
+  PeerKind,
   RenewResult,
   SaveOptions,
   SessionPatch,
   SessionRecord,
   SessionStorage,
+  StoredPeer,
   TempAuthKey,
   UpdatesState,
 } from './types';

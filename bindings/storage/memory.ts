@@ -12,6 +12,7 @@ import {
   renewResult,
 } from './lease';
 import { applyPatch } from './merge';
+import { checkPeer, decodePeer, encodePeer, peerKey } from './peer-codec';
 import { type CodecOptions, decodeRecord, encodeRecord } from './record-codec';
 import type {
   Lease,
@@ -21,13 +22,21 @@ import type {
   SessionPatch,
   SessionRecord,
   SessionStorage,
+  StoredPeer,
 } from './types';
+
+/** One session's peers: encoded by marked id (a loaded peer is a copy), and a username index. */
+interface PeerTable {
+  byKey: Map<bigint, string>;
+  byUsername: Map<string, bigint>;
+}
 
 export interface MemoryStorageOptions extends CodecOptions {}
 
 export class MemoryStorage implements SessionStorage {
   private readonly records = new Map<string, Buffer>();
   private readonly leases = new Map<string, LeaseRow>();
+  private readonly peers = new Map<string, PeerTable>();
 
   constructor(private readonly options: MemoryStorageOptions = {}) {}
 
@@ -110,6 +119,53 @@ export class MemoryStorage implements SessionStorage {
   async lease(name: string): Promise<Lease | undefined> {
     const row = this.leases.get(name);
     return row && row.expiresAt > Date.now() ? { name, ...row } : undefined;
+  }
+
+  async savePeers(name: string, peers: readonly StoredPeer[]): Promise<void> {
+    for (const p of peers) checkPeer(p);
+    let t = this.peers.get(name);
+    if (!t) {
+      t = { byKey: new Map(), byUsername: new Map() };
+      this.peers.set(name, t);
+    }
+    for (const p of peers) {
+      const key = peerKey(p.kind, p.id);
+      const old = t.byKey.get(key);
+      if (old !== undefined) {
+        const was = decodePeer(old).username;
+        if (was !== undefined && t.byUsername.get(was) === key) t.byUsername.delete(was);
+      }
+      t.byKey.set(key, encodePeer(p));
+      if (p.username !== undefined) t.byUsername.set(p.username, key);
+    }
+  }
+
+  async loadPeers(name: string, keys: readonly bigint[]): Promise<Map<bigint, StoredPeer>> {
+    const out = new Map<bigint, StoredPeer>();
+    const t = this.peers.get(name);
+    if (!t) return out;
+    for (const k of keys) {
+      const data = t.byKey.get(k);
+      if (data !== undefined) out.set(k, decodePeer(data));
+    }
+    return out;
+  }
+
+  async peerByUsername(name: string, username: string): Promise<StoredPeer | undefined> {
+    const t = this.peers.get(name);
+    const key = t?.byUsername.get(username);
+    const data = key === undefined ? undefined : t?.byKey.get(key);
+    return data === undefined ? undefined : decodePeer(data);
+  }
+
+  async countPeers(name: string): Promise<number> {
+    return this.peers.get(name)?.byKey.size ?? 0;
+  }
+
+  async deletePeers(name: string): Promise<number> {
+    const n = this.peers.get(name)?.byKey.size ?? 0;
+    this.peers.delete(name);
+    return n;
   }
 
   async close(): Promise<void> {}

@@ -11,6 +11,7 @@ import { loadDriver } from './drivers';
 import { SessionLeaseLostError, SessionLockedError } from './errors';
 import { checkClaims, checkOwner, checkTtl, notRenewed } from './lease';
 import { applyPatch } from './merge';
+import { checkPeer, peerKey } from './peer-codec';
 import { type CodecOptions, decodeRecord, encodeRecord } from './record-codec';
 import { identifier } from './sql';
 import type {
@@ -21,6 +22,7 @@ import type {
   SessionPatch,
   SessionRecord,
   SessionStorage,
+  StoredPeer,
 } from './types';
 
 /** The part of node-postgres used here (a pg.Pool fits). */
@@ -55,7 +57,7 @@ export interface PostgresStorageOptions extends CodecOptions {
 const MS = `round(extract(epoch from expires_at) * 1000)::float8`;
 
 /** Schema steps, applied in order once each under an advisory lock. */
-const MIGRATIONS: ReadonlyArray<(t: string, l: string) => string> = [
+const MIGRATIONS: ReadonlyArray<(t: string, l: string, p: string) => string> = [
   (t, l) => `
     CREATE TABLE ${t} (
       name text PRIMARY KEY,
@@ -66,7 +68,44 @@ const MIGRATIONS: ReadonlyArray<(t: string, l: string) => string> = [
       data bytea NOT NULL
     );
     CREATE TABLE ${l} (name text PRIMARY KEY, owner text NOT NULL, expires_at timestamptz NOT NULL);`,
+  // Peers (issue #14): one row per (session, marked id); usernames indexed per session.
+  (_t, _l, p) => `
+    CREATE TABLE ${p} (
+      name text NOT NULL,
+      key bigint NOT NULL,
+      kind smallint NOT NULL,
+      id bigint NOT NULL,
+      access_hash bigint,
+      min boolean NOT NULL,
+      username text,
+      phone text,
+      bot boolean,
+      seen_key bigint,
+      seen_msg integer,
+      updated_at bigint NOT NULL,
+      PRIMARY KEY (name, key)
+    );
+    CREATE INDEX ON ${p} (name, username) WHERE username IS NOT NULL;`,
 ];
+
+const KINDS = ['user', 'chat', 'channel'] as const;
+const PEER_COLS = 'kind, id, access_hash, min, username, phone, bot, seen_key, seen_msg, updated_at';
+
+function peerOfRow(r: Record<string, unknown>): StoredPeer {
+  const p: StoredPeer = {
+    kind: KINDS[Number(r.kind)],
+    id: BigInt(r.id as string),
+    min: r.min === true,
+    updatedAt: Number(r.updated_at),
+  };
+  if (r.access_hash !== null) p.accessHash = BigInt(r.access_hash as string);
+  if (r.username !== null) p.username = String(r.username);
+  if (r.phone !== null) p.phone = String(r.phone);
+  if (r.bot !== null) p.bot = r.bot === true;
+  if (r.seen_key !== null && r.seen_msg !== null)
+    p.seenIn = { key: BigInt(r.seen_key as string), msgId: Number(r.seen_msg) };
+  return p;
+}
 
 export class PostgresStorage implements SessionStorage {
   private readonly pool: PgPool;
@@ -74,6 +113,7 @@ export class PostgresStorage implements SessionStorage {
   private readonly t: string;
   private readonly l: string;
   private readonly v: string;
+  private readonly p: string;
   private readonly lockKey: string;
   private migrated: Promise<void> | undefined;
 
@@ -91,6 +131,7 @@ export class PostgresStorage implements SessionStorage {
     this.t = q(base);
     this.l = q(`${base}_leases`);
     this.v = q(`${base}_schema`);
+    this.p = q(`${base}_peers`);
     this.lockKey = `telegram-mt:${options.schema ?? ''}.${base}`;
     if (options.pool) {
       this.pool = options.pool;
@@ -120,7 +161,7 @@ export class PostgresStorage implements SessionStorage {
       const { rows } = await c.query(`SELECT version FROM ${this.v}`);
       const from = rows.length ? Number(rows[0].version) : 0;
       if (!rows.length) await c.query(`INSERT INTO ${this.v} (version) VALUES (0)`);
-      for (let i = from; i < MIGRATIONS.length; i++) await c.query(MIGRATIONS[i](this.t, this.l));
+      for (let i = from; i < MIGRATIONS.length; i++) await c.query(MIGRATIONS[i](this.t, this.l, this.p));
       if (from < MIGRATIONS.length) await c.query(`UPDATE ${this.v} SET version = $1`, [MIGRATIONS.length]);
     });
   }
@@ -312,6 +353,72 @@ export class PostgresStorage implements SessionStorage {
       [name],
     );
     return rows.length ? { name, owner: String(rows[0].owner), expiresAt: Number(rows[0].ms) } : undefined;
+  }
+
+  /** One statement per batch: the columns go as arrays through unnest. */
+  async savePeers(name: string, peers: readonly StoredPeer[]): Promise<void> {
+    for (const peer of peers) checkPeer(peer);
+    if (peers.length === 0) return;
+    // The last of two entries for one key wins (ON CONFLICT cannot touch a row twice).
+    const last = new Map<bigint, StoredPeer>();
+    for (const x of peers) last.set(peerKey(x.kind, x.id), x);
+    const rows = [...last];
+    const col = <T>(f: (x: StoredPeer) => T) => rows.map(([, x]) => f(x));
+    await this.query(
+      `INSERT INTO ${this.p} (name, key, ${PEER_COLS})
+       SELECT $1, * FROM unnest($2::bigint[], $3::smallint[], $4::bigint[], $5::bigint[], $6::boolean[],
+         $7::text[], $8::text[], $9::boolean[], $10::bigint[], $11::integer[], $12::bigint[])
+       ON CONFLICT (name, key) DO UPDATE SET kind = excluded.kind, id = excluded.id,
+         access_hash = excluded.access_hash, min = excluded.min, username = excluded.username,
+         phone = excluded.phone, bot = excluded.bot, seen_key = excluded.seen_key,
+         seen_msg = excluded.seen_msg, updated_at = excluded.updated_at`,
+      [
+        name,
+        rows.map(([k]) => k.toString()),
+        col((x) => KINDS.indexOf(x.kind)),
+        col((x) => x.id.toString()),
+        col((x) => x.accessHash?.toString() ?? null),
+        col((x) => x.min),
+        col((x) => x.username ?? null),
+        col((x) => x.phone ?? null),
+        col((x) => x.bot ?? null),
+        col((x) => x.seenIn?.key.toString() ?? null),
+        col((x) => x.seenIn?.msgId ?? null),
+        col((x) => Math.trunc(x.updatedAt)),
+      ],
+    );
+  }
+
+  async loadPeers(name: string, keys: readonly bigint[]): Promise<Map<bigint, StoredPeer>> {
+    const out = new Map<bigint, StoredPeer>();
+    if (keys.length === 0) return out;
+    const { rows } = await this.query(
+      `SELECT ${PEER_COLS} FROM ${this.p} WHERE name = $1 AND key = ANY($2::bigint[])`,
+      [name, keys.map(String)],
+    );
+    for (const r of rows) {
+      const peer = peerOfRow(r);
+      out.set(peerKey(peer.kind, peer.id), peer);
+    }
+    return out;
+  }
+
+  async peerByUsername(name: string, username: string): Promise<StoredPeer | undefined> {
+    const { rows } = await this.query(
+      `SELECT ${PEER_COLS} FROM ${this.p} WHERE name = $1 AND username = $2 LIMIT 1`,
+      [name, username],
+    );
+    return rows.length ? peerOfRow(rows[0]) : undefined;
+  }
+
+  async countPeers(name: string): Promise<number> {
+    const { rows } = await this.query(`SELECT count(*)::int AS n FROM ${this.p} WHERE name = $1`, [name]);
+    return Number(rows[0].n);
+  }
+
+  async deletePeers(name: string): Promise<number> {
+    const res = await this.query(`DELETE FROM ${this.p} WHERE name = $1`, [name]);
+    return res.rowCount ?? 0;
   }
 
   async close(): Promise<void> {

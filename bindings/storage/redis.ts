@@ -16,6 +16,7 @@ import { loadDriver } from './drivers';
 import { SessionLeaseLostError, SessionLockedError } from './errors';
 import { checkClaims, checkOwner, checkTtl } from './lease';
 import { applyPatch } from './merge';
+import { checkPeer, decodePeer, encodePeer, peerKey } from './peer-codec';
 import { type CodecOptions, decodeRecord, encodeRecord } from './record-codec';
 import type {
   Lease,
@@ -25,6 +26,7 @@ import type {
   SessionPatch,
   SessionRecord,
   SessionStorage,
+  StoredPeer,
 } from './types';
 
 /** The part of ioredis used here (an ioredis `Redis` instance fits). */
@@ -34,6 +36,11 @@ export interface RedisClient {
   getBuffer(key: string): Promise<Buffer | null>;
   mgetBuffer(...keys: string[]): Promise<Array<Buffer | null>>;
   zrangebylex(key: string, min: string | Buffer, max: string | Buffer): Promise<string[]>;
+  hset(key: string, ...fieldsAndValues: string[]): Promise<number>;
+  hget(key: string, field: string): Promise<string | null>;
+  hmget(key: string, ...fields: string[]): Promise<Array<string | null>>;
+  hlen(key: string): Promise<number>;
+  del(...keys: string[]): Promise<number>;
   quit(): Promise<unknown>;
 }
 
@@ -42,7 +49,10 @@ export interface RedisStorageOptions extends CodecOptions {
   url?: string;
   /** An existing ioredis client; it stays open on close(). */
   client?: RedisClient;
-  /** Key prefix (default 'tmt:'): keys are <prefix>s:<name>, <prefix>l:<name>, <prefix>names. */
+  /**
+   * Key prefix (default 'tmt:'): keys are <prefix>s:<name>, <prefix>l:<name>, <prefix>names, and
+   * for peers the hashes <prefix>p:<name> (marked id -> peer) and <prefix>u:<name> (username -> id).
+   */
   prefix?: string;
 }
 
@@ -283,6 +293,71 @@ export class RedisStorage implements SessionStorage {
   async lease(name: string): Promise<Lease | undefined> {
     const reply = await this.cmd.tmtLease(this.lk(name));
     return reply.length ? { name, owner: String(reply[0]), expiresAt: Number(reply[1]) } : undefined;
+  }
+
+  private peerHash(name: string): string {
+    return `${this.prefix}p:${name}`;
+  }
+
+  private usernameHash(name: string): string {
+    return `${this.prefix}u:${name}`;
+  }
+
+  /**
+   * HSET in chunks of 1,000 peers, sent together (ioredis pipelines them). A username
+   * index entry is never removed: a lookup checks the peer still has that username.
+   */
+  async savePeers(name: string, peers: readonly StoredPeer[]): Promise<void> {
+    for (const peer of peers) checkPeer(peer);
+    const writes: Array<Promise<unknown>> = [];
+    for (let i = 0; i < peers.length; i += 1000) {
+      const fields: string[] = [];
+      const names: string[] = [];
+      for (const x of peers.slice(i, i + 1000)) {
+        const key = peerKey(x.kind, x.id).toString();
+        fields.push(key, encodePeer(x));
+        if (x.username !== undefined) names.push(x.username, key);
+      }
+      writes.push(this.client.hset(this.peerHash(name), ...fields));
+      if (names.length) writes.push(this.client.hset(this.usernameHash(name), ...names));
+    }
+    await Promise.all(writes);
+  }
+
+  async loadPeers(name: string, keys: readonly bigint[]): Promise<Map<bigint, StoredPeer>> {
+    const out = new Map<bigint, StoredPeer>();
+    const reads: Array<Promise<void>> = [];
+    // Chunks of 1,000 fields, sent together (pipelined).
+    for (let i = 0; i < keys.length; i += 1000) {
+      const chunk = keys.slice(i, i + 1000);
+      reads.push(
+        this.client.hmget(this.peerHash(name), ...chunk.map(String)).then((values) =>
+          values.forEach((v, j) => {
+            if (v !== null) out.set(chunk[j], decodePeer(v));
+          }),
+        ),
+      );
+    }
+    await Promise.all(reads);
+    return out;
+  }
+
+  async peerByUsername(name: string, username: string): Promise<StoredPeer | undefined> {
+    const key = await this.client.hget(this.usernameHash(name), username);
+    if (key === null) return undefined;
+    const v = await this.client.hget(this.peerHash(name), key);
+    const peer = v === null ? undefined : decodePeer(v);
+    return peer?.username === username ? peer : undefined;
+  }
+
+  async countPeers(name: string): Promise<number> {
+    return this.client.hlen(this.peerHash(name));
+  }
+
+  async deletePeers(name: string): Promise<number> {
+    const n = await this.client.hlen(this.peerHash(name));
+    await this.client.del(this.peerHash(name), this.usernameHash(name));
+    return n;
   }
 
   async close(): Promise<void> {

@@ -22,6 +22,7 @@ import {
   notRenewed,
 } from './lease';
 import { applyPatch } from './merge';
+import { checkPeer, peerKey } from './peer-codec';
 import { type CodecOptions, decodeRecord, encodeRecord } from './record-codec';
 import { identifier } from './sql';
 import type {
@@ -32,6 +33,7 @@ import type {
   SessionPatch,
   SessionRecord,
   SessionStorage,
+  StoredPeer,
 } from './types';
 
 /** The part of better-sqlite3's API used here. */
@@ -39,6 +41,8 @@ export interface SqliteStatement {
   run(...params: unknown[]): { changes: number };
   get(...params: unknown[]): unknown;
   all(...params: unknown[]): unknown[];
+  /** 64-bit integers read as BigInt (better-sqlite3's `safeIntegers`). */
+  safeIntegers(on?: boolean): SqliteStatement;
 }
 export interface SqliteDatabase {
   prepare(sql: string): SqliteStatement;
@@ -146,7 +150,7 @@ function connect(options: SqliteStorageOptions): Connection {
 }
 
 /** Schema steps, applied in order once each; the version lives in <table>_schema. */
-const MIGRATIONS: ReadonlyArray<(t: string, l: string) => string> = [
+const MIGRATIONS: ReadonlyArray<(t: string, l: string, p: string) => string> = [
   (t, l) => `
     CREATE TABLE ${t} (
       name TEXT PRIMARY KEY,
@@ -157,7 +161,55 @@ const MIGRATIONS: ReadonlyArray<(t: string, l: string) => string> = [
       data BLOB NOT NULL
     );
     CREATE TABLE ${l} (name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at INTEGER NOT NULL);`,
+  // Peers (issue #14): one row per (session, marked id); usernames indexed per session.
+  (_t, _l, p) => `
+    CREATE TABLE ${p} (
+      name TEXT NOT NULL,
+      key INTEGER NOT NULL,
+      kind INTEGER NOT NULL,
+      id INTEGER NOT NULL,
+      access_hash INTEGER,
+      min INTEGER NOT NULL,
+      username TEXT,
+      phone TEXT,
+      bot INTEGER,
+      seen_key INTEGER,
+      seen_msg INTEGER,
+      updated_at INTEGER NOT NULL,
+      PRIMARY KEY (name, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX ${p.slice(0, -1)}_username" ON ${p} (name, username) WHERE username IS NOT NULL;`,
 ];
+
+const KINDS = ['user', 'chat', 'channel'] as const;
+
+interface PeerRow {
+  kind: bigint;
+  id: bigint;
+  access_hash: bigint | null;
+  min: bigint;
+  username: string | null;
+  phone: string | null;
+  bot: bigint | null;
+  seen_key: bigint | null;
+  seen_msg: bigint | null;
+  updated_at: bigint;
+}
+
+function peerOfRow(r: PeerRow): StoredPeer {
+  const p: StoredPeer = {
+    kind: KINDS[Number(r.kind)],
+    id: r.id,
+    min: r.min === 1n,
+    updatedAt: Number(r.updated_at),
+  };
+  if (r.access_hash !== null) p.accessHash = r.access_hash;
+  if (r.username !== null) p.username = r.username;
+  if (r.phone !== null) p.phone = r.phone;
+  if (r.bot !== null) p.bot = r.bot === 1n;
+  if (r.seen_key !== null && r.seen_msg !== null) p.seenIn = { key: r.seen_key, msgId: Number(r.seen_msg) };
+  return p;
+}
 
 interface Row {
   name: string;
@@ -167,10 +219,22 @@ interface Row {
 export class SqliteStorage implements SessionStorage {
   private readonly conn: Connection;
   private readonly s: Record<
-    'load' | 'upsert' | 'del' | 'list' | 'leaseGet' | 'leaseSet' | 'leaseDel' | 'leaseRenewMany',
+    | 'load'
+    | 'upsert'
+    | 'del'
+    | 'list'
+    | 'leaseGet'
+    | 'leaseSet'
+    | 'leaseDel'
+    | 'leaseRenewMany'
+    | 'peerUpsert'
+    | 'peerByUsername'
+    | 'peerCount'
+    | 'peerDelete',
     SqliteStatement
   >;
   private readonly many: (names: readonly string[]) => Row[];
+  private readonly peersOf: (name: string, keys: readonly bigint[]) => PeerRow[];
   private closed = false;
 
   constructor(private readonly options: SqliteStorageOptions) {
@@ -180,15 +244,17 @@ export class SqliteStorage implements SessionStorage {
     const t = identifier(base);
     const l = identifier(`${base}_leases`);
     const v = identifier(`${base}_schema`);
+    const p = identifier(`${base}_peers`);
     try {
       db.transaction(() => {
         db.exec(`CREATE TABLE IF NOT EXISTS ${v} (version INTEGER NOT NULL)`);
         const row = db.prepare(`SELECT version FROM ${v}`).get() as { version: number } | undefined;
         if (!row) db.prepare(`INSERT INTO ${v} (version) VALUES (0)`).run();
         const from = row?.version ?? 0;
-        for (let i = from; i < MIGRATIONS.length; i++) db.exec(MIGRATIONS[i](t, l));
+        for (let i = from; i < MIGRATIONS.length; i++) db.exec(MIGRATIONS[i](t, l, p));
         if (from < MIGRATIONS.length) db.prepare(`UPDATE ${v} SET version = ?`).run(MIGRATIONS.length);
       }).immediate();
+      const peerCols = 'kind, id, access_hash, min, username, phone, bot, seen_key, seen_msg, updated_at';
       this.s = {
         load: db.prepare(`SELECT name, data FROM ${t} WHERE name = ?`),
         upsert: db.prepare(
@@ -212,7 +278,23 @@ export class SqliteStorage implements SessionStorage {
            WHERE ${l}.name = c.n AND ${l}.owner = c.o
            RETURNING name, owner`,
         ),
+        peerUpsert: db.prepare(
+          `INSERT OR REPLACE INTO ${p} (name, key, ${peerCols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        ),
+        peerByUsername: db
+          .prepare(`SELECT ${peerCols} FROM ${p} WHERE name = ? AND username = ? LIMIT 1`)
+          .safeIntegers(true),
+        peerCount: db.prepare(`SELECT count(*) AS n FROM ${p} WHERE name = ?`),
+        peerDelete: db.prepare(`DELETE FROM ${p} WHERE name = ?`),
       };
+      // Keys as one JSON array of decimal strings (64-bit values do not fit JSON numbers).
+      const peerMany = db
+        .prepare(
+          `SELECT ${peerCols} FROM ${p} WHERE name = ? AND key IN (SELECT CAST(value AS INTEGER) FROM json_each(?))`,
+        )
+        .safeIntegers(true);
+      this.peersOf = (name, keys) =>
+        peerMany.all(name, JSON.stringify(keys.map((k) => k.toString()))) as PeerRow[];
       // json_each binds the whole name list as one parameter: one statement for any count.
       const manyStmt = db.prepare(
         `SELECT name, data FROM ${t} WHERE name IN (SELECT value FROM json_each(?))`,
@@ -361,6 +443,58 @@ export class SqliteStorage implements SessionStorage {
     this.ready();
     const row = this.leaseRow(name);
     return row && row.expiresAt > Date.now() ? { name, ...row } : undefined;
+  }
+
+  async savePeers(name: string, peers: readonly StoredPeer[]): Promise<void> {
+    for (const peer of peers) checkPeer(peer);
+    this.assertOpen();
+    if (peers.length === 0) return;
+    await this.conn.write(() => {
+      for (const x of peers) {
+        this.s.peerUpsert.run(
+          name,
+          peerKey(x.kind, x.id),
+          KINDS.indexOf(x.kind),
+          x.id,
+          x.accessHash ?? null,
+          x.min ? 1 : 0,
+          x.username ?? null,
+          x.phone ?? null,
+          x.bot === undefined ? null : Number(x.bot),
+          x.seenIn?.key ?? null,
+          x.seenIn?.msgId ?? null,
+          Math.trunc(x.updatedAt),
+        );
+      }
+    });
+  }
+
+  async loadPeers(name: string, keys: readonly bigint[]): Promise<Map<bigint, StoredPeer>> {
+    this.ready();
+    const out = new Map<bigint, StoredPeer>();
+    for (let i = 0; i < keys.length; i += 10_000) {
+      for (const r of this.peersOf(name, keys.slice(i, i + 10_000))) {
+        const peer = peerOfRow(r);
+        out.set(peerKey(peer.kind, peer.id), peer);
+      }
+    }
+    return out;
+  }
+
+  async peerByUsername(name: string, username: string): Promise<StoredPeer | undefined> {
+    this.ready();
+    const r = this.s.peerByUsername.get(name, username) as PeerRow | undefined;
+    return r && peerOfRow(r);
+  }
+
+  async countPeers(name: string): Promise<number> {
+    this.ready();
+    return Number((this.s.peerCount.get(name) as { n: number }).n);
+  }
+
+  async deletePeers(name: string): Promise<number> {
+    this.assertOpen();
+    return this.conn.write(() => this.s.peerDelete.run(name).changes);
   }
 
   async close(): Promise<void> {

@@ -55,6 +55,34 @@ export interface SessionRecord {
   updatedAt: number;
 }
 
+/** Users, basic groups and channels (api/peers). */
+export type PeerKind = 'user' | 'chat' | 'channel';
+
+/**
+ * What a session knows of one peer (issue #14). Keyed by its marked id (`peerKey`: users
+ * by id, basic groups by -id, channels by -(10^12 + id), core.telegram.org/api/bots/ids).
+ * Access hashes are per account: a session's peers are its own.
+ */
+export interface StoredPeer {
+  kind: PeerKind;
+  id: bigint;
+  /** Absent for basic groups, and when none was seen. */
+  accessHash?: bigint;
+  /**
+   * The hash came from a min constructor (api/min): it cannot address the peer; `seenIn`
+   * can. A full hash is never replaced by a min one (bindings/peers/merge.ts).
+   */
+  min: boolean;
+  /** Lower case, without '@'. */
+  username?: string;
+  phone?: string;
+  bot?: boolean;
+  /** Where a min peer was seen: the chat's marked id and a message id there (inputPeer*FromMessage). */
+  seenIn?: { key: bigint; msgId: number };
+  /** ms since the epoch of the last change. */
+  updatedAt: number;
+}
+
 /** The fields update() may change. */
 export type SessionPatch = Partial<Omit<SessionRecord, 'name'>>;
 
@@ -138,6 +166,22 @@ export interface SessionStorage {
   release(name: string, owner: string): Promise<boolean>;
   /** The current lease, if any and unexpired. */
   lease(name: string): Promise<Lease | undefined>;
+
+  /**
+   * Peers of session `name` (issue #14): inserted or replaced whole, by marked id, in one
+   * round trip. The caller merged them already (bindings/peers/merge.ts): the adapter
+   * keeps what it is given. Not fenced by the lease (peers are a cache of what the server
+   * said; a late writer only writes what was true).
+   */
+  savePeers(name: string, peers: readonly StoredPeer[]): Promise<void>;
+  /** The stored peers of `name` among these marked ids (missing ones are absent), one round trip. */
+  loadPeers(name: string, keys: readonly bigint[]): Promise<Map<bigint, StoredPeer>>;
+  /** The peer of `name` with this username (lower case, no '@'), if stored. */
+  peerByUsername(name: string, username: string): Promise<StoredPeer | undefined>;
+  /** How many peers `name` has stored. */
+  countPeers(name: string): Promise<number>;
+  /** Removes every peer of `name`; how many there were. delete() leaves peers alone. */
+  deletePeers(name: string): Promise<number>;
 
   /** Frees connections (a driver instance passed in by the caller is left open). */
   close(): Promise<void>;

@@ -80,6 +80,7 @@ export class AccountDirectory {
   readonly srp: SrpServer;
   private readonly users = new Map<bigint, TestAccount>();
   private readonly byPhone = new Map<string, TestAccount>();
+  private readonly byUsername = new Map<string, TestAccount>();
   private readonly codesByHash = new Map<string, SentCode>();
   /** The last code sent to each phone. */
   private readonly codesByPhone = new Map<string, SentCode>();
@@ -148,6 +149,9 @@ export class AccountDirectory {
   ): TestAccount {
     const userId = id === undefined ? this.nextId++ : BigInt(id);
     if (this.users.has(userId)) throw new RangeError(`user ${userId} exists`);
+    const username = fields.username?.toLowerCase();
+    if (username !== undefined && this.byUsername.has(username))
+      throw new RangeError(`username ${username} is taken`);
     const a: TestAccount = {
       ...fields,
       id: userId,
@@ -156,11 +160,17 @@ export class AccountDirectory {
       password: undefined,
     };
     this.users.set(userId, a);
+    if (username !== undefined) this.byUsername.set(username, a);
     return a;
   }
 
   user(id: bigint | number): TestAccount | undefined {
     return this.users.get(BigInt(id));
+  }
+
+  /** The account with this username (any case, no '@'). */
+  byUsernameOf(username: string): TestAccount | undefined {
+    return this.byUsername.get(username.toLowerCase());
   }
 
   byPhoneNumber(phone: string): TestAccount | undefined {
@@ -191,8 +201,22 @@ export class AccountDirectory {
     return a;
   }
 
-  /** The user object as `viewer` sees it (self when it is the viewer). */
-  userObject(a: TestAccount, viewer: bigint | undefined): TL.Objects['user'] {
+  /**
+   * The user object as `viewer` sees it (self when it is the viewer). `min`: as a member of
+   * a group sees a sender it may not address (api/min): no phone, and a hash that is not
+   * the real one (PEER_ID_INVALID if used).
+   */
+  userObject(a: TestAccount, viewer: bigint | undefined, min = false): TL.Objects['user'] {
+    if (min)
+      return {
+        _: 'user',
+        min: true,
+        bot: a.bot ? true : undefined,
+        id: a.id,
+        accessHash: ~a.accessHash,
+        firstName: a.firstName,
+        username: a.username,
+      };
     return {
       _: 'user',
       self: viewer === a.id ? true : undefined,

@@ -8,6 +8,7 @@ import { MtpLink } from '../native';
 import * as TL from '../tl';
 import { DcSession, isRpcError, rpcErrorBody } from './dc-session';
 import { DcFaults } from './faults';
+import { FloodLimiter } from './flood-limits';
 import { AuthKeyRecord } from './keys';
 import { updatesForLayer } from './legacy-updates';
 import { type BuiltinHost, builtinHandlers, type DispatchHost, runQuery, type TestDcOption } from './methods';
@@ -82,8 +83,11 @@ export class DcCore {
     refusedConnections: 0,
     injectedErrors: 0,
     gzipped: 0,
+    floodWaits: 0,
   };
   readonly faults = new DcFaults();
+  /** Flood limits per method, account and peer (flood-limits.ts). */
+  readonly flood = new FloodLimiter();
   readonly keys = new Map<bigint, AuthKeyRecord>();
   readonly handlers = new Map<string, Handler>();
   readonly executionLog: Execution[] = [];
@@ -139,6 +143,7 @@ export class DcCore {
       log: (m) => this.log(m),
       accounts: o.world.accounts,
       afterMsgTimeoutMs: o.afterMsgTimeoutMs ?? 10_000,
+      flood: this.flood,
     };
   }
 

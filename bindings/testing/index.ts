@@ -14,6 +14,7 @@ export {
 export { AuthorizationRegistry } from './authorizations';
 export { TELEGRAM_DH_G, TELEGRAM_DH_PRIME } from './dh';
 export type { InjectedRpcError, MigrateKind } from './faults';
+export { FloodLimiter, type FloodRule, type FloodScope, telegramBotLimits } from './flood-limits';
 export {
   type HostileQuery,
   type HostileSendOptions,
@@ -22,6 +23,7 @@ export {
   hostileBodies,
   type TlObjectLike,
 } from './hostile-server';
+export { type CheckedPeer, checkInputPeer } from './peer-rules';
 export {
   HttpConnectProxyServer,
   type ProxyServerOptions,

@@ -9,13 +9,14 @@ import { timingSafeEqual } from 'node:crypto';
 import type * as TL from '../tl';
 import { type AccountDirectory, MAX_CODE_ATTEMPTS, normalizePhone, type TestAccount } from './accounts';
 import { authorizationFor, usersFor } from './legacy-layer';
+import { checkInputPeer } from './peer-rules';
 import type { Handler, HandlerContext } from './types';
 import type { UpdateLog } from './update-log';
 
 export interface LoginHost {
   readonly dcId: number;
-  /** updates.getState reads the account's state from it. */
-  readonly updateLog?: UpdateLog;
+  /** updates.getState reads the account's state from it; users.getUsers its channels' messages (min users). */
+  readonly updateLog: UpdateLog;
   readonly accounts: AccountDirectory;
   serverNow(): number;
   dcOptions(): Array<{ dcId: number }>;
@@ -150,13 +151,15 @@ export function loginHandlers(host: LoginHost): Map<string, Handler> {
 
   add('users.getUsers', (req, ctx) => {
     const self = requireUser(ctx);
+    // As Telegram: a user by id and access hash (or through a message, for a min user);
+    // an id the server cannot give this caller is userEmpty.
     const users = req.id.map((u): TL.Types['User'] => {
-      const id = u._ === 'inputUserSelf' ? self : u._ === 'inputUser' ? u.userId : undefined;
-      const a = id === undefined ? undefined : accounts.user(id);
-      if (a) return accounts.userObject(a, self);
+      const r = checkInputPeer(host, u, self);
+      if (r.kind === 'user' && r.account) return accounts.userObject(r.account, self);
       // A key logged in by dc.setUserId for a user the directory does not know.
-      if (id === self) return { _: 'user', self: true, id: self, firstName: 'Test' };
-      return { _: 'userEmpty', id: id ?? 0n };
+      if (r.kind === 'user' && r.id === self) return { _: 'user', self: true, id: self, firstName: 'Test' };
+      const id = 'userId' in u ? u.userId : 0n;
+      return { _: 'userEmpty', id };
     });
     return usersFor(users, ctx.layer) as TL.Types['User'][];
   });

@@ -9,8 +9,10 @@ import type { AuthorizationRegistry } from './authorizations';
 import { bind, checkBinding, unboundRefusal } from './bind-rules';
 import { type DcSession, type InitConnectionInfo, rpcErrorBody } from './dc-session';
 import type { DcFaults } from './faults';
+import type { FloodLimiter } from './flood-limits';
 import type { AuthKeyRecord } from './keys';
 import { loginHandlers } from './login-methods';
+import { peerHandlers } from './peer-methods';
 import { TestRpcError } from './rpc';
 import type { Execution, Handler, HandlerContext, TestDcStats } from './types';
 import type { UpdateLog } from './update-log';
@@ -30,6 +32,27 @@ export interface DispatchHost {
   readonly accounts: AccountDirectory;
   /** How long invokeAfterMsg waits for a query that has not arrived (then MSG_WAIT_TIMEOUT). */
   readonly afterMsgTimeoutMs: number;
+  /** Flood limits per method, account and peer (flood-limits.ts). */
+  readonly flood: FloodLimiter;
+}
+
+/** The chat a query's `peer` names, as the flood limits key it. */
+function floodPeer(query: AnyRequest, self: bigint | undefined): { key: string; group: boolean } | undefined {
+  const p = query.peer as { _?: string; userId?: bigint; chatId?: bigint; channelId?: bigint } | undefined;
+  switch (p?._) {
+    case 'inputPeerSelf':
+      return { key: `u${self}`, group: false };
+    case 'inputPeerUser':
+    case 'inputPeerUserFromMessage':
+      return { key: `u${p.userId}`, group: false };
+    case 'inputPeerChat':
+      return { key: `g${p.chatId}`, group: true };
+    case 'inputPeerChannel':
+    case 'inputPeerChannelFromMessage':
+      return { key: `c${p.channelId}`, group: true };
+    default:
+      return undefined;
+  }
 }
 
 type AnyRequest = { _: string; query?: unknown } & Record<string, unknown>;
@@ -124,6 +147,14 @@ export async function runQuery(
   }
   const lost = lostAuthorization(host, key, method);
   if (lost) return rpcErrorBody(401, lost);
+  if (host.flood.active) {
+    const account = String(key.userId ?? `k${key.authKeyId}`);
+    const wait = host.flood.check(method, account, floodPeer(query, key.userId), host.serverNow());
+    if (wait > 0) {
+      host.stats.floodWaits++;
+      return rpcErrorBody(420, `FLOOD_WAIT_${wait}`);
+    }
+  }
   const handler = host.handlerFor(method);
   if (!handler) {
     host.log(`query ${msgId}: no handler for ${method}`);
@@ -319,5 +350,7 @@ export function builtinHandlers(host: BuiltinHost): Map<string, Handler> {
   for (const [name, h] of loginHandlers(host)) m.set(name, h);
   // Differences over the update log, and the RPCs whose results move pts.
   for (const [name, h] of updateHandlers(host)) m.set(name, h);
+  // Peers by username and channels by id (access hashes checked as Telegram does).
+  for (const [name, h] of peerHandlers(host)) m.set(name, h);
   return m;
 }

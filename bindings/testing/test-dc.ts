@@ -13,6 +13,7 @@ import { AuthorizationRegistry } from './authorizations';
 import { DcConnection } from './connection';
 import { DcCore } from './dc-core';
 import type { MigrateKind } from './faults';
+import type { FloodRule } from './flood-limits';
 import { AuthKeyRecord } from './keys';
 import { ConnectionLimits, headerNamesDc } from './limits';
 import { generateTestRsaKey, type RsaPublicKeyInfo, sharedTestRsaKey, type TestRsaKey } from './rsa-key';
@@ -66,7 +67,11 @@ export class TestDc {
       accounts: new AccountDirectory(() => this.dcId),
     };
     this.accounts = link.accounts;
-    const updateLog = new UpdateLog({ now: () => this.core.now(), ...options.updateLog });
+    const userObject = (userId: bigint, min: boolean) => {
+      const a = this.accounts.user(userId);
+      return a && this.accounts.userObject(a, undefined, min);
+    };
+    const updateLog = new UpdateLog({ now: () => this.core.now(), userObject, ...options.updateLog });
     this.core = new DcCore(
       {
         dcId: this.dcId,
@@ -91,6 +96,7 @@ export class TestDc {
       push: (userId, updates) => this.core.pushToUser(userId, updates),
       dropConnections: () => this.dropConnections(),
       forgetSessions: (userId) => this.forgetSessions({ userId }),
+      userObject,
     });
     this.accounts.attachDc(this.dcId, this.core.keys);
     this.limits = new ConnectionLimits(options.maxConnections);
@@ -217,6 +223,15 @@ export class TestDc {
   /** FLOOD_WAIT_<seconds> (420) for the next `times` calls of `method`. */
   floodWait(method: string, seconds: number, times = 1): void {
     this.failNext(method, 420, `FLOOD_WAIT_${seconds}`, times);
+  }
+
+  /**
+   * Flood limits from now on (none: off): token buckets per method and per account, per
+   * peer or per DC; a call over one is refused unrun with 420 FLOOD_WAIT_X, X the whole
+   * seconds until it would pass (`telegramBotLimits(speed)` gives the Bot FAQ's limits).
+   */
+  setFloodLimits(rules: readonly FloodRule[] | null): void {
+    this.core.flood.set(rules ?? []);
   }
 
   /**

@@ -30,6 +30,8 @@ export interface UpdatePushHost {
   push(userId: bigint, updates: TL.Types['Updates']): number;
   dropConnections(): void;
   forgetSessions(userId: bigint): number;
+  /** A directory user as a push carries it (full, or `min` as group members see a sender: api/min). */
+  userObject?(userId: bigint, min: boolean): TL.Types['User'] | undefined;
 }
 
 /** One generated event: where it sits, for tests that check delivery. */
@@ -90,8 +92,21 @@ export class TestUpdates {
     this.pusher.flush();
   }
 
-  addChannel(o: { members?: Iterable<bigint | number>; title?: string } = {}): TestChannel {
-    return this.log.addChannel({ title: o.title, members: [...(o.members ?? [])].map((m) => BigInt(m)) });
+  addChannel(
+    o: { members?: Iterable<bigint | number>; title?: string; username?: string; broadcast?: boolean } = {},
+  ): TestChannel {
+    return this.log.addChannel({
+      title: o.title,
+      username: o.username,
+      broadcast: o.broadcast,
+      members: [...(o.members ?? [])].map((m) => BigInt(m)),
+    });
+  }
+
+  /** The users a push names, as its receiver sees them (none for users outside the directory). */
+  private usersOf(id: bigint | undefined, min: boolean): TL.Types['User'][] {
+    const u = id === undefined ? undefined : this.host.userObject?.(id, min);
+    return u ? [u] : [];
   }
 
   /** A message to `userId` (from `peer`, or in basic group `chatId`), pushed in `shape` (default 'updates'). */
@@ -101,10 +116,14 @@ export class TestUpdates {
   ): LoggedEvent {
     const id = BigInt(userId);
     const { event } = this.log.newMessage(id, { text: o.text ?? 'hello', peer: o.peer, chatId: o.chatId });
-    this.pusher.offer(
-      id,
-      commonPush(this.log.account(id), event, o.shape === 'combined' ? 'updates' : (o.shape ?? 'updates')),
+    const push = commonPush(
+      this.log.account(id),
+      event,
+      o.shape === 'combined' ? 'updates' : (o.shape ?? 'updates'),
     );
+    // As Telegram: an `updates` container carries the sender it names (the short forms do not).
+    if (push._ === 'updates') push.users = this.usersOf(o.peer, false);
+    this.pusher.offer(id, push);
     return event;
   }
 
@@ -120,6 +139,8 @@ export class TestUpdates {
   newChannelMessage(channel: TestChannel, o: { text?: string; from?: bigint } = {}): LoggedEvent {
     const { event } = this.log.newChannelMessage(channel, { text: o.text ?? 'hello', from: o.from });
     const push = channelPush(channel, event);
+    // The members see the sender as a min user (api/min): addressable only through this message.
+    push.users = this.usersOf(o.from, true);
     for (const m of channel.members) this.pusher.offer(m, push);
     return event;
   }

@@ -131,6 +131,8 @@ export interface TestDcStats {
   injectedErrors: number;
   /** Answers sent gzip_packed. */
   gzipped: number;
+  /** Calls refused with FLOOD_WAIT_X by the flood limits (`setFloodLimits`). */
+  floodWaits: number;
 }
 
 /** One query a handler ran. */

@@ -40,6 +40,12 @@ export class TestChannel {
   readonly events: LoggedEvent[] = [];
   firstPts = 1;
   readonly members = new Set<bigint>();
+  /** Its messages by id (inputPeer*FromMessage names one; bounded like `events`). */
+  readonly messages = new Map<number, TL.Objects['message']>();
+  /** A public channel's username (contacts.resolveUsername finds it). */
+  username: string | undefined;
+  /** A broadcast channel (else a supergroup). */
+  broadcast = false;
   constructor(
     readonly id: bigint,
     readonly accessHash: bigint,
@@ -47,16 +53,20 @@ export class TestChannel {
     readonly createdAt: number,
   ) {}
 
-  /** The channel object its members see. */
-  chat(): TL.Objects['channel'] {
+  /** The channel object its members see (`min`: as seen by someone who may not address it: api/min). */
+  chat(min = false): TL.Objects['channel'] {
     return {
       _: 'channel',
       id: this.id,
-      accessHash: this.accessHash,
+      // A min constructor's hash cannot address the channel (api/min): not the real one.
+      accessHash: min ? ~this.accessHash : this.accessHash,
+      min: min || undefined,
       title: this.title,
+      username: this.username,
       photo: { _: 'chatPhotoEmpty' },
       date: this.createdAt,
-      megagroup: true,
+      megagroup: this.broadcast ? undefined : true,
+      broadcast: this.broadcast || undefined,
     };
   }
 }
@@ -70,6 +80,11 @@ export interface UpdateLogOptions {
   tooLongAfter?: number;
   /** Events kept per sequence; older ones are forgotten (default 1 000 000). */
   keep?: number;
+  /**
+   * A directory user as a difference carries it (full, or `min` as channel members see a
+   * sender: api/min); differences then name the users of their messages, as Telegram's do.
+   */
+  userObject?: (userId: bigint, min: boolean) => TL.Types['User'] | undefined;
 }
 
 const FIRST_CHANNEL_ID = 2_000_000_000_000n;
@@ -77,6 +92,7 @@ const FIRST_CHANNEL_ID = 2_000_000_000_000n;
 export class UpdateLog {
   private readonly accounts = new Map<bigint, AccountUpdates>();
   private readonly channels = new Map<bigint, TestChannel>();
+  private readonly channelsByUsername = new Map<string, TestChannel>();
   private nextChannelId = FIRST_CHANNEL_ID;
   readonly sliceSize: number;
   readonly tooLongAfter: number;
@@ -103,12 +119,26 @@ export class UpdateLog {
   }
 
   addChannel(
-    o: { members?: Iterable<bigint>; title?: string; id?: bigint; accessHash?: bigint } = {},
+    o: {
+      members?: Iterable<bigint>;
+      title?: string;
+      id?: bigint;
+      accessHash?: bigint;
+      username?: string;
+      broadcast?: boolean;
+    } = {},
   ): TestChannel {
     const id = o.id ?? this.nextChannelId++;
     if (this.channels.has(id)) throw new RangeError(`channel ${id} exists`);
     const hash = o.accessHash ?? BigInt.asIntN(64, id * 0x9e3779b97f4a7c15n);
     const c = new TestChannel(id, hash, o.title ?? `Channel ${id}`, this.date());
+    if (o.username !== undefined) {
+      const u = o.username.toLowerCase();
+      if (this.channelsByUsername.has(u)) throw new RangeError(`username ${u} is taken`);
+      this.channelsByUsername.set(u, c);
+      c.username = o.username;
+    }
+    c.broadcast = o.broadcast ?? false;
     for (const m of o.members ?? []) c.members.add(m);
     this.channels.set(id, c);
     return c;
@@ -116,6 +146,11 @@ export class UpdateLog {
 
   channel(id: bigint): TestChannel | undefined {
     return this.channels.get(id);
+  }
+
+  /** The channel with this username (any case). */
+  channelByUsername(username: string): TestChannel | undefined {
+    return this.channelsByUsername.get(username.toLowerCase());
   }
 
   // --- events -----------------------------------------------------------------
@@ -196,8 +231,16 @@ export class UpdateLog {
     };
     const event: LoggedEvent = { end: channel.pts, count: 1, update, date };
     channel.events.push(event);
+    channel.messages.set(message.id, message);
     this.trim(channel.events, (first) => {
       channel.firstPts = first;
+      // Forgotten with their events: the oldest message kept is the first kept event's.
+      const oldest = channel.events[0]?.update;
+      const keepFrom = oldest?._ === 'updateNewChannelMessage' ? oldest.message.id : channel.lastMessageId;
+      for (const id of channel.messages.keys()) {
+        if (id >= keepFrom) break;
+        channel.messages.delete(id);
+      }
     });
     return { event, message };
   }
@@ -222,8 +265,9 @@ export class UpdateLog {
   private trim(events: LoggedEvent[], setFirst: (position: number) => void): void {
     if (events.length <= this.keep) return;
     const cut = Math.ceil(this.keep / 10);
-    setFirst(events[cut - 1].end);
+    const first = events[cut - 1].end;
     events.splice(0, cut);
+    setFirst(first);
   }
 
   // --- answers ------------------------------------------------------------------
@@ -276,7 +320,7 @@ export class UpdateLog {
       newEncryptedMessages,
       otherUpdates,
       chats: touched.map((c) => c.chat()),
-      users: [],
+      users: this.usersOf(newMessages, false),
     };
     // A slice keeps the client's date, so that the last page still names every channel
     // touched since it.
@@ -358,8 +402,26 @@ export class UpdateLog {
       newMessages,
       otherUpdates,
       chats,
-      users: [],
+      users: this.usersOf(newMessages, true),
     };
+  }
+
+  /** The users the messages name (senders, private chats), as the reader sees them. */
+  private usersOf(messages: readonly TL.Types['Message'][], min: boolean): TL.Types['User'][] {
+    const get = this.options.userObject;
+    if (!get) return [];
+    const ids = new Set<bigint>();
+    for (const m of messages) {
+      if (m._ !== 'message') continue;
+      if (m.fromId?._ === 'peerUser') ids.add(m.fromId.userId);
+      if (m.peerId._ === 'peerUser') ids.add(m.peerId.userId);
+    }
+    const out: TL.Types['User'][] = [];
+    for (const id of ids) {
+      const u = get(id, min);
+      if (u) out.push(u);
+    }
+    return out;
   }
 }
 

@@ -6,12 +6,16 @@
 // updates.getState is login-methods.ts's, reading the same log.
 
 import type * as TL from '../tl';
+import type { AccountDirectory } from './accounts';
 import { channelDifferenceForLayer, differenceForLayer, updatesForLayer } from './legacy-updates';
+import { checkInputPeer } from './peer-rules';
 import type { Handler, HandlerContext } from './types';
 import type { UpdateLog } from './update-log';
 
 export interface UpdateMethodsHost {
   readonly updateLog: UpdateLog;
+  /** Users and their access hashes (peer-rules.ts checks the peers a request names). */
+  readonly accounts: AccountDirectory;
   /** Sends `updates` to every session of `userId` (other members of a channel written to). */
   pushToUser(userId: bigint, updates: TL.Types['Updates']): void;
 }
@@ -69,19 +73,24 @@ export function updateHandlers(host: UpdateMethodsHost): Map<string, Handler> {
     if (!req.message) return ctx.rpcError(400, 'MESSAGE_EMPTY');
     const peer = req.peer;
     const updateId = { _: 'updateMessageID' as const, id: 0, randomId: req.randomId };
-    if (peer._ === 'inputPeerChannel') {
-      const c = log.channel(peer.channelId);
-      if (!c || c.accessHash !== peer.accessHash) return ctx.rpcError(400, 'CHANNEL_INVALID');
+    // PEER_ID_INVALID / CHANNEL_INVALID for a wrong hash, a min peer without its message...
+    const target = checkInputPeer(host, peer, userId);
+    if (target.kind === 'error') return ctx.rpcError(target.code, target.message);
+    if (target.kind === 'channel') {
+      const c = target.channel;
       if (!c.members.has(userId)) return ctx.rpcError(406, 'CHANNEL_PRIVATE');
       const { event, message } = log.newChannelMessage(c, { text: req.message, from: userId });
       updateId.id = message.id;
       const chats = [c.chat()];
+      // The other members see the sender as a min user (api/min): they may not address it but by this message.
+      const sender = host.accounts.user(userId);
+      const users = sender ? [host.accounts.userObject(sender, undefined, true)] : [];
       for (const member of c.members) {
         if (member !== userId)
           host.pushToUser(member, {
             _: 'updates',
             updates: [event.update],
-            users: [],
+            users,
             chats,
             date: event.date,
             seq: 0,
@@ -98,11 +107,11 @@ export function updateHandlers(host: UpdateMethodsHost): Map<string, Handler> {
       };
       return updatesForLayer(result, ctx.layer);
     }
-    const to = peer._ === 'inputPeerSelf' ? userId : peer._ === 'inputPeerUser' ? peer.userId : undefined;
-    if (peer._ === 'inputPeerChat') {
+    const to = target.kind === 'user' ? target.id : undefined;
+    if (target.kind === 'chat') {
       const { event, message } = log.newMessage(userId, {
         text: req.message,
-        chatId: peer.chatId,
+        chatId: target.id,
         out: true,
       });
       updateId.id = message.id;

@@ -1,6 +1,7 @@
 // The generator's API: schema in, TypeScript sources out.
 import type { Schema } from '../schema/model';
 import { emitCodec } from './emit-codec';
+import { emitPeerParams } from './emit-peer-params';
 import { emitTypes } from './emit-types';
 
 export interface GenerateOptions {
@@ -19,6 +20,7 @@ export function generate(schema: Schema, options: GenerateOptions): Record<strin
   const files: Record<string, string> = {
     'types.ts': emitTypes(schema),
     'codec.ts': emitCodec(schema, { runtimeImport: options.runtimeImport }),
+    'peer-params.ts': emitPeerParams(schema),
   };
   if (options.withIndex) {
     files['index.ts'] = [
