@@ -6,6 +6,7 @@
 
 import { MtpSession } from '../native';
 import * as TL from '../tl';
+import { cdnHandlers, cdnMethodInvalid } from './cdn-dc';
 import { DcSession, isRpcError, rpcErrorBody } from './dc-session';
 import { DcFaults } from './faults';
 import { AuthKeyRecord } from './keys';
@@ -62,6 +63,8 @@ export interface DcCoreOptions {
   extraDcOptions?: TestDcOption[];
   /** The update log the update methods answer from (test-dc.ts makes one per DC). */
   updateLog: UpdateLog;
+  /** A CDN DC: upload.getCdnFile only (cdn-dc.ts). */
+  cdn?: boolean;
 }
 
 export class DcCore {
@@ -69,6 +72,7 @@ export class DcCore {
   readonly stats: TestDcStats = {
     connections: 0,
     activeConnections: 0,
+    mediaConnections: 0,
     packetsIn: 0,
     packetsOut: 0,
     authKeysCreated: 0,
@@ -126,14 +130,19 @@ export class DcCore {
       },
       updateLog: o.updateLog,
       pushToUser: (userId, updates) => this.pushToUser(userId, updates),
+      files: o.world.files,
     };
-    this.builtins = builtinHandlers(builtinHost);
+    this.builtins = o.cdn
+      ? cdnHandlers({ dcId: o.dcId, files: o.world.files })
+      : builtinHandlers(builtinHost);
+    // A CDN DC refuses every other method (registered handlers aside).
+    const fallback = o.cdn ? cdnMethodInvalid : undefined;
     this.dispatchHost = {
       dcId: o.dcId,
       faults: this.faults,
       stats: this.stats,
       serverNow: () => this.now(),
-      handlerFor: (m) => this.handlers.get(m) ?? this.builtins.get(m),
+      handlerFor: (m) => this.handlers.get(m) ?? this.builtins.get(m) ?? fallback,
       recordExecution: (e) => this.recordExecution(e),
       pushTo: (session, body) => this.pushTo(session, body),
       log: (m) => this.log(m),
