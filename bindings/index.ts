@@ -18,6 +18,21 @@ export {
   type TelegramKeySet,
 } from './auth';
 export {
+  type DownloadOptions,
+  type DownloadResult,
+  type DownloadTarget,
+  FileError,
+  type FileErrorCode,
+  type FileLocation,
+  type FileProgress,
+  type FilesPort,
+  type InputFile,
+  type TransferOptions,
+  type UploadOptions,
+  type UploadSource,
+  type UseUploaded,
+} from './files';
+export {
   asUnauthorized,
   type CodeRequest,
   type LoggedInUser,

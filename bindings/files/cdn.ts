@@ -119,7 +119,9 @@ export class CdnFile {
           { dc: this.masterDc, signal, timeoutMs: this.timeoutMs },
         );
         this.hashes.add(got);
-        if (!got.some((h) => Number(h.offset) + h.limit > offset)) this.hashes.endsAt = offset;
+        if (!got.some((h) => Number(h.offset) + h.limit > offset)) {
+          this.hashes.endsAt = Math.min(this.hashes.endsAt ?? offset, offset);
+        }
       })().finally(() => this.hashesAsked.delete(offset));
       this.hashesAsked.set(offset, p);
     }

@@ -90,16 +90,16 @@ class PartFeed {
         `the source has more than the ${this.size} bytes it was said to have`,
       );
     }
-    if (bytes.length < this.partSize) this.ended = true;
-    if (bytes.length === 0) {
+    if (bytes.length < this.partSize) {
+      this.ended = true;
       if (this.size !== null && this.readBytes < this.size) {
         throw new FileError(
           'SIZE_MISMATCH',
           `the source ended after ${this.readBytes} of ${this.size} bytes`,
         );
       }
-      return null;
     }
+    if (bytes.length === 0) return null;
     if (this.index + (this.lookahead ? 2 : 1) > this.maxParts) {
       throw new FileError('FILE_TOO_BIG', `more than ${this.maxParts} parts of ${this.partSize} bytes`);
     }
