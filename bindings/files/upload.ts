@@ -115,6 +115,7 @@ class PartFeed {
 interface Uploaded {
   file: InputFile;
   reader: PartReader;
+  /** Sends part `index` again (a source that can be read again only). */
   resend(index: number, signal: AbortSignal): Promise<void>;
 }
 
@@ -192,13 +193,10 @@ async function sendParts(port: FilesPort, source: UploadSource, o: UploadOptions
       ? { _: 'inputFileBig', id: fileId, parts, name }
       : { _: 'inputFile', id: fileId, parts, name, md5Checksum: feed.md5Hex() };
     const resend = async (index: number, signal: AbortSignal) => {
-      if (!reader.reread || index < 0 || index >= parts) {
-        throw new FileError(
-          'PART_MISSING',
-          `the server lost part ${index}, and the source cannot be read again`,
-        );
-      }
-      const bytes = await reader.reread(index * plan.partSize, plan.partSize);
+      const bytes = await (reader.reread as NonNullable<PartReader['reread']>)(
+        index * plan.partSize,
+        plan.partSize,
+      );
       await send({ index, bytes }, signal);
     };
     return { file, reader, resend };
@@ -240,8 +238,16 @@ export async function uploadAndUse<R>(
         return await use(up.file);
       } catch (e) {
         const missing = e instanceof RpcError ? MISSING.exec(e.errorMessage) : null;
+        const part = missing ? Number(missing[1]) : -1;
+        if (missing && (!up.reader.reread || part >= up.file.parts)) {
+          throw new FileError(
+            'PART_MISSING',
+            `the server lost part ${part}, and the source cannot be read again`,
+            e,
+          );
+        }
         if (missing && n < (o.retries ?? 5)) {
-          await up.resend(Number(missing[1]), signal);
+          await up.resend(part, signal);
           continue;
         }
         if (missing) throw new FileError('PART_MISSING', `the server keeps losing part ${missing[1]}`, e);

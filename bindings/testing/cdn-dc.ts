@@ -38,8 +38,7 @@ export function cdnHandlers(host: CdnHost): Map<string, Handler> {
       copy.requestTokens.add(requestToken.toString('hex'));
       return { _: 'upload.cdnFileReuploadNeeded' as const, requestToken };
     }
-    const ms = files.faults.takeSlow();
-    if (ms > 0) await sleep(ms);
+    await files.slowPart(sleep);
     files.stats.cdnPartsServed++;
     return wordsThenBytes([UPLOAD_CDN_FILE], files.encrypted(copy, offset, req.limit));
   });

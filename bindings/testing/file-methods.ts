@@ -61,10 +61,7 @@ export function fileHandlers(host: FilesHost): Map<string, Handler> {
   const m = new Map<string, Handler>();
   const add = <M extends TL.MethodName>(name: M, h: Handler<M>) => m.set(name, h as unknown as Handler);
   const files = host.files;
-  const slow = async () => {
-    const ms = files.faults.takeSlow();
-    if (ms > 0) await sleep(ms);
-  };
+  const slow = () => files.slowPart(sleep);
 
   add('upload.saveFilePart', async (req, ctx) => {
     const user = requireUser(ctx);

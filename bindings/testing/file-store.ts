@@ -63,6 +63,8 @@ export interface FileStats {
   redirects: number;
   reuploads: number;
   hashRequests: number;
+  /** The most part answers held by `slowParts` at once: how many parts a client had in flight. */
+  peakSlowParts: number;
 }
 
 /** Faults of the file methods, each for the next `n` times. */
@@ -78,6 +80,12 @@ export class FileFaults {
   wrongHashes = 0;
   /** upload.getCdnFile answers cdnFileReuploadNeeded (the CDN dropped the file). */
   needReupload = 0;
+
+  /** The next `count` file part answers (saveFilePart, saveBigFilePart, getFile, getCdnFile) wait `ms`. */
+  slowParts(ms: number, count = Number.POSITIVE_INFINITY): void {
+    this.slowMs = Math.max(0, ms);
+    this.slowCount = count;
+  }
 
   /** The delay of the next file part answer (ms, 0 for none). */
   takeSlow(): number {
@@ -105,7 +113,9 @@ export class FileStore {
     redirects: 0,
     reuploads: 0,
     hashRequests: 0,
+    peakSlowParts: 0,
   };
+  private slowNow = 0;
   private readonly uploads = new Map<string, Upload>();
   private readonly files = new Map<bigint, StoredFile>();
   private readonly copies = new Map<string, CdnCopy>();
@@ -114,6 +124,19 @@ export class FileStore {
   private nextId = 1n;
 
   constructor(private readonly defaultDc: () => number) {}
+
+  /** Holds a part answer as the slowParts fault says, counting how many are held at once. */
+  async slowPart(sleep: (ms: number) => Promise<void>): Promise<void> {
+    const ms = this.faults.takeSlow();
+    if (ms <= 0) return;
+    this.slowNow++;
+    this.stats.peakSlowParts = Math.max(this.stats.peakSlowParts, this.slowNow);
+    try {
+      await sleep(ms);
+    } finally {
+      this.slowNow--;
+    }
+  }
 
   // --- uploads ------------------------------------------------------------
 
