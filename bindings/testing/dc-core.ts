@@ -282,7 +282,11 @@ export class DcCore {
       conn.end();
       return;
     }
-    const sessionId = MtpSession.peekSessionId(key.authKey, packet);
+    // The session it names: from the first block (a file part is half a megabyte), and
+    // checked in full only before a new session is made for it (its receive checks the rest).
+    let sessionId = MtpSession.peekSessionIdUnchecked(key.authKey, packet);
+    if (sessionId === null || !key.sessions.has(sessionId))
+      sessionId = MtpSession.peekSessionId(key.authKey, packet);
     if (sessionId === null) {
       this.stats.dropped++;
       this.log(`conn ${conn.id} packet does not decrypt (msg_key), ignored`);
