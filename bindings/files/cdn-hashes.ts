@@ -12,8 +12,8 @@ export type FileHash = TL.Objects['fileHash'];
 
 export class CdnHashes {
   private readonly byOffset = new Map<number, FileHash>();
-  /** The usual part length (the first hash's), for direct lookup. */
-  private step = 0;
+  /** The usual part length (the first hash's; 0 before any): what a range is widened to. */
+  step = 0;
   /** Where the file ends, once the master DC said no hash starts there. */
   endsAt: number | null = null;
 

@@ -6,6 +6,7 @@
 // as it comes. The first failure (or the caller's abort) stops everything: the tasks in
 // flight are aborted and awaited before the promise rejects, so nothing is left running.
 
+import { setMaxListeners } from 'node:events';
 import { abortedBy, FileError } from './errors';
 
 const DEFAULT_WINDOW = 8;
@@ -47,6 +48,8 @@ export async function runWindow<T, R>(
   const outer = options.signal;
   if (outer?.aborted) throw abortedBy(outer);
   const inner = new AbortController();
+  // Every call in flight listens to it (a CDN part makes up to three): not a leak.
+  setMaxListeners(size * 4 + 16, inner.signal);
   let failure: { error: unknown } | null = null;
   const fail = (error: unknown) => {
     if (failure) return;

@@ -38,6 +38,8 @@ export interface StoredFile {
   readonly date: number;
   /** Served through this CDN copy to clients that say cdn_supported. */
   cdn: CdnCopy | null;
+  /** SHA-256 of each 128 KiB part, computed once when first asked. */
+  readonly partHashes: Buffer[];
   /** The document (messages.uploadMedia's answer, or a test's message). */
   readonly document: TL.Objects['document'];
   /** Where upload.getFile finds it. */
@@ -204,6 +206,7 @@ export class FileStore {
       mimeType,
       date,
       cdn: null,
+      partHashes: [],
       document: {
         _: 'document',
         id,
@@ -280,12 +283,16 @@ export class FileStore {
     const out: TL.Objects['fileHash'][] = [];
     for (let at = offset - (offset % CDN_HASH_PART); at < size && out.length < count; at += CDN_HASH_PART) {
       const limit = Math.min(CDN_HASH_PART, size - at);
-      const hash = createHash('sha256').update(file.content.read(at, limit)).digest();
-      out.push({ _: 'fileHash', offset: BigInt(at), limit, hash });
+      const i = at / CDN_HASH_PART;
+      file.partHashes[i] ??= createHash('sha256').update(file.content.read(at, limit)).digest();
+      out.push({ _: 'fileHash', offset: BigInt(at), limit, hash: file.partHashes[i] });
     }
     if (this.faults.wrongHashes > 0 && out.length > 0) {
       this.faults.wrongHashes--;
-      out[out.length - 1].hash[0] ^= 0xff;
+      const last = out[out.length - 1];
+      const wrong = Buffer.from(last.hash);
+      wrong[0] ^= 0xff;
+      out[out.length - 1] = { ...last, hash: wrong };
     }
     return out;
   }
