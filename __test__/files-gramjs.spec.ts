@@ -7,15 +7,13 @@
 import { randomBytes } from 'node:crypto';
 import test from 'ava';
 import bigInt from 'big-integer';
-import { Api, TelegramClient } from 'telegram';
+import { Api, type TelegramClient } from 'telegram';
 import { CustomFile } from 'telegram/client/uploads';
-import { Logger, LogLevel } from 'telegram/extensions/Logger';
 import { ConnectionTCPFull } from 'telegram/network';
-import { StringSession } from 'telegram/sessions';
 import { SessionRegistry } from '../bindings';
 import { TestDc } from '../bindings/testing';
 import { locationOf, MIB, sameBytes, uploadMedia } from './files-support';
-import { toTestPorts, trust } from './gramjs-support';
+import { gramjsClient, toTestPorts, trust } from './gramjs-support';
 
 const USER = 4242n;
 let dc: TestDc;
@@ -24,19 +22,10 @@ let gramjs: TelegramClient;
 test.before(async () => {
   dc = await TestDc.start({ rsaKey: 'shared', dcId: 2 });
   trust(dc.rsaPublicKey);
-  const session = new StringSession('');
-  session.setDC(2, '127.0.0.1', 80);
-  gramjs = new TelegramClient(session, 12345, 'files', {
-    connection: toTestPorts(() => dc.port, ConnectionTCPFull),
-    connectionRetries: 3,
-    retryDelay: 100,
-    autoReconnect: false,
-    baseLogger: new Logger(LogLevel.NONE),
-    deviceModel: 'ava',
-    appVersion: '0.0.1',
-    langCode: 'en',
-    systemLangCode: 'en',
-  });
+  gramjs = gramjsClient(
+    2,
+    toTestPorts(() => dc.port, ConnectionTCPFull),
+  );
   await gramjs.connect();
   // Its key logged in as USER (the file methods need a login).
   for (const k of dc.authKeys()) dc.setUserId(k.authKeyId, USER);
