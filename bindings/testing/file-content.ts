@@ -44,24 +44,42 @@ export class PartsContent implements FileContent {
   }
 }
 
-/** `size` bytes that depend only on `seed`: the AES-256-CTR keystream under SHA-256(seed). */
+const PAGE = 4096;
+/** Distinct page windows into the pattern (a prime number of pages, so that the windows of consecutive pages differ). */
+const WINDOWS = 251;
+
+/**
+ * `size` bytes that depend only on `seed`, computed for any range on their own: each
+ * 4 KiB page is a window of a random pattern made from the seed (AES-256-CTR keystream
+ * under SHA-256(seed)), chosen by the page's number, with that number stamped in its first
+ * 8 bytes, so that a page in the wrong place or repeated never matches. A copy per page:
+ * serving a generated 1 GB file costs the DC about what serving stored bytes does.
+ */
 export class GeneratedContent implements FileContent {
-  private readonly key: Buffer;
+  private readonly pattern: Buffer;
   constructor(
     readonly size: number,
     seed: string,
   ) {
-    this.key = createHash('sha256').update(seed).digest();
+    const key = createHash('sha256').update(seed).digest();
+    this.pattern = createCipheriv('aes-256-ctr', key, Buffer.alloc(16)).update(Buffer.alloc((WINDOWS + 1) * PAGE));
   }
   read(offset: number, length: number): Buffer {
     const end = Math.min(this.size, offset + length);
     if (end <= offset) return Buffer.alloc(0);
-    const block = Math.floor(offset / 16);
-    const iv = Buffer.alloc(16);
-    iv.writeUInt32BE(Math.floor(block / 2 ** 32), 8);
-    iv.writeUInt32BE(block >>> 0, 12);
-    const skip = offset - block * 16;
-    const cipher = createCipheriv('aes-256-ctr', this.key, iv);
-    return cipher.update(Buffer.alloc(skip + (end - offset))).subarray(skip);
+    const out = Buffer.allocUnsafe(end - offset);
+    const stamp = Buffer.alloc(8);
+    for (let page = Math.floor(offset / PAGE); page * PAGE < end; page++) {
+      const start = page * PAGE;
+      const from = Math.max(offset, start);
+      const to = Math.min(end, start + PAGE);
+      const window = (page % WINDOWS) * PAGE;
+      this.pattern.copy(out, from - offset, window + from - start, window + to - start);
+      if (from - start < 8) {
+        stamp.writeBigUInt64LE(BigInt(page), 0);
+        stamp.copy(out, from - offset, from - start, Math.min(8, to - start));
+      }
+    }
+    return out;
   }
 }
