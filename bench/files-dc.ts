@@ -32,6 +32,8 @@ type Request = { addKeys: number } | { putFile: { size: number; cdn: boolean } }
 
 export interface FilesDcControl {
   info: FilesDcInfo;
+  /** The DC process (its CPU time is in /proc/<pid>/stat on Linux). */
+  pid: number | undefined;
   addKeys(n: number): Promise<Array<{ authKey: Buffer; salt: bigint; userId: number }>>;
   putFile(size: number, cdn: boolean): Promise<StoredDoc>;
   clearUploads(): Promise<void>;
@@ -57,6 +59,7 @@ export async function forkedFilesDc(): Promise<FilesDcControl> {
   const info = await next<FilesDcInfo>();
   return {
     info,
+    pid: child.pid,
     addKeys: async (n) =>
       (
         await ask<{ keys: Array<{ authKey: string; salt: string; userId: number }> }>({ addKeys: n })

@@ -12,6 +12,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { Session, type SessionOpenOptions } from '../bindings';
 import { type FilesDcControl, forkedFilesDc, type StoredDoc } from './files-dc';
@@ -24,11 +25,44 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** MB/s of one run of `fn` moving `bytes`. */
-async function rate(bytes: number, fn: () => Promise<unknown>): Promise<number> {
+interface Run {
+  mbps: number;
+  /** CPU time per MB of this process (the client) and of the DC's, ms. */
+  clientMs: number;
+  serverMs: number;
+}
+
+/** CPU time (user + system) of process `pid` so far, ms; NaN where /proc is not there. */
+function cpuMsOf(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * One run of `fn` moving `bytes`: MB/s, and the CPU each side spent per MB (on a shared
+ * machine the rates swing with the load; CPU time per MB holds).
+ */
+async function measure(
+  bytes: number,
+  serverPid: number | undefined,
+  fn: () => Promise<unknown>,
+): Promise<Run> {
+  const cpu0 = process.cpuUsage();
+  const server0 = cpuMsOf(serverPid);
   const t0 = performance.now();
   await fn();
-  return bytes / MB / ((performance.now() - t0) / 1000);
+  const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const mb = bytes / MB;
+  return {
+    mbps: mb / (ms / 1000),
+    clientMs: (cpu.user + cpu.system) / 1000 / mb,
+    serverMs: (cpuMsOf(serverPid) - server0) / mb,
+  };
 }
 
 /** `openssl speed -evp aes-256-cbc` at 16 KiB on one core, MB/s (null without openssl). */
@@ -137,9 +171,8 @@ async function openOurs(dc: FilesDcControl, pool: SessionOpenOptions['pool']): P
   });
 }
 
-interface Row {
+interface Row extends Run {
   name: string;
-  mbps: number;
 }
 
 export async function run(): Promise<void> {
@@ -180,12 +213,21 @@ export async function run(): Promise<void> {
     // Warm-up: every path once (connections, keys, CDN key exchange, JIT).
     for (const [, fn] of cases) await fn();
     await dc.clearUploads();
-    const results = new Map<string, number[]>();
+    const results = new Map<string, Run[]>();
     for (let r = 0; r < ROUNDS; r++) {
-      for (const [name, fn] of cases) results.set(name, [...(results.get(name) ?? []), await rate(SIZE, fn)]);
+      for (const [name, fn] of cases)
+        results.set(name, [...(results.get(name) ?? []), await measure(SIZE, dc.pid, fn)]);
       await dc.clearUploads();
     }
-    for (const [name] of cases) rows.push({ name, mbps: median(results.get(name) as number[]) });
+    for (const [name] of cases) {
+      const runs = results.get(name) as Run[];
+      rows.push({
+        name,
+        mbps: median(runs.map((x) => x.mbps)),
+        clientMs: median(runs.map((x) => x.clientMs)),
+        serverMs: median(runs.map((x) => x.serverMs)),
+      });
+    }
     // Memory of a download of 4x the file, 4 connections: it follows the window.
     const big = await dc.putFile(4 * SIZE, false);
     const before = process.memoryUsage().rss;
@@ -215,7 +257,12 @@ export async function run(): Promise<void> {
     console.log(
       `  ${'openssl speed -evp aes-256-cbc, 16 KiB, 1 core'.padEnd(56)} ${aes.toFixed(0).padStart(7)} MB/s`,
     );
-  for (const r of rows) console.log(`  ${r.name.padEnd(56)} ${r.mbps.toFixed(1).padStart(7)} MB/s`);
+  console.log(`  ${''.padEnd(56)} ${'rate'.padStart(12)}   CPU ms per MB: client, DC`);
+  for (const r of rows) {
+    console.log(
+      `  ${r.name.padEnd(56)} ${r.mbps.toFixed(1).padStart(7)} MB/s   ${r.clientMs.toFixed(2).padStart(6)} ${r.serverMs.toFixed(2).padStart(6)}`,
+    );
+  }
   const m = (name: string) => rows.find((r) => r.name === name)?.mbps ?? Number.NaN;
   const x = (a: number, b: number) => (a / b).toFixed(2);
   const up1 = m('telegram-mt upload, 1 connection');
@@ -240,6 +287,11 @@ export async function run(): Promise<void> {
   }
   console.log(
     `    of raw TCP: upload ${x(up4, m('raw TCP loopback, up'))}, download ${x(down4, m('raw TCP loopback, down'))}`,
+  );
+  const cpu = (name: string) => rows.find((r) => r.name === name)?.clientMs ?? Number.NaN;
+  console.log(
+    `    client CPU per MB: upload ${x(cpu('GramJS uploadFile (workers 1, its default)'), cpu('telegram-mt upload, 1 connection'))}x less than GramJS, ` +
+      `download ${x(cpu('GramJS downloadMedia'), cpu('telegram-mt download, 1 connection'))}x less`,
   );
   console.log(
     `  memory: a ${(4 * SIZE) / MIB} MiB download (4 connections, window 8) grew the RSS by ${(rssGrowth / MIB).toFixed(1)} MiB`,
