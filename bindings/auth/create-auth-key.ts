@@ -98,7 +98,8 @@ export async function createAuthKey(options: CreateAuthKeyOptions = {}): Promise
     host = addr.host;
     port ??= addr.port;
   }
-  if (port === undefined && !given) throw new AuthKeyError('ERR_AUTH_BAD_OPTIONS', 'connect', 'a host needs a port');
+  if (port === undefined && !given)
+    throw new AuthKeyError('ERR_AUTH_BAD_OPTIONS', 'connect', 'a host needs a port');
 
   let keyring: RsaKeyring;
   try {

@@ -62,7 +62,9 @@ export class GeneratedContent implements FileContent {
     seed: string,
   ) {
     const key = createHash('sha256').update(seed).digest();
-    this.pattern = createCipheriv('aes-256-ctr', key, Buffer.alloc(16)).update(Buffer.alloc((WINDOWS + 1) * PAGE));
+    this.pattern = createCipheriv('aes-256-ctr', key, Buffer.alloc(16)).update(
+      Buffer.alloc((WINDOWS + 1) * PAGE),
+    );
   }
   read(offset: number, length: number): Buffer {
     const end = Math.min(this.size, offset + length);
