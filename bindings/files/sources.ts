@@ -103,6 +103,12 @@ function streamReader(source: AsyncIterable<Uint8Array | string>, size: number |
             break;
           }
           const chunk = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+          if (!(chunk instanceof Uint8Array)) {
+            throw new FileError(
+              'SOURCE_FAILED',
+              'the stream gave something that is neither bytes nor a string',
+            );
+          }
           if (chunk.length === 0) continue;
           held.push(
             Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength),
