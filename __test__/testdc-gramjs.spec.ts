@@ -6,30 +6,10 @@
 
 import test from 'ava';
 import bigInt from 'big-integer';
-import { Api, TelegramClient } from 'telegram';
-import { Logger, LogLevel } from 'telegram/extensions/Logger';
+import { Api } from 'telegram';
 import { ConnectionTCPAbridged, ConnectionTCPFull, ConnectionTCPObfuscated } from 'telegram/network';
-import { StringSession } from 'telegram/sessions';
 import { TestDc, TestWorld } from '../bindings/testing';
-import { type ConnectionClass, toTestPorts, trust } from './gramjs-support';
-
-function client(dcId: number, connection: ConnectionClass): TelegramClient {
-  const session = new StringSession('');
-  session.setDC(dcId, '127.0.0.1', 80);
-  return new TelegramClient(session, 12345, 'testdc', {
-    connection,
-    // GramJS fails about one handshake in 256 on its own (it drops a leading zero byte of
-    // the auth key before hashing it); a second attempt makes these tests deterministic.
-    connectionRetries: 3,
-    retryDelay: 100,
-    autoReconnect: false,
-    baseLogger: new Logger(LogLevel.NONE),
-    deviceModel: 'ava',
-    appVersion: '0.0.1',
-    langCode: 'en',
-    systemLangCode: 'en',
-  });
-}
+import { type ConnectionClass, gramjsClient, toTestPorts, trust } from './gramjs-support';
 
 let dc: TestDc;
 let calls = 0;
@@ -67,7 +47,7 @@ for (const [name, base] of TRANSPORTS) {
     async (t) => {
       const keys = dc.stats.authKeysCreated;
       calls = 0;
-      const c = client(
+      const c = gramjsClient(
         2,
         toTestPorts(() => dc.port, base),
       );
@@ -127,7 +107,7 @@ test.serial('GramJS follows USER_MIGRATE_3 from DC 2 to DC 3 of a TestWorld', as
   trust(world.rsaPublicKey);
   world.dc(2).migrate('help.getNearestDc', 'USER', 3);
   world.dc(3).handle('help.getNearestDc', () => ({ _: 'nearestDc', country: 'ZZ', thisDc: 3, nearestDc: 3 }));
-  const c = client(
+  const c = gramjsClient(
     2,
     toTestPorts((id) => world.dc(id).port),
   );

@@ -185,14 +185,22 @@ if (process.argv.includes('--bench-testdc-child')) void childMain();
 // biome-ignore lint/suspicious/noExplicitAny: GramJS's client type, loaded lazily
 export type GramClient = any;
 
-/** A connected GramJS client using `key` (registered on the DC), over TCP abridged. */
-export async function gramjsClient(dc: DcInfo, key: PreparedKey): Promise<GramClient> {
+/**
+ * A connected GramJS client using `key` (registered on the DC), over TCP abridged (or
+ * `transport`: GramJS's abridged and intermediate codecs read a large packet with one
+ * `read` that may return it short, so file transfers use its default, TCP full).
+ */
+export async function gramjsClient(
+  dc: DcInfo,
+  key: PreparedKey,
+  transport: 'ConnectionTCPAbridged' | 'ConnectionTCPFull' = 'ConnectionTCPAbridged',
+): Promise<GramClient> {
   const bigInt = require('big-integer');
   const { TelegramClient } = require('telegram');
   const { _serverKeys } = require('telegram/crypto/RSA');
   const { AuthKey } = require('telegram/crypto/AuthKey');
   const { Logger, LogLevel } = require('telegram/extensions/Logger');
-  const { ConnectionTCPAbridged } = require('telegram/network');
+  const Base = require('telegram/network')[transport];
   const { StringSession } = require('telegram/sessions');
   // GramJS keeps known keys by signed fingerprint (decimal); only needed for handshakes.
   _serverKeys.set(BigInt.asIntN(64, BigInt(dc.fingerprint)).toString(), {
@@ -200,7 +208,7 @@ export async function gramjsClient(dc: DcInfo, key: PreparedKey): Promise<GramCl
     e: Number(BigInt(`0x${dc.exponentHex}`)),
   });
   // GramJS dials port 80 whatever the session says: this subclass dials TestDc.
-  class ToTestDc extends ConnectionTCPAbridged {
+  class ToTestDc extends Base {
     constructor(opts: Record<string, unknown>) {
       super({ ...opts, ip: dc.host, port: dc.port });
     }

@@ -25,6 +25,21 @@ export {
   dcDirectory,
 } from './dcs';
 export {
+  type DownloadOptions,
+  type DownloadResult,
+  type DownloadTarget,
+  FileError,
+  type FileErrorCode,
+  type FileLocation,
+  type FileProgress,
+  type FilesPort,
+  type InputFile,
+  type TransferOptions,
+  type UploadOptions,
+  type UploadSource,
+  type UseUploaded,
+} from './files';
+export {
   asUnauthorized,
   type CodeRequest,
   type LoggedInUser,

@@ -85,7 +85,10 @@ export async function createAuthKey(options: CreateAuthKeyOptions = {}): Promise
   const environment = options.environment ?? 'production';
   let host = options.host;
   let port = options.port;
-  if (host === undefined) {
+  // Given addresses win; the built-in table only serves when there are none (a CDN DC
+  // such as 203 is in no built-in table).
+  const given = options.addresses?.length ? options.addresses : null;
+  if (host === undefined && !given) {
     let addr: ReturnType<typeof dcAddresses>[number];
     try {
       addr = dcAddresses(dcId, environment)[0];
@@ -95,7 +98,8 @@ export async function createAuthKey(options: CreateAuthKeyOptions = {}): Promise
     host = addr.host;
     port ??= addr.port;
   }
-  if (port === undefined) throw new AuthKeyError('ERR_AUTH_BAD_OPTIONS', 'connect', 'a host needs a port');
+  if (port === undefined && !given)
+    throw new AuthKeyError('ERR_AUTH_BAD_OPTIONS', 'connect', 'a host needs a port');
 
   let keyring: RsaKeyring;
   try {
@@ -106,10 +110,10 @@ export async function createAuthKey(options: CreateAuthKeyOptions = {}): Promise
     });
   }
   const dc = handshakeDcId(dcId, environment, options.media ?? false);
-  const addresses = options.addresses?.length ? options.addresses : [{ host, port }];
+  const addresses = given ?? [{ host: host as string, port: port as number }];
   const attempt: AttemptOptions = {
-    host,
-    port,
+    host: addresses[0].host,
+    port: addresses[0].port,
     dc,
     transport: options.transport ?? secretTransportKind(options.secret) ?? 'intermediate',
     obfuscated: options.obfuscated,

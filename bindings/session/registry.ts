@@ -3,6 +3,20 @@
 // an isolated one. Each open session is an `OpenSession` (session.ts), the one
 // owner of its state; the registry names them and hands calls over.
 
+import {
+  type DownloadOptions,
+  type DownloadResult,
+  type DownloadTarget,
+  download,
+  type FileLocation,
+  type FilesPort,
+  type InputFile,
+  type UploadOptions,
+  type UploadSource,
+  type UseUploaded,
+  upload,
+  uploadAndUse,
+} from '../files';
 import type { LoggedInUser, LoginApiOptions, UserLoginOptions } from '../login';
 import type { PeerRef } from '../peers/resolve';
 import type { SessionPeers } from '../peers/session-port';
@@ -174,6 +188,58 @@ export class SessionRegistry {
   /** Every ordered update up to `token` was taken (`updates.ack: 'manual'`): it may be committed. */
   acknowledge(id: SessionId, token: number): void {
     this.get(id).acknowledge(token);
+  }
+
+  /**
+   * Uploads a file (bindings/files): parts in a window over the `pool.upload` connections,
+   * each retried on its own. Resolves with the inputFile / inputFileBig; with `use`, with
+   * what `use(file)` resolves to (FILE_PART_X_MISSING sends that part again and runs it
+   * again). Rejects with FileError.
+   */
+  upload(id: SessionId, source: UploadSource, options?: UploadOptions): Promise<InputFile>;
+  upload<R>(
+    id: SessionId,
+    source: UploadSource,
+    options: UploadOptions & { use: UseUploaded<R> },
+  ): Promise<R>;
+  upload<R>(
+    id: SessionId,
+    source: UploadSource,
+    options: UploadOptions & { use?: UseUploaded<R> } = {},
+  ): Promise<InputFile | R> {
+    const { use, ...rest } = options;
+    const port = this.filesPort(id);
+    return use ? uploadAndUse(port, source, use, rest) : upload(port, source, rest);
+  }
+
+  /**
+   * Downloads a file (bindings/files): parts in a window over the `pool.download`
+   * connections, on the file's DC (FILE_MIGRATE_X followed), through its CDN DC when the
+   * server redirects (every part checked against its SHA-256). Resolves with the bytes,
+   * or with `{ bytes, dcId, cdn }` when `to` names a file or a stream. Rejects with FileError.
+   */
+  download(
+    id: SessionId,
+    location: FileLocation,
+    options?: DownloadOptions & { to?: undefined },
+  ): Promise<Buffer>;
+  download(
+    id: SessionId,
+    location: FileLocation,
+    options: DownloadOptions & { to: DownloadTarget },
+  ): Promise<DownloadResult>;
+  download(
+    id: SessionId,
+    location: FileLocation,
+    options: DownloadOptions = {},
+  ): Promise<Buffer | DownloadResult> {
+    return download(this.filesPort(id), location, options);
+  }
+
+  /** What a transfer may do with a session: call, on it or on the DC a call names. */
+  private filesPort(id: SessionId): FilesPort {
+    const session = this.get(id);
+    return { call: (method, params, options) => session.call(method, params, options) };
   }
 
   /** Decoded updates of this session, with back-pressure (see updates.ts). */

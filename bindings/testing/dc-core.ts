@@ -6,6 +6,7 @@
 
 import { MtpLink } from '../native';
 import * as TL from '../tl';
+import { cdnHandlers, cdnMethodInvalid } from './cdn-dc';
 import { DcSession, isRpcError, rpcErrorBody } from './dc-session';
 import { DcFaults } from './faults';
 import { FloodLimiter } from './flood-limits';
@@ -63,6 +64,8 @@ export interface DcCoreOptions {
   extraDcOptions?: TestDcOption[];
   /** The update log the update methods answer from (test-dc.ts makes one per DC). */
   updateLog: UpdateLog;
+  /** A CDN DC: upload.getCdnFile only (cdn-dc.ts). */
+  cdn?: boolean;
 }
 
 export class DcCore {
@@ -70,6 +73,7 @@ export class DcCore {
   readonly stats: TestDcStats = {
     connections: 0,
     activeConnections: 0,
+    mediaConnections: 0,
     packetsIn: 0,
     packetsOut: 0,
     authKeysCreated: 0,
@@ -130,14 +134,19 @@ export class DcCore {
       },
       updateLog: o.updateLog,
       pushToUser: (userId, updates) => this.pushToUser(userId, updates),
+      files: o.world.files,
     };
-    this.builtins = builtinHandlers(builtinHost);
+    this.builtins = o.cdn
+      ? cdnHandlers({ dcId: o.dcId, files: o.world.files })
+      : builtinHandlers(builtinHost);
+    // A CDN DC refuses every other method (registered handlers aside).
+    const fallback = o.cdn ? cdnMethodInvalid : undefined;
     this.dispatchHost = {
       dcId: o.dcId,
       faults: this.faults,
       stats: this.stats,
       serverNow: () => this.now(),
-      handlerFor: (m) => this.handlers.get(m) ?? this.builtins.get(m),
+      handlerFor: (m) => this.handlers.get(m) ?? this.builtins.get(m) ?? fallback,
       recordExecution: (e) => this.recordExecution(e),
       pushTo: (session, body) => this.pushTo(session, body),
       log: (m) => this.log(m),
@@ -278,7 +287,11 @@ export class DcCore {
       conn.end();
       return;
     }
-    const sessionId = MtpLink.peekSessionId(key.authKey, packet);
+    // The session it names: from the first block (a file part is half a megabyte), and
+    // checked in full only before a new session is made for it (its receive checks the rest).
+    let sessionId = MtpLink.peekSessionIdUnchecked(key.authKey, packet);
+    if (sessionId === null || !key.sessions.has(sessionId))
+      sessionId = MtpLink.peekSessionId(key.authKey, packet);
     if (sessionId === null) {
       this.stats.dropped++;
       this.log(`conn ${conn.id} packet does not decrypt (msg_key), ignored`);

@@ -22,6 +22,11 @@ const RPC_RESULT = 0xf35c6d01;
 const RPC_ERROR = 0x2144ca19;
 const GZIP_PACKED = 0x3072cfa1;
 const EMPTY = Buffer.alloc(0);
+/**
+ * Results never packed: file bytes (upload.file#096a18d5, upload.cdnFile#a99fca4f) do not
+ * shrink, and trying costs more than sending them.
+ */
+const NEVER_PACKED = new Set([0x096a18d5, 0xa99fca4f]);
 
 /** A query of the client, to be run by the DC. */
 export interface IncomingQuery {
@@ -323,7 +328,8 @@ export class DcSession {
    */
   answer(reqMsgId: bigint, result: Buffer, now: number): boolean {
     let payload = result;
-    if (result.length > this.gzipAbove && result.readUInt32LE(0) !== RPC_ERROR) {
+    const ctor = result.length >= 4 ? result.readUInt32LE(0) : 0;
+    if (result.length > this.gzipAbove && ctor !== RPC_ERROR && !NEVER_PACKED.has(ctor)) {
       const packed = Buffer.concat([u32(GZIP_PACKED), tlString(gzipSync(result))]);
       if (packed.length < result.length) payload = packed;
     }

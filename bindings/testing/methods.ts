@@ -9,6 +9,8 @@ import type { AuthorizationRegistry } from './authorizations';
 import { bind, checkBinding, unboundRefusal } from './bind-rules';
 import { type DcSession, type InitConnectionInfo, rpcErrorBody } from './dc-session';
 import type { DcFaults } from './faults';
+import { fileHandlers } from './file-methods';
+import type { FileStore } from './file-store';
 import type { FloodLimiter } from './flood-limits';
 import type { AuthKeyRecord } from './keys';
 import { loginHandlers } from './login-methods';
@@ -257,6 +259,8 @@ export interface BuiltinHost {
   readonly updateLog: UpdateLog;
   /** Pushes `updates` to every session of a user (channel messages to the other members). */
   pushToUser(userId: bigint, updates: TL.Types['Updates']): void;
+  /** The world's files (file-methods.ts). */
+  readonly files: FileStore;
 }
 
 /** help.getConfig: a plausible config naming the world's DCs (values as Telegram's clients expect). */
@@ -352,5 +356,7 @@ export function builtinHandlers(host: BuiltinHost): Map<string, Handler> {
   for (const [name, h] of updateHandlers(host)) m.set(name, h);
   // Peers by username and channels by id (access hashes checked as Telegram does).
   for (const [name, h] of peerHandlers(host)) m.set(name, h);
+  // Uploads, downloads, FILE_MIGRATE, CDN redirects and hashes.
+  for (const [name, h] of fileHandlers({ dcId: host.dcId, files: host.files })) m.set(name, h);
   return m;
 }

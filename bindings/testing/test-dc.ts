@@ -13,9 +13,11 @@ import { AuthorizationRegistry } from './authorizations';
 import { DcConnection } from './connection';
 import { DcCore } from './dc-core';
 import type { MigrateKind } from './faults';
+import { FileStore } from './file-store';
 import type { FloodRule } from './flood-limits';
 import { AuthKeyRecord } from './keys';
 import { ConnectionLimits, headerNamesDc } from './limits';
+import type { TestDcOption } from './methods';
 import { generateTestRsaKey, type RsaPublicKeyInfo, sharedTestRsaKey, type TestRsaKey } from './rsa-key';
 import type { HandshakeFault } from './server-handshake';
 import { TestUpdates } from './test-updates';
@@ -42,6 +44,11 @@ export class TestDc {
   readonly accounts: AccountDirectory;
   /** The update log of this DC's accounts and channels, its pushes and their faults (test-updates.ts). */
   readonly updates: TestUpdates;
+  /** Uploads, stored files, CDN copies and file faults (the world's, in a TestWorld; file-store.ts). */
+  readonly files: FileStore;
+  /** The media-only port (`media: true`), listed in help.getConfig with media_only. */
+  mediaPort: number | undefined;
+  private mediaServer: Server | null = null;
   private readonly rsaKey: TestRsaKey;
   private readonly options: TestDcOptions;
   private readonly server: Server;
@@ -62,15 +69,17 @@ export class TestDc {
     this.log = options.log ?? (() => {});
     const registry = new AuthorizationRegistry();
     const link: WorldLink = world ?? {
-      dcOptions: () => [{ dcId: this.dcId, host: this.host, port: this.port }],
+      dcOptions: () => this.addresses(),
       authorizations: registry,
       accounts: new AccountDirectory(() => this.dcId),
+      files: new FileStore(() => this.dcId),
     };
     this.accounts = link.accounts;
     const userObject = (userId: bigint, min: boolean) => {
       const a = this.accounts.user(userId);
       return a && this.accounts.userObject(a, undefined, min);
     };
+    this.files = link.files;
     const updateLog = new UpdateLog({ now: () => this.core.now(), userObject, ...options.updateLog });
     this.core = new DcCore(
       {
@@ -83,6 +92,7 @@ export class TestDc {
         configTtlSec: options.configTtlSec,
         extraDcOptions: options.extraDcOptions,
         updateLog,
+        cdn: options.cdn,
       },
       {
         setTimer: (fn, ms) => setTimeout(fn, ms).unref(),
@@ -103,6 +113,17 @@ export class TestDc {
     this.server = createServer((socket) => this.accept(socket));
   }
 
+  /** This DC's entries of help.getConfig: its address, its media-only one, CDN flagged. */
+  addresses(): TestDcOption[] {
+    const main: TestDcOption = { dcId: this.dcId, host: this.host, port: this.port };
+    if (this.options.cdn) main.cdn = true;
+    const out = [main];
+    if (this.mediaPort !== undefined) {
+      out.push({ dcId: this.dcId, host: this.host, port: this.mediaPort, mediaOnly: true });
+    }
+    return out;
+  }
+
   /** Starts a TestDc listening on `options.host`:`options.port` (127.0.0.1, a free port by default). */
   static async start(options: TestDcOptions = {}): Promise<TestDc> {
     return TestDc.create(options);
@@ -120,8 +141,24 @@ export class TestDc {
     });
     const addr = dc.server.address();
     if (addr && typeof addr === 'object') dc.port = addr.port;
+    if (options.media) await dc.listenMedia();
     dc.log(`dc ${dc.dcId}: listening on ${dc.host}:${dc.port}`);
     return dc;
+  }
+
+  /** A second listener for the media-only address: the same DC (keys, sessions), counted apart. */
+  private async listenMedia(): Promise<void> {
+    const server = createServer((socket) => this.accept(socket, true));
+    this.mediaServer = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, this.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const addr = server.address();
+    if (addr && typeof addr === 'object') this.mediaPort = addr.port;
   }
 
   /** The server's clock (ms since the epoch), skew included. */
@@ -332,9 +369,11 @@ export class TestDc {
   async stop(): Promise<void> {
     if (this.core.stopped) return;
     this.core.stop();
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const closed = [this.server, this.mediaServer].map(
+      (s) => new Promise<void>((resolve) => (s ? s.close(() => resolve()) : resolve())),
+    );
     for (const c of [...this.connections]) c.destroy();
-    await closed;
+    await Promise.all(closed);
   }
 
   // --- I/O ------------------------------------------------------------------
@@ -351,7 +390,7 @@ export class TestDc {
     return { server: this.fakeTls, now: () => this.core.now() };
   }
 
-  private accept(socket: Socket): void {
+  private accept(socket: Socket, media = false): void {
     if (this.core.stopped) {
       socket.destroy();
       return;
@@ -387,6 +426,7 @@ export class TestDc {
     );
     this.connections.add(conn);
     this.stats.connections++;
+    if (media) this.stats.mediaConnections++;
     this.stats.activeConnections++;
     this.log(`dc ${this.dcId}: conn ${conn.id} from port ${socket.remotePort}`);
   }

@@ -95,6 +95,13 @@ export interface TestDcOptions {
   maxConnections?: number;
   /** Answer -444 and close when the obfuscated2 header names another DC (default false). */
   strictDcId?: boolean;
+  /** Also listen on a media-only address (help.getConfig lists it with media_only; `dc.mediaPort`). */
+  media?: boolean;
+  /**
+   * A CDN DC (cdn-dc.ts): only upload.getCdnFile, no authorization; its RSA key is what the
+   * master DCs' help.getCdnConfig serves. TestWorld's `cdn` option starts one.
+   */
+  cdn?: boolean;
   /** The update log's sizes: events per difference page, TooLong threshold, events kept (update-log.ts). */
   updateLog?: { sliceSize?: number; tooLongAfter?: number; keep?: number };
   /** The DH prime and generator of key exchanges (default: Telegram's 2048-bit prime, g = 3). */
@@ -106,6 +113,8 @@ export interface TestDcOptions {
 export interface TestDcStats {
   connections: number;
   activeConnections: number;
+  /** Connections made to the media-only address. */
+  mediaConnections: number;
   packetsIn: number;
   packetsOut: number;
   authKeysCreated: number;

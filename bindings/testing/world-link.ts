@@ -3,10 +3,13 @@
 
 import type { AccountDirectory } from './accounts';
 import type { AuthorizationRegistry } from './authorizations';
+import type { FileStore } from './file-store';
 import type { TestDcOption } from './methods';
 
 export interface WorldLink {
   dcOptions(): TestDcOption[];
   readonly authorizations: AuthorizationRegistry;
   readonly accounts: AccountDirectory;
+  /** Uploads, stored files and their CDN copies, shared by the world's DCs. */
+  readonly files: FileStore;
 }

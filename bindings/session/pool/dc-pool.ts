@@ -97,7 +97,7 @@ export class DcPool {
       const main = await startDriver(host.dialer, perm, (d) => pool.hooks(PERMANENT, d), deadline);
       pool.current = new Generation(PERMANENT, perm, null, main);
       pool.gens.set(PERMANENT, pool.current);
-      pool.adopted(pool.current);
+      pool.adopted();
       return pool;
     }
     const opened = new Promise<void>((resolve, reject) => {
@@ -245,7 +245,7 @@ export class DcPool {
   private adopt(gen: GenerationId): void {
     const g = this.gens.get(gen) as Generation;
     this.current = g;
-    this.adopted(g);
+    this.adopted();
     const temp = g.temp as TempKey;
     this.host.notify({
       kind: 'tempKeyBound',
@@ -256,7 +256,7 @@ export class DcPool {
   }
 
   /** Back-pressure and idle checks on a new current generation. */
-  private adopted(g: Generation): void {
+  private adopted(): void {
     if (!this.idleTimer && (this.max.upload > 0 || this.max.download > 0)) {
       this.idleTimer = setInterval(() => this.closeIdle(), Math.max(50, Math.min(this.idleMs / 2, 5000)));
       this.idleTimer.unref();

@@ -109,4 +109,13 @@ impl MtpLink {
         let plain = envelope::decrypt(&key, Sender::Client, &packet).ok()?;
         Some(big(u64::from_le_bytes(plain[8..16].try_into().ok()?)))
     }
+
+    /// Server side: the session_id a client's packet names, from its first block only
+    /// (unchecked: `receive` checks the packet in full). Null for a packet too short or
+    /// under another key. Cheap for large packets, where `peekSessionId` decrypts all.
+    #[napi]
+    pub fn peek_session_id_unchecked(auth_key: BufferSlice, packet: BufferSlice) -> Option<BigInt> {
+        let key = AuthKey::from_slice(&auth_key)?;
+        envelope::peek_session_id(&key, Sender::Client, &packet).map(big)
+    }
 }

@@ -317,6 +317,26 @@ pub fn decrypt_in_place(
     Ok(OUTER_HEADER_LEN..OUTER_HEADER_LEN + INNER_HEADER_LEN + declared as usize)
 }
 
+/// The session_id a packet names, read by decrypting only its first block: AES-IGE
+/// decrypts block by block, and the inner header's first 16 bytes are the salt and the
+/// session_id. Nothing is checked (msg_key covers the whole plaintext): a server uses it
+/// to find the session that then decrypts and checks the packet in full. None for a
+/// packet too short to hold a message or under another key.
+pub fn peek_session_id(key: &AuthKey, sender: Sender, packet: &[u8]) -> Option<u64> {
+    if packet.len() < OUTER_HEADER_LEN + INNER_HEADER_LEN + MIN_PADDING
+        || packet[..8] != *key.id_bytes()
+    {
+        return None;
+    }
+    let msg_key: [u8; 16] = packet[8..OUTER_HEADER_LEN].try_into().ok()?;
+    let (aes_key, aes_iv) = key.derive_aes(sender, &msg_key);
+    let mut first: [u8; 16] = packet[OUTER_HEADER_LEN..OUTER_HEADER_LEN + 16]
+        .try_into()
+        .ok()?;
+    ige::decrypt_in_place(&mut first, &aes_key, &aes_iv).ok()?;
+    Some(u64::from_le_bytes(first[8..16].try_into().ok()?))
+}
+
 /// Decrypts into a new buffer holding the plaintext without padding.
 pub fn decrypt(key: &AuthKey, sender: Sender, packet: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
     let mut buf = packet.to_vec();
@@ -329,6 +349,36 @@ pub fn decrypt(key: &AuthKey, sender: Sender, packet: &[u8]) -> Result<Vec<u8>, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn peek_reads_the_session_id_of_the_first_block_only() {
+        let key = AuthKey::new([7u8; 256]);
+        let mut plain = vec![0u8; INNER_HEADER_LEN + 1024];
+        plain[8..16].copy_from_slice(&0x1122_3344_5566_7788u64.to_le_bytes());
+        plain[28..32].copy_from_slice(&1024u32.to_le_bytes());
+        let packet = encrypt(&key, Sender::Client, &plain, &mut |b: &mut [u8]| b.fill(3));
+        assert_eq!(
+            peek_session_id(&key, Sender::Client, &packet),
+            Some(0x1122_3344_5566_7788)
+        );
+        let full = decrypt(&key, Sender::Client, &packet).unwrap();
+        assert_eq!(&full[8..16], &0x1122_3344_5566_7788u64.to_le_bytes());
+        // The rest of the packet does not matter to the peek (the full decryption checks it).
+        let mut tail_changed = packet.clone();
+        let n = tail_changed.len();
+        tail_changed[n - 1] ^= 1;
+        assert_eq!(
+            peek_session_id(&key, Sender::Client, &tail_changed),
+            Some(0x1122_3344_5566_7788)
+        );
+        assert!(decrypt(&key, Sender::Client, &tail_changed).is_err());
+        // Another key, or a packet too short: none.
+        assert_eq!(
+            peek_session_id(&AuthKey::new([8u8; 256]), Sender::Client, &packet),
+            None
+        );
+        assert_eq!(peek_session_id(&key, Sender::Client, &packet[..40]), None);
+    }
 
     fn vectors() -> serde_json::Value {
         let path = concat!(
