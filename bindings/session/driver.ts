@@ -247,6 +247,8 @@ export class Driver implements Wakeable {
   private flushScheduled = false;
   /** Requests and raw messages waiting for the next flush. */
   private queue: Outgoing[] = [];
+  /** Entries of `queue` that are notices to the server (rpc_drop_answer), not calls. */
+  private queuedNotices = 0;
   private attempt = 0;
   /** The address (of `config.addresses`) that connected last. */
   private addressAt = 0;
@@ -577,7 +579,7 @@ export class Driver implements Wakeable {
 
   /** Requests and raw messages not answered or not sent yet: this connection's load. */
   get outstanding(): number {
-    return this.pending.size + this.queue.length;
+    return this.pending.size + this.queue.length - this.queuedNotices;
   }
 
   /** Why nothing can be queued now (closed or failed), or null. */
@@ -664,6 +666,7 @@ export class Driver implements Wakeable {
   private dropAnswer(msgId: bigint): void {
     if (this.status === 'closed' || this.status === 'failed') return;
     this.queue.push({ body: dropAnswerBody(msgId), call: null, sent: null, after: null });
+    this.queuedNotices++;
     this.scheduleFlush();
   }
 
@@ -685,6 +688,7 @@ export class Driver implements Wakeable {
   takeQueued(): Outgoing[] {
     const q = this.queue;
     this.queue = [];
+    this.queuedNotices = 0;
     return q;
   }
 
@@ -727,6 +731,7 @@ export class Driver implements Wakeable {
       return;
     }
     this.queue = [];
+    this.queuedNotices = 0;
     if (out.frame) socket.write(out.frame);
     for (let i = 0; i < batch.length; i++) {
       const q = batch[i];
