@@ -67,6 +67,7 @@ export {
   type SessionUpdatesOptions,
 } from './session';
 export * from './storage';
+export * from './fleet';
 export * as TL from './tl';
 export {
   createCodec,

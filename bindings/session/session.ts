@@ -222,7 +222,10 @@ export class OpenSession {
         notify: this.notify,
         call: (method, params) =>
           this.attempt(method, { _: method, ...(params as object) } as TL.TlObject, {}, undefined, true),
-        commit: (state) => this.store?.commitUpdatesState(state as JsonValue),
+        commit: (state, now) => {
+          this.store?.commitUpdatesState(state as JsonValue);
+          if (now) this.store?.saveNow();
+        },
       },
       o,
       stored,

@@ -31,8 +31,8 @@ export interface FeedHost {
   notify(e: SessionEvent): void;
   /** One of the engine's requests, made on the session (never behind the updates queue). */
   call(method: string, params: unknown): Promise<unknown>;
-  /** The committed state to store (coalesced by the store; written on close too). */
-  commit(state: unknown): void;
+  /** The committed state to store (coalesced by the store, or now; written on close too). */
+  commit(state: unknown, now?: boolean): void;
 }
 
 export class UpdateFeed {
@@ -95,7 +95,13 @@ export class UpdateFeed {
       onError: (error) => this.host.notify({ kind: 'updatesError', sessionId: this.host.sessionId, error }),
     });
     this.driver.start();
-    return this.driver.settled();
+    const fresh = state === undefined;
+    return this.driver.settled().then(() => {
+      // Nothing stored: the engine started from updates.getState. That starting point is
+      // stored at once, so that a restart or a takeover resumes from it (getDifference)
+      // rather than from a later getState, which would skip what came in between.
+      if (fresh && !this.closed) this.commit(true);
+    });
   }
 
   /** An `Updates` object the server pushed (any connection of the session). */
@@ -120,11 +126,16 @@ export class UpdateFeed {
   acknowledge(token: number): void {
     if (!this.driver) return;
     this.driver.acknowledge(token);
+    this.commit(false);
+  }
+
+  private commit(now: boolean): void {
+    if (!this.driver) return;
     const state = this.driver.engine.committedState();
     const json = JSON.stringify(state);
     if (json === this.committed) return;
     this.committed = json;
-    this.host.commit(state);
+    this.host.commit(state, now);
   }
 
   /** The ordered updates as an async iterator (back-pressure: see the file comment). */
