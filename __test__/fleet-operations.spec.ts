@@ -5,7 +5,7 @@
 // on waking and gives its sessions up, and a worker joining: ownership evens out with a
 // bounded number of moves.
 import test from 'ava';
-import { FleetClient, FleetError, type FleetConfig, RpcError } from '../bindings';
+import { FleetClient, type FleetConfig, FleetError, RpcError } from '../bindings';
 import { TestDc } from '../bindings/testing';
 import {
   connectFleet,
@@ -88,17 +88,20 @@ it('routed calls: a random_id call in flight when its owner dies runs once; one 
     t.true(mine.length > 0);
     dc.delayReplies(60_000);
     const ids = mine.map(() => next++);
-    const sends = mine.map((n, i) => send(n, ids[i]).then(
-      (v) => ({ ok: true as const, v }),
-      (e: unknown) => ({ ok: false as const, e }),
-    ));
+    const sends = mine.map((n, i) =>
+      send(n, ids[i]).then(
+        (v) => ({ ok: true as const, v }),
+        (e: unknown) => ({ ok: false as const, e }),
+      ),
+    );
     const plain = mine.map((n) =>
       client.call(n, 'help.getNearestDc', {}).then(
         () => 'answered',
         (e: unknown) => (e instanceof FleetError ? e.code : String(e)),
       ),
     );
-    const ran = (rid: bigint) => dc.executions('messages.sendMessage').some((x) => x.randomId === String(rid));
+    const ran = (rid: bigint) =>
+      dc.executions('messages.sendMessage').some((x) => x.randomId === String(rid));
     await until(() => ids.every(ran), 'the victim ran the calls', 10_000);
     await until(
       () => dc.executions('help.getNearestDc').length >= mine.length + 1,
@@ -118,7 +121,10 @@ it('routed calls: a random_id call in flight when its owner dies runs once; one 
       t.true(o.e instanceof RpcError && o.e.errorMessage === 'RANDOM_ID_DUPLICATE', String(o.e));
     }
     t.true(client.retries.randomId >= mine.length, 'retried on the new owner');
-    t.deepEqual(await Promise.all(plain), mine.map(() => 'OUTCOME_UNKNOWN'));
+    t.deepEqual(
+      await Promise.all(plain),
+      mine.map(() => 'OUTCOME_UNKNOWN'),
+    );
     for (const rid of ids) {
       t.is(dc.executions('messages.sendMessage').filter((x) => x.randomId === String(rid)).length, 1);
     }
