@@ -3,11 +3,7 @@
 // the workers' sessions stop sending once their leases lapse (the DC sees nothing from
 // them until Redis is back), and afterwards they are claimed and opened again and every
 // update the DC pushed, before, during and after the outage, reaches the stream.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import test from 'ava';
 import type { FleetConfig } from '../bindings';
 import { TestDc } from '../bindings/testing';
@@ -15,6 +11,7 @@ import {
   connectFleet,
   holdings,
   overlaps,
+  ownRedis,
   readStreams,
   seed,
   sleep,
@@ -25,40 +22,6 @@ import {
 import { REDIS_URL } from './storage-support';
 
 const TTL = 3000;
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-/** A throwaway redis-server (the one scripts/services.sh installs) on a port of its own. */
-async function ownRedis(): Promise<{ url: string; p: ChildProcess; dir: string }> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'tmt-redis-'));
-  const p = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir],
-    {
-      stdio: 'ignore',
-    },
-  );
-  const Redis = require('ioredis') as typeof import('ioredis').Redis;
-  const url = `redis://127.0.0.1:${port}/0`;
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0 });
-  await until(() => probe.status === 'ready', 'redis-server up', 10_000).catch(() => {});
-  for (let i = 0; i < 100; i++) {
-    try {
-      await probe.connect().catch(() => {});
-      if ((await probe.ping()) === 'PONG') break;
-    } catch {}
-    await sleep(100);
-  }
-  probe.disconnect();
-  return { url, p, dir };
-}
 
 let dc: TestDc;
 test.before(async () => {

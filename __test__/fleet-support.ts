@@ -3,6 +3,9 @@
 // DC, so the update engine runs), the workers' ownership log, and a reader of the streams.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   connectFleet,
@@ -162,7 +165,13 @@ export interface Seeded {
 }
 
 /** `n` sessions: a bot account and a logged-in key on `dc` each, stored and put in the roster. */
-export async function seed(conn: FleetConnection, dc: TestDc, n: number, tag = 'f'): Promise<Seeded> {
+export async function seed(
+  conn: FleetConnection,
+  dc: TestDc,
+  n: number,
+  tag = 'f',
+  options: { pfs?: boolean } = {},
+): Promise<Seeded> {
   const names: string[] = [];
   const userOf = new Map<string, bigint>();
   const keyOf = new Map<string, bigint>();
@@ -187,7 +196,7 @@ export async function seed(conn: FleetConnection, dc: TestDc, n: number, tag = '
   }
   for (let i = 0; i < records.length; i += 200)
     await Promise.all(records.slice(i, i + 200).map((r) => conn.storage.save(r)));
-  await conn.roster.add(names.map((name) => ({ name, dcId: dc.dcId, options: { isBot: true } })));
+  await conn.roster.add(names.map((name) => ({ name, dcId: dc.dcId, options: { isBot: true, ...options } })));
   return { names, userOf, keyOf };
 }
 
@@ -232,6 +241,39 @@ export async function until(done: () => boolean, what: string, ms: number): Prom
     await sleep(50);
   }
   return Date.now() - start;
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** A throwaway redis-server (the one scripts/services.sh installs) on a port of its own. */
+export async function ownRedis(): Promise<{ url: string; p: ChildProcess; dir: string }> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'tmt-redis-'));
+  const p = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir],
+    {
+      stdio: 'ignore',
+    },
+  );
+  const Redis = require('ioredis') as typeof import('ioredis').Redis;
+  const url = `redis://127.0.0.1:${port}/0`;
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0 });
+  for (let i = 0; i < 100; i++) {
+    try {
+      await probe.connect().catch(() => {});
+      if ((await probe.ping()) === 'PONG') break;
+    } catch {}
+    await sleep(100);
+  }
+  probe.disconnect();
+  return { url, p, dir };
 }
 
 export { connectFleet, sleep };

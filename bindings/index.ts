@@ -24,6 +24,7 @@ export {
   dcAddresses,
   dcDirectory,
 } from './dcs';
+export * from './fleet';
 export {
   asUnauthorized,
   type CodeRequest,
@@ -67,7 +68,6 @@ export {
   type SessionUpdatesOptions,
 } from './session';
 export * from './storage';
-export * from './fleet';
 export * as TL from './tl';
 export {
   createCodec,
