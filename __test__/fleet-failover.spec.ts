@@ -11,6 +11,7 @@ import test from 'ava';
 import type { FleetConfig } from '../bindings';
 import { TestDc } from '../bindings/testing';
 import {
+  balanced,
   connectFleet,
   holdings,
   overlaps,
@@ -82,7 +83,8 @@ async function scenario(
       return n;
     };
     const spread = await until(() => all() === sessions, 'every session open', 60_000);
-    t.log(`${sessions} sessions open over 3 workers in ${spread} ms`);
+    const even = await until(() => balanced(workers, sessions), 'the fair shares', 60_000);
+    t.log(`${sessions} sessions open over 3 workers in ${spread} ms, even ${even} ms later`);
 
     const got = new Map<string, Set<number>>();
     reader = readStreams(fleet, REDIS_URL!, got, () => !reading);

@@ -8,6 +8,7 @@ import test from 'ava';
 import { FleetClient, type FleetConfig, FleetError, RpcError } from '../bindings';
 import { TestDc } from '../bindings/testing';
 import {
+  balanced,
   connectFleet,
   holdings,
   overlaps,
@@ -51,6 +52,7 @@ async function setUp(n: number, count: number, s: { ttl: number; interval: numbe
   await Promise.all(workers.map((w) => w.line(/^ready /)));
   const total = () => [...holdings(workers).values()].reduce((a, h) => a + h.size, 0);
   await until(() => total() === n, 'every session open', 60_000);
+  await until(() => balanced(workers, n), 'the fair shares', 60_000);
   const close = async () => {
     for (const w of workers) if (w.killedAt === undefined) w.send('stop');
     await Promise.all(

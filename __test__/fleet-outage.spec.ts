@@ -8,6 +8,7 @@ import test from 'ava';
 import type { FleetConfig } from '../bindings';
 import { TestDc } from '../bindings/testing';
 import {
+  balanced,
   connectFleet,
   holdings,
   overlaps,
@@ -50,6 +51,7 @@ test.after.always(async () => {
       await Promise.all(workers.map((w) => w.line(/^ready /)));
       const total = () => [...holdings(workers).values()].reduce((a, h) => a + h.size, 0);
       await until(() => total() === n, 'every session open', 60_000);
+      await until(() => balanced(workers, n), 'the fair shares', 60_000);
       const got = new Map<string, Set<number>>();
       reader = readStreams(fleet, redis.url, got, () => !reading);
       const expected = new Map<string, number[]>();

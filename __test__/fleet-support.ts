@@ -119,6 +119,13 @@ export function holdings(workers: readonly WorkerProcess[]): Map<string, Set<str
   return out;
 }
 
+/** Whether every live worker holds its fair share of `n`, within `tolerance` (a fraction of n). */
+export function balanced(workers: readonly WorkerProcess[], n: number, tolerance = 0.05): boolean {
+  const live = workers.filter((w) => w.killedAt === undefined);
+  const held = holdings(live);
+  return live.every((w) => Math.abs(held.get(w.id)!.size - n / live.length) <= n * tolerance);
+}
+
 /**
  * The ownership log checked: per session, the spans [open, closed/lost/killed) of the
  * claims of different workers never overlap. Returns the violations.

@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { SessionRegistry } from '../session/registry';
 import { SessionError, type SessionEvent, type SessionId, type SessionOpenOptions } from '../session/types';
+import { renewLeases } from '../storage/lease';
 import { LeaseRenewer } from '../storage/lease-renewer';
 import type { SessionStorage } from '../storage/types';
 import { RpcError } from '../tl';
@@ -119,7 +120,8 @@ export class FleetWorker {
   private readonly owned = new Map<string, Owned>();
   /** Names given up, and the tick until which this worker does not claim them again. */
   private readonly shed = new Map<string, number>();
-  private readonly openQueue: ClaimedSession[] = [];
+  /** Claimed, waiting for an open slot (their leases renewed here until they open). */
+  private readonly openQueue: Array<ClaimedSession & { renewedAt: number }> = [];
   private opening = 0;
   private readonly failures = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
@@ -163,7 +165,9 @@ export class FleetWorker {
     this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    this.openQueue.length = 0;
+    // Claims not opened yet are given back at once (not left to run out).
+    const waiting = this.openQueue.splice(0);
+    await Promise.all(waiting.map((c) => this.o.storage.release(c.name, c.owner).catch(() => false)));
     if (this.o.bus) await this.o.bus.unlisten(this.o.bus.callChannel(this.id));
     await Promise.all([...this.owned.values()].map((o) => this.giveUp(o, 'worker stopping')));
     while (this.opening > 0) await sleep(20);
@@ -242,10 +246,12 @@ export class FleetWorker {
         this.o.metrics?.fleet.claims.inc(res.claimed.length);
         this.log.debug?.('claimed', { worker: this.id, count: res.claimed.length });
       }
+      const now = Date.now();
       for (const c of res.claimed) {
         this.o.onSession?.(c.name, c.owner, 'claimed');
-        this.openQueue.push(c);
+        this.openQueue.push({ ...c, renewedAt: now });
       }
+      await this.renewWaiting();
       this.pumpOpens();
       this.balance();
       if (tickNo % 10 === 0) await this.dropRemoved();
@@ -256,6 +262,28 @@ export class FleetWorker {
       this.ticking = false;
       this.o.metrics?.fleet.owned.set(this.sessions().length);
     }
+  }
+
+  /**
+   * Claims still waiting to open (a large claim on a slow machine) keep their leases: those
+   * renewed more than a third of the TTL ago are renewed in one batch, those lost dropped.
+   */
+  private async renewWaiting(): Promise<void> {
+    const now = Date.now();
+    const due = this.openQueue.filter((c) => now - c.renewedAt > this.ttl / 3);
+    if (!due.length) return;
+    const results = await renewLeases(
+      this.o.storage,
+      due.map((c) => ({ name: c.name, owner: c.owner })),
+      this.ttl,
+    );
+    results.forEach((r, i) => {
+      if (r.kind === 'renewed') due[i].renewedAt = now;
+      else if (r.kind === 'lost') {
+        const at = this.openQueue.indexOf(due[i]);
+        if (at >= 0) this.openQueue.splice(at, 1);
+      }
+    });
   }
 
   /** Above the fair share: give up to maxMovesPerTick sessions back, the most recent first. */
@@ -311,6 +339,7 @@ export class FleetWorker {
   }
 
   private async open(c: ClaimedSession): Promise<void> {
+    if (this.stopping) return;
     const o: Owned = {
       name: c.name,
       owner: c.owner,
@@ -351,8 +380,9 @@ export class FleetWorker {
       if (this.owned.get(c.name) === o) this.owned.delete(c.name);
       this.o.metrics?.fleet.openFailures.inc();
       const code = (e as SessionError).code;
-      this.log.warn?.('open failed', { worker: this.id, session: c.name, code, error: (e as Error).message });
+      // SESSION_LOCKED: the claim ran out before its turn and another worker took it.
       if (code === 'SESSION_LOCKED') return;
+      this.log.warn?.('open failed', { worker: this.id, session: c.name, code, error: (e as Error).message });
       // Not claimed again for a while, by any worker (a broken session must not bounce).
       const n = (this.failures.get(c.name) ?? 0) + 1;
       this.failures.set(c.name, n);
