@@ -13,6 +13,7 @@ import { TestDc } from '../bindings/testing';
 import {
   balanced,
   connectFleet,
+  exclusive,
   holdings,
   overlaps,
   readStreams,
@@ -102,6 +103,10 @@ async function scenario(
     // Mid-traffic: the first worker dies.
     const victim = workers[0];
     const lost = [...holdings(workers).get(victim.id)!];
+    const lostLeases = workers.map((w) => w.lines.filter((l) => l.startsWith('lost ')).length);
+    t.log(
+      `held at SIGKILL: ${[...holdings(workers).values()].map((h) => h.size).join(', ')}; leases lost so far: ${lostLeases.join(', ')}`,
+    );
     const keysBefore = dc.stats.authKeysCreated;
     victim.p.kill('SIGKILL');
     victim.killedAt = Date.now();
@@ -225,12 +230,12 @@ async function cleanup(fleet: FleetConfig): Promise<void> {
 
 const servers = Boolean(PG_URL && REDIS_URL);
 (servers ? test.serial : test.skip)('postgres: 2,000 sessions over 3 workers, SIGKILL one mid-traffic', (t) =>
-  scenario(t, 'postgres', 2000, 3),
+  exclusive(() => scenario(t, 'postgres', 2000, 3)),
 );
 (servers ? test.serial : test.skip)(
   'redis: 300 sessions with PFS over 3 workers, SIGKILL one mid-traffic (temporary keys reused)',
   (t) => scenario(t, 'redis', 300, 3),
 );
 (servers ? test.serial : test.skip)('sqlite: 300 sessions over 3 workers, SIGKILL one mid-traffic', (t) =>
-  scenario(t, 'sqlite', 300, 3),
+  exclusive(() => scenario(t, 'sqlite', 300, 3)),
 );

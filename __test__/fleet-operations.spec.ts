@@ -10,6 +10,7 @@ import { TestDc } from '../bindings/testing';
 import {
   balanced,
   connectFleet,
+  exclusive,
   holdings,
   overlaps,
   seed,
@@ -28,7 +29,8 @@ test.after.always(async () => {
   await dc?.stop();
 });
 
-const it = REDIS_URL ? test.serial : test.skip;
+const it = (title: string, fn: (t: import('ava').ExecutionContext) => Promise<void>) =>
+  (REDIS_URL ? test.serial : test.skip)(title, (t) => exclusive(() => fn(t)));
 
 /** The client's clock (ms) when it stamped `msgId`. */
 const msgIdTimeMs = (msgId: bigint) =>

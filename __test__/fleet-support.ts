@@ -283,4 +283,46 @@ export async function ownRedis(): Promise<{ url: string; p: ChildProcess; dir: s
   return { url, p, dir };
 }
 
+const LOCK = join(tmpdir(), 'tmt-fleet-tests.lock');
+
+/**
+ * Runs `fn` while no other fleet scenario of this machine runs (ava runs test files in
+ * parallel processes; several fleets of worker processes at once on two cores would
+ * measure the machine, not the fleet). A lock file holding the owner's pid; a dead
+ * owner's lock is taken over.
+ */
+export async function exclusive<T>(fn: () => Promise<T>): Promise<T> {
+  const { openSync, writeSync, closeSync, readFileSync, unlinkSync } =
+    require('node:fs') as typeof import('node:fs');
+  for (;;) {
+    try {
+      const fd = openSync(LOCK, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      break;
+    } catch {
+      let pid = 0;
+      try {
+        pid = Number(readFileSync(LOCK, 'utf8'));
+        process.kill(pid, 0);
+      } catch {
+        // No such process (or no readable lock): the lock is stale.
+        if (pid) {
+          try {
+            unlinkSync(LOCK);
+          } catch {}
+        }
+      }
+      await sleep(200);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    try {
+      if (readFileSync(LOCK, 'utf8') === String(process.pid)) unlinkSync(LOCK);
+    } catch {}
+  }
+}
+
 export { connectFleet, sleep };
