@@ -36,8 +36,29 @@ function say(line: string): void {
   });
 }
 
+/** Counts every call this process makes to the storage and the roster (the bench reads it). */
+const storageCalls: Record<string, number> = {};
+function counted<T extends object>(target: T, what: string): T {
+  return new Proxy(target, {
+    get(t, prop) {
+      const v = Reflect.get(t, prop) as unknown;
+      if (typeof v !== 'function') return v;
+      return (...args: unknown[]) => {
+        const key = `${what}.${String(prop)}`;
+        storageCalls[key] = (storageCalls[key] ?? 0) + 1;
+        return (v as (...a: unknown[]) => unknown).apply(t, args);
+      };
+    },
+  });
+}
+
 async function main(): Promise<void> {
-  const conn = await connectFleet(config.fleet);
+  const connected = await connectFleet(config.fleet);
+  const conn = {
+    ...connected,
+    storage: counted(connected.storage, 'storage'),
+    roster: counted(connected.roster, 'roster'),
+  };
   const metrics = new TelegramMetrics();
   const worker = new FleetWorker({
     id: config.id,
@@ -79,6 +100,7 @@ async function main(): Promise<void> {
           sessions: worker.sessions().length,
           renewBatches: renewer.stats.batches,
           renewed: renewer.stats.renewed,
+          storageCalls,
           rss: m.rss,
           heapUsed: m.heapUsed,
           external: m.external,
@@ -87,7 +109,7 @@ async function main(): Promise<void> {
     } else if (cmd === 'metrics') say(`metrics ${JSON.stringify(await metrics.text())}`);
     else if (cmd === 'stop') {
       await worker.stop();
-      await conn.close();
+      await connected.close();
       say('stopped');
       setTimeout(() => process.exit(0), 50);
     }
