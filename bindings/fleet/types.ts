@@ -9,8 +9,6 @@ export type FleetErrorCode =
   | 'OUTCOME_UNKNOWN'
   /** No worker owned the session before the call's deadline (routed calls keep trying until then). */
   | 'NO_OWNER'
-  /** The name is not in the roster. */
-  | 'NOT_IN_ROSTER'
   /** A roster or bus operation failed (the storage or Redis is unreachable). */
   | 'FLEET_STORAGE_FAILED'
   /** Bad options or a bad roster entry. */
