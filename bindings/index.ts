@@ -39,6 +39,7 @@ export {
   type UploadSource,
   type UseUploaded,
 } from './files';
+export * from './fleet';
 export {
   asUnauthorized,
   type CodeRequest,

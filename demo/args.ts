@@ -17,7 +17,9 @@ const USAGE = `usage: npm run demo -- [--sessions N] [--calls N] [--updates N] [
   --sessions     sessions to open, each creating its auth key (default ${DEFAULTS.sessions})
   --calls        messages.sendMessage calls per session, after one help.getConfig (default ${DEFAULTS.calls})
   --updates      updates TestDc pushes to each session (default ${DEFAULTS.updates})
-  --concurrency  handshakes at a time (default ${DEFAULTS.concurrency})`;
+  --concurrency  handshakes at a time (default ${DEFAULTS.concurrency})
+  --fleet        the fleet demo instead (demo/fleet.ts): PostgreSQL, Redis, 3 worker processes,
+                 a worker killed; --sessions there defaults to 1000`;
 
 /** Parses argv (without node and the script); prints usage and exits on --help or a bad value. */
 export function parseArgs(argv: readonly string[]): DemoOptions {

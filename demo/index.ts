@@ -198,7 +198,18 @@ function summary(o: DemoOptions, f: Figures): void {
 }
 
 async function main(): Promise<void> {
-  const o = parseArgs(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  if (argv.includes('--fleet')) {
+    // The fleet demo (demo/fleet.ts): its own options are --sessions only.
+    const at = argv.indexOf('--sessions');
+    const sessions = at >= 0 ? Number(argv[at + 1]) : 1000;
+    if (!Number.isInteger(sessions) || sessions < 3)
+      throw new Error('--fleet --sessions needs an integer >= 3');
+    const { runFleetDemo } = await import('./fleet');
+    await runFleetDemo(sessions);
+    return;
+  }
+  const o = parseArgs(argv);
   const dc = await startDc();
   console.log(
     `telegram-mt demo: TestDc (DC ${dc.dcId}) on ${dc.host}:${dc.port}; ${o.sessions} sessions, ` +

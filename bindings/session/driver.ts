@@ -732,6 +732,19 @@ export class Driver implements Wakeable {
     }
     this.queue = [];
     this.queuedNotices = 0;
+    // Asked again right before the write: a process frozen (SIGSTOP, a stall) between the
+    // first check and here would otherwise write, on waking, a frame it checked before
+    // its lease ran out. The window left is the few microseconds from this check to the
+    // write system call, which no check in the process can close (only the receiver could
+    // fence); such a frame carries msg_ids stamped before the freeze.
+    if (this.config.mayTransmit && !this.config.mayTransmit()) {
+      const error = new SessionError('LEASE_LOST', 'the lease ran out before the message was written');
+      for (const q of batch) {
+        if (q.call?.timer) clearTimeout(q.call.timer);
+        (q.call ?? q.sent)?.reject(error);
+      }
+      return;
+    }
     if (out.frame) socket.write(out.frame);
     for (let i = 0; i < batch.length; i++) {
       const q = batch[i];

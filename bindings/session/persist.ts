@@ -16,7 +16,15 @@ import type { KeyMaterial } from '../auth/key';
 import { SessionLeaseLostError, SessionLockedError } from '../storage/errors';
 import { type HeldLease, holdBatched } from '../storage/lease-renewer';
 import { MemoryStorage } from '../storage/memory';
-import type { DcAuth, JsonValue, SessionPatch, SessionRecord, SessionStorage } from '../storage/types';
+import type {
+  DcAuth,
+  JsonValue,
+  SessionPatch,
+  SessionRecord,
+  SessionStorage,
+  TempAuthKey,
+} from '../storage/types';
+import type { StoredTempKey } from './pool/dc-pool';
 import { SessionError, type SessionEvent, type SessionId, type SessionOpenOptions } from './types';
 
 /** What the session holds now, as far as its stored record cares. */
@@ -50,6 +58,8 @@ export class SessionStore {
   /** The updates state to write, with a version so a write knows whether it is still the latest. */
   private updates: { value: JsonValue | undefined; version: number; written: number };
   private chain: Promise<unknown> = Promise.resolve();
+  /** Temporary keys bound since the last write, by DC (written with the DC's entry). */
+  private readonly temps = new Map<number, { perm: Buffer; key: TempAuthKey }>();
   private flushTimer: NodeJS.Timeout | null = null;
   private flushAt = Number.POSITIVE_INFINITY;
   private watchdog: NodeJS.Timeout | null = null;
@@ -150,6 +160,30 @@ export class SessionStore {
   keyFor(dcId: number): KeyMaterial | undefined {
     const a = this.record?.authKeys[dcId];
     return a && { authKey: a.authKey, serverSalt: a.serverSalt, timeOffset: a.timeOffset };
+  }
+
+  /**
+   * The temporary (PFS) key stored for `dcId`'s permanent key `perm`, if any: the next
+   * owner connects on it instead of making and binding a new one (dc-pool.ts).
+   */
+  tempKeyFor(dcId: number, perm: Buffer): StoredTempKey | undefined {
+    const a = this.record?.authKeys[dcId];
+    const t = a?.tempKey;
+    if (!a || !t || !a.authKey.equals(perm)) return undefined;
+    const timeOffset = a.timeOffset ?? 0;
+    return {
+      authKey: t.authKey,
+      serverSalt: t.serverSalt,
+      expiresAt: t.expiresAt,
+      expiresAtMs: (t.expiresAt - timeOffset) * 1000,
+      timeOffset,
+    };
+  }
+
+  /** A temporary key was bound to `dcId`'s permanent key `perm`: stored soon (coalesced). */
+  useTempKey(dcId: number, perm: Buffer, key: TempAuthKey): void {
+    this.temps.set(dcId, { perm, key });
+    this.schedule(0);
   }
 
   /** The stored updates state (or the last one given to saveUpdatesState). */
@@ -309,6 +343,20 @@ export class SessionStore {
         patch.authKeys = { [c.dcId]: { ...stored, serverSalt, timeOffset } };
         changed = true;
       }
+    }
+    for (const [dc, t] of this.temps) {
+      const entry = patch.authKeys?.[dc] ?? r.authKeys[dc];
+      // Bound to a permanent key the record no longer holds: nothing to keep.
+      if (!entry?.authKey.equals(t.perm)) {
+        this.temps.delete(dc);
+        continue;
+      }
+      if (entry.tempKey?.authKey.equals(t.key.authKey)) {
+        this.temps.delete(dc);
+        continue;
+      }
+      patch.authKeys = { ...patch.authKeys, [dc]: { ...entry, tempKey: t.key } };
+      changed = true;
     }
     const u = this.updates;
     if (u.version !== u.written) {

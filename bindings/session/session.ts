@@ -406,6 +406,14 @@ export class OpenSession {
         dialer,
         notify: this.notify,
         withoutUpdates: !home,
+        // PFS: the temporary key is kept with the stored session, so the next owner (a
+        // takeover, a restart) reuses it instead of making and binding another.
+        tempKeys: store
+          ? {
+              load: () => store.tempKeyFor(dcId, key.authKey),
+              save: (k) => store.useTempKey(dcId, key.authKey, k),
+            }
+          : undefined,
         onEnded: () => {
           // The home DC's connection is gone for good: the updates iterator ends.
           if (pool !== undefined && pool === this.home) this.queue?.end();

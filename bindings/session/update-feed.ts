@@ -132,6 +132,11 @@ export class UpdateFeed {
   acknowledge(token: number): void {
     if (!this.driver) return;
     this.driver.acknowledge(token);
+    this.commit();
+  }
+
+  private commit(): void {
+    if (!this.driver) return;
     const state = this.driver.engine.committedState();
     const json = JSON.stringify(state);
     if (json === this.committed) return;

@@ -52,7 +52,11 @@ export class LeaseRenewer {
 
   constructor(
     readonly storage: SessionStorage,
-    private readonly batchSize = RENEW_BATCH,
+    /**
+     * Claims per renewMany() call. A fleet worker raises it to its capacity, so that its
+     * leases, falling into step, cost one storage call per period (fleet/worker.ts).
+     */
+    public batchSize = RENEW_BATCH,
   ) {}
 
   private static readonly byStorage = new WeakMap<SessionStorage, LeaseRenewer>();

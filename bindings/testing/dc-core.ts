@@ -59,6 +59,8 @@ export interface DcCoreOptions {
   world: WorldLink;
   /** How long invokeAfterMsg waits for a query that has not arrived (default 10 s). */
   afterMsgTimeoutMs?: number;
+  /** TestDcOptions.refuseRandomIdRepeats. */
+  refuseRandomIdRepeats?: boolean;
   /** help.getConfig: `expires` this far ahead (default 3600 s), and addresses listed before the world's. */
   configTtlSec?: number;
   extraDcOptions?: TestDcOption[];
@@ -81,6 +83,7 @@ export class DcCore {
     lastHandshakeFailure: undefined,
     executed: 0,
     duplicates: 0,
+    randomIdRepeats: 0,
     rejected: {},
     dropped: 0,
     transportErrors: 0,
@@ -153,6 +156,7 @@ export class DcCore {
       accounts: o.world.accounts,
       afterMsgTimeoutMs: o.afterMsgTimeoutMs ?? 10_000,
       flood: this.flood,
+      randomIds: o.refuseRandomIdRepeats ? new RandomIdLog() : undefined,
     };
   }
 
@@ -555,4 +559,22 @@ function selects(target: SessionSelector, key: AuthKeyRecord, s: DcSession): boo
   if (target.sessionId !== undefined && target.sessionId !== s.sessionId) return false;
   if (target.userId !== undefined && key.userId !== BigInt(target.userId)) return false;
   return true;
+}
+
+/** The random_ids each account ran, per method (refuseRandomIdRepeats); the last 100,000. */
+export class RandomIdLog {
+  private readonly seen = new Set<string>();
+  /** False when `id` ran before; otherwise it is recorded. */
+  claim(id: string): boolean {
+    if (this.seen.has(id)) return false;
+    this.seen.add(id);
+    if (this.seen.size > 100_000) {
+      let drop = 10_000;
+      for (const old of this.seen) {
+        this.seen.delete(old);
+        if (--drop === 0) break;
+      }
+    }
+    return true;
+  }
 }

@@ -36,6 +36,8 @@ export interface DispatchHost {
   readonly afterMsgTimeoutMs: number;
   /** Flood limits per method, account and peer (flood-limits.ts). */
   readonly flood: FloodLimiter;
+  /** Set when repeats of a random_id are refused (TestDcOptions.refuseRandomIdRepeats). */
+  readonly randomIds?: { claim(id: string): boolean };
 }
 
 /** The chat a query's `peer` names, as the flood limits key it. */
@@ -164,6 +166,15 @@ export async function runQuery(
     if (key.userId === undefined && !NO_AUTH_NEEDED.test(method))
       return rpcErrorBody(401, 'AUTH_KEY_UNREGISTERED');
     return rpcErrorBody(400, 'METHOD_INVALID');
+  }
+  if (host.randomIds && query.randomId !== undefined) {
+    // Per account, as Telegram: a request re-sent under a new msg_id (or from another
+    // connection of the account) is refused unrun.
+    const who = key.userId !== undefined ? `u${key.userId}` : `k${key.authKeyId}`;
+    if (!host.randomIds.claim(`${who}:${method}:${String(query.randomId)}`)) {
+      host.stats.randomIdRepeats++;
+      return rpcErrorBody(500, 'RANDOM_ID_DUPLICATE');
+    }
   }
   host.recordExecution({
     authKeyId: key.authKeyId,

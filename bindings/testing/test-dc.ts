@@ -89,6 +89,7 @@ export class TestDc {
         clock: options.now ?? Date.now,
         world: link,
         afterMsgTimeoutMs: options.afterMsgTimeoutMs,
+        refuseRandomIdRepeats: options.refuseRandomIdRepeats,
         configTtlSec: options.configTtlSec,
         extraDcOptions: options.extraDcOptions,
         updateLog,

@@ -45,6 +45,13 @@ export interface TestDcOptions {
   dcId?: number;
   /** How long invokeAfterMsg waits for a named query that has not arrived, ms (then 400 MSG_WAIT_TIMEOUT; default 10000). */
   afterMsgTimeoutMs?: number;
+  /**
+   * Refuse a request whose random_id the same account already ran with the same method,
+   * as Telegram does (500 RANDOM_ID_DUPLICATE, the request not run; counted in
+   * `stats.randomIdRepeats`), instead of running it again and counting a duplicate.
+   * Default false: tests of the message layer want to see the repeat run.
+   */
+  refuseRandomIdRepeats?: boolean;
   /** help.getConfig's `expires`: this many seconds ahead (default 3600). */
   configTtlSec?: number;
   /** Addresses help.getConfig lists before the world's own (IPv6, media-only, CDN entries for tests). */
@@ -128,6 +135,8 @@ export interface TestDcStats {
    * random_id: Telegram refuses such a repeat with RANDOM_ID_DUPLICATE). Should stay 0.
    */
   duplicates: number;
+  /** Repeats refused with RANDOM_ID_DUPLICATE (`refuseRandomIdRepeats`): not run. */
+  randomIdRepeats: number;
   /** bad_msg_notification / bad_server_salt sent, by error code. */
   rejected: Record<number, number>;
   /** Messages the message layer dropped (duplicates, bad msg_key, malformed). */

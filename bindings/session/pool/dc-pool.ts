@@ -34,6 +34,26 @@ export interface PoolHost {
   onEnded(): void;
   /** Every connection asks for no updates (a DC the session does not live on). */
   readonly withoutUpdates?: boolean;
+  /** Temporary keys kept with the stored session (PFS): reused by the next owner. */
+  readonly tempKeys?: StoredTempKeys;
+}
+
+/** A temporary key as the session's storage keeps it, with its expiry on both clocks. */
+export interface StoredTempKey {
+  authKey: Buffer;
+  serverSalt: bigint;
+  /** Unix seconds, server clock (the binding's expires_at). */
+  expiresAt: number;
+  /** The same moment, local ms. */
+  expiresAtMs: number;
+  /** Server minus local time, seconds. */
+  timeOffset: number;
+}
+
+/** Where a pool finds the temporary key stored with its session, and keeps each one it binds. */
+export interface StoredTempKeys {
+  load(): StoredTempKey | undefined;
+  save(key: { authKey: Buffer; serverSalt: bigint; expiresAt: number }): void;
 }
 
 /** A call as the pool takes it: where it goes, and what the driver needs (timeout, abort, chain). */
@@ -71,6 +91,9 @@ export class DcPool {
   /** The last binding refusal of each generation being made (BIND_FAILED's cause). */
   private readonly refusals = new Map<GenerationId, unknown>();
   private opening: { resolve(): void; reject(e: unknown): void } | null = null;
+  /** The stored temporary key to connect on first, and the generation that did. */
+  private resume: StoredTempKey | null = null;
+  private resumedGen: GenerationId | null = null;
   /** While opening: when the first generation must be ready (local ms). */
   private openDeadline: number | undefined;
   private closed = false;
@@ -103,7 +126,12 @@ export class DcPool {
     const opened = new Promise<void>((resolve, reject) => {
       pool.opening = { resolve, reject };
     });
-    pool.run(pool.schedule.start());
+    // A stored key worth resuming: valid well past the time it would be renewed anyway.
+    const stored = host.tempKeys?.load();
+    const pfs = pool.pfs as PfsConfig;
+    const spare = (pfs.renewBeforeSec + pfs.jitterSec) * 1000 + 60_000;
+    pool.resume = stored && stored.expiresAtMs - Date.now() > spare ? stored : null;
+    pool.run(pool.schedule.start(pool.resume ? { expiresAtMs: pool.resume.expiresAtMs } : undefined));
     await opened;
     return pool;
   }
@@ -130,6 +158,9 @@ export class DcPool {
     switch (a.kind) {
       case 'makeKey':
         void this.makeGeneration(a.gen);
+        break;
+      case 'resumeKey':
+        void this.resumeGeneration(a.gen);
         break;
       case 'bind':
         void this.bind(a.gen);
@@ -195,6 +226,29 @@ export class DcPool {
     this.run(schedule.keyMade(gen));
   }
 
+  /** A main connection on the stored temporary key (no key exchange, no binding). */
+  private async resumeGeneration(gen: GenerationId): Promise<void> {
+    const schedule = this.schedule as KeySchedule;
+    const s = this.resume as StoredTempKey;
+    this.resume = null;
+    const temp: TempKey = {
+      authKey: s.authKey,
+      authKeyId: authKeyIdOf(s.authKey),
+      expiresAtMs: s.expiresAtMs,
+      expiresAt: s.expiresAt,
+    };
+    const key = { authKey: s.authKey, serverSalt: s.serverSalt, timeOffset: s.timeOffset };
+    try {
+      const main = await startDriver(this.host.dialer, key, (d) => this.hooks(gen, d), this.openDeadline);
+      this.gens.set(gen, new Generation(gen, key, temp, main));
+      this.raw.set(gen, new RawSends(main));
+    } catch {
+      return this.run(schedule.resumeFailed(gen));
+    }
+    this.resumedGen = gen;
+    this.run(schedule.resumed(gen, Date.now()));
+  }
+
   private async bind(gen: GenerationId): Promise<void> {
     const schedule = this.schedule as KeySchedule;
     const g = this.gens.get(gen) as Generation;
@@ -247,6 +301,13 @@ export class DcPool {
     this.current = g;
     this.adopted();
     const temp = g.temp as TempKey;
+    // A resumed key was bound by an earlier owner: nothing new to tell or to store.
+    if (gen === this.resumedGen) return;
+    this.host.tempKeys?.save({
+      authKey: temp.authKey,
+      serverSalt: g.main.link.salt,
+      expiresAt: temp.expiresAt,
+    });
     this.host.notify({
       kind: 'tempKeyBound',
       sessionId: this.host.sessionId,

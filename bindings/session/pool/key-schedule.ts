@@ -33,6 +33,8 @@ export type GenerationId = number;
 export type ScheduleAction =
   /** Create a temporary key and start a main connection on it. */
   | { kind: 'makeKey'; gen: GenerationId }
+  /** Start a main connection on the stored temporary key (bound by an earlier owner). */
+  | { kind: 'resumeKey'; gen: GenerationId }
   /** Bind the generation's key with auth.bindTempAuthKey on its main connection. */
   | { kind: 'bind'; gen: GenerationId }
   /** Bind the current key again (it lost its binding). */
@@ -90,6 +92,10 @@ export class KeySchedule {
   private making: GenState | null = null;
   private rebinding = false;
   private renewAt = Number.POSITIVE_INFINITY;
+  /** The stored key's expiry (local ms) while it is being resumed. */
+  private resumeExpiresAtMs = 0;
+  /** The generation connecting on a stored key, if any. */
+  private resuming: GenerationId | null = null;
   private failures = 0;
   private closed = false;
   private readonly random: () => number;
@@ -117,9 +123,43 @@ export class KeySchedule {
     return this.closed || this.making ? Number.POSITIVE_INFINITY : this.renewAt;
   }
 
-  /** Opening: make the first generation. */
-  start(): ScheduleAction[] {
-    return this.makeGeneration();
+  /**
+   * Opening: make the first generation, or, given a stored temporary key that is still
+   * valid (`resume`), connect on it first: it is bound already (api/pfs: a binding lasts
+   * until the key expires unless another key is bound to the permanent one), so a
+   * takeover or a restart makes no key exchange. If it is no longer bound, the first
+   * call gets AUTH_KEY_PERM_EMPTY unrun and the key is bound again (permEmpty); if the
+   * server forgot it, a new generation is made (resumeFailed, keyLost).
+   */
+  start(resume?: { expiresAtMs: number }): ScheduleAction[] {
+    if (!resume) return this.makeGeneration();
+    const g: GenState = { id: this.nextId++, phase: 'making', dead: false, bindTries: 0 };
+    this.gens.set(g.id, g);
+    this.making = g;
+    this.resumeExpiresAtMs = resume.expiresAtMs;
+    this.resuming = g.id;
+    return [{ kind: 'resumeKey', gen: g.id }];
+  }
+
+  /** The stored key's main connection is up: it becomes current, as if just bound. */
+  resumed(gen: GenerationId, now: number): ScheduleAction[] {
+    if (this.resuming === gen) this.resuming = null;
+    return this.bound(gen, this.resumeExpiresAtMs, now);
+  }
+
+  /** The stored key could not be used (the server forgot it, the connection failed): a new one. */
+  resumeFailed(gen: GenerationId): ScheduleAction[] {
+    const g = this.gens.get(gen);
+    if (!g || g !== this.making) return [{ kind: 'discard', gen }];
+    this.resuming = null;
+    this.making = null;
+    this.gens.delete(gen);
+    if (this.closed)
+      return [
+        { kind: 'discard', gen },
+        { kind: 'openFailed', error: null },
+      ];
+    return [{ kind: 'discard', gen }, ...this.makeGeneration()];
   }
 
   /** The clock reached `now`: renew when due. */
@@ -199,6 +239,8 @@ export class KeySchedule {
     const g = this.gens.get(gen);
     if (!g || g.dead) return [];
     g.dead = true;
+    // A stored key the server forgot: a new one, as if there had been none.
+    if (g === this.making && this.resuming === gen) return this.resumeFailed(gen);
     if (g === this.making) {
       return this.failed(
         g,
