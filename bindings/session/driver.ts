@@ -9,10 +9,21 @@ import { type LinkTransportEvent, type MtpEvent, MtpLink } from '../native';
 import * as TL from '../tl';
 import { RpcError } from '../tl';
 import { openSocket, proxyFailureCode } from '../transport';
+import { aborted, linkFailure, timedOut } from './call-errors';
+import { type Flushable, flushAtTurnEnd, flushSoonAfter } from './flush-queues';
 import { wrapInit } from './init-connection';
 import type { Notify } from './notify';
 import { type Pending, PendingRequests } from './pending';
 import { type AttemptLimiter, backoffDelay } from './reconnect';
+import {
+  BIND_REQUEST,
+  checkBody,
+  dropAnswerBody,
+  SERVICE_QUERIES,
+  UPDATES,
+  withoutUpdates,
+} from './request-bodies';
+import { attach, type SocketOwner, socketReads } from './socket-glue';
 import { type Alarm, timers, type Wakeable } from './timers';
 import { FloodCounter, transportFailure } from './transport-errors';
 import {
@@ -52,59 +63,6 @@ export interface RequestOptions {
   chain?: { self: ChainHandle; after: ChainHandle | null };
 }
 
-/** SessionError ABORTED, with the signal's reason as its cause. */
-export function aborted(signal: AbortSignal): SessionError {
-  return new SessionError('ABORTED', 'the call was aborted', signal.reason);
-}
-
-/** Why the link gave a request up, as the caller's error. */
-function failure(reason: 'REJECTED' | 'ANSWER_DROPPED' | 'RESENT_TOO_OFTEN', code: number): SessionError {
-  switch (reason) {
-    case 'ANSWER_DROPPED':
-      return new SessionError('ANSWER_DROPPED', 'the answer came in a message that could not be read');
-    case 'RESENT_TOO_OFTEN':
-      return new SessionError('RESENT_TOO_OFTEN', 'the request was sent again too often without an answer');
-    default:
-      return new SessionError('REQUEST_FAILED', `the server refused the request (code ${code})`);
-  }
-}
-
-/** MTProto's own queries (mtproto/service_messages): never wrapped, answered by the session layer. */
-const SERVICE_QUERIES = new Set([
-  'ping',
-  'ping_delay_disconnect',
-  'get_future_salts',
-  'rpc_drop_answer',
-  'destroy_session',
-  'destroy_auth_key',
-]);
-
-/** invokeWithoutUpdates(query): the connection is not subscribed to updates (api/invoking). */
-function withoutUpdates(query: TL.TlObject): TL.TlObject {
-  return { _: 'invokeWithoutUpdates', query } as unknown as TL.TlObject;
-}
-
-/** rpc_drop_answer#58e4a740 req_msg_id:long = RpcDropAnswer (the MTProto service schema). */
-function dropAnswerBody(msgId: bigint): Buffer {
-  const b = Buffer.allocUnsafe(12);
-  b.writeUInt32LE(0x58e4a740, 0);
-  b.writeBigUInt64LE(msgId, 4);
-  return b;
-}
-
-/** Bodies the link takes (crates/mtcore check_body: whole TL words, 4 bytes to 1 MiB). */
-const MAX_BODY_LEN = 1 << 20;
-
-function checkBody(body: Buffer): SessionError | null {
-  if (body.length >= 4 && body.length % 4 === 0 && body.length <= MAX_BODY_LEN) return null;
-  return new SessionError(
-    'BAD_MESSAGE',
-    `a message body is whole 4-byte words up to 1 MiB, got ${body.length} bytes`,
-  );
-}
-
-/** What decodes a binding's answer (a Bool); the link builds the query itself. */
-const BIND_REQUEST = { _: 'auth.bindTempAuthKey' } as unknown as TL.TlObject;
 const EMPTY = Buffer.alloc(0);
 
 /** Batches of the link's events taken in one turn before the rest waits for the next one (8 x 1,024). */
@@ -122,16 +80,6 @@ export const FRAME_STALL_MS = 5_000;
  * largest (1 MiB) frame, far below any real connection to a DC.
  */
 export const FRAME_DEADLINE_MS = 30_000;
-
-const UPDATES = new Set([
-  'updates',
-  'updatesCombined',
-  'updateShort',
-  'updateShortMessage',
-  'updateShortChatMessage',
-  'updateShortSentMessage',
-  'updatesTooLong',
-]);
 
 export interface DriverConfig {
   sessionId: SessionId;
@@ -168,71 +116,7 @@ export interface DriverConfig {
 
 export type DriverStatus = 'connecting' | 'connected' | 'reconnecting' | 'closed' | 'failed';
 
-/** The Driver a socket belongs to: its listeners are shared functions, not closures per socket. */
-const OWNER = Symbol('driver');
-type OwnedSocket = net.Socket & { [OWNER]?: Driver };
-
-function onSocketData(this: OwnedSocket, chunk: Buffer): void {
-  const d = this[OWNER];
-  if (d?.isSocket(this)) d.onData(chunk);
-}
-
-/**
- * Where every driver's socket reads land (net's `onread`): one buffer for the
- * process instead of a fresh 64 KiB allocation per read, shrunk and wrapped in
- * a Buffer for a 'data' event. The link copies what it is given at once.
- */
-let readBuffer: Buffer | null = null;
-const READ_BUFFER_LEN = 64 * 1024;
-
-function socketReads() {
-  readBuffer ??= Buffer.allocUnsafe(READ_BUFFER_LEN);
-  return { buffer: readBuffer, callback: onSocketRead };
-}
-
-function onSocketRead(this: unknown, nread: number, buf: Uint8Array): boolean {
-  const socket = this as OwnedSocket;
-  const d = socket[OWNER];
-  if (d?.isSocket(socket)) d.onData((buf as Buffer).subarray(0, nread));
-  return true;
-}
-
-function onSocketClose(this: OwnedSocket): void {
-  this[OWNER]?.onSocketClosed(this);
-}
-
-function ignoreError(): void {}
-
-/**
- * Drivers with a flush due, in two queues (see `scheduleFlush`): one microtask or one
- * setImmediate for all of them, not one (and a closure) each.
- */
-let soonQueue: Driver[] = [];
-let turnQueue: Driver[] = [];
-
-function flushSoon(): void {
-  const due = soonQueue;
-  soonQueue = [];
-  flushEach(due);
-}
-
-function flushTurn(): void {
-  const due = turnQueue;
-  turnQueue = [];
-  flushEach(due);
-}
-
-function flushEach(due: Driver[]): void {
-  for (const d of due) {
-    try {
-      d.flushScheduledNow();
-    } catch {
-      // flushNow reports its own failures; one driver must not starve the others.
-    }
-  }
-}
-
-export class Driver implements Wakeable {
+export class Driver implements Wakeable, SocketOwner, Flushable {
   readonly link: MtpLink;
   readonly pending = new PendingRequests();
   status: DriverStatus = 'connecting';
@@ -387,11 +271,7 @@ export class Driver implements Wakeable {
     this.socket = socket;
     this.initSent = false;
     this.lastReceived = Date.now();
-    (socket as OwnedSocket)[OWNER] = this;
-    // Sockets made with `socketReads()` deliver through onread; others through 'data'.
-    socket.on('data', onSocketData);
-    socket.on('error', ignoreError);
-    socket.on('close', onSocketClose);
+    attach(socket, this);
   }
 
   /** Whether `socket` is the current connection (for the shared socket listeners). */
@@ -614,10 +494,7 @@ export class Driver implements Wakeable {
       const p: Pending = { request, body, resolve, reject };
       const timeoutMs = options.timeoutMs;
       if (timeoutMs !== undefined) {
-        p.timer = setTimeout(
-          () => this.giveUp(p, new SessionError('TIMEOUT', `no answer within ${timeoutMs} ms`)),
-          timeoutMs,
-        );
+        p.timer = setTimeout(() => this.giveUp(p, timedOut(timeoutMs)), timeoutMs);
       }
       if (signal) {
         const onAbort = () => this.giveUp(p, aborted(signal));
@@ -675,10 +552,7 @@ export class Driver implements Wakeable {
     return new Promise((resolve, reject) => {
       const p: Pending = { request, body: EMPTY, resolve, reject };
       if (timeoutMs !== undefined) {
-        p.timer = setTimeout(
-          () => this.giveUp(p, new SessionError('TIMEOUT', `no answer within ${timeoutMs} ms`)),
-          timeoutMs,
-        );
+        p.timer = setTimeout(() => this.giveUp(p, timedOut(timeoutMs)), timeoutMs);
       }
       this.pending.add(msgId, p);
     });
@@ -698,13 +572,11 @@ export class Driver implements Wakeable {
     if (this.pending.size === 0) {
       // Nothing in flight (a call after the last one was answered): out before the event
       // loop turns, with whatever this burst of microtasks queues (no idle wait).
-      soonQueue.push(this);
-      if (soonQueue.length === 1) queueMicrotask(flushSoon);
+      flushSoonAfter(this);
     } else {
       // Calls in flight: their answers come in several reads of this turn, and what their
       // continuations send shares one transmit, packets and containers at the turn's end.
-      turnQueue.push(this);
-      if (turnQueue.length === 1) setImmediate(flushTurn);
+      flushAtTurnEnd(this);
     }
   }
 
@@ -915,7 +787,7 @@ export class Driver implements Wakeable {
         const p = this.pending.take(e.msgId);
         if (!p) return;
         if (p.timer) clearTimeout(p.timer);
-        return p.reject(failure(e.reason, e.errorCode));
+        return p.reject(linkFailure(e.reason, e.errorCode));
       }
       case 'saltChanged':
         return this.emit({ kind: 'saltChanged', sessionId, salt: e.salt });

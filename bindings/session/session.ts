@@ -4,10 +4,8 @@
 // parts around it (pool/, persist.ts, migrate.ts, plain.ts, the drivers) get a
 // narrow port and report back through it. Nothing else writes these fields.
 
-import { createAuthKey } from '../auth';
-import type { KeyMaterial } from '../auth/key';
 import { authKeyIdOf } from '../auth/key';
-import { DcDirectory, dcDirectory, handshakeDcId } from '../dcs';
+import { DcDirectory, dcDirectory } from '../dcs';
 import {
   asUnauthorized,
   isUnauthorized,
@@ -24,22 +22,23 @@ import { SessionPeers } from '../peers/session-port';
 import type { JsonValue, UpdatesState } from '../storage/types';
 import * as TL from '../tl';
 import { FloodWaitError, MigrateError } from '../tl';
-import { secretTransportKind } from '../transport';
+import { within } from './call-deadline';
+import { aborted, timedOut } from './call-errors';
 import { Chains } from './chains';
-import { createKey, type Dialer } from './dialer';
-import { aborted, Driver, type RequestOptions } from './driver';
-import { authorizedOn, isAccountMigrate, migrate } from './migrate';
+import { DcConnector } from './dc-connector';
+import type { RequestOptions } from './driver';
+import { isAccountMigrate, migrate } from './migrate';
 import { type Notify, notifier } from './notify';
+import { OtherDcs } from './other-dcs';
 import { SessionStore, type StoreSnapshot } from './persist';
 import { PlainSender } from './plain';
-import { DcPool } from './pool/dc-pool';
+import type { DcPool } from './pool/dc-pool';
 import type { AttemptLimiter } from './reconnect';
 import { observeResult } from './state';
 import {
   type CallOptions,
   type SendResult,
   type SendType,
-  type SessionAddress,
   type SessionClient,
   SessionError,
   type SessionEvent,
@@ -63,51 +62,12 @@ function withCause(stopped: SessionError, cause: unknown): SessionError {
   return new SessionError(stopped.code, stopped.message, cause);
 }
 
-function timedOut(timeoutMs: number | undefined): SessionError {
-  return new SessionError('TIMEOUT', `no answer within ${timeoutMs} ms`);
-}
-
-/** `p`, unless the deadline passes (TIMEOUT) or `signal` aborts (ABORTED) first. */
-function within<T>(
-  p: Promise<T>,
-  deadline: number,
-  signal: AbortSignal | undefined,
-  timeoutMs?: number,
-): Promise<T> {
-  if (deadline === Number.POSITIVE_INFINITY && !signal) return p;
-  if (signal?.aborted) return Promise.reject(aborted(signal));
-  return new Promise<T>((resolve, reject) => {
-    const timer =
-      deadline === Number.POSITIVE_INFINITY
-        ? undefined
-        : setTimeout(() => finish(() => reject(timedOut(timeoutMs))), Math.max(0, deadline - Date.now()));
-    const onAbort = () => finish(() => reject(aborted(signal as AbortSignal)));
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const finish = (settle: () => void) => {
-      if (timer) clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      settle();
-    };
-    p.then(
-      (v) => finish(() => resolve(v)),
-      (e) => finish(() => reject(e)),
-    );
-  });
-}
-
 /** Retries of one call (FLOOD_WAIT waited out, migrations followed). */
 const MAX_RETRIES = 5;
 /** How long a DC the session left keeps its connections for calls still answered there. */
 const LEFT_DC_DRAIN_MS = 60_000;
 
 type Updates = TL.Types['Updates'];
-
-/** Where a pool of another DC connects: media-only addresses first, or a CDN DC with its own keys. */
-interface DcPlace {
-  media?: boolean;
-  cdn?: boolean;
-  rsaKeys?: string[];
-}
 
 export class OpenSession {
   private dcId: number;
@@ -117,10 +77,6 @@ export class OpenSession {
   private home!: DcPool;
   /** DCs the session migrated away from: answering what was sent there, then closed. */
   private readonly left = new Set<DcPool>();
-  /** Connections to other DCs for calls that name one (`CallOptions.dc`): made on first use. */
-  private readonly others = new Map<string, Promise<DcPool>>();
-  /** help.getCdnConfig's RSA keys of the CDN DCs, asked once. */
-  private cdnKeys: Promise<string[]> | null = null;
   private plain: PlainSender | null = null;
   /** The raw stream of `updates()` (without the update engine). */
   private queue: UpdateQueue<Updates> | null = null;
@@ -135,6 +91,10 @@ export class OpenSession {
    * session's own when it was given addresses (options.address, options.dcAddresses).
    */
   private readonly dcs: DcDirectory;
+  /** How the session reaches a DC (addresses, dialer, a pool on the right key). */
+  private readonly connector: DcConnector;
+  /** Pools of other DCs for calls that name one (`CallOptions.dc`, `cdn`). */
+  private readonly otherDcs: OtherDcs;
   private deliver: Notify = () => {};
   private client: SessionClient | undefined;
   private migrating: Promise<void> | null = null;
@@ -150,7 +110,7 @@ export class OpenSession {
     dcId: number,
     client: SessionClient | undefined,
     readonly options: SessionOpenOptions,
-    private readonly limiter: AttemptLimiter,
+    readonly limiter: AttemptLimiter,
   ) {
     this.dcId = dcId;
     this.userId = options.import?.userId == null ? null : BigInt(options.import.userId);
@@ -161,6 +121,31 @@ export class OpenSession {
       for (const [k, v] of given) this.dcs.give(Number(k), v);
       if (options.address) this.dcs.give(dcId, options.address);
     }
+    this.connector = new DcConnector({
+      id,
+      options,
+      limiter,
+      dcs: this.dcs,
+      notify: this.notify,
+      store: () => this.store,
+      homeDcId: () => this.dcId,
+      timeOffsetMs: () => this.home?.main.link.timeOffset,
+      onUpdate: this.onUpdate,
+      onHomeSessionCreated: () => this.feed?.sessionCreated(),
+      // The home DC's connection is gone for good: the updates iterator ends.
+      onPoolEnded: (pool) => {
+        if (pool === this.home) this.queue?.end();
+      },
+    });
+    this.otherDcs = new OtherDcs({
+      connector: this.connector,
+      dcs: this.dcs,
+      home: () => this.home,
+      homeDcId: () => this.dcId,
+      refreshDcs: () => this.refreshDcs(),
+      refusal: () =>
+        this.stopped ?? (this.closed ? new SessionError('SESSION_CLOSED', 'the session was closed') : null),
+    });
     this.setClient(client);
   }
 
@@ -179,7 +164,7 @@ export class OpenSession {
     if (options.name === undefined && !options.storage) {
       s.makeFeed(undefined);
       s.peers = s.openPeers();
-      s.home = await s.connectDc(s.dcId, options.import);
+      s.home = await s.connector.connect(s.dcId, options.import);
       s.opened();
       return s;
     }
@@ -192,7 +177,7 @@ export class OpenSession {
     if (stored.dcId !== undefined) s.dcId = stored.dcId;
     s.makeFeed(store.updatesState);
     try {
-      s.home = await s.connectDc(s.dcId, options.import);
+      s.home = await s.connector.connect(s.dcId, options.import);
     } catch (e) {
       await store.abandon();
       throw e;
@@ -359,189 +344,6 @@ export class OpenSession {
 
   // --- Connections ---
 
-  /** Where `dcId` is, in the order to try: given addresses, help.getConfig's, the built-in table. */
-  private addressesOf(dcId: number, place: DcPlace = {}): SessionAddress[] {
-    const o = this.options;
-    try {
-      return this.dcs
-        .candidates(dcId, {
-          media: place.media,
-          cdn: place.cdn,
-          preferIpv6: o.ipv6,
-          proxied: o.proxy !== undefined,
-          obfuscated: !!o.transport?.obfuscated || o.transport?.secret !== undefined,
-        })
-        .map((e) => ({ host: e.host, port: e.port, mediaOnly: e.mediaOnly }));
-    } catch (e) {
-      throw new SessionError('BAD_OPTIONS', (e as Error).message, e);
-    }
-  }
-
-  /**
-   * The connections of `dcId` on the imported key, the stored one, or a new one (stored
-   * before any connection uses it).
-   */
-  private async connectDc(dcId: number, imported?: KeyMaterial, place: DcPlace = {}): Promise<DcPool> {
-    const dialer = this.dialer(dcId, this.addressesOf(dcId, place), place);
-    // connectTimeoutMs bounds all of it: key exchange, connection, binding, retries.
-    const deadline = Date.now() + dialer.timeoutMs;
-    // A CDN DC's key is its own business: not stored, not reused.
-    const store = place.cdn ? undefined : this.store;
-    let key = imported ?? store?.keyFor(dcId);
-    let created: bigint | null = null;
-    if (!key) {
-      const k = await createKey(dialer, undefined, deadline);
-      key = k;
-      created = k.authKeyId;
-    }
-    await store?.useKey(dcId, key);
-    if (created !== null) this.notify({ kind: 'authKeyCreated', sessionId: this.id, authKeyId: created });
-    let pool: DcPool | undefined;
-    const home = place.media === undefined && place.cdn === undefined;
-    pool = await DcPool.open(
-      {
-        sessionId: this.id,
-        // A CDN DC binds no temporary key (it has no authorization to bind to).
-        options: place.cdn ? { ...this.options, pfs: false } : this.options,
-        dialer,
-        notify: this.notify,
-        withoutUpdates: !home,
-        // PFS: the temporary key is kept with the stored session, so the next owner (a
-        // takeover, a restart) reuses it instead of making and binding another.
-        tempKeys: store
-          ? {
-              load: () => store.tempKeyFor(dcId, key.authKey),
-              save: (k) => store.useTempKey(dcId, key.authKey, k),
-            }
-          : undefined,
-        onEnded: () => {
-          // The home DC's connection is gone for good: the updates iterator ends.
-          if (pool !== undefined && pool === this.home) this.queue?.end();
-        },
-      },
-      key,
-      deadline,
-    );
-    return pool;
-  }
-
-  /** How keys and connections to `dcId` are made with this session's options. */
-  private dialer(
-    dcId: number,
-    addresses: Array<SessionAddress & { mediaOnly?: boolean }>,
-    place: DcPlace,
-  ): Dialer {
-    const o = this.options;
-    // A dd/ee MTProxy secret without a named transport: padded intermediate.
-    const transport = { ...o.transport, kind: o.transport?.kind ?? secretTransportKind(o.transport?.secret) };
-    // A media-only address is asked for by its negative DC id (p_q_inner_data_dc, obfuscated2).
-    const media = addresses[0]?.mediaOnly === true;
-    const wireDcId = handshakeDcId(dcId, o.environment, media);
-    const rsaKeys = place.rsaKeys ? [...(o.rsaKeys ?? []), ...place.rsaKeys] : o.rsaKeys;
-    const store = this.store;
-    const mayTransmit = store ? () => store.mayTransmit() : undefined;
-    return {
-      dcId,
-      addresses,
-      reconnect: o.reconnect,
-      timeoutMs: o.connectTimeoutMs ?? 10_000,
-      exchangeKey: (temp, deadline) =>
-        createAuthKey({
-          addresses,
-          dcId,
-          media,
-          environment: o.environment,
-          transport: transport.kind,
-          obfuscated: transport.obfuscated,
-          secret: transport.secret,
-          proxy: o.proxy,
-          // An `ee` hello is stamped on the server's clock as this session knows it
-          // (a temp key renewal through a fake-TLS MTProxy with a skewed local clock).
-          timeOffsetMs: this.home?.main.link.timeOffset ?? (o.import?.timeOffset ?? 0) * 1000,
-          rsaKeys,
-          timeoutMs: Math.max(1, Math.min(o.connectTimeoutMs ?? 10_000, deadline - Date.now())),
-          // The whole exchange, retries included, ends by the deadline.
-          signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())),
-          temp,
-        }),
-      newDriver: (key, hooks) => {
-        try {
-          return new Driver({
-            sessionId: this.id,
-            dcId,
-            wireDcId,
-            addresses,
-            transport,
-            authKey: key.authKey,
-            salt: key.serverSalt,
-            timeOffset: (key.timeOffset ?? 0) * 1000,
-            options: o,
-            notify: this.notify,
-            limiter: this.limiter,
-            mayTransmit,
-            onUpdate: this.onUpdate,
-            // A new session on the home DC: updates pushed to the old one may be lost.
-            onSessionCreated: dcId === this.dcId ? () => this.feed?.sessionCreated() : undefined,
-            ...hooks,
-          });
-        } catch (e) {
-          throw new SessionError('BAD_OPTIONS', (e as Error).message, e);
-        }
-      },
-    };
-  }
-
-  /** The connections a call goes on: the home DC's, or another DC's (`options.dc`), made on first use. */
-  private poolFor(options: CallOptions): DcPool | Promise<DcPool> {
-    const dc = options.dc;
-    if (dc === undefined || (dc === this.dcId && !options.cdn)) return this.home;
-    const key = `${dc}${options.cdn ? ':cdn' : ''}`;
-    let p = this.others.get(key);
-    if (!p) {
-      const made = this.openOther(dc, options.cdn === true);
-      this.others.set(key, made);
-      made.catch(() => {
-        if (this.others.get(key) === made) this.others.delete(key);
-      });
-      p = made;
-    }
-    return p;
-  }
-
-  /**
-   * Connections to DC `dcId` for calls that name it: authorized as the session is at home
-   * (media-only addresses first); a CDN DC with its keys from help.getCdnConfig, no
-   * authorization (core.telegram.org/cdn).
-   */
-  private async openOther(dcId: number, cdn: boolean): Promise<DcPool> {
-    if (cdn || !this.dcs.knows(dcId)) await this.refreshDcs();
-    const pool = cdn
-      ? await this.connectDc(dcId, undefined, { cdn: true, rsaKeys: await this.cdnRsaKeys() })
-      : await authorizedOn(this.home, dcId, () => this.connectDc(dcId, undefined, { media: true }));
-    if (this.closed || this.stopped) {
-      const error = this.stopped ?? new SessionError('SESSION_CLOSED', 'the session was closed');
-      pool.fail(error);
-      throw error;
-    }
-    return pool;
-  }
-
-  /** The CDN DCs' RSA keys (help.getCdnConfig), asked once per session. */
-  private cdnRsaKeys(): Promise<string[]> {
-    this.cdnKeys ??= (
-      this.home.request({ _: 'help.getCdnConfig' } as TL.TlObject, { timeoutMs: 10_000 }) as Promise<{
-        publicKeys: Array<{ publicKey: string }>;
-      }>
-    ).then(
-      (c) => c.publicKeys.map((k) => k.publicKey),
-      (e) => {
-        this.cdnKeys = null;
-        throw e;
-      },
-    );
-    return this.cdnKeys;
-  }
-
   /** Follows USER/PHONE/NETWORK_MIGRATE to `toDc`: the home moves, the old DC drains. */
   private async migrateTo(toDc: number): Promise<void> {
     const from = this.home;
@@ -551,7 +353,7 @@ export class OpenSession {
         fromDc: this.dcId,
         knowsAddress: (id) => this.dcs.knows(id),
         refreshDcs: () => this.refreshDcs(),
-        connect: (id) => this.connectDc(id),
+        connect: (id) => this.connector.connect(id),
       },
       toDc,
     );
@@ -630,7 +432,7 @@ export class OpenSession {
           signal,
           options.timeoutMs,
         );
-      const target = this.poolFor(options);
+      const target = this.otherDcs.poolFor(options);
       const pool =
         target instanceof Promise ? await within(target, deadline, signal, options.timeoutMs) : target;
       const left = deadline - Date.now();
@@ -702,7 +504,7 @@ export class OpenSession {
       if (type === 'plain') {
         this.plain ??= new PlainSender(
           { sessionId: this.id, dcId: this.dcId, options: this.options, notify: this.notify },
-          this.addressesOf(this.dcId)[0],
+          this.connector.addressesOf(this.dcId)[0],
         );
         return { ok: true, messageId: await this.plain.send(body) };
       }
@@ -775,7 +577,7 @@ export class OpenSession {
   /** Reconnects with another key (a new MTProto session); requests pending under the old one fail with KEY_CHANGED. */
   async import(userId: bigint | number | null, authKey: Buffer, serverSalt: bigint): Promise<void> {
     const old = this.home;
-    const pool = await this.connectDc(this.dcId, {
+    const pool = await this.connector.connect(this.dcId, {
       authKey,
       serverSalt,
       timeOffset: Math.round(old.main.link.timeOffset / 1000),
@@ -927,7 +729,7 @@ export class OpenSession {
     this.stopped = error;
     this.home?.fail(error);
     for (const pool of this.left) pool.fail(error);
-    this.closeOthers(error);
+    this.otherDcs.closeAll(error);
     this.plain?.close();
     this.queue?.end();
     this.feed?.close();
@@ -941,7 +743,7 @@ export class OpenSession {
     this.home.close();
     for (const pool of this.left) pool.close();
     this.left.clear();
-    this.closeOthers();
+    this.otherDcs.closeAll();
     this.plain?.close();
     this.queue?.end();
     this.feed?.close();
@@ -955,17 +757,6 @@ export class OpenSession {
       : null;
     this.notify({ kind: 'closed', sessionId: this.id });
     if (failed) throw failed;
-  }
-
-  /** Closes (or fails) the connections to other DCs, those still being made too. */
-  private closeOthers(error?: SessionError): void {
-    for (const p of this.others.values()) {
-      p.then(
-        (pool) => (error ? pool.fail(error) : pool.close()),
-        () => {},
-      );
-    }
-    this.others.clear();
   }
 
   /** bindings/peers' store, resolver and flood gate (null without `options.peers` / `options.flood`). */
