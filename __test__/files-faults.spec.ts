@@ -287,6 +287,64 @@ test.serial(
   },
 );
 
+test.serial(
+  'FILE_REFERENCE_EXPIRED: refreshLocation gives a fresh reference once for all parts waiting; the bytes are whole',
+  async (t) => {
+    const data = randomBytes(6 * MIB + 123);
+    const stored = world.files.put(data, { dcId: 2 });
+    const stale = stored.location;
+    // Expired before the first part, and again half way through.
+    world.files.renewReference(stored);
+    let refreshes = 0;
+    let renewedMidway = false;
+    const got = await reg.download(id, stale, {
+      window: 4,
+      partSize: 512 * KIB,
+      refreshLocation: async (e) => {
+        t.is(e.errorMessage, 'FILE_REFERENCE_EXPIRED');
+        refreshes++;
+        await new Promise((r) => setTimeout(r, 20));
+        return stored.location;
+      },
+      onProgress: ({ bytes }) => {
+        if (!renewedMidway && bytes >= 3 * MIB) {
+          renewedMidway = true;
+          world.files.renewReference(stored);
+        }
+      },
+    });
+    sameBytes(t, got, data, 'across two expiries');
+    t.is(refreshes, 2, 'one refresh per expiry, whatever the number of parts that hit it');
+
+    // Without refreshLocation: PART_FAILED with the server's error as its cause.
+    world.files.renewReference(stored);
+    const e = (await t.throwsAsync(reg.download(id, stale))) as FileError;
+    t.is(e.code, 'PART_FAILED');
+    t.is((e.cause as RpcError).errorMessage, 'FILE_REFERENCE_EXPIRED');
+
+    // A refresh that gives a stale reference again and again: given up after 3.
+    let tries = 0;
+    const loop = (await t.throwsAsync(
+      reg.download(id, stale, {
+        refreshLocation: async () => {
+          tries++;
+          return stale;
+        },
+      }),
+    )) as FileError;
+    t.is(loop.code, 'PART_FAILED');
+    t.is(tries, 3);
+    // A refresh that fails: PART_FAILED with its error as the cause.
+    const failing = (await t.throwsAsync(
+      reg.download(id, stale, {
+        refreshLocation: () => Promise.reject(new Error('message deleted')),
+      }),
+    )) as FileError;
+    t.is(failing.code, 'PART_FAILED');
+    t.is((failing.cause as Error).message, 'message deleted');
+  },
+);
+
 test.serial('an abort leaves no pending part and no connection behind', async (t) => {
   // A session of its own, so that its connections can be counted when it closes.
   const own = await botSession(world);

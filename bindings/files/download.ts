@@ -5,9 +5,9 @@
 // them to the CDN DC (cdn.ts), and back to the file's DC if the CDN gives up.
 
 import type * as TL from '../tl';
-import { MigrateError } from '../tl';
+import { MigrateError, RpcError } from '../tl';
 import { CdnFile, type CdnRedirect, CdnUnavailable } from './cdn';
-import { FileError } from './errors';
+import { abortedBy, FileError } from './errors';
 import { alignedStart, type ChunkRequest, checkDownloadPartSize, chunkAt, MAX_DOWNLOAD_PART } from './parts';
 import { withRetries } from './retry';
 import { BufferSink, type ChunkSink, fileSink, streamSink } from './sinks';
@@ -19,6 +19,17 @@ export type FileLocation = TL.Types['InputFileLocation'];
 /** FILE_MIGRATE hops one part may follow (a DC that sends it on and on is broken). */
 const MAX_HOPS = 4;
 
+/**
+ * Fresh file references one download may ask `refreshLocation` for: a reference that
+ * expires again at once, over and over, is not going to start working.
+ */
+const MAX_REFRESHES = 3;
+
+/** FILE_REFERENCE_EXPIRED and its kin (api/file_reference): the reference must be fetched again. */
+function isReferenceStale(e: unknown): e is RpcError {
+  return e instanceof RpcError && /^FILE_REFERENCE_(\d+_)?(EXPIRED|INVALID)$/.test(e.errorMessage);
+}
+
 function nonNegativeInt(name: string, v: number | undefined): void {
   if (v !== undefined && (!Number.isSafeInteger(v) || v < 0))
     throw new FileError('BAD_OPTIONS', `${name} ${v}`);
@@ -28,6 +39,11 @@ function nonNegativeInt(name: string, v: number | undefined): void {
 class Download {
   /** The DC the parts go to (undefined: the session's own) until FILE_MIGRATE_X says. */
   dc: number | undefined;
+  /** Where the file is: the caller's location, or the one `refreshLocation` gave last. */
+  private location: FileLocation;
+  /** A refresh under way: every part that hit the stale reference waits for this one. */
+  private refreshing: Promise<void> | null = null;
+  private refreshes = 0;
   private cdnSupported: boolean;
   private cdn: CdnFile | null = null;
   usedCdn = false;
@@ -40,7 +56,7 @@ class Download {
 
   constructor(
     private readonly port: FilesPort,
-    private readonly location: FileLocation,
+    location: FileLocation,
     private readonly o: DownloadOptions,
     private readonly partSize: number,
     start: number,
@@ -49,6 +65,7 @@ class Download {
     private readonly timeoutMs: number,
   ) {
     this.dc = o.dcId;
+    this.location = location;
     this.cdnSupported = o.cdn !== false;
     this.nextOffset = alignedStart(start, o.precise);
     this.firstOffset = this.nextOffset;
@@ -108,11 +125,12 @@ class Download {
       }
       let answer: TL.Types['upload.File'];
       const dc = this.dc;
+      const location = this.location;
       try {
         answer = await this.port.call(
           'upload.getFile',
           {
-            location: this.location,
+            location,
             offset: BigInt(r.offset),
             limit: r.limit,
             precise: this.o.precise || undefined,
@@ -124,6 +142,10 @@ class Download {
         if (e instanceof MigrateError && e.errorMessage.startsWith('FILE_MIGRATE_') && hops < MAX_HOPS) {
           // The file lives on DC X: this part and every later one go there.
           if (this.dc === dc) this.dc = e.dcId;
+          continue;
+        }
+        if (isReferenceStale(e) && this.o.refreshLocation) {
+          await this.refreshed(location, e, signal);
           continue;
         }
         throw e;
@@ -143,6 +165,34 @@ class Download {
       }
       this.toCdn(answer);
     }
+  }
+
+  /**
+   * The file reference in `stale` expired: once `refreshLocation` gave a new location,
+   * every part goes again with it. One call serves all the parts that hit it; a part that
+   * was sent with a location replaced since just goes again.
+   */
+  private async refreshed(stale: FileLocation, error: RpcError, signal: AbortSignal): Promise<void> {
+    if (this.location === stale && !this.refreshing) {
+      if (this.refreshes >= MAX_REFRESHES) throw error;
+      this.refreshes++;
+      const refresh = this.o.refreshLocation as NonNullable<DownloadOptions['refreshLocation']>;
+      this.refreshing = Promise.resolve()
+        .then(() => refresh(error))
+        .then(
+          (fresh) => {
+            this.location = fresh;
+          },
+          (cause: unknown) => {
+            throw new FileError('PART_FAILED', 'refreshLocation failed', cause);
+          },
+        )
+        .finally(() => {
+          this.refreshing = null;
+        });
+    }
+    if (this.refreshing) await this.refreshing;
+    if (signal.aborted) throw abortedBy(signal);
   }
 
   /** upload.fileCdnRedirect: later parts come from that CDN DC (one CdnFile per token). */

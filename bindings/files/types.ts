@@ -2,6 +2,7 @@
 
 import type { Readable, Writable } from 'node:stream';
 import type * as TL from '../tl';
+import type { RpcError } from '../tl';
 
 /** A call as a file transfer makes it: the session's `call` with its options (narrowed). */
 export interface FileCallOptions {
@@ -89,6 +90,15 @@ export interface DownloadOptions extends TransferOptions {
   cdn?: boolean;
   /** Where to write (default: a Buffer is returned). */
   to?: DownloadTarget;
+  /**
+   * Called when the server says the location's file reference went stale
+   * (FILE_REFERENCE_EXPIRED / _INVALID, api/file_reference): resolve with the location
+   * carrying a fresh `fileReference` (fetch the message, the sticker set... again). The
+   * download goes on from where it was; one call serves every part waiting, at most 3
+   * per download. Without it the stale reference fails the part (PART_FAILED, cause the
+   * RpcError): resume with `offset` once the caller has a new reference.
+   */
+  refreshLocation?: (error: RpcError) => Promise<TL.Types['InputFileLocation']>;
 }
 
 /** What a download to a path or a stream resolves with. */

@@ -30,7 +30,8 @@ export interface CdnCopy {
 export interface StoredFile {
   readonly id: bigint;
   readonly accessHash: bigint;
-  readonly fileReference: Buffer;
+  /** The current file_reference (`renewReference` replaces it; the old one is then stale). */
+  fileReference: Buffer;
   /** The DC that holds it. */
   readonly dcId: number;
   readonly content: FileContent;
@@ -40,10 +41,10 @@ export interface StoredFile {
   cdn: CdnCopy | null;
   /** SHA-256 of each 128 KiB part, computed once when first asked. */
   readonly partHashes: Buffer[];
-  /** The document (messages.uploadMedia's answer, or a test's message). */
-  readonly document: TL.Objects['document'];
-  /** Where upload.getFile finds it. */
-  readonly location: TL.Objects['inputDocumentFileLocation'];
+  /** The document (messages.uploadMedia's answer, or a test's message), with the current reference. */
+  document: TL.Objects['document'];
+  /** Where upload.getFile finds it, with the current reference. */
+  location: TL.Objects['inputDocumentFileLocation'];
 }
 
 export interface PutOptions {
@@ -245,6 +246,18 @@ export class FileStore {
     file.cdn = copy;
     this.copies.set(copy.token.toString('hex'), copy);
     return copy;
+  }
+
+  /**
+   * Gives `file` a new file_reference, as Telegram does after a while (api/file_reference):
+   * from now on the old one gets 400 FILE_REFERENCE_EXPIRED. Returns the new location.
+   */
+  renewReference(file: StoredFile): TL.Objects['inputDocumentFileLocation'] {
+    const fileReference = randomBytes(16);
+    file.fileReference = fileReference;
+    file.document = { ...file.document, fileReference };
+    file.location = { ...file.location, fileReference };
+    return file.location;
   }
 
   /** The file a location names, or the 400 Telegram answers. */
