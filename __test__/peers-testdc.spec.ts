@@ -197,6 +197,83 @@ test.serial(
   },
 );
 
+test.serial(
+  'peers inside objects are resolved too: a reply to another chat, a keyboard button, a mention entity',
+  async (t) => {
+    const reg = new SessionRegistry();
+    const { account, id } = await bot(reg);
+    const seen: Record<string, unknown>[] = [];
+    dc.handle('messages.sendMessage', (req) => {
+      seen.push(req as unknown as Record<string, unknown>);
+      return { _: 'updateShortSentMessage' as const, out: true, id: 1, pts: 1, ptsCount: 1, date: 0 };
+    });
+    try {
+      const u = dc.accounts.addUser({ phone: phone(), username: `Nested${phones}` });
+      const ch = dc.updates.addChannel({ members: [account.id], username: `nestedch${phones}` });
+      await reg.resolvePeer(id, `@nested${phones}`);
+      await reg.resolvePeer(id, `@nestedch${phones}`);
+      const markedChannel = -(1_000_000_000_000n + ch.id);
+      const params = {
+        peer: u.id,
+        message: 'see @someone',
+        randomId: 77n,
+        replyTo: { _: 'inputReplyToMessage', replyToMsgId: 5, replyToPeerId: markedChannel },
+        replyMarkup: {
+          _: 'replyInlineMarkup',
+          rows: [
+            {
+              _: 'keyboardButtonRow',
+              buttons: [
+                { _: 'keyboardButtonUrl', text: 'site', url: 'https://example.com' },
+                { _: 'inputKeyboardButtonUserProfile', text: 'profile', userId: u.id },
+              ],
+            },
+          ],
+        },
+        entities: [
+          { _: 'messageEntityBold', offset: 0, length: 3 },
+          { _: 'inputMessageEntityMentionName', offset: 4, length: 8, userId: `@nested${phones}` },
+        ],
+      };
+      await reg.call(id, 'messages.sendMessage', params as never);
+      const got = seen.at(-1) as unknown as {
+        peer: unknown;
+        replyTo: { replyToPeerId: unknown; replyToMsgId: number };
+        replyMarkup: { rows: Array<{ buttons: Array<{ userId?: unknown; url?: string }> }> };
+        entities: Array<{ _: string; userId?: unknown }>;
+      };
+      const inputUser = { _: 'inputUser', userId: u.id, accessHash: u.accessHash };
+      t.like(got.peer, { _: 'inputPeerUser', userId: u.id, accessHash: u.accessHash });
+      t.like(got.replyTo.replyToPeerId, {
+        _: 'inputPeerChannel',
+        channelId: ch.id,
+        accessHash: ch.accessHash,
+      });
+      t.is(got.replyTo.replyToMsgId, 5);
+      t.like(got.replyMarkup.rows[0].buttons[1].userId, inputUser);
+      t.is(got.replyMarkup.rows[0].buttons[0].url, 'https://example.com');
+      t.like(got.entities[1].userId, inputUser);
+      t.is(got.entities[0]._, 'messageEntityBold');
+      // The caller's objects are not changed (copies are made on the way down).
+      t.is(params.replyTo.replyToPeerId, markedChannel);
+      t.is(params.replyMarkup.rows[0].buttons[1].userId, u.id);
+      // A peer nobody knows, deep inside: typed, and nothing is sent.
+      const before = seen.length;
+      const e = await t.throwsAsync(
+        reg.call(id, 'messages.sendMessage', {
+          ...params,
+          replyTo: { _: 'inputReplyToMessage', replyToMsgId: 5, replyToPeerId: 987654321n },
+        } as never),
+      );
+      t.is((e as PeerError).code, 'PEER_UNKNOWN');
+      t.is(seen.length, before);
+    } finally {
+      dc.unhandle('messages.sendMessage');
+      await reg.close(id);
+    }
+  },
+);
+
 test.serial('peers written to SQLite in batches come back after a restart', async (t) => {
   const path = `/tmp/tmt-peers-${process.pid}-${Date.now()}.db`;
   const storage = new SqliteStorage({ path });
