@@ -8,7 +8,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import type { TL } from '../bindings';
 import { harvest, isFull, mergePeer, PeerCache, PeerStore } from '../bindings/peers';
-import { MemoryStorage, peerKey, type StoredPeer } from '../bindings/storage';
+import { MemoryStorage, peerKey, SessionLockedError, type StoredPeer } from '../bindings/storage';
 
 type Sighting = { id: number; min: boolean; hash: number; username?: string; withHash: boolean };
 
@@ -178,6 +178,43 @@ test('the LRU is bounded across stores and evicts the least recently used', (t) 
   t.truthy(a.peek(1n));
   t.is(cache.evictions, 1);
   t.is(a.cached + b.cached, 4);
+});
+
+test("a stored session's peers are written under its lease; once another owner holds it, nothing more", async (t) => {
+  const storage = new MemoryStorage();
+  await storage.acquire('s', 'old', 60_000);
+  const errors: unknown[] = [];
+  const store = new PeerStore({
+    storage,
+    name: 's',
+    owner: 'old',
+    flushDelayMs: 5,
+    onError: (e) => errors.push(e),
+  });
+  store.observe({ users: [{ _: 'user', id: 1n, accessHash: 1n }] });
+  await store.flush();
+  t.is(await storage.countPeers('s'), 1);
+  // A takeover: the lease is the new owner's (the old one stalled past it).
+  await storage.release('s', 'old');
+  await storage.acquire('s', 'new', 60_000);
+  await storage.savePeers(
+    's',
+    [{ kind: 'user', id: 2n, accessHash: 9n, min: false, username: 'after', updatedAt: 2 }],
+    {
+      owner: 'new',
+    },
+  );
+  // What the old owner saw before it stalled (an older name): its write would undo the new owner's.
+  store.observe({ users: [{ _: 'user', id: 2n, accessHash: 9n, username: 'before' }] });
+  await t.throwsAsync(store.flush());
+  t.true(errors.some((e) => e instanceof SessionLockedError));
+  t.is((await storage.loadPeers('s', [peerKey('user', 2n)])).get(peerKey('user', 2n))?.username, 'after');
+  // Nothing more is queued or retried.
+  store.observe({ users: [{ _: 'user', id: 3n, accessHash: 3n }] });
+  t.is(store.unwritten, 0);
+  await new Promise((r) => setTimeout(r, 30));
+  t.is(await storage.countPeers('s'), 2);
+  await store.close().catch(() => {});
 });
 
 test('storage failures: retried, counted, bounded; nothing lost once it comes back', async (t) => {

@@ -290,6 +290,24 @@ for (const a of adapters) {
       t.is(await s.load('M'), undefined);
       t.is((await s.update('L', { userId: 9n }, { owner: 'one' }))?.userId, 9n);
 
+      // Peers are fenced the same way: a late owner's merge never lands over the holder's.
+      const full: StoredPeer = {
+        kind: 'user',
+        id: 31n,
+        accessHash: 5n,
+        min: false,
+        username: 'full',
+        updatedAt: 1,
+      };
+      const stale: StoredPeer = { ...full, accessHash: 6n, min: true, username: 'stale', updatedAt: 2 };
+      await s.savePeers('L', [full], { owner: 'one' });
+      await t.throwsAsync(s.savePeers('L', [stale], { owner: 'two' }), { instanceOf: SessionLockedError });
+      await t.throwsAsync(s.savePeers('M', [stale], { owner: 'one' }), { instanceOf: SessionLeaseLostError });
+      t.deepEqual((await s.loadPeers('L', [peerKey('user', 31n)])).get(peerKey('user', 31n)), full);
+      t.deepEqual(await s.peerByUsername('L', 'full'), full);
+      t.is(await s.peerByUsername('L', 'stale'), undefined);
+      t.is(await s.countPeers('M'), 0);
+
       // Expiry: another owner may take it; the first owner's renew and writes are refused.
       await s.renew('L', 'one', 200);
       await sleep(400);

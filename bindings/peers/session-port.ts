@@ -15,7 +15,7 @@ import type { PeerCallOptions, SessionFloodOptions, SessionPeersOptions } from '
 /** What the port needs of its session. */
 export interface PeersHost {
   /** The session's storage and name, when it is a stored session. */
-  storage?: { storage: SessionStorage; name: string };
+  storage?: { storage: SessionStorage; name: string; owner?: string };
   /** The session's own call (the resolver's users.getUsers, contacts.resolveUsername...). */
   call(method: string, params: Record<string, unknown>): Promise<unknown>;
   /** The session's errors for a call given up while queued. */
@@ -68,6 +68,7 @@ export class SessionPeers {
         cache: peers.cache as PeerCache | undefined,
         storage: host.storage?.storage,
         name: host.storage?.name,
+        owner: host.storage?.owner,
         flushDelayMs: peers.flushDelayMs,
         batchSize: peers.batchSize,
         maxPending: peers.maxPending,

@@ -7,6 +7,7 @@
 // A peer that falls out of the LRU is still in storage; `get` reads it back. A min peer
 // seen on a miss may hide a full one in storage: it is marked unverified, and both the
 // write (before it could overwrite the full one) and `get` read storage first.
+import { SessionLeaseLostError, SessionLockedError } from '../storage/errors';
 import { peerKey } from '../storage/peer-codec';
 import type { PeerKind, SessionStorage, StoredPeer } from '../storage/types';
 import { type CacheEntry, type PeerCache, type PeerTable, processPeerCache } from './cache';
@@ -23,6 +24,11 @@ export interface PeerStoreOptions {
   storage?: PeerStorage;
   /** The session's name in `storage`. */
   name?: string;
+  /**
+   * The lease owner of a stored session: writes are fenced by it (savePeers' `owner`), and
+   * once the lease is another's or gone nothing more is written (what is pending is dropped).
+   */
+  owner?: string;
   /** Changed peers are written at most this long after they changed (default 250 ms). */
   flushDelayMs?: number;
   /** Peers per savePeers call; a full batch is written at once (default 1000). */
@@ -98,6 +104,8 @@ export class PeerStore {
   private timer: NodeJS.Timeout | null = null;
   private writing: Promise<void> | null = null;
   private closed = false;
+  /** A fenced write was refused: the lease is another's, nothing more is written. */
+  private fencedOut = false;
   /** The sink `harvest` calls: bound once (no closure per observed object). */
   readonly see: PeerSink = (o, seenIn) => this.seeObject(o, seenIn);
 
@@ -153,7 +161,7 @@ export class PeerStore {
     // On a miss, storage may know more than a min or hash-less peer: check before writing.
     const unverified = !isFull(merged) && (e ? e.unverified : (was?.unverified ?? true));
     this.cache.set(this.table, Number(key), merged, unverified);
-    if (!this.storage) return;
+    if (!this.storage || this.fencedOut) return;
     if (this.pending.size >= this.maxPending && was === undefined) {
       this.stats.dropped++;
       return;
@@ -193,6 +201,14 @@ export class PeerStore {
           await this.writeBatch(batch);
         } catch (e) {
           this.stats.writeErrors++;
+          if (e instanceof SessionLockedError || e instanceof SessionLeaseLostError) {
+            // The session is another owner's now: its writes are the ones that count.
+            this.fencedOut = true;
+            this.stats.dropped += this.pending.size + batch.length;
+            this.pending.clear();
+            this.options.onError?.(e);
+            break;
+          }
           // Back in the queue (unless changed since, which is newer), then try later.
           for (const [key, item] of batch) if (!this.pending.has(key)) this.pending.set(key, item);
           this.options.onError?.(e);
@@ -221,7 +237,10 @@ export class PeerStore {
       this.refresh(key, merged);
       if (merged !== old) out.push(merged);
     }
-    if (out.length > 0) await storage.savePeers(this.name, out);
+    if (out.length > 0) {
+      const owner = this.options.owner;
+      await storage.savePeers(this.name, out, owner === undefined ? undefined : { owner });
+    }
     this.stats.written += out.length;
   }
 

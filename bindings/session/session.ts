@@ -326,7 +326,9 @@ export class OpenSession {
   /** bindings/peers' port: its storage is the session's, its calls the session's own. */
   private openPeers(): SessionPeers | null {
     return SessionPeers.open(this.options, {
-      storage: this.store ? { storage: this.store.storage, name: this.store.name } : undefined,
+      storage: this.store
+        ? { storage: this.store.storage, name: this.store.name, owner: this.store.lease.owner }
+        : undefined,
       call: (method, params) => this.call(method as TL.MethodName, params as never),
       errors: { timedOut: () => new SessionError('TIMEOUT', 'no answer in time'), aborted },
       floodWaitThreshold: this.options.floodWaitThreshold,

@@ -121,8 +121,12 @@ export class MemoryStorage implements SessionStorage {
     return row && row.expiresAt > Date.now() ? { name, ...row } : undefined;
   }
 
-  async savePeers(name: string, peers: readonly StoredPeer[]): Promise<void> {
+  async savePeers(name: string, peers: readonly StoredPeer[], options: SaveOptions = {}): Promise<void> {
     for (const p of peers) checkPeer(p);
+    if (options.owner !== undefined) {
+      checkOwner(options.owner);
+      checkFence(name, this.leases.get(name), options.owner);
+    }
     let t = this.peers.get(name);
     if (!t) {
       t = { byKey: new Map(), byUsername: new Map() };

@@ -356,18 +356,26 @@ export class PostgresStorage implements SessionStorage {
   }
 
   /** One statement per batch: the columns go as arrays through unnest. */
-  async savePeers(name: string, peers: readonly StoredPeer[]): Promise<void> {
+  async savePeers(name: string, peers: readonly StoredPeer[], options: SaveOptions = {}): Promise<void> {
     for (const peer of peers) checkPeer(peer);
+    const owner = options.owner;
+    if (owner !== undefined) checkOwner(owner);
     if (peers.length === 0) return;
     // The last of two entries for one key wins (ON CONFLICT cannot touch a row twice).
     const last = new Map<bigint, StoredPeer>();
     for (const x of peers) last.set(peerKey(x.kind, x.id), x);
     const rows = [...last];
     const col = <T>(f: (x: StoredPeer) => T) => rows.map(([, x]) => f(x));
-    await this.query(
-      `INSERT INTO ${this.p} (name, key, ${PEER_COLS})
-       SELECT $1, * FROM unnest($2::bigint[], $3::smallint[], $4::bigint[], $5::bigint[], $6::boolean[],
-         $7::text[], $8::text[], $9::boolean[], $10::bigint[], $11::integer[], $12::bigint[])
+    // Fenced: the rows come only if the lease row is this owner's, locked against a
+    // takeover until the insert commits (as save() does).
+    const held =
+      owner === undefined
+        ? ''
+        : `WITH held AS (SELECT 1 FROM ${this.l} WHERE name = $1 AND owner = $13 FOR SHARE) `;
+    const res = await this.query(
+      `${held}INSERT INTO ${this.p} (name, key, ${PEER_COLS})
+       SELECT $1, u.* FROM unnest($2::bigint[], $3::smallint[], $4::bigint[], $5::bigint[], $6::boolean[],
+         $7::text[], $8::text[], $9::boolean[], $10::bigint[], $11::integer[], $12::bigint[]) AS u${owner === undefined ? '' : ', held'}
        ON CONFLICT (name, key) DO UPDATE SET kind = excluded.kind, id = excluded.id,
          access_hash = excluded.access_hash, min = excluded.min, username = excluded.username,
          phone = excluded.phone, bot = excluded.bot, seen_key = excluded.seen_key,
@@ -385,8 +393,10 @@ export class PostgresStorage implements SessionStorage {
         col((x) => x.seenIn?.key.toString() ?? null),
         col((x) => x.seenIn?.msgId ?? null),
         col((x) => Math.trunc(x.updatedAt)),
+        ...(owner === undefined ? [] : [owner]),
       ],
     );
+    if (owner !== undefined && !res.rowCount) throw await this.leaseError(this.pool, name, owner);
   }
 
   async loadPeers(name: string, keys: readonly bigint[]): Promise<Map<bigint, StoredPeer>> {

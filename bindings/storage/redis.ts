@@ -61,11 +61,11 @@ const NOW = `local t = redis.call('TIME') local now = t[1] * 1000 + math.floor(t
 
 // Fencing: ARGV[f] is the owner, or '' for an unconditional write.
 // Replies {0} no lease, {1, owner, expiresAt} another owner's.
-const FENCE = (f: number) => `
+const FENCE = (f: number, lease = 2) => `
   if ARGV[${f}] ~= '' then
-    local cur = redis.call('GET', KEYS[2])
+    local cur = redis.call('GET', KEYS[${lease}])
     if not cur then return {0} end
-    if cur ~= ARGV[${f}] then ${NOW} return {1, cur, now + redis.call('PTTL', KEYS[2])} end
+    if cur ~= ARGV[${f}] then ${NOW} return {1, cur, now + redis.call('PTTL', KEYS[${lease}])} end
   end`;
 
 const SCRIPTS = {
@@ -80,6 +80,13 @@ const SCRIPTS = {
     if old ~= ARGV[1] then return {3} end
     ${FENCE(3)}
     redis.call('SET', KEYS[1], ARGV[2])
+    return {2}`,
+  // A fenced savePeers chunk. KEYS: peers, usernames, lease. ARGV: owner, n, then n
+  // peer fields (key, value pairs), then username fields (name, key pairs).
+  tmtSavePeers: `${FENCE(1, 3)}
+    local n = tonumber(ARGV[2])
+    redis.call('HSET', KEYS[1], unpack(ARGV, 3, 2 + n))
+    if #ARGV > 2 + n then redis.call('HSET', KEYS[2], unpack(ARGV, 3 + n, #ARGV)) end
     return {2}`,
   // KEYS: record, index. ARGV: name.
   tmtDelete: `local n = redis.call('DEL', KEYS[1])
@@ -138,6 +145,7 @@ type Scripted = { [K in keyof typeof SCRIPTS]: (...args: Array<string | number |
 const KEYS: Record<keyof typeof SCRIPTS, number | null> = {
   tmtSave: 3,
   tmtSwap: 3,
+  tmtSavePeers: 3,
   tmtDelete: 2,
   tmtAcquire: 1,
   tmtRenew: 1,
@@ -307,8 +315,13 @@ export class RedisStorage implements SessionStorage {
    * HSET in chunks of 1,000 peers, sent together (ioredis pipelines them). A username
    * index entry is never removed: a lookup checks the peer still has that username.
    */
-  async savePeers(name: string, peers: readonly StoredPeer[]): Promise<void> {
+  async savePeers(name: string, peers: readonly StoredPeer[], options: SaveOptions = {}): Promise<void> {
     for (const peer of peers) checkPeer(peer);
+    const owner = options.owner;
+    if (owner !== undefined) {
+      checkOwner(owner);
+      return this.savePeersFenced(name, peers, owner);
+    }
     const writes: Array<Promise<unknown>> = [];
     for (let i = 0; i < peers.length; i += 1000) {
       const fields: string[] = [];
@@ -322,6 +335,34 @@ export class RedisStorage implements SessionStorage {
       if (names.length) writes.push(this.client.hset(this.usernameHash(name), ...names));
     }
     await Promise.all(writes);
+  }
+
+  /** savePeers for `owner`: each chunk of 1,000 in one script that checks the lease first. */
+  private async savePeersFenced(name: string, peers: readonly StoredPeer[], owner: string): Promise<void> {
+    const writes: Array<Promise<Reply>> = [];
+    for (let i = 0; i < peers.length; i += 1000) {
+      const fields: string[] = [];
+      const names: string[] = [];
+      for (const x of peers.slice(i, i + 1000)) {
+        const key = peerKey(x.kind, x.id).toString();
+        fields.push(key, encodePeer(x));
+        if (x.username !== undefined) names.push(x.username, key);
+      }
+      writes.push(
+        this.cmd.tmtSavePeers(
+          this.peerHash(name),
+          this.usernameHash(name),
+          this.lk(name),
+          owner,
+          fields.length,
+          ...fields,
+          ...names,
+        ),
+      );
+    }
+    for (const reply of await Promise.all(writes)) {
+      if (reply[0] !== 2) throw this.fenceError(reply, name, owner);
+    }
   }
 
   async loadPeers(name: string, keys: readonly bigint[]): Promise<Map<bigint, StoredPeer>> {

@@ -445,11 +445,15 @@ export class SqliteStorage implements SessionStorage {
     return row && row.expiresAt > Date.now() ? { name, ...row } : undefined;
   }
 
-  async savePeers(name: string, peers: readonly StoredPeer[]): Promise<void> {
+  async savePeers(name: string, peers: readonly StoredPeer[], options: SaveOptions = {}): Promise<void> {
     for (const peer of peers) checkPeer(peer);
+    const owner = options.owner;
+    if (owner !== undefined) checkOwner(owner);
     this.assertOpen();
     if (peers.length === 0) return;
     await this.conn.write(() => {
+      // In the write transaction: no other owner can take the lease between check and write.
+      if (owner !== undefined) checkFence(name, this.leaseRow(name), owner);
       for (const x of peers) {
         this.s.peerUpsert.run(
           name,

@@ -170,10 +170,11 @@ export interface SessionStorage {
   /**
    * Peers of session `name` (issue #14): inserted or replaced whole, by marked id, in one
    * round trip. The caller merged them already (bindings/peers/merge.ts): the adapter
-   * keeps what it is given. Not fenced by the lease (peers are a cache of what the server
-   * said; a late writer only writes what was true).
+   * keeps what it is given. With `options.owner` the write is fenced as save() is: a late
+   * owner's merge (which may hold only a min hash where the new owner stored a full one)
+   * never lands over the new owner's.
    */
-  savePeers(name: string, peers: readonly StoredPeer[]): Promise<void>;
+  savePeers(name: string, peers: readonly StoredPeer[], options?: SaveOptions): Promise<void>;
   /** The stored peers of `name` among these marked ids (missing ones are absent), one round trip. */
   loadPeers(name: string, keys: readonly bigint[]): Promise<Map<bigint, StoredPeer>>;
   /** The peer of `name` with this username (lower case, no '@'), if stored. */
