@@ -9,20 +9,14 @@ import { type LinkTransportEvent, type MtpEvent, MtpLink } from '../native';
 import * as TL from '../tl';
 import { RpcError } from '../tl';
 import { openSocket, proxyFailureCode } from '../transport';
-import { aborted, linkFailure, timedOut } from './call-errors';
+import { aborted, linkFailure } from './call-errors';
 import { type Flushable, flushAtTurnEnd, flushSoonAfter } from './flush-queues';
 import { wrapInit } from './init-connection';
 import type { Notify } from './notify';
-import { type Pending, PendingRequests } from './pending';
+import { type ChainedTo, Outbox, type Outgoing } from './outbox';
+import type { PendingRequests } from './pending';
 import { type AttemptLimiter, backoffDelay } from './reconnect';
-import {
-  BIND_REQUEST,
-  checkBody,
-  dropAnswerBody,
-  SERVICE_QUERIES,
-  UPDATES,
-  withoutUpdates,
-} from './request-bodies';
+import { BIND_REQUEST, checkBody, SERVICE_QUERIES, UPDATES, withoutUpdates } from './request-bodies';
 import { attach, type SocketOwner, socketReads } from './socket-glue';
 import { type Alarm, timers, type Wakeable } from './timers';
 import { FloodCounter, transportFailure } from './transport-errors';
@@ -37,20 +31,10 @@ import {
 
 type LinkEvent = MtpEvent | LinkTransportEvent;
 
-/** A request or a raw message waiting for the flush. */
-export interface Outgoing {
-  readonly body: Buffer;
-  /** A call: pending under its msg_id once sent. */
-  readonly call: Pending | null;
-  /** A raw message: told its msg_id once sent. */
-  readonly sent: { resolve(msgId: bigint): void; reject(e: unknown): void } | null;
-  /** A call of a chain: runs on the server only after this earlier call (invokeAfterMsg). */
-  readonly after: ChainHandle | null;
-}
+export type { Outgoing } from './outbox';
 
 /** Where a chained call went: filled in by the driver that queues it (see chains.ts). */
-export interface ChainHandle {
-  pending?: Pending;
+export interface ChainHandle extends ChainedTo {
   driver?: Driver;
 }
 
@@ -118,7 +102,8 @@ export type DriverStatus = 'connecting' | 'connected' | 'reconnecting' | 'closed
 
 export class Driver implements Wakeable, SocketOwner, Flushable {
   readonly link: MtpLink;
-  readonly pending = new PendingRequests();
+  /** What this connection has queued to send and what it waits for. */
+  private readonly outbox: Outbox;
   status: DriverStatus = 'connecting';
   /** initConnection went out on the current connection. */
   initSent = false;
@@ -129,10 +114,6 @@ export class Driver implements Wakeable, SocketOwner, Flushable {
   private keepaliveAt = Number.POSITIVE_INFINITY;
   private alarm: Alarm | null = null;
   private flushScheduled = false;
-  /** Requests and raw messages waiting for the next flush. */
-  private queue: Outgoing[] = [];
-  /** Entries of `queue` that are notices to the server (rpc_drop_answer), not calls. */
-  private queuedNotices = 0;
   private attempt = 0;
   /** The address (of `config.addresses`) that connected last. */
   private addressAt = 0;
@@ -160,6 +141,16 @@ export class Driver implements Wakeable, SocketOwner, Flushable {
       salt: config.salt,
       timeOffset: config.timeOffset,
     });
+    this.outbox = new Outbox({
+      cancel: (msgId) => this.link.cancel(msgId),
+      live: () => this.status !== 'closed' && this.status !== 'failed',
+      flushDue: () => this.scheduleFlush(),
+    });
+  }
+
+  /** Calls sent and not yet answered (a pool takes them over when a key is lost). */
+  get pending(): PendingRequests {
+    return this.outbox.pending;
   }
 
   get authKey(): Buffer {
@@ -357,21 +348,12 @@ export class Driver implements Wakeable, SocketOwner, Flushable {
   }
 
   private settleAll(error: SessionError): void {
-    for (const [, p] of this.pending.drain()) {
-      if (p.timer) clearTimeout(p.timer);
-      p.reject(error);
-    }
     // Raw messages that never went out: closed, or the connection failed.
     const unsent =
       this.status === 'failed'
         ? new SessionError('NOT_CONNECTED', 'the connection failed before the message was sent', error)
         : new SessionError('SESSION_CLOSED', 'closed before the message was sent', error);
-    for (const q of this.takeQueued()) {
-      if (q.call) {
-        if (q.call.timer) clearTimeout(q.call.timer);
-        q.call.reject(error);
-      } else q.sent?.reject(unsent);
-    }
+    this.outbox.settleAll(error, unsent);
   }
 
   private shutdown(): void {
@@ -451,15 +433,12 @@ export class Driver implements Wakeable, SocketOwner, Flushable {
   send(body: Buffer): Promise<bigint> {
     const refused = this.refusal() ?? checkBody(body);
     if (refused) return Promise.reject(refused);
-    return new Promise((resolve, reject) => {
-      this.queue.push({ body, call: null, sent: { resolve, reject }, after: null });
-      this.scheduleFlush();
-    });
+    return this.outbox.raw(body);
   }
 
   /** Requests and raw messages not answered or not sent yet: this connection's load. */
   get outstanding(): number {
-    return this.pending.size + this.queue.length - this.queuedNotices;
+    return this.outbox.outstanding;
   }
 
   /** Why nothing can be queued now (closed or failed), or null. */
@@ -490,86 +469,20 @@ export class Driver implements Wakeable, SocketOwner, Flushable {
     const tooLong = checkBody(body);
     if (tooLong) return Promise.reject(tooLong);
     if (wrap) this.initSent = this.initEverSent = true;
-    return new Promise((resolve, reject) => {
-      const p: Pending = { request, body, resolve, reject };
-      const timeoutMs = options.timeoutMs;
-      if (timeoutMs !== undefined) {
-        p.timer = setTimeout(() => this.giveUp(p, timedOut(timeoutMs)), timeoutMs);
-      }
-      if (signal) {
-        const onAbort = () => this.giveUp(p, aborted(signal));
-        signal.addEventListener('abort', onAbort, { once: true });
-        p.resolve = (v) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(v);
-        };
-        p.reject = (e) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(e);
-        };
-      }
-      const chain = options.chain;
-      if (chain) {
-        chain.self.pending = p;
-        chain.self.driver = this;
-      }
-      this.queue.push({ body, call: p, sent: null, after: chain?.after ?? null });
-      this.scheduleFlush();
-    });
-  }
-
-  /**
-   * The caller no longer wants `p` (a timeout, an abort): a call still queued just leaves
-   * the queue; one already sent is forgotten by the link and the server is told to drop
-   * its answer (rpc_drop_answer), so a late answer neither crosses the network nor is
-   * decoded.
-   */
-  private giveUp(p: Pending, error: SessionError): void {
-    const id = this.pending.remove(p);
-    if (id !== undefined) {
-      if (p.timer) clearTimeout(p.timer);
-      this.link.cancel(id);
-      this.dropAnswer(id);
-    } else {
-      const i = this.queue.findIndex((q) => q.call === p);
-      if (i < 0) return; // settled already
-      this.queue.splice(i, 1);
-      if (p.timer) clearTimeout(p.timer);
-    }
-    p.reject(error);
-  }
-
-  /** rpc_drop_answer for `msgId` (mtproto/service_messages#cancellation-of-an-rpc-query); its own answer is not awaited. */
-  private dropAnswer(msgId: bigint): void {
-    if (this.status === 'closed' || this.status === 'failed') return;
-    this.queue.push({ body: dropAnswerBody(msgId), call: null, sent: null, after: null });
-    this.queuedNotices++;
-    this.scheduleFlush();
-  }
-
-  /** The answer to a request the link queued itself as `msgId` (the binding). */
-  private awaitAnswer(msgId: bigint, request: TL.TlObject, timeoutMs?: number): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      const p: Pending = { request, body: EMPTY, resolve, reject };
-      if (timeoutMs !== undefined) {
-        p.timer = setTimeout(() => this.giveUp(p, timedOut(timeoutMs)), timeoutMs);
-      }
-      this.pending.add(msgId, p);
-    });
+    const chain = options.chain;
+    if (chain) chain.self.driver = this;
+    return this.outbox.call(request, body, options);
   }
 
   /** Takes back what has not gone to the link yet (a lost key: it goes again elsewhere). */
   takeQueued(): Outgoing[] {
-    const q = this.queue;
-    this.queue = [];
-    this.queuedNotices = 0;
-    return q;
+    return this.outbox.takeQueued();
   }
 
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    if (this.pending.size === 0) {
+    if (this.outbox.pending.size === 0) {
       // Nothing in flight (a call after the last one was answered): out before the event
       // loop turns, with whatever this burst of microtasks queues (no idle wait).
       flushSoonAfter(this);
@@ -591,69 +504,33 @@ export class Driver implements Wakeable, SocketOwner, Flushable {
     if (!socket || socket.destroyed || this.status === 'closed' || this.status === 'failed') return;
     if (this.config.mayTransmit && !this.config.mayTransmit()) return;
     const now = Date.now();
-    const batch = this.queue;
+    const batch = this.outbox.queued;
     let out: ReturnType<MtpLink['transmit']>;
     try {
       const bodies = batch.length === 0 ? undefined : batch.map((q) => q.body);
-      out = this.link.transmit(now, bodies, this.chained(batch));
+      out = this.link.transmit(now, bodies, this.outbox.chained(batch));
     } catch (e) {
       // ERR_LINK_BROKEN: a fatal event is being handled; the reconnect flushes (the
       // bodies stay queued: the link took none of them).
       this.badData('SEND_FAILED', (e as Error).message);
       return;
     }
-    this.queue = [];
-    this.queuedNotices = 0;
+    this.outbox.takeQueued();
     // Asked again right before the write: a process frozen (SIGSTOP, a stall) between the
     // first check and here would otherwise write, on waking, a frame it checked before
     // its lease ran out. The window left is the few microseconds from this check to the
     // write system call, which no check in the process can close (only the receiver could
     // fence); such a frame carries msg_ids stamped before the freeze.
     if (this.config.mayTransmit && !this.config.mayTransmit()) {
-      const error = new SessionError('LEASE_LOST', 'the lease ran out before the message was written');
-      for (const q of batch) {
-        if (q.call?.timer) clearTimeout(q.call.timer);
-        (q.call ?? q.sent)?.reject(error);
-      }
+      this.outbox.refused(
+        batch,
+        new SessionError('LEASE_LOST', 'the lease ran out before the message was written'),
+      );
       return;
     }
     if (out.frame) socket.write(out.frame);
-    for (let i = 0; i < batch.length; i++) {
-      const q = batch[i];
-      const msgId = out.msgIds[i];
-      if (q.call) this.pending.add(msgId, q.call);
-      else q.sent?.resolve(msgId);
-    }
+    this.outbox.sent(batch, out.msgIds);
     this.arm(out.deadline ?? undefined);
-  }
-
-  /**
-   * For each queued call of a chain, the call it waits for: its msg_id when it is still
-   * unanswered here, its index when it goes in this same batch; nothing when it is
-   * answered (or elsewhere: chains.ts waits for such a one before sending).
-   */
-  private chained(batch: Outgoing[]): Array<bigint | number | null> | undefined {
-    let out: Array<bigint | number | null> | undefined;
-    let index: Map<Pending, number> | undefined;
-    for (let i = 0; i < batch.length; i++) {
-      const prev = batch[i].after?.pending;
-      if (!prev) continue;
-      out ??= new Array<bigint | number | null>(batch.length).fill(null);
-      if (prev.msgId !== undefined && this.pending.has(prev.msgId)) {
-        out[i] = prev.msgId;
-        continue;
-      }
-      if (!index) {
-        index = new Map();
-        for (let j = 0; j < batch.length; j++) {
-          const c = batch[j].call;
-          if (c) index.set(c, j);
-        }
-      }
-      const j = index.get(prev);
-      if (j !== undefined && j < i) out[i] = j;
-    }
-    return out;
   }
 
   private arm(deadline: number | undefined): void {
@@ -760,9 +637,8 @@ export class Driver implements Wakeable, SocketOwner, Flushable {
     switch (e.kind) {
       case 'rpcResult': {
         this.emit({ kind: 'rpcResult', sessionId, msgId: e.reqMsgId, body: e.body });
-        const p = this.pending.take(e.reqMsgId);
+        const p = this.outbox.take(e.reqMsgId);
         if (!p) return;
-        if (p.timer) clearTimeout(p.timer);
         let value: unknown;
         try {
           value = TL.deserializeResult(p.request as never, e.body);
@@ -774,19 +650,17 @@ export class Driver implements Wakeable, SocketOwner, Flushable {
       }
       case 'rpcError': {
         this.emit({ kind: 'rpcError', sessionId, msgId: e.reqMsgId, code: e.code, message: e.message });
-        const p = this.pending.take(e.reqMsgId);
+        const p = this.outbox.take(e.reqMsgId);
         if (!p) return;
-        if (p.timer) clearTimeout(p.timer);
         return p.reject(RpcError.from(e.code, e.message));
       }
       case 'message':
         return this.onMessage(e.msgId, e.seqno, e.body);
       case 'resent':
-        return this.pending.remap(e.oldMsgId, e.newMsgId);
+        return this.outbox.pending.remap(e.oldMsgId, e.newMsgId);
       case 'failed': {
-        const p = this.pending.take(e.msgId);
+        const p = this.outbox.take(e.msgId);
         if (!p) return;
-        if (p.timer) clearTimeout(p.timer);
         return p.reject(linkFailure(e.reason, e.errorCode));
       }
       case 'saltChanged':
@@ -801,9 +675,8 @@ export class Driver implements Wakeable, SocketOwner, Flushable {
           w();
         }
         // A `ping` the application called: the pong is its answer.
-        const p = this.pending.take(e.msgId);
+        const p = this.outbox.take(e.msgId);
         if (!p) return;
-        if (p.timer) clearTimeout(p.timer);
         return p.resolve({ _: 'pong', msgId: e.msgId, pingId: e.pingId });
       }
       case 'dropped':
@@ -857,7 +730,7 @@ export class Driver implements Wakeable, SocketOwner, Flushable {
       return Promise.reject(new SessionError('BAD_MESSAGE', (e as Error).message, e));
     }
     this.scheduleFlush();
-    return this.awaitAnswer(msgId, BIND_REQUEST, timeoutMs);
+    return this.outbox.awaitAnswer(msgId, BIND_REQUEST, timeoutMs);
   }
 
   /** The next request on every connection carries initConnection again (after a rebinding: api/pfs). */
