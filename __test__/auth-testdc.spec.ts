@@ -61,7 +61,8 @@ for (const [name, extra] of TRANSPORTS) {
     t.deepEqual(dc.authKey(key.authKeyId), key.authKey);
     const info = dc.authKeys().find((k) => k.authKeyId === key.authKeyId);
     t.like(info, { temp: false, source: 'handshake', innerData: 'p_q_inner_data_dc', rsaScheme: 'pad' });
-    t.true(Math.abs(key.timeOffset) <= 1);
+    // Whole seconds, and a loaded machine may stall between the stamp and the read.
+    t.true(Math.abs(key.timeOffset) <= 3);
     t.is(typeof key.serverSalt, 'bigint');
   });
 }
@@ -95,7 +96,7 @@ test.serial('clock offset: a server clock 100 s ahead gives timeOffset 100', asy
   dc.skewClock(100);
   try {
     const key = await createAuthKey(options(dc));
-    t.true(Math.abs(key.timeOffset - 100) <= 1);
+    t.true(Math.abs(key.timeOffset - 100) <= 3);
   } finally {
     dc.clearFaults();
   }
