@@ -1,7 +1,7 @@
 //! Hand-written codecs of the MTProto service messages (not the API layer).
 //!
 //! Constructor ids and field layouts: the official service schema
-//! (../shared/vectors/mtproto.tl, core.telegram.org/schema/mtproto). Semantics:
+//! (vectors/mtproto.tl in this repository, core.telegram.org/schema/mtproto). Semantics:
 //! https://core.telegram.org/mtproto/service_messages and
 //! https://core.telegram.org/mtproto/service_messages_about_messages.
 
