@@ -82,9 +82,6 @@ export class OpenSession {
   private queue: UpdateQueue<Updates> | null = null;
   /** The update engine, with `updates.catchUp` (update-feed.ts). */
   private feed: UpdateFeed | null = null;
-  private feedStarting: Promise<void> | null = null;
-  /** Whether the account is a bot, as far as the session learned (logins, users.getUsers). */
-  private isBot: boolean | undefined;
   private store: SessionStore | null = null;
   /**
    * Where the DCs are: the process-wide table of the environment, or a table of the
@@ -205,7 +202,6 @@ export class OpenSession {
   private makeFeed(stored: unknown): void {
     const o = this.options.updates;
     if (!o?.catchUp) return;
-    this.isBot = o.isBot;
     this.feed = new UpdateFeed(
       {
         sessionId: this.id,
@@ -228,29 +224,9 @@ export class OpenSession {
    * update the application could expect after its login is taken for an old one.
    */
   private startFeed(): Promise<void> {
-    const feed = this.feed;
     const selfId = this.userId;
-    if (!feed || selfId === null) return Promise.resolve();
-    if (feed.started) return feed.start({ selfId, isBot: this.isBot ?? false });
-    this.feedStarting ??= this.whoAmI().then(() => {
-      if (this.closed || this.userId !== selfId) return;
-      return feed.start({ selfId, isBot: this.isBot ?? false });
-    });
-    return this.feedStarting;
-  }
-
-  /** Whether the account is a bot (bots get larger channel differences): asked once when not known. */
-  private async whoAmI(): Promise<void> {
-    if (this.isBot !== undefined) return;
-    const self = { _: 'users.getUsers', id: [{ _: 'inputUserSelf' }] } as unknown as TL.TlObject;
-    try {
-      const users = (await this.attempt('users.getUsers', self, {}, undefined, true)) as Array<{
-        bot?: boolean;
-      }>;
-      this.isBot ??= users[0]?.bot === true;
-    } catch {
-      this.isBot ??= false;
-    }
+    if (!this.feed || selfId === null) return Promise.resolve();
+    return this.feed.startFor(selfId, () => !this.closed && this.userId === selfId);
   }
 
   /** help.getConfig into the DC table, when it is due (once per table, shared by every caller). */
@@ -485,7 +461,7 @@ export class OpenSession {
   /** What a result teaches: the user after a login, phone_code_hash, the updates state. */
   private observe(method: string, request: TL.TlObject, result: unknown): void {
     observeResult(result, (info) => {
-      if (info.bot !== undefined) this.isBot = info.bot;
+      if (info.bot !== undefined) this.feed?.learnedBot(info.bot);
       if (info.userId !== undefined) this.setUser(info.userId);
       if (info.phoneCodeHash !== undefined) this.phoneCodeHash = info.phoneCodeHash;
     });

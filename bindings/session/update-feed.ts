@@ -45,6 +45,9 @@ export class UpdateFeed {
   private committed: string | undefined;
   private closed = false;
   private readonly manual: boolean;
+  /** Whether the account is a bot, as far as the session learned (options, logins, users.getUsers). */
+  private isBot: boolean | undefined;
+  private starting: Promise<void> | null = null;
 
   constructor(
     private readonly host: FeedHost,
@@ -53,10 +56,43 @@ export class UpdateFeed {
     private readonly stored: unknown,
   ) {
     this.manual = options.ack === 'manual';
+    this.isBot = options.isBot;
   }
 
   get started(): boolean {
     return this.driver !== null;
+  }
+
+  /** A login or a users.getUsers answer told whether the account is a bot. */
+  learnedBot(bot: boolean): void {
+    this.isBot = bot;
+  }
+
+  /**
+   * Starts the engine for `selfId`, once: when it is not known whether the account is a
+   * bot (bots get larger channel differences), users.getUsers(self) is asked first.
+   * Resolves once the engine's first answer came (never rejects); `current()` false
+   * (the session closed, or its user changed meanwhile) starts nothing.
+   */
+  startFor(selfId: bigint, current: () => boolean): Promise<void> {
+    if (this.started) return this.start({ selfId, isBot: this.isBot ?? false });
+    this.starting ??= this.whoAmI().then(() => {
+      if (!current()) return;
+      return this.start({ selfId, isBot: this.isBot ?? false });
+    });
+    return this.starting;
+  }
+
+  private async whoAmI(): Promise<void> {
+    if (this.isBot !== undefined) return;
+    try {
+      const users = (await this.host.call('users.getUsers', { id: [{ _: 'inputUserSelf' }] })) as Array<{
+        bot?: boolean;
+      }>;
+      this.isBot ??= users[0]?.bot === true;
+    } catch {
+      this.isBot ??= false;
+    }
   }
 
   /**
