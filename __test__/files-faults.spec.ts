@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import test from 'ava';
-import { FileError, RpcError, type SessionRegistry } from '../bindings';
+import { FileError, PartBudget, RpcError, type SessionRegistry } from '../bindings';
 import type { Handler, TestWorld } from '../bindings/testing';
 import { fileHandlers } from '../bindings/testing/file-methods';
 import { botSession, filesWorld, KIB, locationOf, MIB, sameBytes, uploadMedia } from './files-support';
@@ -284,6 +284,50 @@ test.serial(
       dc2.unhandle('upload.getFile');
       dc2.unhandle('upload.saveBigFilePart');
     }
+  },
+);
+
+test.serial(
+  'a shared budget bounds the parts held by all transfers together: 6 downloads and 2 uploads, 5 parts at once',
+  async (t) => {
+    const budget = new PartBudget(5);
+    const files = Array.from({ length: 6 }, () => randomBytes(2 * MIB + 7));
+    const stored = files.map((f) => world.files.put(f, { dcId: 2 }));
+    world.files.stats.peakSlowParts = 0;
+    world.files.faults.slowParts(40);
+    let peak = 0;
+    const watch = setInterval(() => {
+      peak = Math.max(peak, budget.inUse);
+    }, 2);
+    try {
+      const downloads = stored.map((f) => reg.download(id, f.location, { window: 4, budget }));
+      const uploads = [0, 1].map((i) => reg.upload(id, files[i], { window: 4, budget }));
+      const got = await Promise.all(downloads);
+      for (const [i, f] of files.entries()) sameBytes(t, got[i], f, `download ${i}`);
+      for (const u of await Promise.all(uploads)) t.is(u._, 'inputFile');
+    } finally {
+      clearInterval(watch);
+    }
+    t.true(
+      world.files.stats.peakSlowParts <= 5,
+      `${world.files.stats.peakSlowParts} parts at the DC at once`,
+    );
+    t.true(peak <= 5 && peak >= 2, `budget peak ${peak}`);
+    t.is(budget.inUse, 0, 'every unit given back');
+    t.is(budget.waiting, 0);
+    // An abort while waiting in line gives nothing away and leaves no waiter.
+    const tight = new PartBudget(1);
+    world.files.faults.slowParts(200, 1);
+    const first = reg.download(id, stored[0].location, { budget: tight });
+    const ac = new AbortController();
+    const second = reg.download(id, stored[1].location, { budget: tight, signal: ac.signal });
+    await new Promise((r) => setTimeout(r, 50));
+    t.is(tight.waiting, 1);
+    ac.abort(new Error('not now'));
+    t.is(((await t.throwsAsync(second)) as FileError).code, 'ABORTED');
+    sameBytes(t, await first, files[0], 'the first goes on');
+    t.is(tight.inUse, 0);
+    t.is(tight.waiting, 0);
   },
 );
 

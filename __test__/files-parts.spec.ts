@@ -16,6 +16,7 @@ import {
   MAX_UPLOAD_PART,
   planUpload,
 } from '../bindings/files';
+import { PartBudget } from '../bindings/files/budget';
 import { alignedStart } from '../bindings/files/parts';
 import { NOT_YET, runWindow } from '../bindings/files/window';
 import { aesCtr } from '../bindings/native';
@@ -336,6 +337,50 @@ test('the window: results handed over in order, at most `size` running and never
       },
     ),
     { numRuns: 40 },
+  );
+});
+
+test('a shared budget: windows of any size and order all finish (no deadlock), never more held than the budget', async (t) => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 4 }),
+      fc.array(
+        fc.record({
+          size: fc.integer({ min: 1, max: 6 }),
+          ordered: fc.boolean(),
+          delays: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 0, maxLength: 12 }),
+        }),
+        { minLength: 1, maxLength: 6 },
+      ),
+      async (parts, jobs) => {
+        const budget = new PartBudget(parts);
+        let peak = 0;
+        const runs = jobs.map(({ size, ordered, delays }) => {
+          let next = 0;
+          let taken = 0;
+          return runWindow<number, number>(
+            size,
+            {
+              next: () => (next < delays.length ? next++ : null),
+              run: async (i) => {
+                peak = Math.max(peak, budget.inUse);
+                await sleep(delays[i]);
+                return i;
+              },
+              take: () => {
+                taken++;
+              },
+            },
+            { ordered, budget },
+          ).then(() => taken === delays.length);
+        });
+        t.true((await Promise.all(runs)).every(Boolean), 'every task handed over');
+        t.true(peak <= parts);
+        t.is(budget.inUse, 0);
+        t.is(budget.waiting, 0);
+      },
+    ),
+    { numRuns: 60 },
   );
 });
 

@@ -34,6 +34,7 @@ export {
   type FileProgress,
   type FilesPort,
   type InputFile,
+  PartBudget,
   type TransferOptions,
   type UploadOptions,
   type UploadSource,

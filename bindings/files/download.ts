@@ -6,6 +6,7 @@
 
 import type * as TL from '../tl';
 import { MigrateError, RpcError } from '../tl';
+import { PartBudget } from './budget';
 import { CdnFile, type CdnRedirect, CdnUnavailable } from './cdn';
 import { abortedBy, FileError } from './errors';
 import { alignedStart, type ChunkRequest, checkDownloadPartSize, chunkAt, MAX_DOWNLOAD_PART } from './parts';
@@ -269,7 +270,7 @@ export async function download(
           job.handedOver(position);
         },
       },
-      { ordered: true, signal: o.signal },
+      { ordered: true, signal: o.signal, budget: o.budget ?? PartBudget.shared },
     );
     if (o.size !== undefined && o.length === undefined && job.written !== total) {
       throw new FileError('SIZE_MISMATCH', `the file has ${job.written} bytes from ${start}, not ${total}`);

@@ -1,4 +1,5 @@
 // Files: chunked parallel upload and download, FILE_MIGRATE, CDN DCs (see README.md).
+export { DEFAULT_BUDGET_PARTS, PartBudget } from './budget';
 export { CdnUnavailable, ivAt } from './cdn';
 export { CdnHashes, checkParts, type FileHash } from './cdn-hashes';
 export { download, type FileLocation } from './download';

@@ -3,6 +3,7 @@
 import type { Readable, Writable } from 'node:stream';
 import type * as TL from '../tl';
 import type { RpcError } from '../tl';
+import type { PartBudget } from './budget';
 
 /** A call as a file transfer makes it: the session's `call` with its options (narrowed). */
 export interface FileCallOptions {
@@ -53,6 +54,13 @@ export interface TransferOptions {
   maxFloodWaitSec?: number;
   onProgress?: (progress: FileProgress) => void;
   signal?: AbortSignal;
+  /**
+   * The parts this transfer may hold counts against this budget, shared with every
+   * transfer given the same one (default `PartBudget.shared`: 512 parts, 256 MiB at
+   * 512 KiB, for the whole process). A transfer waits for a unit before it reads or asks
+   * for a part, and gives it back once the part was handed over.
+   */
+  budget?: PartBudget;
 }
 
 export interface UploadOptions extends TransferOptions {

@@ -11,6 +11,7 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import { RpcError } from '../tl';
+import { PartBudget } from './budget';
 import { FileError } from './errors';
 import { BIG_FILE_ABOVE, DEFAULT_MAX_PARTS, planUpload } from './parts';
 import { type RetryPolicy, withRetries } from './retry';
@@ -182,7 +183,7 @@ async function sendParts(port: FilesPort, source: UploadSource, o: UploadOptions
             o.onProgress?.({ bytes: sent, total: size });
           },
         },
-        { ordered: false, signal: o.signal },
+        { ordered: false, signal: o.signal, budget: o.budget ?? PartBudget.shared },
       );
     } catch (e) {
       throw partsInvalid(e) ?? e;

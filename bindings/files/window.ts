@@ -7,6 +7,7 @@
 // flight are aborted and awaited before the promise rejects, so nothing is left running.
 
 import { setMaxListeners } from 'node:events';
+import type { PartBudget } from './budget';
 import { abortedBy, FileError } from './errors';
 
 const DEFAULT_WINDOW = 8;
@@ -43,8 +44,9 @@ interface Slot<T, R> {
 export async function runWindow<T, R>(
   size: number,
   job: WindowJob<T, R>,
-  options: { ordered: boolean; signal?: AbortSignal },
+  options: { ordered: boolean; signal?: AbortSignal; budget?: PartBudget },
 ): Promise<void> {
+  const budget = options.budget;
   const outer = options.signal;
   if (outer?.aborted) throw abortedBy(outer);
   const inner = new AbortController();
@@ -76,18 +78,32 @@ export async function runWindow<T, R>(
     );
     slots.push(slot);
   };
+  // Units of the budget held: one per slot, and one taken for the next task while it is read.
+  let held = 0;
+  const giveBack = () => {
+    held--;
+    budget?.give();
+  };
   try {
     let exhausted = false;
     while (!failure) {
       while (!exhausted && slots.length < size && !failure) {
+        if (budget) {
+          // Holding parts: only a free unit (see budget.ts); holding none: wait in line.
+          if (slots.length > 0 && !budget.tryTake()) break;
+          if (slots.length === 0) await budget.take(inner.signal);
+          held++;
+        }
         const task = await job.next();
-        if (task === NOT_YET) {
+        if (task === NOT_YET || task === null) {
+          if (budget) giveBack();
           // Only while tasks run: one of them ending is what makes the next one possible.
-          if (slots.length === 0) throw new Error('the window has nothing running and no task to start');
+          if (task === NOT_YET && slots.length === 0)
+            throw new Error('the window has nothing running and no task to start');
+          if (task === null) exhausted = true;
           break;
         }
-        if (task === null) exhausted = true;
-        else start(task);
+        start(task);
       }
       if (failure || slots.length === 0) break;
       // Ordered: the oldest task; unordered: whichever ends first.
@@ -103,7 +119,11 @@ export async function runWindow<T, R>(
         if (!slot?.settled) continue;
       }
       slots.splice(slots.indexOf(slot), 1);
-      await job.take(slot.task, slot.result as R);
+      try {
+        await job.take(slot.task, slot.result as R);
+      } finally {
+        if (budget) giveBack();
+      }
     }
   } catch (e) {
     fail(e);
@@ -113,6 +133,7 @@ export async function runWindow<T, R>(
   if (failure) {
     // Nothing keeps running once the caller hears of the failure.
     await Promise.all(slots.map((s) => s.done));
+    while (held > 0) giveBack();
     throw (failure as { error: unknown }).error;
   }
 }
