@@ -196,6 +196,15 @@ test('property: one key made at a time, no generation leaks, the current key is 
                 case 'fail':
                   ended = true;
                   break;
+                case 'discard':
+                  // The executor closes the generation's connections: a binding or a probe under
+                  // way on them fails, and the schedule ignores what a discarded one reports.
+                  for (let i = inFlight.length - 1; i >= 0; i--) {
+                    const f = inFlight[i];
+                    if ((f.kind === 'bind' || f.kind === 'probePermKey') && f.gen === a.gen)
+                      inFlight.splice(i, 1);
+                  }
+                  break;
               }
             }
             const makes = inFlight.filter(
@@ -237,7 +246,11 @@ test('property: one key made at a time, no generation leaks, the current key is 
                 break;
               case 'lost': {
                 const cur = s.currentId;
-                const making = inFlight.find((a) => a.kind !== 'rebind') as { gen: number } | undefined;
+                // -404 comes on a connection: a key being bound or probed has one; a key still
+                // being exchanged does not (its own failure is makeFailed).
+                const making = inFlight.find((a) => a.kind === 'bind' || a.kind === 'probePermKey') as
+                  | { gen: number }
+                  | undefined;
                 const gen =
                   step.which === 'current' ? cur : step.which === 'making' ? making?.gen : [...draining][0];
                 if (gen == null) break;
