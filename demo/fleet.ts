@@ -2,7 +2,8 @@
 // PostgreSQL and Redis as the tests do (scripts/services.sh: installed with apt if
 // missing, stopped afterwards if this run started them), an embedded TestDc, and 3
 // worker processes (demo/fleet-worker.ts) sharing the sessions: the roster and leases in
-// PostgreSQL, routed calls and the update streams in Redis. It spreads the sessions,
+// PostgreSQL, routed calls and the update streams in Redis. It spreads the sessions (and
+// waits until the workers evened out their shares),
 // has TestDc push updates to every account, SIGKILLs a worker, shows the failover and
 // the update stream carrying on, and prints a summary.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -126,7 +127,16 @@ export async function runFleetDemo(sessions: number): Promise<void> {
     const held = () => workers.reduce((a, w) => a + (w.dead ? 0 : w.held.size), 0);
     const spreadMs = await until(() => held() === sessions, 120_000);
     say(
-      `spread over 3 workers in ${spreadMs} ms: ${workers.map((w) => `${w.id} ${w.held.size}`).join(', ')}`,
+      `all claimed in ${spreadMs} ms: ${workers.map((w) => `${w.id} ${w.held.size}`).join(', ')} (the first worker up took the most)`,
+    );
+    // The workers shed down to their fair share a bounded number of sessions per tick.
+    const fair = sessions / workers.length;
+    const evenMs = await until(
+      () => held() === sessions && workers.every((w) => Math.abs(w.held.size - fair) <= fair * 0.1 + 1),
+      180_000,
+    );
+    say(
+      `evened out (each within 10% of ${Math.round(fair)}) ${evenMs} ms later: ${workers.map((w) => `${w.id} ${w.held.size}`).join(', ')}`,
     );
 
     // Updates out: a consumer group reading every shard.
