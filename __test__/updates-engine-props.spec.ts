@@ -67,27 +67,29 @@ function sameLists(sim: Sim): string | undefined {
 }
 
 test('each update is delivered exactly once and in order, whatever the pushes went through', (t) => {
-  fc.assert(
-    fc.property(setup, fc.array(step, { maxLength: 150 }), (s, steps) => {
-      const sim = new Sim({ channels: s.channels, sliceSize: s.sliceSize, engine: { isBot: s.isBot } });
-      for (const st of steps) sim.run(st);
-      sim.settle();
-      const problem = sameLists(sim);
-      if (problem) throw new Error(problem);
-      if (sim.errors.length > 0) throw new Error(`errors: ${JSON.stringify(sim.errors)}`);
-      if (sim.gaps.length > 0) throw new Error('a gap without a TooLong');
-      // Everything was acknowledged: the committed state is the server's.
-      const state = sim.engine.committedState()!;
-      const a = sim.log.account(USER);
-      if (state.pts !== a.pts || state.qts !== a.qts)
-        throw new Error(`committed ${state.pts}/${state.qts}, server ${a.pts}/${a.qts}`);
-      for (const c of sim.channels)
-        if (state.channels[String(c.id)]?.pts !== c.pts) throw new Error(`channel ${c.id} committed behind`);
-      if (sim.engine.unacknowledged !== 0) throw new Error('unacknowledged entries left');
-    }),
-    { numRuns: 300 },
+  t.notThrows(() =>
+    fc.assert(
+      fc.property(setup, fc.array(step, { maxLength: 150 }), (s, steps) => {
+        const sim = new Sim({ channels: s.channels, sliceSize: s.sliceSize, engine: { isBot: s.isBot } });
+        for (const st of steps) sim.run(st);
+        sim.settle();
+        const problem = sameLists(sim);
+        if (problem) throw new Error(problem);
+        if (sim.errors.length > 0) throw new Error(`errors: ${JSON.stringify(sim.errors)}`);
+        if (sim.gaps.length > 0) throw new Error('a gap without a TooLong');
+        // Everything was acknowledged: the committed state is the server's.
+        const state = sim.engine.committedState()!;
+        const a = sim.log.account(USER);
+        if (state.pts !== a.pts || state.qts !== a.qts)
+          throw new Error(`committed ${state.pts}/${state.qts}, server ${a.pts}/${a.qts}`);
+        for (const c of sim.channels)
+          if (state.channels[String(c.id)]?.pts !== c.pts)
+            throw new Error(`channel ${c.id} committed behind`);
+        if (sim.engine.unacknowledged !== 0) throw new Error('unacknowledged entries left');
+      }),
+      { numRuns: 300 },
+    ),
   );
-  t.pass();
 });
 
 test('after restarts from the committed state only the unacknowledged updates come again, none lost', (t) => {
@@ -96,79 +98,81 @@ test('after restarts from the committed state only the unacknowledged updates co
     { weight: 3, arbitrary: fc.nat(20).map((ack) => ({ s: undefined, restart: false, ack })) },
     { weight: 1, arbitrary: fc.constant({ s: undefined, restart: true, ack: 0 }) },
   );
-  fc.assert(
-    fc.property(setup, fc.array(restartStep, { maxLength: 150 }), (s, steps) => {
-      const sim = new Sim({ channels: s.channels, sliceSize: s.sliceSize, autoAck: false });
-      let acked = 0;
-      /** Per box, the last id the application acknowledged before each restart. */
-      const ackedUpTo = new Map<string, number>();
-      const ack = (upTo: number) => {
-        for (; acked < upTo; acked++) {
-          const d = sim.delivered[acked];
-          sim.engine.acknowledge(d.token);
-          const [key, id] = keyOf(d);
-          ackedUpTo.set(key, id);
-        }
-      };
-      for (const st of steps) {
-        if (st.s) sim.run(st.s);
-        else if (st.restart) {
-          const mark = sim.delivered.length;
-          sim.restart();
-          sim.settle();
-          // The first update each box delivers after the restart is the one after the last acknowledged.
-          const firsts = new Map<string, number>();
-          for (const d of sim.delivered.slice(mark)) {
+  t.notThrows(() =>
+    fc.assert(
+      fc.property(setup, fc.array(restartStep, { maxLength: 150 }), (s, steps) => {
+        const sim = new Sim({ channels: s.channels, sliceSize: s.sliceSize, autoAck: false });
+        let acked = 0;
+        /** Per box, the last id the application acknowledged before each restart. */
+        const ackedUpTo = new Map<string, number>();
+        const ack = (upTo: number) => {
+          for (; acked < upTo; acked++) {
+            const d = sim.delivered[acked];
+            sim.engine.acknowledge(d.token);
             const [key, id] = keyOf(d);
-            if (!firsts.has(key)) firsts.set(key, id);
+            ackedUpTo.set(key, id);
           }
-          for (const [key, first] of firsts) {
-            const expected = (ackedUpTo.get(key) ?? 0) + 1;
-            if (first !== expected)
-              throw new Error(`box ${key}: after a restart ${first} came first, not ${expected}`);
-          }
-          // Start over the bookkeeping from this run's deliveries.
-          sim.delivered.splice(0, mark);
-          acked = 0;
-        } else ack(Math.min(sim.delivered.length, acked + st.ack));
-      }
-      sim.autoAck = true;
-      ack(sim.delivered.length);
-      sim.settle();
-      // Every update came at least once; within the last run, in order and once.
-      const got = sim.deliveredByBox();
-      for (const [box, ids] of sim.expectedByBox()) {
-        const g = got.get(box) ?? [];
-        const start = (ackedUpTo.get(box) ?? 0) + 1;
-        const tail = ids.slice(ids.indexOf(g[0] ?? start));
-        if (g.length > 0 && (g.length !== tail.length || g.some((v, i) => v !== tail[i])))
-          throw new Error(`box ${box}: ${JSON.stringify(g)} is not ${JSON.stringify(tail)}`);
-        if (g.length === 0 && start <= ids.length && (ackedUpTo.get(box) ?? 0) < ids.length)
-          throw new Error(`box ${box}: nothing delivered after ${start - 1} of ${ids.length}`);
-      }
-    }),
-    { numRuns: 200 },
+        };
+        for (const st of steps) {
+          if (st.s) sim.run(st.s);
+          else if (st.restart) {
+            const mark = sim.delivered.length;
+            sim.restart();
+            sim.settle();
+            // The first update each box delivers after the restart is the one after the last acknowledged.
+            const firsts = new Map<string, number>();
+            for (const d of sim.delivered.slice(mark)) {
+              const [key, id] = keyOf(d);
+              if (!firsts.has(key)) firsts.set(key, id);
+            }
+            for (const [key, first] of firsts) {
+              const expected = (ackedUpTo.get(key) ?? 0) + 1;
+              if (first !== expected)
+                throw new Error(`box ${key}: after a restart ${first} came first, not ${expected}`);
+            }
+            // Start over the bookkeeping from this run's deliveries.
+            sim.delivered.splice(0, mark);
+            acked = 0;
+          } else ack(Math.min(sim.delivered.length, acked + st.ack));
+        }
+        sim.autoAck = true;
+        ack(sim.delivered.length);
+        sim.settle();
+        // Every update came at least once; within the last run, in order and once.
+        const got = sim.deliveredByBox();
+        for (const [box, ids] of sim.expectedByBox()) {
+          const g = got.get(box) ?? [];
+          const start = (ackedUpTo.get(box) ?? 0) + 1;
+          const tail = ids.slice(ids.indexOf(g[0] ?? start));
+          if (g.length > 0 && (g.length !== tail.length || g.some((v, i) => v !== tail[i])))
+            throw new Error(`box ${box}: ${JSON.stringify(g)} is not ${JSON.stringify(tail)}`);
+          if (g.length === 0 && start <= ids.length && (ackedUpTo.get(box) ?? 0) < ids.length)
+            throw new Error(`box ${box}: nothing delivered after ${start - 1} of ${ids.length}`);
+        }
+      }),
+      { numRuns: 200 },
+    ),
   );
-  t.pass();
 });
 
 test('a TooLong past the threshold reports the gap and delivers the rest once, in order', (t) => {
-  fc.assert(
-    fc.property(fc.integer({ min: 5, max: 30 }), fc.integer({ min: 1, max: 10 }), (behind, slice) => {
-      const sim = new Sim({ channels: 1, sliceSize: slice, tooLongAfter: 4 });
-      for (let i = 0; i < behind; i++) sim.run({ kind: 'common', shape: 'updates', fate: 'drop' });
-      for (let i = 0; i < behind; i++) sim.run({ kind: 'channel', index: 0, fate: 'drop' });
-      sim.run({ kind: 'common', shape: 'updates', fate: 'push' });
-      sim.settle();
-      const common = sim.gaps.filter((g) => g.box === 'common');
-      if (common.length !== 1 || common[0].fromPts !== 1 || common[0].toPts !== behind + 2)
-        throw new Error(`common gaps ${JSON.stringify(common.map((g) => [g.fromPts, g.toPts]))}`);
-      // Nothing of the common box is delivered twice; the channel's history is the app's to refetch.
-      const ids = sim.deliveredByBox().get('common') ?? [];
-      if (new Set(ids).size !== ids.length) throw new Error('a duplicate');
-      for (let i = 1; i < ids.length; i++) if (ids[i] <= ids[i - 1]) throw new Error('out of order');
-    }),
-    { numRuns: 50 },
+  t.notThrows(() =>
+    fc.assert(
+      fc.property(fc.integer({ min: 5, max: 30 }), fc.integer({ min: 1, max: 10 }), (behind, slice) => {
+        const sim = new Sim({ channels: 1, sliceSize: slice, tooLongAfter: 4 });
+        for (let i = 0; i < behind; i++) sim.run({ kind: 'common', shape: 'updates', fate: 'drop' });
+        for (let i = 0; i < behind; i++) sim.run({ kind: 'channel', index: 0, fate: 'drop' });
+        sim.run({ kind: 'common', shape: 'updates', fate: 'push' });
+        sim.settle();
+        const common = sim.gaps.filter((g) => g.box === 'common');
+        if (common.length !== 1 || common[0].fromPts !== 1 || common[0].toPts !== behind + 2)
+          throw new Error(`common gaps ${JSON.stringify(common.map((g) => [g.fromPts, g.toPts]))}`);
+        // Nothing of the common box is delivered twice; the channel's history is the app's to refetch.
+        const ids = sim.deliveredByBox().get('common') ?? [];
+        if (new Set(ids).size !== ids.length) throw new Error('a duplicate');
+        for (let i = 1; i < ids.length; i++) if (ids[i] <= ids[i - 1]) throw new Error('out of order');
+      }),
+      { numRuns: 50 },
+    ),
   );
-  t.pass();
 });
