@@ -19,6 +19,7 @@ import {
   type Roster,
   type TickResult,
   type WorkerBeat,
+  workerInfoOf,
 } from './roster';
 import { type RosterEntry, type SessionPlacement, type WorkerInfo, workerOfOwner } from './types';
 
@@ -173,15 +174,7 @@ export class PostgresRoster implements Roster {
       else rosterSize = Number(row.v);
     }
     // The statement's snapshot predates its own heartbeat: this worker is alive.
-    workers.push({
-      id: beat.id,
-      capacity: beat.capacity,
-      owned: beat.owned,
-      startedAt: now,
-      beatAt: now,
-      expiresAt: now + claim.ttlMs,
-      lag: beat.lag,
-    });
+    workers.push(workerInfoOf(beat, claim.ttlMs, now));
     return { claimed, workers, rosterSize };
   }
 

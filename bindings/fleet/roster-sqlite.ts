@@ -19,6 +19,7 @@ import {
   type Roster,
   type TickResult,
   type WorkerBeat,
+  workerInfoOf,
 } from './roster';
 import { type RosterEntry, type SessionPlacement, type WorkerInfo, workerOfOwner } from './types';
 
@@ -101,15 +102,7 @@ export class SqliteRoster implements Roster {
     return this.db
       .transaction((): TickResult => {
         const now = Date.now();
-        const info: WorkerInfo = {
-          id: beat.id,
-          capacity: beat.capacity,
-          owned: beat.owned,
-          startedAt: now,
-          beatAt: now,
-          expiresAt: now + claim.ttlMs,
-          lag: beat.lag,
-        };
+        const info = workerInfoOf(beat, claim.ttlMs, now);
         this.db
           .prepare(
             `INSERT INTO ${this.w} (id, info, expires_at) VALUES (?, ?, ?)

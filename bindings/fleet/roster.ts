@@ -97,6 +97,19 @@ export function decodeEntry(name: string, text: string | null | undefined): Rost
 }
 
 /** A worker row as JSON (Redis, SQLite): the same fields as WorkerInfo. */
+/** What a heartbeat says of its worker, `now` (local ms), alive for `ttlMs`. */
+export function workerInfoOf(beat: WorkerBeat, ttlMs: number, now: number): WorkerInfo {
+  return {
+    id: beat.id,
+    capacity: beat.capacity,
+    owned: beat.owned,
+    startedAt: now,
+    beatAt: now,
+    expiresAt: now + ttlMs,
+    lag: beat.lag,
+  };
+}
+
 export function parseWorker(text: string | null | undefined): WorkerInfo | undefined {
   if (!text) return undefined;
   try {

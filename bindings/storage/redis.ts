@@ -154,6 +154,24 @@ const KEYS: Record<keyof typeof SCRIPTS, number | null> = {
   tmtLease: 1,
 };
 
+/**
+ * Peers as HSET arguments, 1,000 a chunk: `fields` (marked id, encoded peer) for the
+ * peer hash, `names` (username, marked id) for the username hash.
+ */
+function* peerChunks(peers: readonly StoredPeer[]): Generator<{ fields: string[]; names: string[] }> {
+  for (let i = 0; i < peers.length; i += 1000) {
+    const fields: string[] = [];
+    const names: string[] = [];
+    for (let j = i; j < Math.min(peers.length, i + 1000); j++) {
+      const x = peers[j];
+      const key = peerKey(x.kind, x.id).toString();
+      fields.push(key, encodePeer(x));
+      if (x.username !== undefined) names.push(x.username, key);
+    }
+    yield { fields, names };
+  }
+}
+
 export class RedisStorage implements SessionStorage {
   private readonly client: RedisClient;
   private readonly cmd: Scripted;
@@ -323,14 +341,7 @@ export class RedisStorage implements SessionStorage {
       return this.savePeersFenced(name, peers, owner);
     }
     const writes: Array<Promise<unknown>> = [];
-    for (let i = 0; i < peers.length; i += 1000) {
-      const fields: string[] = [];
-      const names: string[] = [];
-      for (const x of peers.slice(i, i + 1000)) {
-        const key = peerKey(x.kind, x.id).toString();
-        fields.push(key, encodePeer(x));
-        if (x.username !== undefined) names.push(x.username, key);
-      }
+    for (const { fields, names } of peerChunks(peers)) {
       writes.push(this.client.hset(this.peerHash(name), ...fields));
       if (names.length) writes.push(this.client.hset(this.usernameHash(name), ...names));
     }
@@ -340,14 +351,7 @@ export class RedisStorage implements SessionStorage {
   /** savePeers for `owner`: each chunk of 1,000 in one script that checks the lease first. */
   private async savePeersFenced(name: string, peers: readonly StoredPeer[], owner: string): Promise<void> {
     const writes: Array<Promise<Reply>> = [];
-    for (let i = 0; i < peers.length; i += 1000) {
-      const fields: string[] = [];
-      const names: string[] = [];
-      for (const x of peers.slice(i, i + 1000)) {
-        const key = peerKey(x.kind, x.id).toString();
-        fields.push(key, encodePeer(x));
-        if (x.username !== undefined) names.push(x.username, key);
-      }
+    for (const { fields, names } of peerChunks(peers)) {
       writes.push(
         this.cmd.tmtSavePeers(
           this.peerHash(name),

@@ -12,10 +12,10 @@ import { DcFaults } from './faults';
 import { FloodLimiter } from './flood-limits';
 import { AuthKeyRecord } from './keys';
 import { updatesForLayer } from './legacy-updates';
-import { type BuiltinHost, builtinHandlers, type DispatchHost, runQuery, type TestDcOption } from './methods';
+import { type BuiltinHost, builtinHandlers, type DispatchHost, runQuery } from './methods';
 import { quickAckToken } from './quick-ack';
 import type { HandshakeServer } from './server-handshake';
-import type { Execution, Handler, SessionSelector, TestDcStats } from './types';
+import type { Execution, Handler, SessionSelector, TestDcOption, TestDcStats } from './types';
 import type { UpdateLog } from './update-log';
 import type { WorldLink } from './world-link';
 

@@ -16,7 +16,7 @@ import type { AuthKeyRecord } from './keys';
 import { loginHandlers } from './login-methods';
 import { peerHandlers } from './peer-methods';
 import { TestRpcError } from './rpc';
-import type { Execution, Handler, HandlerContext, TestDcStats } from './types';
+import type { Execution, Handler, HandlerContext, TestDcOption, TestDcStats } from './types';
 import type { UpdateLog } from './update-log';
 import { updateHandlers } from './update-methods';
 
@@ -237,17 +237,6 @@ function dropAnswer(session: DcSession, reqMsgId: bigint): Buffer {
   const sent = session.dropSentAnswer(reqMsgId);
   if (sent) return TL.serialize({ _: 'rpc_answer_dropped', ...sent } as TL.TlObject);
   return TL.serialize({ _: 'rpc_answer_unknown' });
-}
-
-/** One address of help.getConfig's dc_options. */
-export interface TestDcOption {
-  dcId: number;
-  host: string;
-  port: number;
-  ipv6?: boolean;
-  mediaOnly?: boolean;
-  cdn?: boolean;
-  static?: boolean;
 }
 
 /** What the built-in handlers need to know about their DC and its world. */

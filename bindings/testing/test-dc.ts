@@ -17,7 +17,6 @@ import { FileStore } from './file-store';
 import type { FloodRule } from './flood-limits';
 import { AuthKeyRecord } from './keys';
 import { ConnectionLimits, headerNamesDc } from './limits';
-import type { TestDcOption } from './methods';
 import { generateTestRsaKey, type RsaPublicKeyInfo, sharedTestRsaKey, type TestRsaKey } from './rsa-key';
 import type { HandshakeFault } from './server-handshake';
 import { TestUpdates } from './test-updates';
@@ -27,6 +26,7 @@ import type {
   Handler,
   SessionInfo,
   SessionSelector,
+  TestDcOption,
   TestDcOptions,
   TestDcStats,
 } from './types';

@@ -55,15 +55,7 @@ export interface TestDcOptions {
   /** help.getConfig's `expires`: this many seconds ahead (default 3600). */
   configTtlSec?: number;
   /** Addresses help.getConfig lists before the world's own (IPv6, media-only, CDN entries for tests). */
-  extraDcOptions?: Array<{
-    dcId: number;
-    host: string;
-    port: number;
-    ipv6?: boolean;
-    mediaOnly?: boolean;
-    cdn?: boolean;
-    static?: boolean;
-  }>;
+  extraDcOptions?: TestDcOption[];
   /** Default 127.0.0.1. */
   host?: string;
   /** Default 0 (any free port). */
@@ -187,4 +179,15 @@ export interface SessionInfo {
   layer: number | undefined;
   initConnection: InitConnectionInfo | undefined;
   answered: number;
+}
+
+/** One address of help.getConfig's dc_options. */
+export interface TestDcOption {
+  dcId: number;
+  host: string;
+  port: number;
+  ipv6?: boolean;
+  mediaOnly?: boolean;
+  cdn?: boolean;
+  static?: boolean;
 }

@@ -4,7 +4,7 @@
 import type { AccountDirectory } from './accounts';
 import type { AuthorizationRegistry } from './authorizations';
 import type { FileStore } from './file-store';
-import type { TestDcOption } from './methods';
+import type { TestDcOption } from './types';
 
 export interface WorldLink {
   dcOptions(): TestDcOption[];
