@@ -55,6 +55,32 @@ export async function forkedPushDc(): Promise<PushDc> {
   };
 }
 
+/** A push as a bot gets it: `updates` with one new message and its sender (a full user). */
+export function messagePush(pts: number, userId: bigint, username: string): TL.Types['Updates'] {
+  return {
+    _: 'updates',
+    updates: [
+      {
+        _: 'updateNewMessage',
+        pts,
+        ptsCount: 1,
+        message: {
+          _: 'message',
+          id: pts,
+          fromId: { _: 'peerUser', userId },
+          peerId: { _: 'peerUser', userId },
+          date: 1000,
+          message: 'hi',
+        },
+      },
+    ],
+    users: [{ _: 'user', id: userId, accessHash: userId * 31n, firstName: 'U', username }],
+    chats: [],
+    date: 1000,
+    seq: 0,
+  };
+}
+
 async function childMain(): Promise<void> {
   const dc = await TestDc.start({ dcId: 2, rsaKey: 'shared' });
   const authKey = randomBytes(256);
@@ -64,30 +90,7 @@ async function childMain(): Promise<void> {
     if (m.push === undefined) return;
     for (let i = 0; i < m.push; i++) {
       const userId = 1_000_000n + BigInt(i % USERS);
-      const update: TL.Types['Updates'] = {
-        _: 'updates',
-        updates: [
-          {
-            _: 'updateNewMessage',
-            pts: ++pts,
-            ptsCount: 1,
-            message: {
-              _: 'message',
-              id: pts,
-              fromId: { _: 'peerUser', userId },
-              peerId: { _: 'peerUser', userId },
-              date: 1000,
-              message: 'hi',
-            },
-          },
-        ],
-        users: [
-          { _: 'user', id: userId, accessHash: userId * 31n, firstName: 'U', username: `user${i % USERS}` },
-        ],
-        chats: [],
-        date: 1000,
-        seq: 0,
-      };
+      const update = messagePush(++pts, userId, `user${i % USERS}`);
       dc.pushUpdate({ userId: USER }, serialize(update));
     }
     process.send?.({ pushed: m.push });

@@ -28,7 +28,7 @@ import * as TLrt from '../bindings/tl';
 import { UpdateEngine } from '../bindings/updates';
 import { type Measured, opsPerSecond, opsPerSecondAsync, report } from './harness';
 import { AT_RATE_MS, BURST_FLOOD_OPTIONS, OPTIMUM_MS, RATE, runBurst, SENDS } from './peers-burst';
-import { forkedPushDc } from './peers-push-dc';
+import { forkedPushDc, messagePush } from './peers-push-dc';
 import { storageSubjects } from './storage-subjects';
 
 const API = { apiId: 12345, apiHash: '0123456789abcdef0123456789abcdef' };
@@ -41,30 +41,7 @@ function pushes(count: number): Buffer[] {
   for (let i = 0; i < count; i++) {
     const userId = 1_000_000n + BigInt(i % USERS);
     const pts = 11 + i;
-    const u: TL.Types['Updates'] = {
-      _: 'updates',
-      updates: [
-        {
-          _: 'updateNewMessage',
-          pts,
-          ptsCount: 1,
-          message: {
-            _: 'message',
-            id: pts,
-            fromId: { _: 'peerUser', userId },
-            peerId: { _: 'peerUser', userId },
-            date: 1000,
-            message: 'hi',
-          },
-        },
-      ],
-      users: [
-        { _: 'user', id: userId, accessHash: userId * 31n, firstName: 'U', username: `user${i % USERS}` },
-      ],
-      chats: [],
-      date: 1000,
-      seq: 0,
-    };
+    const u = messagePush(pts, userId, `user${i % USERS}`);
     out.push(TLrt.serialize(u));
   }
   return out;
