@@ -623,3 +623,30 @@ test('transmit results: the frame (pooled, or its own past 4 KiB), the ids of th
   t.is(idle.frame, null);
   t.deepEqual(idle.msgIds, []);
 });
+
+test('a body given as pieces goes out as the pieces joined, both ways; a bad one queues nothing', (t) => {
+  const now = Date.now();
+  const client = new MtpLink(authKey, clientOptions({ kind: 'intermediate' }, { sessionId: 6n }));
+  const server = serverLink({ role: 'server' });
+  const big = randomBytes(70_000);
+  const pieces = [Buffer.concat([u32(REQUEST), u32(9)]), big, Buffer.alloc(4 - (big.length % 4 || 4))];
+  const whole = Buffer.concat(pieces);
+  const sent = client.transmit(now, [pieces, request(2)]);
+  t.is(sent.msgIds.length, 2);
+  const events = server.receive(sent.frame as Buffer, now).events;
+  const got = events.filter((e): e is Extract<Event, { kind: 'message' }> => e.kind === 'message');
+  t.deepEqual(
+    got.map((e) => e.body),
+    [whole, request(2)],
+  );
+  t.is(got[0].msgId, sent.msgIds[0]);
+  // The server's answer as pieces too (TestDc's rpc_result head before a file part).
+  server.enqueue([Buffer.concat([u32(0xf35c6d01), u64(sent.msgIds[0])]), ...pieces], now);
+  const answers = client.receive(server.transmit(now).frame as Buffer, now).events;
+  const answer = answers.find((e) => e.kind === 'rpcResult');
+  if (answer?.kind !== 'rpcResult') return t.fail();
+  t.deepEqual(answer.body, whole);
+  // Pieces that do not join into whole TL words are refused, and nothing is queued.
+  t.throws(() => client.transmit(now, [[u32(REQUEST), Buffer.alloc(3)]]), { code: 'ERR_BAD_BODY' });
+  t.deepEqual(client.inFlight(), [sent.msgIds[1]]);
+});

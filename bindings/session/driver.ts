@@ -16,7 +16,14 @@ import type { Notify } from './notify';
 import { type ChainedTo, Outbox, type Outgoing } from './outbox';
 import type { PendingRequests } from './pending';
 import { type AttemptLimiter, backoffDelay } from './reconnect';
-import { BIND_REQUEST, checkBody, SERVICE_QUERIES, UPDATES, withoutUpdates } from './request-bodies';
+import {
+  BIND_REQUEST,
+  type Body,
+  checkBody,
+  SERVICE_QUERIES,
+  UPDATES,
+  withoutUpdates,
+} from './request-bodies';
 import { attach, type SocketOwner, socketReads } from './socket-glue';
 import { type Alarm, timers, type Wakeable } from './timers';
 import { FloodCounter, transportFailure } from './transport-errors';
@@ -430,7 +437,7 @@ export class Driver implements Wakeable, SocketOwner, Flushable {
    * Sends a raw serialized body; resolves with its msg_id once it went to the socket.
    * Rejects with SessionError (SESSION_CLOSED, NOT_CONNECTED, BAD_MESSAGE).
    */
-  send(body: Buffer): Promise<bigint> {
+  send(body: Body): Promise<bigint> {
     const refused = this.refusal() ?? checkBody(body);
     if (refused) return Promise.reject(refused);
     return this.outbox.raw(body);
@@ -454,7 +461,7 @@ export class Driver implements Wakeable, SocketOwner, Flushable {
     if (refused) return Promise.reject(refused);
     const signal = options.signal;
     if (signal?.aborted) return Promise.reject(aborted(signal));
-    let body: Buffer;
+    let body: Body;
     // initConnection goes with the first API query; service queries (ping...) go bare.
     const wrap = !this.initSent && this.status === 'connected' && !SERVICE_QUERIES.has(request._);
     try {
@@ -462,7 +469,8 @@ export class Driver implements Wakeable, SocketOwner, Flushable {
       let query = request;
       if (this.config.withoutUpdates && !SERVICE_QUERIES.has(request._)) query = withoutUpdates(query);
       if (wrap) query = wrapInit(query, this.config.options.init);
-      body = TL.serialize(query);
+      // Large `bytes` (an upload part) stay in the caller's Buffer until the flush.
+      body = TL.serializeParts(query);
     } catch (e) {
       return Promise.reject(new SessionError('BAD_MESSAGE', (e as Error).message, e));
     }

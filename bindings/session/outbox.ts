@@ -8,12 +8,12 @@
 import type * as TL from '../tl';
 import { aborted, timedOut } from './call-errors';
 import { type Pending, PendingRequests } from './pending';
-import { dropAnswerBody } from './request-bodies';
+import { type Body, dropAnswerBody } from './request-bodies';
 import type { SessionError } from './types';
 
 /** A request or a raw message waiting for the flush. */
 export interface Outgoing {
-  readonly body: Buffer;
+  readonly body: Body;
   /** A call: pending under its msg_id once sent. */
   readonly call: Pending | null;
   /** A raw message: told its msg_id once sent. */
@@ -44,8 +44,6 @@ export interface CallTracking {
   chain?: { self: ChainedTo; after: ChainedTo | null };
 }
 
-const EMPTY = Buffer.alloc(0);
-
 export class Outbox {
   /** Calls sent and not yet answered, by msg_id. */
   readonly pending = new PendingRequests();
@@ -66,9 +64,9 @@ export class Outbox {
   }
 
   /** A serialized call: resolves with its decoded result, rejects with its error, TIMEOUT or ABORTED. */
-  call(request: TL.TlObject, body: Buffer, o: CallTracking): Promise<unknown> {
+  call(request: TL.TlObject, body: Body, o: CallTracking): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      const p: Pending = { request, body, resolve, reject };
+      const p: Pending = { request, resolve, reject };
       const timeoutMs = o.timeoutMs;
       if (timeoutMs !== undefined) p.timer = setTimeout(() => this.giveUp(p, timedOut(timeoutMs)), timeoutMs);
       const signal = o.signal;
@@ -91,7 +89,7 @@ export class Outbox {
   }
 
   /** A raw body: resolves with its msg_id once it went to the socket. */
-  raw(body: Buffer): Promise<bigint> {
+  raw(body: Body): Promise<bigint> {
     return new Promise((resolve, reject) => {
       this.queue.push({ body, call: null, sent: { resolve, reject }, after: null });
       this.host.flushDue();
@@ -101,7 +99,7 @@ export class Outbox {
   /** The answer to a request the link queued itself as `msgId` (the binding). */
   awaitAnswer(msgId: bigint, request: TL.TlObject, timeoutMs?: number): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      const p: Pending = { request, body: EMPTY, resolve, reject };
+      const p: Pending = { request, resolve, reject };
       if (timeoutMs !== undefined) p.timer = setTimeout(() => this.giveUp(p, timedOut(timeoutMs)), timeoutMs);
       this.pending.add(msgId, p);
     });

@@ -5,8 +5,6 @@
 export interface Pending<T = unknown> {
   /** The request as the caller gave it (decodes its result). */
   request: unknown;
-  /** Its serialized body as sent (wrapped in initConnection when it was the first). */
-  body: Buffer;
   resolve(value: T): void;
   reject(error: unknown): void;
   timer?: NodeJS.Timeout;

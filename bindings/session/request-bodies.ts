@@ -28,16 +28,29 @@ export function dropAnswerBody(msgId: bigint): Buffer {
   return b;
 }
 
+/**
+ * A serialized body on its way to the link: one Buffer, or its pieces in order
+ * (TL.serializeParts: a large `bytes` value, such as an upload part, stays in the
+ * caller's Buffer; the link joins the pieces in the one copy it keeps).
+ */
+export type Body = Buffer | Buffer[];
+
+/** Bytes of a body. */
+export function bodyLength(body: Body): number {
+  if (!Array.isArray(body)) return body.length;
+  let n = 0;
+  for (const piece of body) n += piece.length;
+  return n;
+}
+
 /** Bodies the link takes (crates/mtcore check_body: whole TL words, 4 bytes to 1 MiB). */
 const MAX_BODY_LEN = 1 << 20;
 
 /** BAD_MESSAGE for a body the link would refuse, else null. */
-export function checkBody(body: Buffer): SessionError | null {
-  if (body.length >= 4 && body.length % 4 === 0 && body.length <= MAX_BODY_LEN) return null;
-  return new SessionError(
-    'BAD_MESSAGE',
-    `a message body is whole 4-byte words up to 1 MiB, got ${body.length} bytes`,
-  );
+export function checkBody(body: Body): SessionError | null {
+  const n = bodyLength(body);
+  if (n >= 4 && n % 4 === 0 && n <= MAX_BODY_LEN) return null;
+  return new SessionError('BAD_MESSAGE', `a message body is whole 4-byte words up to 1 MiB, got ${n} bytes`);
 }
 
 /** What decodes a binding's answer (a Bool); the link builds the query itself. */

@@ -7,7 +7,7 @@
 import { MtpLink } from '../native';
 import * as TL from '../tl';
 import { cdnHandlers, cdnMethodInvalid } from './cdn-dc';
-import { DcSession, isRpcError, rpcErrorBody } from './dc-session';
+import { DcSession, isRpcError, type ResultBody, rpcErrorBody } from './dc-session';
 import { DcFaults } from './faults';
 import { FloodLimiter } from './flood-limits';
 import { AuthKeyRecord } from './keys';
@@ -360,7 +360,7 @@ export class DcCore {
       }),
     );
     session.arrived(msgId);
-    let result: Buffer | null = null;
+    let result: ResultBody | null = null;
     try {
       result = await runQuery(this.dispatchHost, key, session, msgId, body);
     } catch (e) {
@@ -386,7 +386,7 @@ export class DcCore {
   }
 
   /** Queues the answer to `msgId` (unless its session is gone) and sends it this turn. */
-  private deliver(key: AuthKeyRecord, session: DcSession, msgId: bigint, result: Buffer): void {
+  private deliver(key: AuthKeyRecord, session: DcSession, msgId: bigint, result: ResultBody): void {
     if (this.stopped || key.sessions.get(session.sessionId) !== session) return;
     try {
       if (session.answer(msgId, result, this.clock())) this.stats.gzipped++;

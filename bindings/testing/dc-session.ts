@@ -108,9 +108,16 @@ export function msgIdTimeMs(msgId: bigint): number {
   return Number(msgId >> 32n) * 1000 + Number(((msgId & 0xffffffffn) * 1000n) >> 32n);
 }
 
-/** Whether a result body is an rpc_error. */
-export function isRpcError(result: Buffer): boolean {
-  return result.length >= 4 && result.readUInt32LE(0) === RPC_ERROR;
+/**
+ * A query's result as serialized: one Buffer, or its pieces in order (a file part's
+ * bytes left where they were: TL.serializeResultParts), which the link joins.
+ */
+export type ResultBody = Buffer | Buffer[];
+
+/** Whether a result body is an rpc_error (the constructor id is always in the first piece). */
+export function isRpcError(result: ResultBody): boolean {
+  const head = Array.isArray(result) ? result[0] : result;
+  return head !== undefined && head.length >= 4 && head.readUInt32LE(0) === RPC_ERROR;
 }
 
 /** rpc_error as a result body. */
@@ -326,22 +333,38 @@ export class DcSession {
    * Queues rpc_result for the client's query `reqMsgId` (`result`: the serialized result or
    * rpc_error); true when it went gzip_packed.
    */
-  answer(reqMsgId: bigint, result: Buffer, now: number): boolean {
+  answer(reqMsgId: bigint, result: ResultBody, now: number): boolean {
+    const head = Array.isArray(result) ? result[0] : result;
+    const length = Array.isArray(result) ? result.reduce((n, piece) => n + piece.length, 0) : result.length;
+    const ctor = head !== undefined && head.length >= 4 ? head.readUInt32LE(0) : 0;
     let payload = result;
-    const ctor = result.length >= 4 ? result.readUInt32LE(0) : 0;
-    if (result.length > this.gzipAbove && ctor !== RPC_ERROR && !NEVER_PACKED.has(ctor)) {
-      const packed = Buffer.concat([u32(GZIP_PACKED), tlString(gzipSync(result))]);
-      if (packed.length < result.length) payload = packed;
+    let payloadLength = length;
+    if (length > this.gzipAbove && ctor !== RPC_ERROR && !NEVER_PACKED.has(ctor)) {
+      const whole = Array.isArray(result) ? Buffer.concat(result, length) : result;
+      const packed = Buffer.concat([u32(GZIP_PACKED), tlString(gzipSync(whole))]);
+      if (packed.length < length) {
+        payload = packed;
+        payloadLength = packed.length;
+      }
     }
     this.answered++;
-    // rpc_result#f35c6d01 req_msg_id:long result:Object, built in one allocation.
-    const body = Buffer.allocUnsafe(12 + payload.length);
-    body.writeUInt32LE(RPC_RESULT, 0);
-    body.writeBigUInt64LE(BigInt.asUintN(64, reqMsgId), 4);
-    payload.copy(body, 12);
+    // rpc_result#f35c6d01 req_msg_id:long result:Object: one allocation, or a head
+    // before the result's pieces (joined by the link, in the copy it keeps).
+    let body: Buffer | Buffer[];
+    if (Array.isArray(payload)) {
+      const header = Buffer.allocUnsafe(12);
+      header.writeUInt32LE(RPC_RESULT, 0);
+      header.writeBigUInt64LE(BigInt.asUintN(64, reqMsgId), 4);
+      body = [header, ...payload];
+    } else {
+      body = Buffer.allocUnsafe(12 + payload.length);
+      body.writeUInt32LE(RPC_RESULT, 0);
+      body.writeBigUInt64LE(BigInt.asUintN(64, reqMsgId), 4);
+      payload.copy(body, 12);
+    }
     const msgId = this.mtp.enqueue(body, now);
     // Its seq_no: the content-related messages counted before it, times two, plus one.
-    this.answers.add(reqMsgId, msgId, this.mtp.seqno * 2 - 1, body.length);
+    this.answers.add(reqMsgId, msgId, this.mtp.seqno * 2 - 1, 12 + payloadLength);
     return payload !== result;
   }
 

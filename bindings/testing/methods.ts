@@ -7,7 +7,7 @@ import { RESULT_READERS } from '../tl/generated/codec';
 import type { AccountDirectory } from './accounts';
 import type { AuthorizationRegistry } from './authorizations';
 import { bind, checkBinding, unboundRefusal } from './bind-rules';
-import { type DcSession, type InitConnectionInfo, rpcErrorBody } from './dc-session';
+import { type DcSession, type InitConnectionInfo, type ResultBody, rpcErrorBody } from './dc-session';
 import type { DcFaults } from './faults';
 import { fileHandlers } from './file-methods';
 import type { FileStore } from './file-store';
@@ -99,7 +99,7 @@ export async function runQuery(
   session: DcSession,
   msgId: bigint,
   body: Buffer,
-): Promise<Buffer> {
+): Promise<ResultBody> {
   let req: AnyRequest;
   try {
     req = TL.deserialize(body) as AnyRequest;
@@ -215,7 +215,7 @@ export async function runQuery(
   }
   if (Buffer.isBuffer(result)) return result;
   try {
-    return TL.serializeResult(query as TL.AnyMethod, result as never);
+    return TL.serializeResultParts(query as TL.AnyMethod, result);
   } catch (e) {
     host.log(`query ${msgId}: the result of ${method} does not serialize (${(e as Error).message})`);
     return rpcErrorBody(500, 'INTERNAL_SERVER_ERROR');

@@ -118,6 +118,16 @@ export function serialize(value: TlSerializable): Buffer {
   return w.result();
 }
 
+/**
+ * `serialize` for a request on its way to a link: `bytes` values of 16 KiB or more
+ * (an upload part) are not copied but referenced, so the result is either one
+ * Buffer or its pieces in order, the caller's Buffers among them (they must not
+ * change until the link took them). `MtpLink.transmit` and `enqueue` take both.
+ */
+export function serializeParts(value: TlObject): Buffer | Buffer[] {
+  return codec.serializeParts(value);
+}
+
 /** Appends the boxed bytes of `value` to a writer (to pack several values into one buffer). */
 export function serializeTo(w: TlWriter, value: TlSerializable): void {
   if (typeof value === 'object' && value !== null && !Array.isArray(value))
@@ -165,6 +175,11 @@ export function serializeResult<M extends MethodName>(method: M, value: Methods[
 export function serializeResult<T extends AnyMethod>(request: T, value: ResultOf<NoInfer<T>>): Buffer;
 export function serializeResult(method: MethodName | AnyMethod, value: unknown): Buffer {
   return codec.serializeResult(method, value);
+}
+
+/** `serializeResult` with large `bytes` values referenced, as `serializeParts` (TestDc's file answers). */
+export function serializeResultParts(method: MethodName | AnyMethod, value: unknown): Buffer | Buffer[] {
+  return codec.serializeResultParts(method, value);
 }
 
 /** Constructor id of a combinator, by name. */

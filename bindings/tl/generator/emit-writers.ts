@@ -116,7 +116,7 @@ function fieldWrites(e: Entry, h: WriterHelpers, withId: boolean): string[] {
     }
     if (isSizedBody(e, i)) {
       flush();
-      body.push(`wbody(w, ${v}); w.dv.setInt32(at, w.pos - at - 4, true);`);
+      body.push(`wbody(w, ${v}); w.endSized(at);`);
       return;
     }
     if (size !== undefined) {

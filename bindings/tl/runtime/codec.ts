@@ -32,11 +32,13 @@ export type MethodRef = string | { _: string; query?: unknown };
 export interface Codec {
   readonly layer: number;
   serialize(obj: { _: string }): Buffer;
+  serializeParts(obj: { _: string }): Buffer | Buffer[];
   serializeTo(w: TlWriter, obj: { _: string }): void;
   deserialize(data: Uint8Array, options?: DeserializeOptions): unknown;
   readObject(r: TlReader): unknown;
   deserializeResult(method: MethodRef, data: Uint8Array): unknown;
   serializeResult(method: MethodRef, value: unknown): Buffer;
+  serializeResultParts(method: MethodRef, value: unknown): Buffer | Buffer[];
   idOf(name: string): number | undefined;
   nameOf(id: number): string | undefined;
 }
@@ -49,7 +51,7 @@ export function createCodec(g: GeneratedCodec): Codec {
 
   function write(fn: (w: TlWriter) => void): Buffer {
     const w = shared;
-    w.pos = 0;
+    w.reset();
     try {
       fn(w);
     } catch (e) {
@@ -58,6 +60,22 @@ export function createCodec(g: GeneratedCodec): Codec {
     const out = w.result();
     if (w.buf.length > KEEP_WRITER) shared = new TlWriter(64 * 1024);
     return out;
+  }
+
+  /** `write`, with large `bytes` values referenced rather than copied (TlWriter.parts). */
+  function writeParts(fn: (w: TlWriter) => void): Buffer | Buffer[] {
+    const w = shared;
+    w.gather();
+    try {
+      fn(w);
+      return w.parts();
+    } catch (e) {
+      throw writeError(e);
+    } finally {
+      // The shared writer keeps no reference to the caller's Buffers.
+      w.reset();
+      if (w.buf.length > KEEP_WRITER) shared = new TlWriter(64 * 1024);
+    }
   }
 
   /** The method whose result a request's answer holds. */
@@ -76,10 +94,12 @@ export function createCodec(g: GeneratedCodec): Codec {
   }
 
   const serialize = (obj: { _: string }) => write((w) => g.wo(w, obj));
+  const serializeParts = (obj: { _: string }) => writeParts((w) => g.wo(w, obj));
 
   return {
     layer: g.LAYER,
     serialize,
+    serializeParts,
     serializeTo(w, obj) {
       try {
         g.wo(w, obj);
@@ -134,6 +154,11 @@ export function createCodec(g: GeneratedCodec): Codec {
       const name = resultMethod(method);
       const fn = g.GENERIC_METHODS.has(name) ? g.wo : g.RESULT_WRITERS[name];
       return write((w) => fn(w, value));
+    },
+    serializeResultParts(method, value) {
+      const name = resultMethod(method);
+      const fn = g.GENERIC_METHODS.has(name) ? g.wo : g.RESULT_WRITERS[name];
+      return writeParts((w) => fn(w, value));
     },
     idOf: (name) => g.IDS.get(name),
     nameOf: (id) => g.NAMES.get(id >>> 0),

@@ -10,6 +10,18 @@ const BOOL_TRUE = 0x997275b5;
 const BOOL_FALSE = 0xbc799737;
 /** TL's bytes length prefix holds 24 bits. */
 const MAX_BYTES = 0xffffff;
+/**
+ * While gathering, `bytes` values from this long are referenced, not copied. A
+ * large Buffer of its own per request (an upload part) is what the GC paid for at
+ * line speed: such Buffers outlive a scavenge and pile up until a full collection.
+ */
+const GATHER_MIN = 16 * 1024;
+
+/** A `bytes` payload left where the caller had it: it goes in at `at` of the buffer. */
+interface Gathered {
+  at: number;
+  piece: Uint8Array;
+}
 
 function bad(what: string, v: unknown): never {
   const got = v === null ? 'null' : typeof v;
@@ -20,6 +32,8 @@ export class TlWriter {
   buf: Buffer;
   dv: DataView;
   pos = 0;
+  /** Payloads referenced, in order, while gathering (`gather`); null: every byte is copied. */
+  private gathered: Gathered[] | null = null;
 
   constructor(size = 4096) {
     this.buf = Buffer.allocUnsafeSlow(size);
@@ -38,6 +52,46 @@ export class TlWriter {
     this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
     this.dv = new DataView(next.buffer, next.byteOffset, size);
+  }
+
+  /** Starts over (at 0); `bytes` values of GATHER_MIN bytes or more are then referenced. */
+  gather(): void {
+    this.pos = 0;
+    this.gathered = [];
+  }
+
+  /** Starts over (at 0), every byte copied. */
+  reset(): void {
+    this.pos = 0;
+    this.gathered = null;
+  }
+
+  /**
+   * What was written: one copy (as `result`) when nothing was referenced, else the
+   * pieces in order: copies of what lies between, and the referenced payloads
+   * themselves (the caller's Buffers, not copied: they must not change until used).
+   */
+  parts(): Buffer | Buffer[] {
+    const g = this.gathered;
+    if (g === null || g.length === 0) return this.result();
+    const out: Buffer[] = [];
+    let from = 0;
+    for (const { at, piece } of g) {
+      if (at > from) out.push(Buffer.from(this.buf.subarray(from, at)));
+      out.push(
+        Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength),
+      );
+      from = at;
+    }
+    if (this.pos > from) out.push(Buffer.from(this.buf.subarray(from, this.pos)));
+    return out;
+  }
+
+  /** Writes, at `at`, the int32 length of what was written after it (msg_container's message body). */
+  endSized(at: number): void {
+    let len = this.pos - at - 4;
+    for (const g of this.gathered ?? []) if (g.at > at) len += g.piece.length;
+    this.dv.setInt32(at, len, true);
   }
 
   /** A copy of the bytes written so far. */
@@ -136,11 +190,30 @@ export class TlWriter {
   bytes(v: Uint8Array): void {
     if (!(v instanceof Uint8Array)) bad('a Buffer (bytes)', v);
     const n = v.length;
+    if (n >= GATHER_MIN && this.gathered !== null) return this.referenced(v);
     const start = this.prefix(n);
     const u8 = this.buf;
     if (n <= 32) for (let i = 0; i < n; i++) u8[start + i] = v[i];
     else u8.set(v, start);
     this.pad(start + n);
+  }
+
+  /** `bytes` with its payload referenced: the prefix and padding are written, the payload noted. */
+  private referenced(v: Uint8Array): void {
+    const n = v.length;
+    if (n > MAX_BYTES) throw new TlSerializeError(`bytes of length ${n} exceed TL's limit of ${MAX_BYTES}`);
+    this.ensure(8);
+    const u8 = this.buf;
+    const p = this.pos;
+    u8[p] = 254;
+    u8[p + 1] = n & 0xff;
+    u8[p + 2] = (n >> 8) & 0xff;
+    u8[p + 3] = n >> 16;
+    (this.gathered as Gathered[]).push({ at: p + 4, piece: v });
+    // The payload ends 4 + n bytes after the prefix; zeros pad that to a multiple of 4.
+    let end = p + 4;
+    for (let k = (4 - (n & 3)) & 3; k > 0; k--) u8[end++] = 0;
+    this.pos = end;
   }
 
   string(v: string): void {

@@ -1,7 +1,9 @@
 //! Conversions shared by the bindings: 64-bit ids as bigint, times as numbers,
 //! and byte strings handed to JS as Buffers.
 
-use napi::bindgen_prelude::{BigInt, Buffer, ToNapiValue, TypeName, ValueType};
+use napi::bindgen_prelude::{
+    BigInt, Buffer, BufferSlice, Either, ToNapiValue, TypeName, ValueType,
+};
 
 /// Bytes handed to JS as a Buffer: small ones copied by the engine (cheaper than an
 /// external Buffer with a finalizer), large ones handed over without a copy.
@@ -131,4 +133,50 @@ pub fn big(v: u64) -> BigInt {
 
 pub fn ms(now: f64) -> i64 {
     now as i64
+}
+
+/// A request body as JS passes it: one Buffer, or its pieces in order (a large
+/// `bytes` field left in the caller's Buffer rather than copied into a serialized
+/// one: `serializeParts` in bindings/tl). A large upload part then costs no
+/// Buffer of its own in JS, which is what kept the GC busy at line speed.
+pub type BodyJs<'a> = Either<BufferSlice<'a>, Vec<BufferSlice<'a>>>;
+
+/// A body ready for the link: a view of one Buffer (copied once, when queued) or
+/// pieces joined into the one copy the link keeps (moved in, not copied again).
+pub enum Body<'a> {
+    Whole(BufferSlice<'a>),
+    Joined(Vec<u8>),
+}
+
+impl<'a> From<BodyJs<'a>> for Body<'a> {
+    fn from(b: BodyJs<'a>) -> Self {
+        match b {
+            Either::A(whole) => Body::Whole(whole),
+            Either::B(pieces) => {
+                let mut joined = Vec::with_capacity(pieces.iter().map(|p| p.len()).sum());
+                for p in &pieces {
+                    joined.extend_from_slice(p);
+                }
+                Body::Joined(joined)
+            }
+        }
+    }
+}
+
+impl AsRef<[u8]> for Body<'_> {
+    fn as_ref(&self) -> &[u8] {
+        match self {
+            Body::Whole(b) => b,
+            Body::Joined(v) => v,
+        }
+    }
+}
+
+impl From<Body<'_>> for Vec<u8> {
+    fn from(b: Body<'_>) -> Self {
+        match b {
+            Body::Whole(b) => b.to_vec(),
+            Body::Joined(v) => v,
+        }
+    }
 }

@@ -13,7 +13,7 @@ use mtcore::link::{After, Link};
 use napi::bindgen_prelude::{BigInt, Buffer, BufferSlice, Either};
 use napi_derive::napi;
 
-use crate::convert::{big, ms, u64_of};
+use crate::convert::{big, ms, u64_of, Body, BodyJs};
 use crate::errors::{coded, JsError};
 use crate::link_convert::{deadline_js, link_error, ReceiveJs, TransmitJs};
 use crate::mtp_convert::{self, MtpOptions};
@@ -55,7 +55,8 @@ impl MtpLink {
         Ok(Self { inner, config })
     }
 
-    /// Queues `bodies` (serialized TL requests, content-related), then packs,
+    /// Queues `bodies` (serialized TL requests, content-related; a body may be given
+    /// as its pieces in order, joined in the one copy the link keeps), then packs,
     /// encrypts and frames whatever is due. `msgIds` are the ids given to `bodies`,
     /// in their order. `after[i]`, when given, makes body `i` run on the server only
     /// after an earlier call (invokeAfterMsg): a bigint names one sent before by
@@ -66,12 +67,16 @@ impl MtpLink {
     pub fn transmit(
         &mut self,
         now: f64,
-        bodies: Option<Vec<BufferSlice>>,
+        #[napi(ts_arg_type = "Array<Buffer | Buffer[]>")] bodies: Option<Vec<BodyJs>>,
         #[napi(ts_arg_type = "Array<bigint | number | null | undefined>")] after: Option<
             Vec<Option<Either<BigInt, u32>>>,
         >,
     ) -> Result<TransmitJs, JsError> {
-        let bodies = bodies.unwrap_or_default();
+        let bodies: Vec<Body> = bodies
+            .unwrap_or_default()
+            .into_iter()
+            .map(Body::from)
+            .collect();
         let after: Vec<Option<After>> = after
             .unwrap_or_default()
             .into_iter()
@@ -82,11 +87,8 @@ impl MtpLink {
                 })
             })
             .collect();
-        let t = with_random(|random| {
-            self.inner
-                .transmit_chained(ms(now), &bodies, &after, random)
-        })?
-        .map_err(link_error)?;
+        let t = with_random(|random| self.inner.transmit_chained(ms(now), bodies, &after, random))?
+            .map_err(link_error)?;
         Ok(TransmitJs {
             packets: self.config.is_none(),
             inner: t,
@@ -154,16 +156,21 @@ impl MtpLink {
 
     /// Queues a serialized TL object without sending it (content-related by
     /// default; e.g. while disconnected, or a server's answer); returns its msg_id.
+    /// The body may be given as its pieces in order.
     #[napi]
     pub fn enqueue(
         &mut self,
-        body: BufferSlice,
+        #[napi(ts_arg_type = "Buffer | Buffer[]")] body: BodyJs,
         now: f64,
         content_related: Option<bool>,
     ) -> Result<BigInt, JsError> {
         self.inner
             .session_mut()
-            .enqueue(body.to_vec(), content_related.unwrap_or(true), ms(now))
+            .enqueue(
+                Body::from(body).into(),
+                content_related.unwrap_or(true),
+                ms(now),
+            )
             .map(big)
             .map_err(|e| coded("ERR_BAD_BODY", e))
     }

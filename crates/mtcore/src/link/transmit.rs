@@ -94,20 +94,22 @@ impl Link {
         bodies: &[B],
         rng: &mut dyn FnMut(&mut [u8]),
     ) -> Result<Transmit, LinkError> {
+        let bodies: Vec<&[u8]> = bodies.iter().map(AsRef::as_ref).collect();
         self.transmit_chained(now, bodies, &[], rng)
     }
 
     /// `transmit_slices` where `after[i]`, when given, makes body `i` run on the server
     /// only after an earlier call: one sent before (`After::Id`) or an earlier body of
     /// this same call (`After::Index`). Such bodies go wrapped in invokeAfterMsg.
-    pub fn transmit_chained<B: AsRef<[u8]>>(
+    /// A body the caller owns (`Vec<u8>`) is queued as it is, without a copy.
+    pub fn transmit_chained<B: AsRef<[u8]> + Into<Vec<u8>>>(
         &mut self,
         now: i64,
-        bodies: &[B],
+        bodies: Vec<B>,
         after: &[Option<After>],
         rng: &mut dyn FnMut(&mut [u8]),
     ) -> Result<Transmit, LinkError> {
-        for b in bodies {
+        for b in &bodies {
             crate::mtp::session::check_body(b.as_ref()).map_err(LinkError::Body)?;
         }
         for (i, a) in after.iter().enumerate() {
@@ -118,9 +120,9 @@ impl Link {
         self.check_ready()?;
         // Checked above, so each enqueue succeeds.
         let mut ids = Vec::with_capacity(bodies.len());
-        for (i, b) in bodies.iter().enumerate() {
+        for (i, b) in bodies.into_iter().enumerate() {
             let id = match after.get(i).copied().flatten() {
-                None => self.session.enqueue(b.as_ref().to_vec(), true, now)?,
+                None => self.session.enqueue(b.into(), true, now)?,
                 Some(After::Id(prev)) => self.session.enqueue_after(b.as_ref(), prev, now)?,
                 Some(After::Index(j)) => self.session.enqueue_after(b.as_ref(), ids[j], now)?,
             };
