@@ -6,7 +6,7 @@
 import { createDiffieHellman, generatePrimeSync, randomBytes } from 'node:crypto';
 import bigInt from 'big-integer';
 import { Factorizator } from 'telegram/crypto/Factorizator';
-import { dhPublic, factorizePq, modPow } from '../bindings';
+import { dhPublic, factorizePq, modPow } from '../dist';
 import { type Measured, opsPerSecond, report } from './harness';
 
 // The Telegram DH prime (g = 3).

@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as wasm from '@mtcute/wasm';
 import { IGE as GramIge } from 'telegram/crypto/IGE';
-import * as native from '../bindings/native';
+import * as native from '../dist/native';
 import { type Measured, opsPerSecond, opsPerSecondAsync, report } from './harness';
 import { jsIge } from './js-baseline';
 

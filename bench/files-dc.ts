@@ -5,7 +5,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
-import { TestWorld } from '../bindings/testing';
+import { TestWorld } from '../dist/testing';
 
 export interface FilesDcInfo {
   host: string;

@@ -12,10 +12,10 @@
 
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { Session, type SessionOpenOptions } from '../bindings';
+import { Session, type SessionOpenOptions } from '../dist';
 import { type FilesDcControl, forkedFilesDc, type StoredDoc } from './files-dc';
+import { cpuMsOf } from './harness';
 import { type GramClient, gramjsClient } from './session-dc';
 
 const MB = 1e6;
@@ -30,16 +30,6 @@ interface Run {
   /** CPU time per MB of this process (the client) and of the DC's, ms. */
   clientMs: number;
   serverMs: number;
-}
-
-/** CPU time (user + system) of process `pid` so far, ms; NaN where /proc is not there. */
-function cpuMsOf(pid: number | undefined): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return Number.NaN;
-  }
 }
 
 /**

@@ -28,7 +28,7 @@ import {
   type RsaKeyInput,
   RsaKeyring,
   rsaPadEncrypt,
-} from '../bindings';
+} from '../dist';
 import { loadVectors } from '../vectors/load';
 import { type Measured, medianOf, opsPerSecondAsync, report } from './harness';
 import { mtcuteNewClient } from './mtcute-peer';
@@ -312,7 +312,7 @@ async function againstDc(label: string, dc: DcTarget, showCpu: boolean): Promise
 
 async function hasTestDc(): Promise<boolean> {
   try {
-    await import('../bindings/testing');
+    await import('../dist/testing');
     return true;
   } catch {
     return false;
@@ -321,7 +321,7 @@ async function hasTestDc(): Promise<boolean> {
 
 /** TestDc in this process. */
 async function inProcess(): Promise<void> {
-  const { TestDc } = await import('../bindings/testing');
+  const { TestDc } = await import('../dist/testing');
   const dc = await TestDc.start({ dcId: 2, rsaKey: 'generate' });
   try {
     await againstDc('in this process', dc, false);
@@ -358,7 +358,7 @@ async function forked(): Promise<void> {
 }
 
 async function childMain(): Promise<void> {
-  const { TestDc } = await import('../bindings/testing');
+  const { TestDc } = await import('../dist/testing');
   const dc = await TestDc.start({ dcId: 2, rsaKey: 'generate' });
   const k = dc.rsaPublicKey;
   process.send?.({

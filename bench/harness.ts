@@ -2,6 +2,8 @@
 // each figure beside a baseline measured in the same run (ratios hold on a
 // shared machine where absolute times drift).
 
+import { readFileSync } from 'node:fs';
+
 export interface Measured {
   name: string;
   opsPerSec: number;
@@ -71,5 +73,15 @@ export function report(title: string, rows: Measured[], baseline: string): void 
       ? `  (${formatRate({ ...r, opsPerSec: r.spread[0] }).trim()} to ${formatRate({ ...r, opsPerSec: r.spread[1] }).trim()})`
       : '';
     console.log(`  ${r.name.padEnd(34)} ${formatRate(r)}  ${ratio}${spread}`);
+  }
+}
+
+/** CPU time (user + system, in 10 ms ticks) of process `pid` so far, ms; NaN where /proc is not there. */
+export function cpuMsOf(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
   }
 }

@@ -9,8 +9,8 @@
 // no session around them), to which the full path is held as a ratio (issue
 // #19: at least 0.3 one call each). A last table: a frame carrying 256 updates.
 import { type Cipher, createCipheriv, createHash, randomBytes, randomFillSync } from 'node:crypto';
-import * as native from '../bindings';
-import { MtpLink, TransportCodec, type TransportOptions } from '../bindings';
+import * as native from '../dist';
+import { MtpLink, TransportCodec, type TransportOptions } from '../dist';
 import { type Measured, report } from './harness';
 import { jsIge, jsKdf } from './js-baseline';
 

@@ -25,7 +25,7 @@
 
 import { fork } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
-import { Session } from '../bindings';
+import { Session } from '../dist';
 import { mtcuteClient, mtcuteNearestDc } from './mtcute-peer';
 import { type DcInfo, gramjsClient, gramjsNearestDc, inProcessDc, type PreparedKey } from './session-dc';
 

@@ -4,7 +4,7 @@
 // same work over node:crypto (msg_id/seqno, headers, padding, msg_key, KDF,
 // AES-256-IGE, and on receipt every check, the duplicate window and an event).
 import { createHash, randomFillSync } from 'node:crypto';
-import { MtpLink } from '../bindings';
+import { MtpLink } from '../dist';
 import { type Measured, opsPerSecond, report } from './harness';
 import { jsIge, jsKdf } from './js-baseline';
 

@@ -3,8 +3,8 @@
 // users, 250 groups) at once, under Telegram's limits for bots as the Bot FAQ gives them
 // (30/s per bot, 1/s per private chat, 20/min per group) run `SPEED` times faster so that
 // it takes seconds: 3,000/s, 100/s per chat, 2,000/min per group.
-import { type FloodPriority, SessionRegistry, type TL } from '../bindings';
-import { type TestDc, telegramBotLimits } from '../bindings/testing';
+import { type FloodPriority, SessionRegistry, type TL } from '../dist';
+import { type TestDc, telegramBotLimits } from '../dist/testing';
 
 export const SPEED = 100;
 export const RATE = 30 * SPEED;

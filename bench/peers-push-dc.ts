@@ -5,9 +5,9 @@
 // sessions, one packet each, then answers { pushed: n }.
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import type { TL } from '../bindings';
-import { TestDc } from '../bindings/testing';
-import { serialize } from '../bindings/tl';
+import type { TL } from '../dist';
+import { TestDc } from '../dist/testing';
+import { serialize } from '../dist/tl';
 
 const USER = 4242n;
 const USERS = 1000;

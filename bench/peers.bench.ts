@@ -13,19 +13,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SessionRegistry, type TL } from '../bindings';
-import {
-  FloodController,
-  FloodGate,
-  PeerCache,
-  PeerResolver,
-  PeerStore,
-  TokenBucket,
-} from '../bindings/peers';
-import type { SessionStorage, StoredPeer } from '../bindings/storage';
-import { TestDc } from '../bindings/testing';
-import * as TLrt from '../bindings/tl';
-import { UpdateEngine } from '../bindings/updates';
+import { SessionRegistry, type TL } from '../dist';
+import { FloodController, FloodGate, PeerCache, PeerResolver, PeerStore, TokenBucket } from '../dist/peers';
+import type { SessionStorage, StoredPeer } from '../dist/storage';
+import { TestDc } from '../dist/testing';
+import * as TLrt from '../dist/tl';
+import { UpdateEngine } from '../dist/updates';
 import { type Measured, opsPerSecond, opsPerSecondAsync, report } from './harness';
 import { AT_RATE_MS, BURST_FLOOD_OPTIONS, OPTIMUM_MS, RATE, runBurst, SENDS } from './peers-burst';
 import { forkedPushDc, messagePush } from './peers-push-dc';

@@ -6,9 +6,9 @@
 // own cost, not an extra hop). Reported as the median and p99 round trip and what
 // each kind adds to direct's, measured in the same run, kinds interleaved.
 
-import { SessionRegistry } from '../bindings';
-import { HttpConnectProxyServer, Socks5ProxyServer, TestDc } from '../bindings/testing';
-import type { ProxyOptions } from '../bindings/transport';
+import { SessionRegistry } from '../dist';
+import { HttpConnectProxyServer, Socks5ProxyServer, TestDc } from '../dist/testing';
+import type { ProxyOptions } from '../dist/transport';
 
 const CALLS = 4000;
 const ROUNDS = 10;

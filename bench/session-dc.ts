@@ -6,7 +6,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
-import { TestDc } from '../bindings/testing';
+import { TestDc } from '../dist/testing';
 
 export interface DcInfo {
   host: string;
@@ -29,6 +29,8 @@ export interface PreparedKey {
 export interface DcControl {
   info: DcInfo;
   where: 'in this process' | 'in another process';
+  /** The DC's process (its CPU time is in /proc/<pid>/stat on Linux). */
+  pid: number | undefined;
   /** Registers `n` random keys (logged in as users 1000+i) and returns them. */
   addKeys(n: number): Promise<PreparedKey[]>;
   /** Starts a raw TCP echo server in the DC's process (the limit beside calls/s); its port. */
@@ -96,6 +98,7 @@ export async function inProcessDc(): Promise<DcControl> {
   return {
     info: infoOf(dc),
     where: 'in this process',
+    pid: process.pid,
     addKeys: async (n) => addKeysTo(dc, n),
     startEcho: async () => {
       echo ??= await echoServer();
@@ -131,6 +134,7 @@ export async function forkedDc(): Promise<DcControl> {
   return {
     info,
     where: 'in another process',
+    pid: child.pid,
     addKeys: async (n) => {
       const reply = next<KeysReply>();
       child.send({ addKeys: n });

@@ -15,8 +15,8 @@
 // dc.addAuthKey (no handshakes; those are bench/handshake.bench.ts).
 
 import { connect } from 'node:net';
-import { Session } from '../bindings';
-import { type Measured, medianOf, report } from './harness';
+import { Session } from '../dist';
+import { cpuMsOf, type Measured, medianOf, report } from './harness';
 import { type MtcuteClient, mtcuteClient, mtcuteNearestDc } from './mtcute-peer';
 import {
   type DcControl,
@@ -48,6 +48,10 @@ function cpuNow(): number {
  * process wake-ups per call).
  */
 const cpuPerCall = new Map<string, number[]>();
+/** TestDc's CPU time per call (forked: its process, from /proc), by row. */
+const dcCpuPerCall = new Map<string, number[]>();
+/** The forked TestDc's process, while one is measured. */
+let dcPid: number | undefined;
 
 type Call = (worker: number) => Promise<unknown>;
 
@@ -57,6 +61,7 @@ async function callRate(call: Call, workers: number, ms: number, cpuKey: string)
   await Promise.all(Array.from({ length: workers }, (_, i) => call(i)));
   let done = 0;
   const cpu0 = cpuNow();
+  const dc0 = cpuMsOf(dcPid);
   const start = performance.now();
   const end = start + ms;
   await Promise.all(
@@ -69,6 +74,7 @@ async function callRate(call: Call, workers: number, ms: number, cpuKey: string)
   );
   const rate = (done * 1000) / (performance.now() - start);
   cpuPerCall.set(cpuKey, [...(cpuPerCall.get(cpuKey) ?? []), (cpuNow() - cpu0) / done]);
+  dcCpuPerCall.set(cpuKey, [...(dcCpuPerCall.get(cpuKey) ?? []), ((cpuMsOf(dcPid) - dc0) * 1000) / done]);
   return rate;
 }
 
@@ -170,6 +176,8 @@ async function against(dc: DcControl): Promise<void> {
   const forked = dc.where === 'in another process';
   const rows: Measured[] = [];
   cpuPerCall.clear();
+  dcCpuPerCall.clear();
+  dcPid = forked ? dc.pid : undefined;
   const gClients: GramClient[] = [];
   const mClients: MtcuteClient[] = [];
   const oursOpen: Array<Awaited<ReturnType<typeof openOurs>>> = [];
@@ -244,6 +252,12 @@ async function against(dc: DcControl): Promise<void> {
           `GramJS ${cpu(set.gramjs).toFixed(1).padStart(7)} us (${(cpu(set.ours) / cpu(set.gramjs)).toFixed(2)})`,
       );
     }
+    const dcCpu = (name: string) => median(dcCpuPerCall.get(name) ?? [Number.NaN]);
+    console.log(
+      `  TestDc CPU per sequential call (its process): for telegram-mt ${dcCpu(SEQ.ours).toFixed(1)} us, ` +
+        `mtcute ${dcCpu(SEQ.mtcute).toFixed(1)} us, GramJS ${dcCpu(SEQ.gramjs).toFixed(1)} us; ` +
+        `the echo server ${dcCpu(SEQ.echo).toFixed(1)} us per round trip, this process ${cpu(SEQ.echo).toFixed(1)} us`,
+    );
     console.log(
       `  the limit: one session's sequential calls run at ${x(SEQ.ours, SEQ.echo)} of the raw TCP echo ` +
         `(mtcute ${x(SEQ.mtcute, SEQ.echo)}, GramJS ${x(SEQ.gramjs, SEQ.echo)}; target: 0.6); ` +

@@ -13,8 +13,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type HeldLease, holdLease, type LeaseClaim, type SessionStorage } from '../bindings/storage';
-import { LeaseRenewer, RENEW_BATCH } from '../bindings/storage/lease-renewer';
+import { type HeldLease, holdLease, type LeaseClaim, type SessionStorage } from '../dist/storage';
+import { LeaseRenewer, RENEW_BATCH } from '../dist/storage/lease-renewer';
 import { type Measured, report } from './harness';
 import { inFlight, storageSubjects } from './storage-subjects';
 

@@ -10,8 +10,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SessionRegistry } from '../bindings/session';
-import { holdLease, type SessionStorage } from '../bindings/storage';
+import { SessionRegistry } from '../dist/session';
+import { holdLease, type SessionStorage } from '../dist/storage';
 import { type Measured, report } from './harness';
 import { type DcControl, forkedDc, type PreparedKey } from './session-dc';
 import { inFlight, storageSubjects } from './storage-subjects';

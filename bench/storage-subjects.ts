@@ -10,7 +10,7 @@ import {
   type SessionStorage,
   SqliteStorage,
   type SqliteStorageOptions,
-} from '../bindings/storage';
+} from '../dist/storage';
 
 export interface StorageSubject {
   name: string;

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SessionRecord } from '../bindings/storage';
+import type { SessionRecord } from '../dist/storage';
 import { type Measured, report } from './harness';
 import { inFlight, storageSubjects } from './storage-subjects';
 

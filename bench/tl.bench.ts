@@ -3,7 +3,7 @@
 // reader (same layer, 223) and GramJS (its own layer, 198) in the same run.
 
 import { fromMtcute, mtcute, toGram, toMtcute } from '../__test__/tl-support';
-import { TL } from '../bindings';
+import { TL } from '../dist';
 import { type Measured, opsPerSecond, report } from './harness';
 
 /* eslint-disable @typescript-eslint/no-require-imports */

@@ -3,7 +3,7 @@
 // straightforward JS implementation over node:crypto written here.
 import { type Cipher, createCipheriv, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { TransportCodec } from '../bindings';
+import { TransportCodec } from '../dist';
 import { type Measured, opsPerSecond, report } from './harness';
 
 type Kind = 'abridged' | 'intermediate' | 'padded' | 'full';

@@ -10,9 +10,9 @@
 
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { SessionRegistry, type TL } from '../bindings';
-import { TestDc } from '../bindings/testing';
-import { UpdateDriver, UpdateEngine } from '../bindings/updates';
+import { SessionRegistry, type TL } from '../dist';
+import { TestDc } from '../dist/testing';
+import { UpdateDriver, UpdateEngine } from '../dist/updates';
 import { type Measured, opsPerSecond, report } from './harness';
 
 setFlagsFromString('--expose-gc');

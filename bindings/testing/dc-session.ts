@@ -198,6 +198,8 @@ export class DcSession {
   private readonly gzipAbove: number;
   private readonly destroy: (sessionId: bigint) => boolean;
   private readonly clock: () => number;
+  /** The link's time offset, kept here too: read on every message, set only by setTimeOffset. */
+  private offset: number;
 
   constructor(o: DcSessionOptions) {
     this.authKeyId = o.authKeyId;
@@ -206,6 +208,7 @@ export class DcSession {
     this.gzipAbove = o.gzipAbove;
     this.destroy = o.destroySession;
     this.clock = o.clock ?? Date.now;
+    this.offset = o.timeOffset;
     const nowS = Math.floor((o.now + o.timeOffset) / 1000);
     this.mtp = new MtpLink(o.authKey, {
       server: true,
@@ -219,7 +222,7 @@ export class DcSession {
 
   /** The server clock of this session (ms). */
   serverNow(now: number): number {
-    return now + this.mtp.timeOffset;
+    return now + this.offset;
   }
 
   /**
@@ -235,7 +238,8 @@ export class DcSession {
   setTimeOffset(offset: number, now = this.clock()): void {
     const last = this.mtp.lastMsgId;
     const floor = last > 0n ? msgIdTimeMs(last) - now : Number.NEGATIVE_INFINITY;
-    this.mtp.timeOffset = Math.max(offset, Math.min(floor, this.mtp.timeOffset));
+    this.offset = Math.max(offset, Math.min(floor, this.offset));
+    this.mtp.timeOffset = this.offset;
     this.saltsVersion = -1;
     this.saltsCheckedAt = Number.NaN;
   }
