@@ -190,7 +190,10 @@ export class TlWriter {
   bytes(v: Uint8Array): void {
     if (!(v instanceof Uint8Array)) bad('a Buffer (bytes)', v);
     const n = v.length;
-    if (n >= GATHER_MIN && this.gathered !== null) return this.referenced(v);
+    if (n >= GATHER_MIN && this.gathered !== null) {
+      this.referenced(v);
+      return;
+    }
     const start = this.prefix(n);
     const u8 = this.buf;
     if (n <= 32) for (let i = 0; i < n; i++) u8[start + i] = v[i];
