@@ -26,8 +26,9 @@
 import { fork } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { Session } from '../dist';
+import { gramjsClient, gramjsNearestDc } from './gramjs-peer';
 import { mtcuteClient, mtcuteNearestDc } from './mtcute-peer';
-import { type DcInfo, gramjsClient, gramjsNearestDc, inProcessDc, type PreparedKey } from './session-dc';
+import { type DcInfo, inProcessDc, type PreparedKey } from './session-dc';
 
 const OURS = 1000;
 const GRAMJS = 100;

@@ -16,17 +16,10 @@
 
 import { connect } from 'node:net';
 import { Session } from '../dist';
+import { type GramClient, gramjsClient, gramjsNearestDc } from './gramjs-peer';
 import { cpuMsOf, type Measured, medianOf, report } from './harness';
 import { type MtcuteClient, mtcuteClient, mtcuteNearestDc } from './mtcute-peer';
-import {
-  type DcControl,
-  forkedDc,
-  type GramClient,
-  gramjsClient,
-  gramjsNearestDc,
-  inProcessDc,
-  type PreparedKey,
-} from './session-dc';
+import { type DcControl, forkedDc, inProcessDc, type PreparedKey } from './session-dc';
 
 const MANY = 1000;
 const PEER_MANY = 100;
