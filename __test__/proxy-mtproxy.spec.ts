@@ -408,3 +408,32 @@ test('TransportCodec with an ee secret: large packets span several TLS records b
     code: 'ERR_TRANSPORT_TLS_BAD_RECORD',
   });
 });
+
+test.serial(
+  'file parts through ee and dd arrive whole: framed in place by TestDc, or by copy where fake TLS needs more room',
+  async (t) => {
+    const api = { apiId: 12345, apiHash: '0123456789abcdef0123456789abcdef' };
+    for (const [secret, kind] of [
+      [EE, undefined],
+      [DD, 'padded'],
+    ] as const) {
+      const dc = await startDc(secret);
+      const bot = dc.accounts.addBot({ homeDcId: 2 });
+      const reg = new SessionRegistry();
+      const id = await reg.open(2, undefined, {
+        ...opts(dc, dc.port, secret, kind),
+        pool: { upload: 2, download: 2 },
+      });
+      try {
+        await reg.loginBot(id, bot.token as string, api);
+        // 512 KiB parts: above the in-place threshold; over ee each frame spans many TLS records.
+        const bytes = randomBytes(3 * 1024 * 1024 + 4100);
+        const file = dc.files.put(bytes);
+        const got = await reg.download(id, file.location, { size: bytes.length });
+        t.true(got.equals(bytes), `${secret === EE ? 'ee' : 'dd'}: the downloaded bytes are the file's`);
+      } finally {
+        await reg.close(id);
+      }
+    }
+  },
+);

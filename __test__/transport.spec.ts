@@ -6,7 +6,14 @@ import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import test from 'ava';
 import fc from 'fast-check';
-import { aesCtr, TransportCodec, type TransportEvent, type TransportOptions } from '../bindings';
+import {
+  aesCtr,
+  MAX_FRAME_HEADER_ROOM,
+  MAX_FRAME_TRAILER_ROOM,
+  TransportCodec,
+  type TransportEvent,
+  type TransportOptions,
+} from '../bindings';
 
 type Kind = 'abridged' | 'intermediate' | 'padded' | 'full';
 const KINDS: Kind[] = ['abridged', 'intermediate', 'padded', 'full'];
@@ -196,6 +203,23 @@ function decodeAllInto(codec: TransportCodec, parts: Buffer[], slots: number): T
   return result;
 }
 
+/**
+ * `p` framed where it lies, with the most room any transport needs around it (as TestDc
+ * frames a file part), or by copy where the room is short (fake TLS records of a large
+ * frame): the refusal must leave the codec as it was, which the peer's decode checks.
+ */
+function framedInPlace(codec: TransportCodec, p: Buffer): { frame: Buffer; inPlace: boolean } {
+  const whole = Buffer.alloc(MAX_FRAME_HEADER_ROOM + p.length + MAX_FRAME_TRAILER_ROOM, 0xee);
+  p.copy(whole, MAX_FRAME_HEADER_ROOM);
+  try {
+    const [start, end] = codec.encodeInPlace(whole, MAX_FRAME_HEADER_ROOM, MAX_FRAME_HEADER_ROOM + p.length);
+    return { frame: whole.subarray(start, end), inPlace: true };
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'ERR_TRANSPORT_BUFFER_TOO_SMALL') throw e;
+    return { frame: codec.encode(p), inPlace: false };
+  }
+}
+
 function samePacket(kind: string | null, sent: Buffer, got: Buffer): boolean {
   if (kind !== 'padded') return sent.equals(got);
   return got.length - sent.length <= 12 && got.length % 4 === 0 && sent.equals(got.subarray(0, sent.length));
@@ -239,8 +263,14 @@ for (const setup of SETUPS) {
           });
           // And back, with a quick-ack answer and a transport error mixed in.
           const reply = packets.map(([p]) => p);
+          // Every other reply framed in place; fake TLS refuses only past 16 KiB records.
           const back = [
-            ...reply.map((p) => server.encode(p)),
+            ...reply.map((p, i) => {
+              if (i % 2 === 0) return server.encode(p);
+              const { frame, inPlace } = framedInPlace(server, p);
+              if (!inPlace && !setup.name.includes('tls')) t.fail(`${setup.name}: in place refused`);
+              return frame;
+            }),
             server.encode(Buffer.from([0x6c, 0xfe, 0xff, 0xff])),
           ];
           if (quickAcks) back.push(server.quickAckAnswer(0x1234));

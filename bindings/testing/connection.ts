@@ -7,6 +7,7 @@
 
 import type { Socket } from 'node:net';
 import { type FakeTlsServer, mtpMsgIdAt, TransportCodec, type TransportOptions } from '../native';
+import { PACKET_ROOM } from './dc-session';
 import { HandshakeServer, type HandshakeServerOptions } from './server-handshake';
 
 export interface ConnectionHandlers {
@@ -135,6 +136,30 @@ export class DcConnection {
   send(packet: Buffer): void {
     if (this.closed || this.socket.destroyed) return;
     this.socket.write(this.codec.encode(packet));
+  }
+
+  /**
+   * Sends a session's packet framed where it lies: its header and trailer go in the
+   * free bytes around it (PACKET_ROOM), so a file part is neither copied nor given a
+   * Buffer of its own. Anything else, or a frame that needs more room (fake TLS
+   * records of a large frame), is framed by copy as `send` does.
+   */
+  sendInPlace(packet: Buffer): void {
+    if (this.closed || this.socket.destroyed) return;
+    const { before, after } = PACKET_ROOM;
+    const roomy =
+      packet.byteOffset >= before && packet.buffer.byteLength - packet.byteOffset - packet.length >= after;
+    let frame: Buffer | null = null;
+    if (roomy) {
+      const whole = Buffer.from(packet.buffer, packet.byteOffset - before, before + packet.length + after);
+      try {
+        const [start, end] = this.codec.encodeInPlace(whole, before, before + packet.length);
+        frame = whole.subarray(start, end);
+      } catch {
+        // Refused before anything was written (the room is short): framed by copy below.
+      }
+    }
+    this.socket.write(frame ?? this.codec.encode(packet));
   }
 
   /** Sends several packets in one write. */

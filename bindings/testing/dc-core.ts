@@ -19,6 +19,9 @@ import type { Execution, Handler, SessionSelector, TestDcOption, TestDcStats } f
 import type { UpdateLog } from './update-log';
 import type { WorldLink } from './world-link';
 
+/** Packets from this length are framed where they lie (Link.sendInPlace) rather than copied. */
+const IN_PLACE_MIN = 16 * 1024;
+
 /** How many executions `executions()` keeps (the oldest tenth goes past it). */
 export const EXECUTION_LOG_LIMIT = 100_000;
 
@@ -30,6 +33,11 @@ export interface Link {
   send(packet: Buffer): void;
   /** Several packets in one write (optional: `send` each otherwise). */
   sendMany?(packets: Buffer[]): void;
+  /**
+   * A session's packet (with PACKET_ROOM free around it) framed where it lies and written
+   * (optional: `send` otherwise). Used for large packets, whose copy would cost more.
+   */
+  sendInPlace?(packet: Buffer): void;
   sendPlain(body: Buffer, serverNow: number): void;
   sendTransportError(code: number): void;
   sendQuickAck(token: number): void;
@@ -502,7 +510,13 @@ export class DcCore {
     }
     const now = this.clock();
     const t = s.transmit(now);
-    if (t.packets.length === 1 || (t.packets.length > 1 && !conn.sendMany)) {
+    if (conn.sendInPlace && t.packets.some((p) => p.length >= IN_PLACE_MIN)) {
+      // A file part among them: each goes on its own, in order, the large ones framed in place.
+      for (const p of t.packets) {
+        if (p.length >= IN_PLACE_MIN) conn.sendInPlace(p);
+        else conn.send(p);
+      }
+    } else if (t.packets.length === 1 || (t.packets.length > 1 && !conn.sendMany)) {
       for (const p of t.packets) conn.send(p);
     } else if (t.packets.length > 1) {
       conn.sendMany!(t.packets);

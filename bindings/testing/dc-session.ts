@@ -6,7 +6,13 @@
 // client's queries out; the DC runs the queries and hands the answers back.
 
 import { gzipSync } from 'node:zlib';
-import { type LinkTransportEvent, type MtpEvent, MtpLink } from '../native';
+import {
+  type LinkTransportEvent,
+  MAX_FRAME_HEADER_ROOM,
+  MAX_FRAME_TRAILER_ROOM,
+  type MtpEvent,
+  MtpLink,
+} from '../native';
 import type { FutureSalt, SaltSchedule } from './salts';
 
 // Service constructors answered here (https://core.telegram.org/schema/mtproto).
@@ -27,6 +33,13 @@ const EMPTY = Buffer.alloc(0);
  * shrink, and trying costs more than sending them.
  */
 const NEVER_PACKED = new Set([0x096a18d5, 0xa99fca4f]);
+
+/**
+ * The free bytes a session's packets have around them, the most any transport's frame
+ * needs: a connection frames a large packet where it lies (TransportCodec.encodeInPlace),
+ * without a copy or a Buffer of its own.
+ */
+export const PACKET_ROOM = { before: MAX_FRAME_HEADER_ROOM, after: MAX_FRAME_TRAILER_ROOM } as const;
 
 /** A query of the client, to be run by the DC. */
 export interface IncomingQuery {
@@ -216,6 +229,8 @@ export class DcSession {
       sessionId: o.sessionId,
       salt: o.salts.current(nowS),
       timeOffset: o.timeOffset,
+      headroom: PACKET_ROOM.before,
+      tailroom: PACKET_ROOM.after,
     });
     this.syncSalts(o.now);
   }
@@ -439,11 +454,18 @@ export class DcSession {
     return this.mtp.enqueue(body, now);
   }
 
-  /** Everything due now, encrypted; and when to call again. */
+  /**
+   * Everything due now, encrypted; and when to call again. Each packet is a view with
+   * PACKET_ROOM free bytes around it in its own memory (Link.sendInPlace frames it there).
+   */
   transmit(now: number): { packets: Buffer[]; deadline?: number } {
     this.syncSalts(now);
     const t = this.mtp.transmit(now);
-    return { packets: t.packets ?? [], deadline: t.deadline };
+    const { before, after } = PACKET_ROOM;
+    return {
+      packets: (t.packets ?? []).map((p) => p.subarray(before, p.length - after)),
+      deadline: t.deadline,
+    };
   }
 
   /** The session moved to another connection: what the client may have missed goes again. */

@@ -87,8 +87,17 @@ impl MtpLink {
                 })
             })
             .collect();
-        let t = with_random(|random| self.inner.transmit_chained(ms(now), bodies, &after, random))?
-            .map_err(link_error)?;
+        let mut t =
+            with_random(|random| self.inner.transmit_chained(ms(now), bodies, &after, random))?
+                .map_err(link_error)?;
+        // Packets: the tailroom is spare capacity of each; JS gets it as zeros after the
+        // packet, so that a transport can frame it in place (TransportCodec.encodeInPlace).
+        let tailroom = self.inner.session().options().tailroom;
+        if self.config.is_none() && tailroom > 0 {
+            for p in &mut t.packets {
+                p.resize(p.len() + tailroom, 0);
+            }
+        }
         Ok(TransmitJs {
             packets: self.config.is_none(),
             inner: t,

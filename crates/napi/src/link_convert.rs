@@ -123,7 +123,8 @@ pub struct LinkTransmit {
     /// to `socket.write` as it is.
     #[napi(ts_type = "Buffer | null")]
     pub frame: Either<FrameView, Null>,
-    /// Without a transport: the encrypted packets, each after `headroom` free bytes.
+    /// Without a transport: the encrypted packets, each after `headroom` free bytes
+    /// and before `tailroom` zero bytes.
     #[napi(ts_type = "Array<Buffer>")]
     pub packets: Option<Vec<Bytes>>,
     /// Without a transport: msg_ids of every request the packets carry, in queue
