@@ -448,3 +448,31 @@ test.serial('an abort leaves no pending part and no connection behind', async (t
   for (let i = 0; i < 100 && connected() > 0; i++) await new Promise((r) => setTimeout(r, 20));
   t.is(connected(), 0);
 });
+
+test.serial(
+  'keepUploadedBytes false: parts are checked and counted, then the file cannot be used (500 UPLOAD_BYTES_DROPPED)',
+  async (t) => {
+    const store = world.files;
+    const saved = store.stats.partsSaved;
+    store.keepUploadedBytes = false;
+    try {
+      const file = await reg.upload(id, randomBytes(12 * MIB + 5));
+      t.is(store.stats.partsSaved - saved, 25, 'every 512 KiB part was taken');
+      const e = (await t.throwsAsync(uploadMedia(reg, id)(file))) as RpcError;
+      t.true(e instanceof RpcError);
+      t.is(e.errorMessage, 'UPLOAD_BYTES_DROPPED');
+      // The part rules still apply to what is dropped.
+      const bad = (await t.throwsAsync(
+        reg.call(id, 'upload.saveBigFilePart', {
+          fileId: 9n,
+          filePart: 0,
+          fileTotalParts: 2,
+          bytes: Buffer.alloc(1000),
+        }),
+      )) as RpcError;
+      t.is(bad.errorMessage, 'FILE_PART_SIZE_INVALID');
+    } finally {
+      store.keepUploadedBytes = true;
+    }
+  },
+);
