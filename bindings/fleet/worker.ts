@@ -55,7 +55,10 @@ export interface FleetWorkerOptions {
   sessionOptions?: Partial<SessionOpenOptions>;
   /** Every event of every session, with its name. */
   onEvent?: (name: string, event: SessionEvent) => void;
-  /** A session opened here under claim `owner`, or stopped here ('closed': given back; 'lost': lease lost). */
+  /**
+   * A session opened here under claim `owner`, or stopped here ('closed': given back,
+   * reported once its connections closed, just before the lease is released; 'lost': lease lost).
+   */
   onSession?: (name: string, owner: string, what: 'claimed' | 'open' | 'closed' | 'lost') => void;
   metrics?: TelegramMetrics;
   logger?: FleetLogger;
@@ -402,9 +405,17 @@ export class FleetWorker {
       const until = Date.now() + 5000;
       while (o.inflight > 0 && Date.now() < until) await sleep(20);
     }
-    if (o.id) await this.registry.close(o.id).catch(() => {});
+    if (o.id) {
+      // The session's connections close within this call, before its state is written and
+      // its lease given back: this worker stops sending now, so its hold is reported as
+      // ending now (reported after the release, a log could show the next owner's open first).
+      const closing = this.registry.close(o.id).catch(() => {});
+      if (was === 'open') this.o.onSession?.(o.name, o.owner, 'closed');
+      await closing;
+    } else if (was === 'open') {
+      this.o.onSession?.(o.name, o.owner, 'closed');
+    }
     if (this.owned.get(o.name) === o) this.owned.delete(o.name);
-    if (was === 'open') this.o.onSession?.(o.name, o.owner, 'closed');
   }
 
   private onEvent(o: Owned, e: SessionEvent): void {
