@@ -125,15 +125,18 @@ async function scenario(
       TTL + INTERVAL + 30_000,
     );
     const openedMs = Date.now() - victim.killedAt;
-    // Claimed within the lease TTL plus one claim interval (and a tick's own time on a
-    // loaded machine); the opens follow (their time is the benchmark's business).
+    // Claimed once the lease lapsed, at the next claim tick, or the one after when a loaded
+    // machine made the first late (CI under the full suite: 6.5 s with TTL 4 s and ticks of
+    // 1 s); within two TTLs, so a failover that waited for another lease still fails. The
+    // opens follow (their time is the benchmark's business).
     const claimedAt = lost.map((n) => claimTime(survivors, n));
     const claimMs = Math.max(...claimedAt) - victim.killedAt;
     t.log(
       `${lost.length} sessions of the killed worker claimed elsewhere ${claimMs} ms and open ${openedMs} ms after SIGKILL`,
     );
-    if (claimMs > TTL + INTERVAL + 1500) t.log(survivors.map((w) => w.stderr().slice(-3000)).join('\n'));
-    t.true(claimMs <= TTL + INTERVAL + 1500, `claimed ${claimMs} ms after SIGKILL`);
+    const claimBound = TTL + 2 * INTERVAL + 2000;
+    if (claimMs > claimBound) t.log(survivors.map((w) => w.stderr().slice(-3000)).join('\n'));
+    t.true(claimMs <= claimBound, `claimed ${claimMs} ms after SIGKILL`);
     if (pfs) t.is(dc.stats.authKeysCreated, keysBefore, 'the takeover made no key exchange');
     void movedIn;
 
