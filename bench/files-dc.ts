@@ -2,10 +2,11 @@
 // loop and CPU, as a real DC would be), with keys registered there without handshakes,
 // files stored there (random bytes in its memory), and a raw TCP sink and source for the
 // loopback baseline. Each request is one IPC message answered by one.
-import { type ChildProcess, fork } from 'node:child_process';
+
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import { TestWorld } from '../dist/testing';
+import { forkChild } from './child';
 
 export interface FilesDcInfo {
   host: string;
@@ -41,22 +42,9 @@ export interface FilesDcControl {
 }
 
 export async function forkedFilesDc(): Promise<FilesDcControl> {
-  const child: ChildProcess = fork(__filename, ['--bench-files-child'], { execArgv: ['--import', 'tsx'] });
-  const next = <T>() =>
-    new Promise<T>((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`the TestDc child exited (${code})`));
-      child.once('exit', onExit);
-      child.once('message', (m) => {
-        child.off('exit', onExit);
-        resolve(m as T);
-      });
-    });
-  const ask = <T>(req: Request) => {
-    const reply = next<T>();
-    child.send(req);
-    return reply;
-  };
-  const info = await next<FilesDcInfo>();
+  const child = forkChild(__filename, '--bench-files-child', 'the TestDc child');
+  const ask = <T>(req: Request) => child.ask<T>(req);
+  const info = await child.next<FilesDcInfo>();
   return {
     info,
     pid: child.pid,
@@ -70,11 +58,7 @@ export async function forkedFilesDc(): Promise<FilesDcControl> {
       })),
     putFile: (size, cdn) => ask<StoredDoc>({ putFile: { size, cdn } }),
     clearUploads: async () => void (await ask<unknown>({ clearUploads: true })),
-    stop: async () => {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.disconnect();
-      await exited;
-    },
+    stop: child.stop,
   };
 }
 

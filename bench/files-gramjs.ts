@@ -2,8 +2,9 @@
 // against the same forked TestDc, driven over IPC. Each library is measured in a process that loads only itself, as a
 // user's would: with GramJS loaded beside telegram-mt, each one's heap made the other's
 // full collections longer (10-15 % of telegram-mt's rate in this bench).
-import { type ChildProcess, fork } from 'node:child_process';
+
 import { randomBytes } from 'node:crypto';
+import { forkChild } from './child';
 import type { FilesDcInfo, StoredDoc } from './files-dc';
 import { type GramClient, gramjsClient } from './gramjs-peer';
 
@@ -35,20 +36,9 @@ export async function gramjsProcess(
   key: { authKey: Buffer; salt: bigint; userId: number },
   size: number,
 ): Promise<GramjsProcess> {
-  const child: ChildProcess = fork(__filename, ['--files-gramjs-child'], { execArgv: ['--import', 'tsx'] });
-  const next = () =>
-    new Promise<Reply>((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`the GramJS child exited (${code})`));
-      child.once('exit', onExit);
-      child.once('message', (m) => {
-        child.off('exit', onExit);
-        resolve(m as Reply);
-      });
-    });
+  const child = forkChild(__filename, '--files-gramjs-child', 'the GramJS child');
   const ask = async (message: Init | GramjsJob) => {
-    const reply = next();
-    child.send(message);
-    const r = await reply;
+    const r = await child.ask<Reply>(message);
     if ('error' in r) throw new Error(`GramJS: ${r.error}`);
     return r;
   };
@@ -63,11 +53,7 @@ export async function gramjsProcess(
       if (!('done' in r)) throw new Error('GramJS: no timing');
       return { ms: r.ms, cpuMs: r.cpuMs };
     },
-    stop: async () => {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.disconnect();
-      await exited;
-    },
+    stop: child.stop,
   };
 }
 

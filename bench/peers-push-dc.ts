@@ -3,11 +3,12 @@
 // real DC's does). The child registers one key logged in as a user, and on { push: n }
 // pushes n `updates` (a new message with its sender, a full user of USERS) to that user's
 // sessions, one packet each, then answers { pushed: n }.
-import { type ChildProcess, fork } from 'node:child_process';
+
 import { randomBytes } from 'node:crypto';
 import type { TL } from '../dist';
 import { TestDc } from '../dist/testing';
 import { serialize } from '../dist/tl';
+import { forkChild } from './child';
 
 const USER = 4242n;
 const USERS = 1000;
@@ -24,17 +25,8 @@ export interface PushDc {
 }
 
 export async function forkedPushDc(): Promise<PushDc> {
-  const child: ChildProcess = fork(__filename, ['--peers-push-child'], { execArgv: ['--import', 'tsx'] });
-  const next = <T>() =>
-    new Promise<T>((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`push DC exited (${code})`));
-      child.once('exit', onExit);
-      child.once('message', (m) => {
-        child.off('exit', onExit);
-        resolve(m as T);
-      });
-    });
-  const info = await next<{ host: string; port: number; pem: string; authKey: string; salt: string }>();
+  const child = forkChild(__filename, '--peers-push-child', 'push DC');
+  const info = await child.next<{ host: string; port: number; pem: string; authKey: string; salt: string }>();
   return {
     host: info.host,
     port: info.port,
@@ -42,16 +34,8 @@ export async function forkedPushDc(): Promise<PushDc> {
     authKey: Buffer.from(info.authKey, 'hex'),
     salt: BigInt(info.salt),
     userId: USER,
-    push: async (n) => {
-      const done = next<{ pushed: number }>();
-      child.send({ push: n });
-      await done;
-    },
-    stop: async () => {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.disconnect();
-      await exited;
-    },
+    push: async (n) => void (await child.ask<{ pushed: number }>({ push: n })),
+    stop: child.stop,
   };
 }
 

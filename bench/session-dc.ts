@@ -3,10 +3,11 @@
 // it without handshakes (dc.addAuthKey), and GramJS clients pointed at it the way
 // __test__/testdc-gramjs.spec.ts does (its RSA key map, a connection class that
 // dials the TestDc port, a StringSession carrying the pre-made key).
-import { type ChildProcess, fork } from 'node:child_process';
+
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import { TestDc } from '../dist/testing';
+import { forkChild } from './child';
 
 export interface DcInfo {
   host: string;
@@ -120,40 +121,21 @@ interface EchoReply {
 }
 
 export async function forkedDc(): Promise<DcControl> {
-  const child: ChildProcess = fork(__filename, ['--bench-testdc-child'], { execArgv: ['--import', 'tsx'] });
-  const next = <T>() =>
-    new Promise<T>((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`TestDc child exited (${code})`));
-      child.once('exit', onExit);
-      child.once('message', (m) => {
-        child.off('exit', onExit);
-        resolve(m as T);
-      });
-    });
-  const info = await next<DcInfo>();
+  const child = forkChild(__filename, '--bench-testdc-child', 'TestDc child');
+  const info = await child.next<DcInfo>();
   return {
     info,
     where: 'in another process',
     pid: child.pid,
     addKeys: async (n) => {
-      const reply = next<KeysReply>();
-      child.send({ addKeys: n });
-      return (await reply).keys.map((k) => ({
+      return (await child.ask<KeysReply>({ addKeys: n })).keys.map((k) => ({
         authKey: Buffer.from(k.authKey, 'hex'),
         salt: BigInt(k.salt),
         userId: k.userId,
       }));
     },
-    startEcho: async () => {
-      const reply = next<EchoReply>();
-      child.send({ echo: true });
-      return (await reply).echoPort;
-    },
-    stop: async () => {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.disconnect();
-      await exited;
-    },
+    startEcho: async () => (await child.ask<EchoReply>({ echo: true })).echoPort,
+    stop: child.stop,
   };
 }
 
