@@ -2,7 +2,7 @@
 // the wrappers (invokeWithoutUpdates), the service queries that are never wrapped,
 // rpc_drop_answer, the body rules the link enforces, and which results are updates.
 
-import type * as TL from '../tl';
+import * as TL from '../tl';
 import { SessionError } from './types';
 
 /** MTProto's own queries (mtproto/service_messages): never wrapped, answered by the session layer. */
@@ -33,22 +33,14 @@ export function dropAnswerBody(msgId: bigint): Buffer {
  * (TL.serializeParts: a large `bytes` value, such as an upload part, stays in the
  * caller's Buffer; the link joins the pieces in the one copy it keeps).
  */
-export type Body = Buffer | Buffer[];
-
-/** Bytes of a body. */
-export function bodyLength(body: Body): number {
-  if (!Array.isArray(body)) return body.length;
-  let n = 0;
-  for (const piece of body) n += piece.length;
-  return n;
-}
+export type Body = TL.Serialized;
 
 /** Bodies the link takes (crates/mtcore check_body: whole TL words, 4 bytes to 1 MiB). */
 const MAX_BODY_LEN = 1 << 20;
 
 /** BAD_MESSAGE for a body the link would refuse, else null. */
 export function checkBody(body: Body): SessionError | null {
-  const n = bodyLength(body);
+  const n = TL.serializedLength(body);
   if (n >= 4 && n % 4 === 0 && n <= MAX_BODY_LEN) return null;
   return new SessionError('BAD_MESSAGE', `a message body is whole 4-byte words up to 1 MiB, got ${n} bytes`);
 }

@@ -13,6 +13,7 @@ import {
   type MtpEvent,
   MtpLink,
 } from '../native';
+import * as TL from '../tl';
 import type { FutureSalt, SaltSchedule } from './salts';
 
 // Service constructors answered here (https://core.telegram.org/schema/mtproto).
@@ -125,7 +126,7 @@ export function msgIdTimeMs(msgId: bigint): number {
  * A query's result as serialized: one Buffer, or its pieces in order (a file part's
  * bytes left where they were: TL.serializeResultParts), which the link joins.
  */
-export type ResultBody = Buffer | Buffer[];
+export type ResultBody = TL.Serialized;
 
 /** Whether a result body is an rpc_error (the constructor id is always in the first piece). */
 export function isRpcError(result: ResultBody): boolean {
@@ -354,7 +355,7 @@ export class DcSession {
    */
   answer(reqMsgId: bigint, result: ResultBody, now: number): boolean {
     const head = Array.isArray(result) ? result[0] : result;
-    const length = Array.isArray(result) ? result.reduce((n, piece) => n + piece.length, 0) : result.length;
+    const length = TL.serializedLength(result);
     const ctor = head !== undefined && head.length >= 4 ? head.readUInt32LE(0) : 0;
     let payload = result;
     let payloadLength = length;

@@ -124,8 +124,19 @@ export function serialize(value: TlSerializable): Buffer {
  * Buffer or its pieces in order, the caller's Buffers among them (they must not
  * change until the link took them). `MtpLink.transmit` and `enqueue` take both.
  */
-export function serializeParts(value: TlObject): Buffer | Buffer[] {
+export function serializeParts(value: TlObject): Serialized {
   return codec.serializeParts(value);
+}
+
+/** What `serializeParts` gives: one Buffer, or the pieces in order. */
+export type Serialized = Buffer | Buffer[];
+
+/** Bytes of a serialized value, whole or in pieces. */
+export function serializedLength(value: Serialized): number {
+  if (!Array.isArray(value)) return value.length;
+  let n = 0;
+  for (const piece of value) n += piece.length;
+  return n;
 }
 
 /** Appends the boxed bytes of `value` to a writer (to pack several values into one buffer). */
@@ -178,7 +189,7 @@ export function serializeResult(method: MethodName | AnyMethod, value: unknown):
 }
 
 /** `serializeResult` with large `bytes` values referenced, as `serializeParts` (TestDc's file answers). */
-export function serializeResultParts(method: MethodName | AnyMethod, value: unknown): Buffer | Buffer[] {
+export function serializeResultParts(method: MethodName | AnyMethod, value: unknown): Serialized {
   return codec.serializeResultParts(method, value);
 }
 

@@ -32,8 +32,10 @@ export class TlWriter {
   buf: Buffer;
   dv: DataView;
   pos = 0;
-  /** Payloads referenced, in order, while gathering (`gather`); null: every byte is copied. */
-  private gathered: Gathered[] | null = null;
+  /** Whether `bytes` values of GATHER_MIN bytes or more are referenced (`gather`) or copied. */
+  private gathering = false;
+  /** The payloads referenced, in order (one array, emptied at each start: no allocation per call). */
+  private readonly gathered: Gathered[] = [];
 
   constructor(size = 4096) {
     this.buf = Buffer.allocUnsafeSlow(size);
@@ -56,14 +58,15 @@ export class TlWriter {
 
   /** Starts over (at 0); `bytes` values of GATHER_MIN bytes or more are then referenced. */
   gather(): void {
-    this.pos = 0;
-    this.gathered = [];
+    this.reset();
+    this.gathering = true;
   }
 
-  /** Starts over (at 0), every byte copied. */
+  /** Starts over (at 0), every byte copied; no reference to a caller's Buffer is kept. */
   reset(): void {
     this.pos = 0;
-    this.gathered = null;
+    this.gathering = false;
+    this.gathered.length = 0;
   }
 
   /**
@@ -73,35 +76,40 @@ export class TlWriter {
    */
   parts(): Buffer | Buffer[] {
     const g = this.gathered;
-    if (g === null || g.length === 0) return this.result();
+    if (g.length === 0) return this.result();
     const out: Buffer[] = [];
     let from = 0;
     for (const { at, piece } of g) {
-      if (at > from) out.push(Buffer.from(this.buf.subarray(from, at)));
+      if (at > from) out.push(this.copyOf(from, at));
       out.push(
         Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength),
       );
       from = at;
     }
-    if (this.pos > from) out.push(Buffer.from(this.buf.subarray(from, this.pos)));
+    if (this.pos > from) out.push(this.copyOf(from, this.pos));
+    return out;
+  }
+
+  /** A copy of bytes `from` to `to` of the buffer (short ones by a loop: cheaper than a native copy). */
+  private copyOf(from: number, to: number): Buffer {
+    const n = to - from;
+    const out = Buffer.allocUnsafe(n);
+    const src = this.buf;
+    if (n <= 64) for (let i = 0; i < n; i++) out[i] = src[from + i];
+    else src.copy(out, 0, from, to);
     return out;
   }
 
   /** Writes, at `at`, the int32 length of what was written after it (msg_container's message body). */
   endSized(at: number): void {
     let len = this.pos - at - 4;
-    for (const g of this.gathered ?? []) if (g.at > at) len += g.piece.length;
+    for (const g of this.gathered) if (g.at > at) len += g.piece.length;
     this.dv.setInt32(at, len, true);
   }
 
   /** A copy of the bytes written so far. */
   result(): Buffer {
-    const n = this.pos;
-    const out = Buffer.allocUnsafe(n);
-    const src = this.buf;
-    if (n <= 64) for (let i = 0; i < n; i++) out[i] = src[i];
-    else src.copy(out, 0, 0, n);
-    return out;
+    return this.copyOf(0, this.pos);
   }
 
   // Fixed-size values: the caller has reserved room with ensure().
@@ -190,7 +198,7 @@ export class TlWriter {
   bytes(v: Uint8Array): void {
     if (!(v instanceof Uint8Array)) bad('a Buffer (bytes)', v);
     const n = v.length;
-    if (n >= GATHER_MIN && this.gathered !== null) {
+    if (n >= GATHER_MIN && this.gathering) {
       this.referenced(v);
       return;
     }
@@ -212,7 +220,7 @@ export class TlWriter {
     u8[p + 1] = n & 0xff;
     u8[p + 2] = (n >> 8) & 0xff;
     u8[p + 3] = n >> 16;
-    (this.gathered as Gathered[]).push({ at: p + 4, piece: v });
+    this.gathered.push({ at: p + 4, piece: v });
     // The payload ends 4 + n bytes after the prefix; zeros pad that to a multiple of 4.
     let end = p + 4;
     for (let k = (4 - (n & 3)) & 3; k > 0; k--) u8[end++] = 0;
