@@ -650,3 +650,108 @@ test('a body given as pieces goes out as the pieces joined, both ways; a bad one
   t.throws(() => client.transmit(now, [[u32(REQUEST), Buffer.alloc(3)]]), { code: 'ERR_BAD_BODY' });
   t.deepEqual(client.inFlight(), [sent.msgIds[1]]);
 });
+
+/** upload.file (storage.filePartial, mtime 7) carrying `bytes`, as TL writes it. */
+function uploadFile(bytes: Buffer): Buffer {
+  const head =
+    bytes.length < 254
+      ? Buffer.from([bytes.length])
+      : Buffer.concat([Buffer.from([254]), u32(bytes.length).subarray(0, 3)]);
+  const unpadded = Buffer.concat([u32(0x096a18d5), u32(0x40bc6f52), u32(7), head, bytes]);
+  return Buffer.concat([unpadded, Buffer.alloc((4 - (unpadded.length % 4)) % 4)]);
+}
+
+/** A client link and its server; the client's requests 1..n sent and received there. */
+function sinkSetup(n: number) {
+  const now = Date.now();
+  const client = new MtpLink(authKey, clientOptions({ kind: 'intermediate' }, { sessionId: 8n }));
+  const server = serverLink({ role: 'server' });
+  const sent = client.transmit(
+    now,
+    Array.from({ length: n }, (_, i) => request(i + 1)),
+  );
+  server.receive(sent.frame as Buffer, now);
+  return { now, client, server, ids: sent.msgIds };
+}
+
+test("an upload.file answer lands in its request's sink; any other answer comes as usual", (t) => {
+  const { now, client, server, ids } = sinkSetup(5);
+  const [fits, tooLong, cdn, noSink, tiny] = ids;
+  const part = randomBytes(70_000);
+  const long = randomBytes(5000);
+  const cdnFile = Buffer.concat([u32(0xa99fca4f), uploadFile(part).subarray(12)]);
+  const small = randomBytes(3);
+  server.enqueue(rpcResult(fits, uploadFile(part)), now);
+  server.enqueue(rpcResult(tooLong, uploadFile(long)), now);
+  server.enqueue(rpcResult(cdn, cdnFile), now);
+  server.enqueue(rpcResult(noSink, uploadFile(small)), now);
+  server.enqueue(rpcResult(tiny, uploadFile(small)), now);
+  const sinks = [
+    Buffer.alloc(80_000, 0xee),
+    Buffer.alloc(4096, 0xee),
+    Buffer.alloc(80_000, 0xee),
+    Buffer.alloc(8, 0xee),
+  ];
+  const events = client.receive(
+    server.transmit(now).frame as Buffer,
+    now,
+    [fits, tooLong, cdn, tiny],
+    sinks,
+  ).events;
+  const answers = new Map(events.flatMap((e) => (e.kind === 'rpcResult' ? [[e.reqMsgId, e] as const] : [])));
+  t.is(answers.size, 5);
+  // Written into the sink from its start, nothing after; the answer without its bytes.
+  t.is(answers.get(fits)?.sunk, part.length);
+  t.deepEqual(sinks[0].subarray(0, part.length), part);
+  t.true(sinks[0].subarray(part.length).every((b) => b === 0xee));
+  t.deepEqual(answers.get(fits)?.body, uploadFile(Buffer.alloc(0)));
+  t.is(answers.get(tiny)?.sunk, 3);
+  t.deepEqual(sinks[3].subarray(0, 3), small);
+  // Longer than its sink, another constructor, no sink: the whole answer, sinks untouched.
+  t.deepEqual(answers.get(tooLong)?.body, uploadFile(long));
+  t.deepEqual(answers.get(cdn)?.body, cdnFile);
+  t.deepEqual(answers.get(noSink)?.body, uploadFile(small));
+  for (const id of [tooLong, cdn, noSink]) t.is(answers.get(id)?.sunk, undefined);
+  t.true(sinks[1].every((b) => b === 0xee) && sinks[2].every((b) => b === 0xee));
+  // The ids and the sinks go in pairs.
+  t.throws(() => client.receive(Buffer.alloc(0), now, [fits], []), { code: 'ERR_BAD_SINKS' });
+});
+
+test('a sink works the same without the JS factories', async (t) => {
+  const { now, client, server, ids } = sinkSetup(1);
+  const part = randomBytes(9000);
+  server.enqueue(rpcResult(ids[0], uploadFile(part)), now);
+  const frame = server.transmit(now).frame as Buffer;
+  const mine = client.receive(Buffer.from(frame), now, [ids[0]], [Buffer.alloc(9000)]).events;
+  // The same frame to a twin of the client in a process of its own (no factories).
+  const script = `
+    const { MtpLink } = require(${JSON.stringify(require.resolve('../index.js'))});
+    const input = JSON.parse(require('node:fs').readFileSync(0, 'utf8'));
+    const hex = (h) => Buffer.from(h, 'hex');
+    const link = new MtpLink(hex(input.authKey), { transport: { kind: 'intermediate' }, salt: BigInt(input.salt), timeOffset: 0, autoFutureSalts: false, sessionId: 8n });
+    link.transmit(input.now, input.requests.map(hex));
+    const sink = Buffer.alloc(9000);
+    const [e] = link.receive(hex(input.frame), input.now, [BigInt(input.id)], [sink]).events.filter((e) => e.kind === 'rpcResult');
+    process.stdout.write(JSON.stringify({ sunk: e.sunk, body: e.body.toString('hex'), sink: sink.toString('hex') }));
+  `;
+  const { spawnSync } = await import('node:child_process');
+  const child = spawnSync(process.execPath, ['-e', script], {
+    input: JSON.stringify({
+      authKey: authKey.toString('hex'),
+      salt: SALT.toString(),
+      now,
+      requests: [request(1).toString('hex')],
+      frame: frame.toString('hex'),
+      id: ids[0].toString(),
+    }),
+  });
+  t.is(child.status, 0, child.stderr.toString());
+  const answer = mine.find((e) => e.kind === 'rpcResult');
+  if (answer?.kind !== 'rpcResult') return t.fail();
+  t.deepEqual(JSON.parse(child.stdout.toString()), {
+    sunk: 9000,
+    body: answer.body.toString('hex'),
+    sink: part.toString('hex'),
+  });
+  t.is(answer.sunk, 9000);
+});

@@ -54,7 +54,7 @@ function transmitted(
 const MESSAGE = 1;
 const RPC_RESULT = 2;
 
-/** receive's result: six values per event (kind, id, seqno, and the body's three). */
+/** receive's result: six values per event (kind, id, seqno or an answer's `sunk`, and the body's three). */
 function received(deadline: number | undefined, ...values: unknown[]): LinkReceive {
   const events: Event[] = new Array(values.length / 6);
   for (let i = 0, k = 0; i < values.length; i += 6, k++) {
@@ -71,6 +71,7 @@ function received(deadline: number | undefined, ...values: unknown[]): LinkRecei
         kind: 'rpcResult',
         reqMsgId: values[i + 1] as bigint,
         body: bytes(values[i + 3] as ArrayBuffer, values[i + 4] as number, values[i + 5] as number),
+        sunk: values[i + 2] as number | undefined,
       };
     } else {
       events[k] = values[i + 1] as Event;

@@ -54,6 +54,8 @@ class Download {
   /** Whether an answer came yet: until then one part goes alone (it may be FILE_MIGRATE or a CDN redirect). */
   private answered = false;
   written = 0;
+  /** Where a request's bytes will end up in the destination, when it holds that memory (ChunkSink.placeOf). */
+  placeOf: (r: ChunkRequest) => Buffer | undefined = () => undefined;
 
   constructor(
     private readonly port: FilesPort,
@@ -137,7 +139,7 @@ class Download {
             precise: this.o.precise || undefined,
             cdnSupported: this.cdnSupported || undefined,
           },
-          { dc, connection: 'download', signal, timeoutMs: this.timeoutMs },
+          { dc, connection: 'download', signal, timeoutMs: this.timeoutMs, into: this.placeOf(r) },
         );
       } catch (e) {
         if (e instanceof MigrateError && e.errorMessage.startsWith('FILE_MIGRATE_') && hops < MAX_HOPS) {
@@ -242,6 +244,9 @@ export async function download(
   const job = new Download(port, location, o, partSize, start, end, timeoutMs);
   const total = end === null ? null : Math.max(0, end - start);
   const sink = await targetSink(o, start, total);
+  const placeOf = sink.placeOf?.bind(sink);
+  // A part from `start` on can be written into the destination as it is decrypted.
+  if (placeOf) job.placeOf = (r) => (r.offset >= start ? placeOf(r.offset - start, r.limit) : undefined);
   // Bytes seen so far: where the next answer starts, and whether the file ended.
   let position = alignedStart(start, o.precise);
   let ended = false;

@@ -10,6 +10,12 @@ import { FileError } from './errors';
 export interface ChunkSink {
   /** The next bytes, in file order. */
   write(bytes: Buffer): Promise<void>;
+  /**
+   * Where the `length` bytes at `position` (from the sink's start) will end up, when
+   * the sink holds that memory already: a part's answer can be written there as it is
+   * decrypted (CallOptions.into), and `write` then finds it in place.
+   */
+  placeOf?(position: number, length: number): Buffer | undefined;
   /** All written: flush and release. */
   finish(): Promise<void>;
   /** The transfer failed: release what is held (idempotent, never throws). */
@@ -32,9 +38,19 @@ export class BufferSink implements ChunkSink {
     this.whole = expected !== null && expected > 0 ? Buffer.allocUnsafe(expected) : null;
   }
 
+  placeOf(position: number, length: number): Buffer | undefined {
+    const whole = this.whole;
+    if (!whole || position < this.at || position >= whole.length) return undefined;
+    return whole.subarray(position, Math.min(whole.length, position + length));
+  }
+
   async write(bytes: Buffer): Promise<void> {
-    if (this.whole && this.at + bytes.length <= this.whole.length) bytes.copy(this.whole, this.at);
-    else {
+    const whole = this.whole;
+    if (whole && this.at + bytes.length <= whole.length) {
+      // Written there already when the part came through placeOf.
+      const inPlace = bytes.buffer === whole.buffer && bytes.byteOffset === whole.byteOffset + this.at;
+      if (!inPlace) bytes.copy(whole, this.at);
+    } else {
       // More than announced (the size was a guess): keep what came, as it came.
       if (this.whole) this.chunks.push(this.whole.subarray(0, this.at));
       this.whole = null;

@@ -15,6 +15,8 @@ export interface FileCallOptions {
   cdn?: boolean;
   signal?: AbortSignal;
   timeoutMs?: number;
+  /** Where upload.getFile's bytes may land (CallOptions.into). */
+  into?: Buffer;
 }
 
 /** What a transfer needs from a session: one call at a time, typed by the TL layer. */

@@ -52,6 +52,12 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** A chained call: `self` is filled in; it runs after `after` (invokeAfterMsg) while that is unanswered here. */
   chain?: { self: ChainHandle; after: ChainHandle | null };
+  /**
+   * An upload.file answer's bytes go here, from its start, as the link decrypts them (if
+   * they fit); the result's `bytes` is then a view of it. A download's part lands in its
+   * place without a Buffer of its own. The caller must not touch it until the call settles.
+   */
+  into?: Buffer;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -581,7 +587,10 @@ export class Driver implements Wakeable, SocketOwner, Flushable {
     let events: LinkEvent[];
     let deadline: number | undefined;
     try {
-      const r = this.link.receive(data, Date.now());
+      const sinks = this.outbox.pending.sinks();
+      const r = sinks
+        ? this.link.receive(data, Date.now(), sinks[0], sinks[1])
+        : this.link.receive(data, Date.now());
       events = r.events;
       deadline = r.deadline ?? undefined;
     } catch (e) {
@@ -650,6 +659,8 @@ export class Driver implements Wakeable, SocketOwner, Flushable {
         let value: unknown;
         try {
           value = TL.deserializeResult(p.request as never, e.body);
+          // The bytes went to the call's sink (upload.file, RequestOptions.into).
+          if (e.sunk !== undefined && p.into) (value as { bytes: Buffer }).bytes = p.into.subarray(0, e.sunk);
         } catch (err) {
           if (!(err instanceof RpcError)) this.badData('BAD_RESULT', (err as Error).message);
           return p.reject(err);

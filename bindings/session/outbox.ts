@@ -42,6 +42,8 @@ export interface CallTracking {
   signal?: AbortSignal;
   /** A chained call: its handle is filled in; it runs after `after`. */
   chain?: { self: ChainedTo; after: ChainedTo | null };
+  /** Where an upload.file answer may put its bytes (RequestOptions.into). */
+  into?: Buffer;
 }
 
 export class Outbox {
@@ -66,7 +68,7 @@ export class Outbox {
   /** A serialized call: resolves with its decoded result, rejects with its error, TIMEOUT or ABORTED. */
   call(request: TL.TlObject, body: Body, o: CallTracking): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      const p: Pending = { request, resolve, reject };
+      const p: Pending = { request, resolve, reject, into: o.into };
       const timeoutMs = o.timeoutMs;
       if (timeoutMs !== undefined) p.timer = setTimeout(() => this.giveUp(p, timedOut(timeoutMs)), timeoutMs);
       const signal = o.signal;

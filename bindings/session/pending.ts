@@ -10,10 +10,18 @@ export interface Pending<T = unknown> {
   timer?: NodeJS.Timeout;
   /** The msg_id it went out under last (unset while it waits to be sent). */
   msgId?: bigint;
+  /** Where an upload.file answer may put its bytes (RequestOptions.into). */
+  into?: Buffer;
 }
+
+/** The sinks of the requests in flight, as MtpLink.receive takes them. */
+export type Sinks = readonly [ids: bigint[], sinks: Buffer[]];
 
 export class PendingRequests {
   private readonly byId = new Map<bigint, Pending>();
+  /** The entries with a sink (`into`), by msg_id; `sinks()` made from it when it changed. */
+  private readonly sinking = new Map<bigint, Buffer>();
+  private sinkList: Sinks | null = null;
 
   get size(): number {
     return this.byId.size;
@@ -22,12 +30,13 @@ export class PendingRequests {
   add(msgId: bigint, p: Pending): void {
     p.msgId = msgId;
     this.byId.set(msgId, p);
+    if (p.into) this.sinkChanged(msgId, p.into);
   }
 
   /** Removes and returns the entry of `msgId` (settle it exactly once). */
   take(msgId: bigint): Pending | undefined {
     const p = this.byId.get(msgId);
-    if (p) this.byId.delete(msgId);
+    if (p) this.forget(msgId, p);
     return p;
   }
 
@@ -35,8 +44,26 @@ export class PendingRequests {
   remove(p: Pending): bigint | undefined {
     const id = p.msgId;
     if (id === undefined || this.byId.get(id) !== p) return undefined;
-    this.byId.delete(id);
+    this.forget(id, p);
     return id;
+  }
+
+  /** The sinks of the requests in flight (null: none), the same arrays until one changes. */
+  sinks(): Sinks | null {
+    if (this.sinking.size === 0) return null;
+    this.sinkList ??= [[...this.sinking.keys()], [...this.sinking.values()]];
+    return this.sinkList;
+  }
+
+  private forget(msgId: bigint, p: Pending): void {
+    this.byId.delete(msgId);
+    if (p.into) this.sinkChanged(msgId, null);
+  }
+
+  private sinkChanged(msgId: bigint, into: Buffer | null): void {
+    if (into) this.sinking.set(msgId, into);
+    else this.sinking.delete(msgId);
+    this.sinkList = null;
   }
 
   has(msgId: bigint): boolean {
@@ -46,7 +73,7 @@ export class PendingRequests {
   remap(oldId: bigint, newId: bigint): void {
     const p = this.byId.get(oldId);
     if (!p) return;
-    this.byId.delete(oldId);
+    this.forget(oldId, p);
     this.add(newId, p);
   }
 
@@ -54,6 +81,8 @@ export class PendingRequests {
   drain(): Array<[bigint, Pending]> {
     const all = [...this.byId];
     this.byId.clear();
+    this.sinking.clear();
+    this.sinkList = null;
     return all;
   }
 }

@@ -421,6 +421,7 @@ export class OpenSession {
           signal,
           timeoutMs: left === Number.POSITIVE_INFINITY ? undefined : left,
           chain,
+          into: options.into,
         });
         if (!internal) this.observe(method, request, result);
         // The engine's differences carry the peers of the updates they bring (bindings/peers).

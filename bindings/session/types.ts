@@ -267,6 +267,12 @@ export interface CallOptions extends PeerCallOptions {
   dc?: number;
   /** `dc` is a CDN DC (upload.fileCdnRedirect): keys from help.getCdnConfig, no authorization. */
   cdn?: boolean;
+  /**
+   * upload.getFile: a Buffer the answer's bytes are written into, from its start, as they
+   * are decrypted (when they fit); the result's `bytes` is then a view of it, and no Buffer
+   * is made for them. Leave it alone until the call settles.
+   */
+  into?: Buffer;
 }
 
 export type SendType = 'encrypted' | 'plain';
@@ -335,7 +341,13 @@ export type SessionEvent =
       /** The decoded object when it decodes. */
       object?: TL.TlObject;
     }
-  | { kind: 'rpcResult'; sessionId: SessionId; msgId: bigint; body: Buffer }
+  | {
+      kind: 'rpcResult';
+      sessionId: SessionId;
+      msgId: bigint;
+      /** The result as received; an upload.file whose bytes went to the call's `into` has them empty. */
+      body: Buffer;
+    }
   | { kind: 'rpcError'; sessionId: SessionId; msgId: bigint; code: number; message: string }
   | { kind: 'update'; sessionId: SessionId; update: TL.Types['Updates'] }
   | { kind: 'badData'; sessionId: SessionId; code: string; message: string }

@@ -9,7 +9,8 @@
 //! copied once from where they were sealed and framed), events and results made
 //! with property names created once (`js_object`).
 
-use mtcore::link::{After, Link};
+use mtcore::link::{After, Link, LinkEvent};
+use mtcore::mtp::{file_part, Event};
 use napi::bindgen_prelude::{BigInt, Buffer, BufferSlice, Either};
 use napi_derive::napi;
 
@@ -109,10 +110,36 @@ impl MtpLink {
     /// one: `data` is one whole packet, decrypted in place (its bytes are consumed).
     /// At most 1,024 events come back; the rest wait (`waiting`) for the next calls,
     /// which may pass an empty Buffer.
+    ///
+    /// `sinkIds` / `sinks`: where the answers to these requests (by msg_id) may put
+    /// their file bytes. An `upload.file` answer to one of them whose bytes fit its
+    /// sink has them copied there (from its start), and comes back with empty `bytes`
+    /// and `sunk` set to how many were written: a download's part goes straight to its
+    /// place, without a Buffer of its own. Any other answer comes back as usual.
     #[napi(ts_return_type = "LinkReceive")]
-    pub fn receive(&mut self, mut data: BufferSlice, now: f64) -> Result<ReceiveJs, JsError> {
-        let r = with_random(|random| self.inner.receive_in_place(&mut data, ms(now), random))?;
-        Ok(ReceiveJs(r))
+    pub fn receive(
+        &mut self,
+        mut data: BufferSlice,
+        now: f64,
+        #[napi(ts_arg_type = "Array<bigint>")] sink_ids: Option<Vec<BigInt>>,
+        sinks: Option<Vec<BufferSlice>>,
+    ) -> Result<ReceiveJs, JsError> {
+        let ids = sink_ids.unwrap_or_default();
+        let mut sinks = sinks.unwrap_or_default();
+        if ids.len() != sinks.len() {
+            return Err(coded(
+                "ERR_BAD_SINKS",
+                format!("{} sink ids for {} sinks", ids.len(), sinks.len()),
+            ));
+        }
+        let mut r = with_random(|random| self.inner.receive_in_place(&mut data, ms(now), random))?;
+        let sunk = if ids.is_empty() {
+            Vec::new()
+        } else {
+            let ids: Vec<u64> = ids.iter().map(u64_of).collect();
+            sink_file_parts(&mut r.events, &ids, &mut sinks)
+        };
+        Ok(ReceiveJs { inner: r, sunk })
     }
 
     /// Events read and not handed out yet: while this is above 0, call `receive`
@@ -265,4 +292,34 @@ impl MtpLink {
     pub fn transport(&self) -> Option<&'static str> {
         self.inner.codec().and_then(|c| c.kind()).map(kind_name)
     }
+}
+
+/// Moves the file bytes of `upload.file` answers to the sinks their requests gave
+/// (`MtpLink.receive`); returns (event index, bytes written) for each one moved.
+fn sink_file_parts(
+    events: &mut [LinkEvent],
+    ids: &[u64],
+    sinks: &mut [BufferSlice],
+) -> Vec<(usize, u32)> {
+    let mut sunk = Vec::new();
+    for (i, e) in events.iter_mut().enumerate() {
+        let LinkEvent::Session(Event::RpcResult { req_msg_id, body }) = e else {
+            continue;
+        };
+        let Some(k) = ids.iter().position(|id| id == req_msg_id) else {
+            continue;
+        };
+        let Some(range) = file_part::upload_file_bytes(body) else {
+            continue;
+        };
+        let sink: &mut [u8] = &mut sinks[k];
+        let n = range.len();
+        if n > sink.len() {
+            continue;
+        }
+        sink[..n].copy_from_slice(&body[range]);
+        *body = file_part::without_bytes(body);
+        sunk.push((i, n as u32));
+    }
+    sunk
 }

@@ -329,8 +329,12 @@ unsafe fn transmitted(
     unsafe { factories::call(env, f, &args) }
 }
 
-/// A `receive`'s result on its way to JS.
-pub struct ReceiveJs(pub Receive);
+/// A `receive`'s result on its way to JS; `sunk`: (event index, bytes) of the
+/// answers whose file bytes went to a sink, in event order.
+pub struct ReceiveJs {
+    pub inner: Receive,
+    pub sunk: Vec<(usize, u32)>,
+}
 
 impl TypeName for ReceiveJs {
     fn type_name() -> &'static str {
@@ -344,13 +348,20 @@ impl TypeName for ReceiveJs {
 
 impl ToNapiValue for ReceiveJs {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
-        let Receive { events, deadline } = val.0;
+        let Receive { events, deadline } = val.inner;
+        let sunk = val.sunk;
         // SAFETY (all calls): the caller's contract on `env`, forwarded.
         if let Some(f) = unsafe { factories::of_env(env, Factory::Received) }? {
-            return unsafe { received(env, f, events, deadline) };
+            return unsafe { received(env, f, events, &sunk, deadline) };
+        }
+        let mut events: Vec<LinkEventJs> = events.into_iter().map(link_event_js).collect();
+        for &(i, n) in &sunk {
+            if let Either::A(MtpEvent::RpcResult { sunk, .. }) = &mut events[i] {
+                *sunk = Some(n);
+            }
         }
         let r = LinkReceive {
-            events: events.into_iter().map(link_event_js).collect(),
+            events,
             deadline: deadline_js(deadline),
         };
         unsafe { LinkReceive::to_napi_value(env, r) }
@@ -363,7 +374,8 @@ const MESSAGE: i32 = 1;
 const RPC_RESULT: i32 = 2;
 
 /// The `received` factory's result: six values per event (see `LinkFactories`);
-/// messages and answers as plain values, any other event as napi-rs makes it.
+/// messages and answers as plain values, any other event as napi-rs makes it. An
+/// answer's third value is its `sunk` count (undefined when none).
 ///
 /// # Safety
 /// `env` is the live environment of the current call; `f` belongs to it.
@@ -371,13 +383,15 @@ unsafe fn received(
     env: sys::napi_env,
     f: sys::napi_value,
     events: Vec<LinkEvent>,
+    sunk: &[(usize, u32)],
     deadline: Option<i64>,
 ) -> napi::Result<sys::napi_value> {
+    let mut sunk = sunk.iter().peekable();
     // SAFETY: forwarded (our contract).
     let v = unsafe { Values::new(env) };
     let mut args = Vec::with_capacity(1 + 6 * events.len());
     args.push(v.deadline(deadline)?);
-    for e in events {
+    for (i, e) in events.into_iter().enumerate() {
         match e {
             LinkEvent::Session(Event::Message {
                 msg_id,
@@ -388,7 +402,11 @@ unsafe fn received(
                 args.extend(v.bytes(&body)?);
             }
             LinkEvent::Session(Event::RpcResult { req_msg_id, body }) => {
-                args.extend([v.small(RPC_RESULT)?, v.bigint(req_msg_id)?, v.undefined()?]);
+                let count = match sunk.next_if(|&&(at, _)| at == i) {
+                    Some(&(_, n)) => v.uint32(n)?,
+                    None => v.undefined()?,
+                };
+                args.extend([v.small(RPC_RESULT)?, v.bigint(req_msg_id)?, count]);
                 args.extend(v.bytes(&body)?);
             }
             other => {

@@ -8,6 +8,7 @@
 pub mod acks;
 pub mod bind;
 pub mod events;
+pub mod file_part;
 pub mod gzip;
 pub mod inflight;
 pub mod msg_id;
