@@ -755,3 +755,48 @@ test('a sink works the same without the JS factories', async (t) => {
   });
   t.is(answer.sunk, 9000);
 });
+
+test('without a transport, packets go into the scratch when they fit, back to back; else as before', (t) => {
+  const now = Date.now();
+  const room = { headroom: 8, tailroom: 4 };
+  const server = new MtpLink(authKey, { server: true, salt: SALT, ...room });
+  const client = new MtpLink(authKey, { salt: SALT, timeOffset: 0, autoFutureSalts: false, sessionId: 9n });
+  // The server's session starts from the client's first packet.
+  for (const p of client.transmit(now, [request(1)]).packets ?? []) server.receive(p, now);
+  const bodies = [3000, 5000, 700].map((n) => Buffer.alloc(n, n & 0xff));
+  for (const b of bodies) b.writeUInt32LE(0x1cb5c415 ^ b.length, 0);
+  const opened = (packets: Buffer[]) => {
+    const got: Buffer[] = [];
+    for (const p of packets) {
+      t.true(
+        p.subarray(p.length - room.tailroom).every((b) => b === 0),
+        'tailroom zeros',
+      );
+      const sealed = Buffer.from(p.subarray(room.headroom, p.length - room.tailroom));
+      for (const e of client.receive(sealed, now).events) if (e.kind === 'message') got.push(e.body);
+    }
+    return got;
+  };
+  // Room for everything: all of it in the scratch, back to back from its start.
+  for (const b of bodies) server.enqueue(b, now, true);
+  const scratch = Buffer.alloc(64 * 1024, 0xee);
+  const out = server.transmit(now, undefined, undefined, scratch);
+  const placed = out.placed ?? [];
+  t.true(placed.length >= 2);
+  t.deepEqual(out.packets, []);
+  const views: Buffer[] = [];
+  for (let i = 0; i < placed.length; i += 2) {
+    t.is(placed[i], i === 0 ? 0 : placed[i - 1]);
+    views.push(scratch.subarray(placed[i], placed[i + 1]));
+  }
+  t.true(
+    scratch.subarray(placed.at(-1)).every((b) => b === 0xee),
+    'nothing written past them',
+  );
+  t.deepEqual(opened(views), bodies);
+  // A scratch too small for the first packet takes none: they come as before.
+  for (const b of bodies) server.enqueue(b, now, true);
+  const none = server.transmit(now, undefined, undefined, Buffer.alloc(64));
+  t.is(none.placed, undefined);
+  t.deepEqual(opened(none.packets ?? []), bodies);
+});

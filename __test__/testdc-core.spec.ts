@@ -4,9 +4,10 @@
 import { createHash } from 'node:crypto';
 import test from 'ava';
 import { TL } from '../bindings';
-import { mtpMsgIdAt } from '../bindings/native';
+import { MtpLink, mtpMsgIdAt } from '../bindings/native';
 import { AuthorizationRegistry, HandshakeServer, sharedTestRsaKey } from '../bindings/testing';
 import { type CoreIo, DcCore, type Link } from '../bindings/testing/dc-core';
+import { AuthKeyRecord } from '../bindings/testing/keys';
 
 /** Deterministic "randomness": SHA-256 in counter mode from a seed. */
 function seeded(seed: string): (n: number) => Buffer {
@@ -132,4 +133,59 @@ test('a failed exchange step answers -404 and records why', (t) => {
   );
   t.deepEqual(a.errors, [-404]);
   t.regex(c.stats.lastHandshakeFailure!, /unknown nonce/);
+});
+
+/** A link that says whether the kernel took its writes, and opens each packet as it comes. */
+class WritingLink extends FakeLink {
+  readonly memory: ArrayBufferLike[] = [];
+  constructor(
+    private readonly pending: boolean | undefined,
+    private readonly open: (packet: Buffer) => void,
+  ) {
+    super();
+    if (pending === undefined) (this as Partial<Link>).writesPending = undefined;
+  }
+  writesPending(): boolean {
+    return this.pending === true;
+  }
+  send(p: Buffer) {
+    this.memory.push(p.buffer);
+    // Opened now: a packet in the shared scratch is not the caller's to keep.
+    this.open(p);
+  }
+}
+
+test('packets are sealed into one scratch while the link writes them at once; never when it keeps them', async (t) => {
+  const now = 1_700_000_000_000;
+  const authKey = seeded('key')(256);
+  const salt = 77n;
+  for (const pending of [false, true, undefined]) {
+    const c = core();
+    const rec = new AuthKeyRecord(authKey, salt, now, {});
+    c.keys.set(rec.authKeyId, rec);
+    const client = new MtpLink(authKey, { salt, timeOffset: 0, autoFutureSalts: false });
+    const answers: bigint[] = [];
+    const link = new WritingLink(pending, (packet) => {
+      for (const e of client.receive(Buffer.from(packet), now).events) {
+        if (e.kind === 'rpcResult') answers.push(e.reqMsgId);
+      }
+    });
+    const sent: bigint[] = [];
+    for (let i = 0; i < 3; i++) {
+      const out = client.transmit(now, [TL.serialize({ _: 'help.getNearestDc' })]);
+      sent.push(...out.msgIds);
+      for (const p of out.packets ?? []) c.onPacket(link, p);
+      // The answer is sent once the handler's promise settles.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    // Every answer opened right (the scratch held each until it was written).
+    t.deepEqual(answers, sent, `writesPending ${pending}`);
+    const distinct = new Set(link.memory).size;
+    const scratches = link.memory.filter((m) => m.byteLength > 1024 * 1024).length;
+    if (pending === false) t.true(distinct === 1 && scratches === link.memory.length, 'one scratch for all');
+    // Kept by its write: a new scratch for each flush.
+    else if (pending) t.true(distinct === link.memory.length && scratches === distinct, 'a scratch each');
+    // A link that cannot tell gets the packets in memory of their own, as before.
+    else t.is(scratches, 0, 'no scratch');
+  }
 });

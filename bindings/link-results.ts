@@ -4,9 +4,9 @@
 // through Node-API, every property name, object, array element and Buffer view is a
 // native call of its own (crates/napi/src/factories.rs has the figures). The objects
 // are those the native module makes on its own, field for field.
-import type { LinkFactories, LinkReceive, LinkTransmit, LinkTransportEvent, MtpEvent } from '../index.js';
+import type { LinkFactories, LinkReceive, LinkTransmit } from '../index.js';
 
-type Event = MtpEvent | LinkTransportEvent;
+type Event = LinkReceive['events'][number];
 
 /**
  * Node's Buffer class for views (`Buffer[Symbol.species]`, whose constructor takes
@@ -34,7 +34,8 @@ function bytes(where: ArrayBuffer | Buffer, offset: number, length: number): Buf
 
 /**
  * transmit's result: the frame (or null), the ids of the bodies, the next deadline;
- * without a transport also the packets and the ids they carry.
+ * without a transport also the packets, the ids they carry, and where packets went
+ * in the caller's scratch.
  */
 function transmitted(
   frame: ArrayBuffer | Buffer | null,
@@ -43,11 +44,13 @@ function transmitted(
   deadline: number | undefined,
   packets: Buffer[] | undefined,
   carried: bigint[] | undefined,
+  placed: number[] | undefined,
   ...msgIds: bigint[]
 ): LinkTransmit {
   const bytesOut = frame === null ? null : bytes(frame, offset, length);
   if (packets === undefined) return { frame: bytesOut, msgIds, deadline };
-  return { frame: bytesOut, packets, carried, msgIds, deadline };
+  if (placed === undefined) return { frame: bytesOut, packets, carried, msgIds, deadline };
+  return { frame: bytesOut, packets, placed, carried, msgIds, deadline };
 }
 
 /** Kinds of events in `received`'s values (crates/napi/src/link_convert.rs). */
@@ -67,12 +70,14 @@ function received(deadline: number | undefined, ...values: unknown[]): LinkRecei
         body: bytes(values[i + 3] as ArrayBuffer, values[i + 4] as number, values[i + 5] as number),
       };
     } else if (kind === RPC_RESULT) {
-      events[k] = {
+      const answer: Event = {
         kind: 'rpcResult',
         reqMsgId: values[i + 1] as bigint,
         body: bytes(values[i + 3] as ArrayBuffer, values[i + 4] as number, values[i + 5] as number),
-        sunk: values[i + 2] as number | undefined,
       };
+      // Only a download's part written in place has it (as natively made).
+      if (values[i + 2] !== undefined) answer.sunk = values[i + 2] as number;
+      events[k] = answer;
     } else {
       events[k] = values[i + 1] as Event;
     }

@@ -5,7 +5,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
-import { type LinkTransportEvent, type MtpEvent, MtpLink } from '../native';
+import { type LinkReceive, MtpLink } from '../native';
 import * as TL from '../tl';
 import { RpcError } from '../tl';
 import { openSocket, proxyFailureCode } from '../transport';
@@ -36,7 +36,7 @@ import {
   type SessionTransportOptions,
 } from './types';
 
-type LinkEvent = MtpEvent | LinkTransportEvent;
+type LinkEvent = LinkReceive['events'][number];
 
 export type { Outgoing } from './outbox';
 

@@ -162,6 +162,11 @@ export class DcConnection {
     this.socket.write(frame ?? this.codec.encode(packet));
   }
 
+  /** Whether the socket still holds bytes it was given (the kernel did not take them whole). */
+  writesPending(): boolean {
+    return this.socket.writableLength > 0;
+  }
+
   /** Sends several packets in one write. */
   sendMany(packets: Buffer[]): void {
     if (this.closed || this.socket.destroyed) return;

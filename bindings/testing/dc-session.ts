@@ -457,16 +457,21 @@ export class DcSession {
 
   /**
    * Everything due now, encrypted; and when to call again. Each packet is a view with
-   * PACKET_ROOM free bytes around it in its own memory (Link.sendInPlace frames it there).
+   * PACKET_ROOM free bytes around it (Link.sendInPlace frames it there), in `scratch`
+   * while they fit, then in memory of its own.
    */
-  transmit(now: number): { packets: Buffer[]; deadline?: number } {
+  transmit(now: number, scratch?: Buffer): { packets: Buffer[]; deadline?: number } {
     this.syncSalts(now);
-    const t = this.mtp.transmit(now);
+    const t = this.mtp.transmit(now, undefined, undefined, scratch);
     const { before, after } = PACKET_ROOM;
-    return {
-      packets: (t.packets ?? []).map((p) => p.subarray(before, p.length - after)),
-      deadline: t.deadline,
-    };
+    const packets: Buffer[] = [];
+    const placed = t.placed;
+    if (placed && scratch) {
+      for (let i = 0; i < placed.length; i += 2)
+        packets.push(scratch.subarray(placed[i] + before, placed[i + 1] - after));
+    }
+    for (const p of t.packets ?? []) packets.push(p.subarray(before, p.length - after));
+    return { packets, deadline: t.deadline };
   }
 
   /** The session moved to another connection: what the client may have missed goes again. */

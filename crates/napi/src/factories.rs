@@ -106,12 +106,13 @@ pub unsafe fn call(
 #[napi(object, object_to_js = false, object_from_js = false)]
 #[allow(dead_code)]
 pub struct LinkFactories {
-    /// `(frame, offset, length, deadline, packets, carried, ...msgIds) => LinkTransmit`:
+    /// `(frame, offset, length, deadline, packets, carried, placed, ...msgIds) => LinkTransmit`:
     /// `frame` is null (nothing to send), a Buffer (`offset` -1) or an ArrayBuffer
     /// holding the frame at `offset`, `length` bytes long; `deadline` may be
-    /// undefined; `packets` and `carried` are given without a transport only.
+    /// undefined; `packets` and `carried` are given without a transport only, and
+    /// `placed` only when packets went to the caller's scratch.
     #[napi(
-        ts_type = "(frame: ArrayBuffer | Buffer | null, offset: number, length: number, deadline: number | undefined, packets: Buffer[] | undefined, carried: bigint[] | undefined, ...msgIds: bigint[]) => LinkTransmit"
+        ts_type = "(frame: ArrayBuffer | Buffer | null, offset: number, length: number, deadline: number | undefined, packets: Buffer[] | undefined, carried: bigint[] | undefined, placed: number[] | undefined, ...msgIds: bigint[]) => LinkTransmit"
     )]
     pub transmitted: (),
     /// `(deadline, ...events) => LinkReceive`, six values per event: kind (1

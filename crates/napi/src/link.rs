@@ -64,6 +64,11 @@ impl MtpLink {
     /// msg_id, a number an earlier body of this same call. Throws ERR_BAD_BODY
     /// (nothing queued), ERR_LINK_BROKEN (reconnect first; nothing queued),
     /// ERR_TRANSPORT_NOT_READY (a server before the client's preamble).
+    ///
+    /// `scratch` (without a transport): the packets are written there back to back,
+    /// each with its headroom and tailroom, as long as they fit, and `placed` gives
+    /// where (start, end pairs); the rest come in `packets`, after them in order. A
+    /// server that sends them at once and reuses the memory makes no Buffer per packet.
     #[napi(ts_return_type = "LinkTransmit")]
     pub fn transmit(
         &mut self,
@@ -72,6 +77,7 @@ impl MtpLink {
         #[napi(ts_arg_type = "Array<bigint | number | null | undefined>")] after: Option<
             Vec<Option<Either<BigInt, u32>>>,
         >,
+        scratch: Option<BufferSlice>,
     ) -> Result<TransmitJs, JsError> {
         let bodies: Vec<Body> = bodies
             .unwrap_or_default()
@@ -99,9 +105,14 @@ impl MtpLink {
                 p.resize(p.len() + tailroom, 0);
             }
         }
+        let placed = match scratch {
+            Some(mut scratch) if self.config.is_none() => place(&mut t.packets, &mut scratch),
+            _ => Vec::new(),
+        };
         Ok(TransmitJs {
             packets: self.config.is_none(),
             inner: t,
+            placed,
         })
     }
 
@@ -322,4 +333,22 @@ fn sink_file_parts(
         sunk.push((i, n as u32));
     }
     sunk
+}
+
+/// Writes the first `packets` that fit into `scratch`, back to back, and takes them
+/// out of `packets`; returns where each lies (start, end pairs).
+fn place(packets: &mut Vec<Vec<u8>>, scratch: &mut [u8]) -> Vec<u32> {
+    let mut placed = Vec::new();
+    let mut at = 0usize;
+    for p in packets.iter() {
+        let end = at + p.len();
+        if end > scratch.len() {
+            break;
+        }
+        scratch[at..end].copy_from_slice(p);
+        placed.extend([at as u32, end as u32]);
+        at = end;
+    }
+    packets.drain(..placed.len() / 2);
+    placed
 }

@@ -127,6 +127,9 @@ pub struct LinkTransmit {
     /// and before `tailroom` zero bytes.
     #[napi(ts_type = "Array<Buffer>")]
     pub packets: Option<Vec<Bytes>>,
+    /// Without a transport, when a scratch was given: where the first packets lie in
+    /// it (start and end of each, headroom and tailroom included); `packets` has the rest.
+    pub placed: Option<Vec<u32>>,
     /// Without a transport: msg_ids of every request the packets carry, in queue
     /// order (queued before, re-sent, then `bodies`).
     #[napi(ts_type = "Array<bigint>")]
@@ -142,16 +145,20 @@ pub struct LinkTransmit {
 /// What `receive` gives JS (made by napi-rs or by the `received` factory).
 #[napi(object, object_from_js = false)]
 pub struct LinkReceive {
-    #[napi(ts_type = "Array<MtpEvent | LinkTransportEvent>")]
+    /// An `rpcResult` whose file bytes went to its request's sink (`receive`'s
+    /// `sinks`) has `sunk`: how many were written there (its `body` has them empty).
+    #[napi(ts_type = "Array<(MtpEvent & { sunk?: number }) | LinkTransportEvent>")]
     pub events: Vec<LinkEventJs>,
     /// When to call transmit next (ms since the epoch), or absent when idle.
     pub deadline: Option<f64>,
 }
 
-/// A `transmit`'s result on its way to JS; `packets`: the link has no transport.
+/// A `transmit`'s result on its way to JS; `packets`: the link has no transport;
+/// `placed`: where packets went in the caller's scratch (start, end pairs).
 pub struct TransmitJs {
     pub inner: Transmit,
     pub packets: bool,
+    pub placed: Vec<u32>,
 }
 
 impl TypeName for TransmitJs {
@@ -169,7 +176,7 @@ impl ToNapiValue for TransmitJs {
         let t = val.inner;
         // SAFETY (all calls): the caller's contract on `env`, forwarded.
         if let Some(f) = unsafe { factories::of_env(env, Factory::Transmitted) }? {
-            return unsafe { transmitted(env, f, t, val.packets) };
+            return unsafe { transmitted(env, f, t, val.packets, val.placed) };
         }
         let r = LinkTransmit {
             frame: if t.frames.is_empty() {
@@ -180,6 +187,7 @@ impl ToNapiValue for TransmitJs {
             packets: val
                 .packets
                 .then(|| t.packets.into_iter().map(Bytes).collect()),
+            placed: (!val.placed.is_empty()).then_some(val.placed),
             carried: val.packets.then_some(Ids(t.carried)),
             msg_ids: Ids(t.msg_ids),
             deadline: deadline_js(t.deadline),
@@ -304,10 +312,11 @@ unsafe fn transmitted(
     f: sys::napi_value,
     t: Transmit,
     packets: bool,
+    placed: Vec<u32>,
 ) -> napi::Result<sys::napi_value> {
     // SAFETY: forwarded (our contract).
     let v = unsafe { Values::new(env) };
-    let mut args = Vec::with_capacity(6 + t.msg_ids.len());
+    let mut args = Vec::with_capacity(7 + t.msg_ids.len());
     if t.frames.is_empty() {
         args.extend([v.null()?, v.small(0)?, v.small(0)?]);
     } else {
@@ -322,6 +331,12 @@ unsafe fn transmitted(
     } else {
         args.extend([v.undefined()?, v.undefined()?]);
     }
+    args.push(if placed.is_empty() {
+        v.undefined()?
+    } else {
+        // SAFETY: forwarded.
+        unsafe { Vec::<u32>::to_napi_value(env, placed) }?
+    });
     for id in t.msg_ids {
         args.push(v.bigint(id)?);
     }
@@ -354,17 +369,16 @@ impl ToNapiValue for ReceiveJs {
         if let Some(f) = unsafe { factories::of_env(env, Factory::Received) }? {
             return unsafe { received(env, f, events, &sunk, deadline) };
         }
-        let mut events: Vec<LinkEventJs> = events.into_iter().map(link_event_js).collect();
-        for &(i, n) in &sunk {
-            if let Either::A(MtpEvent::RpcResult { sunk, .. }) = &mut events[i] {
-                *sunk = Some(n);
-            }
-        }
         let r = LinkReceive {
-            events,
+            events: events.into_iter().map(link_event_js).collect(),
             deadline: deadline_js(deadline),
         };
-        unsafe { LinkReceive::to_napi_value(env, r) }
+        let out = unsafe { LinkReceive::to_napi_value(env, r) }?;
+        if !sunk.is_empty() {
+            // SAFETY: forwarded; `out` was just made in `env`.
+            unsafe { mark_sunk(env, out, &sunk) }?;
+        }
+        Ok(out)
     }
 }
 
@@ -419,6 +433,37 @@ unsafe fn received(
     }
     // SAFETY: forwarded; the values belong to `env`.
     unsafe { factories::call(env, f, &args) }
+}
+
+/// Sets `sunk` on the events of `receive` (a LinkReceive napi-rs made) whose file
+/// bytes went to a sink, as the `received` factory does.
+///
+/// # Safety
+/// `env` is the live environment of the current call; `receive` belongs to it.
+unsafe fn mark_sunk(
+    env: sys::napi_env,
+    receive: sys::napi_value,
+    sunk: &[(usize, u32)],
+) -> napi::Result<()> {
+    // SAFETY (all calls): forwarded; out-pointers are locals.
+    let v = unsafe { Values::new(env) };
+    let mut events = ptr::null_mut();
+    ok(
+        unsafe { sys::napi_get_named_property(env, receive, c"events".as_ptr(), &mut events) },
+        "napi_get_named_property",
+    )?;
+    for &(i, n) in sunk {
+        let mut event = ptr::null_mut();
+        ok(
+            unsafe { sys::napi_get_element(env, events, i as u32, &mut event) },
+            "napi_get_element",
+        )?;
+        ok(
+            unsafe { sys::napi_set_named_property(env, event, c"sunk".as_ptr(), v.uint32(n)?) },
+            "napi_set_named_property",
+        )?;
+    }
+    Ok(())
 }
 
 fn ok(status: sys::napi_status, what: &str) -> napi::Result<()> {

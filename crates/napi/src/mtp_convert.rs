@@ -209,9 +209,6 @@ pub enum MtpEvent {
         req_msg_id: BigInt,
         #[napi(ts_type = "Buffer")]
         body: Body,
-        /// Set when the answer's file bytes went to the sink its request gave
-        /// (`MtpLink.receive`): how many; `body` then has them empty.
-        sunk: Option<u32>,
     },
     RpcError {
         req_msg_id: BigInt,
@@ -305,7 +302,6 @@ pub fn event_js(e: Event) -> MtpEvent {
         } => MtpEvent::RpcResult {
             req_msg_id: big(req_msg_id),
             body: body(body_bytes),
-            sunk: None,
         },
         Event::RpcError {
             req_msg_id,
