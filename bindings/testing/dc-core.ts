@@ -524,7 +524,11 @@ export class DcCore {
       return;
     }
     const now = this.clock();
-    const scratch = conn.writesPending ? (this.scratch ??= Buffer.allocUnsafe(SCRATCH_LEN)) : undefined;
+    let scratch: Buffer | undefined;
+    if (conn.writesPending) {
+      this.scratch ??= Buffer.allocUnsafe(SCRATCH_LEN);
+      scratch = this.scratch;
+    }
     const t = s.transmit(now, scratch);
     if (conn.sendInPlace && t.packets.some((p) => p.length >= IN_PLACE_MIN)) {
       // A file part among them: each goes on its own, in order, the large ones framed in place.
