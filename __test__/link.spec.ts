@@ -800,3 +800,32 @@ test('without a transport, packets go into the scratch when they fit, back to ba
   t.is(none.placed, undefined);
   t.deepEqual(opened(none.packets ?? []), bodies);
 });
+
+test('with a transport, a frame of 64 KiB or more goes into the scratch; a smaller one, or one that does not fit, as before', (t) => {
+  const now = Date.now();
+  const client = new MtpLink(authKey, clientOptions({ kind: 'intermediate' }, { sessionId: 10n }));
+  const codec = new TransportCodec({ role: 'server' });
+  const big = Buffer.concat([u32(REQUEST), u32(1), randomBytes(100_000)]);
+  const scratch = Buffer.alloc(200_000, 0xee);
+  const out = client.transmit(now, [big], undefined, scratch);
+  t.is(out.frame, null);
+  t.deepEqual(out.placed, [0, out.placed?.[1]]);
+  const frame = scratch.subarray(0, out.placed?.[1]);
+  t.true(
+    scratch.subarray(frame.length).every((b) => b === 0xee),
+    'nothing written past it',
+  );
+  const [packet] = codec.decode(Buffer.from(frame));
+  if (packet?.kind !== 'packet') return t.fail();
+  t.deepEqual(refOpen(packet.data).body, big);
+  // Small: a pooled frame as before. Too big for the scratch: a Buffer of its own.
+  const small = client.transmit(now, [request(2)], undefined, scratch);
+  t.true(Buffer.isBuffer(small.frame));
+  t.is(small.placed, undefined);
+  const tight = client.transmit(now, [big], undefined, Buffer.alloc(70_000));
+  t.true(Buffer.isBuffer(tight.frame));
+  t.is(tight.placed, undefined);
+  const [again] = codec.decode(tight.frame as Buffer);
+  if (again?.kind !== 'packet') return t.fail();
+  t.deepEqual(refOpen(again.data).body, big);
+});

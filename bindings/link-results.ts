@@ -48,7 +48,10 @@ function transmitted(
   ...msgIds: bigint[]
 ): LinkTransmit {
   const bytesOut = frame === null ? null : bytes(frame, offset, length);
-  if (packets === undefined) return { frame: bytesOut, msgIds, deadline };
+  if (packets === undefined) {
+    if (placed === undefined) return { frame: bytesOut, msgIds, deadline };
+    return { frame: bytesOut, placed, msgIds, deadline };
+  }
   if (placed === undefined) return { frame: bytesOut, packets, carried, msgIds, deadline };
   return { frame: bytesOut, packets, placed, carried, msgIds, deadline };
 }

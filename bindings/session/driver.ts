@@ -24,7 +24,7 @@ import {
   UPDATES,
   withoutUpdates,
 } from './request-bodies';
-import { attach, type SocketOwner, socketReads } from './socket-glue';
+import { attach, releaseWriteScratch, type SocketOwner, socketReads, writeScratch } from './socket-glue';
 import { type Alarm, timers, type Wakeable } from './timers';
 import { FloodCounter, transportFailure } from './transport-errors';
 import {
@@ -520,9 +520,11 @@ export class Driver implements Wakeable, SocketOwner, Flushable {
     const now = Date.now();
     const batch = this.outbox.queued;
     let out: ReturnType<MtpLink['transmit']>;
+    // A file part (a body in pieces) is framed into the shared scratch, not a Buffer of its own.
+    const scratch = batch.some((q) => Array.isArray(q.body)) ? writeScratch() : undefined;
     try {
       const bodies = batch.length === 0 ? undefined : batch.map((q) => q.body);
-      out = this.link.transmit(now, bodies, this.outbox.chained(batch));
+      out = this.link.transmit(now, bodies, this.outbox.chained(batch), scratch);
     } catch (e) {
       // ERR_LINK_BROKEN: a fatal event is being handled; the reconnect flushes (the
       // bodies stay queued: the link took none of them).
@@ -543,6 +545,11 @@ export class Driver implements Wakeable, SocketOwner, Flushable {
       return;
     }
     if (out.frame) socket.write(out.frame);
+    else if (out.placed && scratch) {
+      socket.write(scratch.subarray(out.placed[0], out.placed[1]));
+      // The socket keeps what the kernel did not take at once: the next part gets new memory.
+      if (socket.writableLength > 0) releaseWriteScratch();
+    }
     this.outbox.sent(batch, out.msgIds);
     this.arm(out.deadline ?? undefined);
   }

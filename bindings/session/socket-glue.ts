@@ -1,6 +1,6 @@
 // How sockets reach the connection that owns them: shared listener functions (not
-// closures per socket) that find the owner on the socket, and one read buffer for
-// the whole process.
+// closures per socket) that find the owner on the socket, one read buffer for the
+// whole process, and one scratch where large frames are written from.
 
 import type net from 'node:net';
 
@@ -32,6 +32,27 @@ const READ_BUFFER_LEN = 64 * 1024;
 export function socketReads() {
   readBuffer ??= Buffer.allocUnsafe(READ_BUFFER_LEN);
   return { buffer: readBuffer, callback: onSocketRead };
+}
+
+/**
+ * Where a large frame (a file part) is framed before its write: one for the process,
+ * reused while each write goes to the kernel whole (on loopback and fast links, nearly
+ * always), instead of a Buffer per part. V8 counts the bytes of every new ArrayBuffer
+ * against the heap's limit: one per 512 KiB part made an upload collect the whole heap
+ * every few megabytes. Room for a 1 MiB body with the envelope and any frame around it.
+ */
+let scratch: Buffer | null = null;
+const WRITE_SCRATCH_LEN = 1024 * 1024 + 64 * 1024;
+
+/** The shared write scratch (made on first use, or after a write kept the last one). */
+export function writeScratch(): Buffer {
+  scratch ??= Buffer.allocUnsafe(WRITE_SCRATCH_LEN);
+  return scratch;
+}
+
+/** A write still holds the scratch: the next frame gets new memory; this goes when written. */
+export function releaseWriteScratch(): void {
+  scratch = null;
 }
 
 function onSocketRead(this: unknown, nread: number, buf: Uint8Array): boolean {

@@ -7,7 +7,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type * as TL from '../tl';
-import { sleep, UPLOAD_CDN_FILE, wordsThenBytes } from './file-methods';
+import { sleep } from './file-methods';
 import { checkRange } from './file-rules';
 import type { FileStore } from './file-store';
 import type { Handler } from './types';
@@ -40,7 +40,7 @@ export function cdnHandlers(host: CdnHost): Map<string, Handler> {
     }
     await files.slowPart(sleep);
     files.stats.cdnPartsServed++;
-    return wordsThenBytes([UPLOAD_CDN_FILE], files.encrypted(copy, offset, req.limit));
+    return { _: 'upload.cdnFile' as const, bytes: files.encrypted(copy, offset, req.limit) };
   });
   return m;
 }

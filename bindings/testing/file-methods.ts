@@ -16,36 +16,6 @@ export interface FilesHost {
   readonly files: FileStore;
 }
 
-/** upload.file#096a18d5 type:storage.FileType mtime:int bytes:bytes (api/files). */
-const UPLOAD_FILE = 0x096a18d5;
-/** storage.filePartial#40bc6f52. */
-const FILE_PARTIAL = 0x40bc6f52;
-/** upload.cdnFile#a99fca4f bytes:bytes (cdn#schema). */
-export const UPLOAD_CDN_FILE = 0xa99fca4f;
-
-/**
- * A result made of 32-bit words then TL `bytes`, built in one allocation: file parts are
- * the largest answers a DC sends, and the generic serializer would copy them again.
- */
-export function wordsThenBytes(words: readonly number[], bytes: Buffer): Buffer {
-  const n = bytes.length;
-  const head = n < 254 ? 1 : 4;
-  const padded = Math.ceil((head + n) / 4) * 4;
-  const out = Buffer.alloc(words.length * 4 + padded);
-  let at = 0;
-  for (const w of words) {
-    out.writeUInt32LE(w >>> 0, at);
-    at += 4;
-  }
-  if (head === 1) out[at] = n;
-  else {
-    out[at] = 254;
-    out.writeUIntLE(n, at + 1, 3);
-  }
-  bytes.copy(out, at + head);
-  return out;
-}
-
 /** The 401 of a method that needs a login, for a key without one. */
 export function requireUser(ctx: HandlerContext): bigint {
   const id = ctx.userId;
@@ -105,7 +75,14 @@ export function fileHandlers(host: FilesHost): Map<string, Handler> {
       };
     }
     files.stats.partsServed++;
-    return wordsThenBytes([UPLOAD_FILE, FILE_PARTIAL, 0], f.content.read(offset, req.limit));
+    // The part's bytes stay where the store keeps them (a view when it can): serialized
+    // as pieces, they are copied once, into the link's packet.
+    return {
+      _: 'upload.file' as const,
+      type: { _: 'storage.filePartial' as const },
+      mtime: 0,
+      bytes: f.content.read(offset, req.limit),
+    };
   });
 
   add('upload.getFileHashes', (req, ctx) => {

@@ -9,7 +9,7 @@
 //! copied once from where they were sealed and framed), events and results made
 //! with property names created once (`js_object`).
 
-use mtcore::link::{After, Link, LinkEvent};
+use mtcore::link::{After, Frames, Link, LinkEvent};
 use mtcore::mtp::{file_part, Event};
 use napi::bindgen_prelude::{BigInt, Buffer, BufferSlice, Either};
 use napi_derive::napi;
@@ -65,10 +65,12 @@ impl MtpLink {
     /// (nothing queued), ERR_LINK_BROKEN (reconnect first; nothing queued),
     /// ERR_TRANSPORT_NOT_READY (a server before the client's preamble).
     ///
-    /// `scratch` (without a transport): the packets are written there back to back,
-    /// each with its headroom and tailroom, as long as they fit, and `placed` gives
-    /// where (start, end pairs); the rest come in `packets`, after them in order. A
-    /// server that sends them at once and reuses the memory makes no Buffer per packet.
+    /// `scratch`: memory the caller reuses once the socket took the bytes. With a
+    /// transport, frames of `SCRATCH_MIN` bytes or more that fit go there from its start
+    /// (`placed` = [0, length], `frame` null). Without one, the packets go there back to
+    /// back, each with its headroom and tailroom, as long as they fit, and `placed`
+    /// gives where (start, end pairs); the rest come in `packets`, after them in order.
+    /// A file part then costs no Buffer of its own.
     #[napi(ts_return_type = "LinkTransmit")]
     pub fn transmit(
         &mut self,
@@ -107,7 +109,8 @@ impl MtpLink {
         }
         let placed = match scratch {
             Some(mut scratch) if self.config.is_none() => place(&mut t.packets, &mut scratch),
-            _ => Vec::new(),
+            Some(mut scratch) => place_frames(&mut t.frames, &mut scratch),
+            None => Vec::new(),
         };
         Ok(TransmitJs {
             packets: self.config.is_none(),
@@ -333,6 +336,21 @@ fn sink_file_parts(
         sunk.push((i, n as u32));
     }
     sunk
+}
+
+/// Frames shorter than this go to JS as before (a pooled view costs less than the copy).
+const SCRATCH_MIN: usize = 64 << 10;
+
+/// Writes `frames` into `scratch` when long and fitting, and empties them; returns
+/// where they lie ([0, length]) or nothing.
+fn place_frames(frames: &mut Frames, scratch: &mut [u8]) -> Vec<u32> {
+    let n = frames.len();
+    if n < SCRATCH_MIN || n > scratch.len() {
+        return Vec::new();
+    }
+    scratch[..n].copy_from_slice(frames.bytes());
+    *frames = Frames::default();
+    vec![0, n as u32]
 }
 
 /// Writes the first `packets` that fit into `scratch`, back to back, and takes them
