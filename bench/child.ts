@@ -17,9 +17,7 @@ export interface BenchChild {
 
 /** Forks `file` with `flag` under tsx; `what` names it in errors. */
 export function forkChild(file: string, flag: string, what: string): BenchChild {
-  const child = fork(file, [flag], {
-    execArgv: ['--import', 'tsx', ...(process.env.DC_ARGS ? process.env.DC_ARGS.split(' ') : [])],
-  });
+  const child = fork(file, [flag], { execArgv: ['--import', 'tsx'] });
   const next = <T>() =>
     new Promise<T>((resolve, reject) => {
       const onExit = (code: number | null) => reject(new Error(`${what} exited (${code})`));

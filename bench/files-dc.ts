@@ -126,7 +126,6 @@ async function childMain(): Promise<void> {
       } satisfies StoredDoc);
     } else if ('clearUploads' in m) {
       world.files.clearUploads();
-      console.error('--- clear', (globalThis as any).__scr, process.memoryUsage().arrayBuffers >> 20);
       process.send?.({});
     }
   });
