@@ -19,6 +19,30 @@ export interface ConnectionHandlers {
 
 let nextId = 1;
 
+const EMPTY = Buffer.alloc(0);
+/** Events one decodeInto call may report (three ints each). */
+const EVENT_SLOTS = 64;
+/**
+ * Where every connection's packets are decoded (TransportCodec.decodeInto), shared by
+ * all: each packet is handled before the next read can run. A large one (a file part)
+ * is handled there, decrypted in place by its session, and costs no Buffer of its own:
+ * V8 counts the bytes of every new ArrayBuffer against the heap's limit, and one per
+ * uploaded part kept TestDc in full collections. Grown when a frame needs more.
+ */
+let decoded = Buffer.allocUnsafe(1024 * 1024 + 64 * 1024);
+const decodedEvents = new Int32Array(EVENT_SLOTS * 3);
+/**
+ * Encrypted packets this long are lent (a view of `decoded`); others are copied out: a
+ * key exchange step may keep views of its input, and a copy of a small packet is cheap.
+ */
+const LEND_MIN = 16 * 1024;
+
+/** A packet at `at` in `decoded`: lent when large and encrypted, else copied. */
+function packetAt(at: number, length: number): Buffer {
+  const view = decoded.subarray(at, at + length);
+  return length >= LEND_MIN && view.readBigUInt64LE(0) !== 0n ? view : Buffer.from(view);
+}
+
 /** Removes what the padded intermediate transport may leave after a packet (0..15 random bytes). */
 function trimPadding(packet: Buffer): Buffer {
   if (packet.length < 8) return packet;
@@ -106,28 +130,38 @@ export class DcConnection {
       if (rest === null || rest.length === 0) return;
       chunk = rest;
     }
-    let events: ReturnType<TransportCodec['decode']>;
-    try {
-      events = this.codec.decode(chunk);
-    } catch (e) {
-      this.handlers.log(
-        `conn ${this.id}: bad transport stream (${(e as { code?: string }).code ?? 'error'}), closing`,
-      );
-      this.destroy();
-      return;
-    }
-    for (const ev of events) {
-      if (this.closed) return;
-      if (ev.kind !== 'packet') continue;
-      this.packetsIn++;
-      const packet = this.codec.kind === 'padded' ? trimPadding(ev.data) : ev.data;
+    for (let input = chunk; !this.closed; input = EMPTY) {
+      let count: number;
       try {
-        this.handlers.onPacket(this, packet, ev.quickAck);
+        count = this.codec.decodeInto(input, decoded, decodedEvents);
       } catch (e) {
-        // A bug or an input nobody foresaw must not take TestDc down: drop the connection.
-        this.handlers.log(`conn ${this.id}: packet handling failed (${(e as Error).message}), closing`);
+        const code = (e as { code?: string }).code;
+        if (code === 'ERR_TRANSPORT_BUFFER_TOO_SMALL') {
+          // The codec bounds a frame's length: this grows a few times at most.
+          decoded = Buffer.allocUnsafe(decoded.length * 2);
+          continue;
+        }
+        this.handlers.log(`conn ${this.id}: bad transport stream (${code ?? 'error'}), closing`);
         this.destroy();
         return;
+      }
+      if (count === 0) return;
+      for (let i = 0; i < count * 3; i += 3) {
+        if (this.closed) return;
+        // 0: a packet, 1: one whose sender asked for a quick ack; other events are not the DC's.
+        const kind = decodedEvents[i];
+        if (kind !== 0 && kind !== 1) continue;
+        this.packetsIn++;
+        const data = packetAt(decodedEvents[i + 1], decodedEvents[i + 2]);
+        const packet = this.codec.kind === 'padded' ? trimPadding(data) : data;
+        try {
+          this.handlers.onPacket(this, packet, kind === 1);
+        } catch (e) {
+          // A bug or an input nobody foresaw must not take TestDc down: drop the connection.
+          this.handlers.log(`conn ${this.id}: packet handling failed (${(e as Error).message}), closing`);
+          this.destroy();
+          return;
+        }
       }
     }
   }
