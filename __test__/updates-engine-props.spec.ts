@@ -176,3 +176,23 @@ test('a TooLong past the threshold reports the gap and delivers the rest once, i
     ),
   );
 });
+
+test('a channel named by updateChannelTooLong and not fetched yet when the state is committed is fetched after a restart', (t) => {
+  // Found by the property above (seed 695820427): the difference's date was committed
+  // before the channel's difference ran, and after a restart getDifference from that date
+  // no longer named the channel, so its update was lost.
+  const sim = new Sim({ channels: 1, sliceSize: 1, autoAck: false });
+  sim.run({ kind: 'time', ms: 270 });
+  sim.run({ kind: 'channel', index: 0, fate: 'drop' });
+  sim.run({ kind: 'time', ms: 730 });
+  sim.run({ kind: 'reconnect' });
+  // The difference names the channel; its getChannelDifference is not answered before the restart.
+  sim.run({ kind: 'answer', count: 1 });
+  const channel = String(sim.channels[0].id);
+  t.true(sim.engine.committedState()?.channels[channel]?.behind);
+  sim.restart();
+  sim.autoAck = true;
+  sim.settle();
+  t.deepEqual([...sim.deliveredByBox()], [...sim.expectedByBox()]);
+  t.is(sim.engine.committedState()?.channels[channel]?.behind, undefined);
+});

@@ -812,6 +812,7 @@ test('a stored state that is not one is a typed error', (t) => {
       date: 0,
       channels: { '5': { pts: 1, accessHash: '99999999999999999999' } },
     },
+    { v: 1, pts: 1, qts: 0, seq: 0, date: 0, channels: { '5': { pts: 1, behind: 'yes' } } },
     { v: 1, pts: 1, qts: 0, seq: 0, date: 0 },
   ]) {
     const e = t.throws(() => new UpdateEngine({ state: bad }), { instanceOf: UpdateStateError });

@@ -53,6 +53,7 @@ export class ChannelBoxes {
       if (this.table.size >= this.host.budgets.maxChannels) break;
       const slot = this.table.add(Number(id), c.pts);
       if (c.accessHash !== undefined) this.table.setHash(slot, BigInt(c.accessHash));
+      if (c.behind) this.markStale(slot);
     }
   }
 
@@ -418,6 +419,8 @@ export class ChannelBoxes {
       if (t.flags[slot] & F_NO_PTS) continue;
       const c: PersistedUpdatesState['channels'][string] = { pts: t.committed[slot] };
       if (t.flags[slot] & F_HAS_HASH) c.accessHash = String(t.hashes[slot]);
+      if (t.committed[slot] < t.pts[slot] || t.flags[slot] & (F_STALE | F_QUEUED | F_FETCHING))
+        c.behind = true;
       out[String(t.ids[slot])] = c;
     }
     return out;

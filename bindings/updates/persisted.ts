@@ -8,6 +8,12 @@ export interface PersistedChannel {
   pts: number;
   /** Decimal (signed 64-bit), when known. */
   accessHash?: string;
+  /**
+   * The engine stood past `pts`, or knew it had to fetch the channel's difference, when the
+   * state was committed: a restart fetches it. The common `date` may be committed past the
+   * updateChannelTooLong that named the channel, and getDifference then no longer names it.
+   */
+  behind?: true;
 }
 
 export interface PersistedUpdatesState {
@@ -59,9 +65,12 @@ export function parseUpdatesState(value: unknown): PersistedUpdatesState {
       (typeof hash !== 'string' || !HASH.test(hash) || BigInt.asIntN(64, BigInt(hash)) !== BigInt(hash))
     )
       throw new UpdateStateError(`channel ${id}: accessHash is not a 64-bit integer`);
+    if (ch.behind !== undefined && ch.behind !== true)
+      throw new UpdateStateError(`channel ${id}: behind is not true`);
     channels[id] = {
       pts: int(ch.pts, `channel ${id}: pts`),
       ...(hash === undefined ? {} : { accessHash: hash }),
+      ...(ch.behind === true ? { behind: true as const } : {}),
     };
   }
   return {
