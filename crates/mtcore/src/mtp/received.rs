@@ -119,7 +119,12 @@ impl Received {
     }
 
     pub fn contains(&self, msg_id: u64) -> bool {
-        self.ids.binary_search(&msg_id).is_ok()
+        // Ids mostly arrive in order: a new one is above the highest, and a server's
+        // window holds up to TIMED_CAP ids to search otherwise.
+        match self.ids.back() {
+            Some(&hi) if msg_id <= hi => self.ids.binary_search(&msg_id).is_ok(),
+            _ => false,
+        }
     }
 
     pub fn lowest(&self) -> Option<u64> {
