@@ -27,9 +27,10 @@ const EVENT_SLOTS = 64;
  * all: each packet is handled before the next read can run. A large one (a file part)
  * is handled there, decrypted in place by its session, and costs no Buffer of its own:
  * V8 counts the bytes of every new ArrayBuffer against the heap's limit, and one per
- * uploaded part kept TestDc in full collections. Grown when a frame needs more.
+ * uploaded part kept TestDc in full collections. Small at first (a DC serving calls needs no
+ * more), doubled when a frame needs more: to 1 MiB once files come.
  */
-let decoded = Buffer.allocUnsafe(1024 * 1024 + 64 * 1024);
+let decoded = Buffer.allocUnsafe(64 * 1024);
 const decodedEvents = new Int32Array(EVENT_SLOTS * 3);
 /**
  * Encrypted packets this long are lent (a view of `decoded`); others are copied out: a
