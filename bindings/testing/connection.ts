@@ -7,6 +7,7 @@
 
 import type { Socket } from 'node:net';
 import { type FakeTlsServer, mtpMsgIdAt, TransportCodec, type TransportOptions } from '../native';
+import { type DecodedStream, decodeShared } from '../transport/shared-decode';
 import { PACKET_ROOM } from './dc-session';
 import { HandshakeServer, type HandshakeServerOptions } from './server-handshake';
 
@@ -19,28 +20,20 @@ export interface ConnectionHandlers {
 
 let nextId = 1;
 
-const EMPTY = Buffer.alloc(0);
-/** Events one decodeInto call may report (three ints each). */
-const EVENT_SLOTS = 64;
 /**
- * Where every connection's packets are decoded (TransportCodec.decodeInto), shared by
- * all: each packet is handled before the next read can run. A large one (a file part)
- * is handled there, decrypted in place by its session, and costs no Buffer of its own:
- * V8 counts the bytes of every new ArrayBuffer against the heap's limit, and one per
- * uploaded part kept TestDc in full collections. Small at first (a DC serving calls needs no
- * more), doubled when a frame needs more: to 1 MiB once files come.
- */
-let decoded = Buffer.allocUnsafe(64 * 1024);
-const decodedEvents = new Int32Array(EVENT_SLOTS * 3);
-/**
- * Encrypted packets this long are lent (a view of `decoded`); others are copied out: a
- * key exchange step may keep views of its input, and a copy of a small packet is cheap.
+ * Encrypted packets this long are lent to their session where decodeShared put them
+ * (decrypted in place there, handled before the next read): a file part costs no Buffer
+ * of its own. V8 counts the bytes of every new ArrayBuffer against the heap's limit, and
+ * one per uploaded part kept TestDc in full collections. Others are copied out: a key
+ * exchange step may keep views of its input, and a copy of a small packet is cheap.
  */
 const LEND_MIN = 16 * 1024;
+/** The largest frame a DC connection takes (the client's default bound too). */
+const MAX_PACKET = 16 * 1024 * 1024;
 
-/** A packet at `at` in `decoded`: lent when large and encrypted, else copied. */
-function packetAt(at: number, length: number): Buffer {
-  const view = decoded.subarray(at, at + length);
+/** The packet at `out[at, at + length)`: lent when large and encrypted, else copied. */
+function packetAt(out: Buffer, at: number, length: number): Buffer {
+  const view = out.subarray(at, at + length);
   return length >= LEND_MIN && view.readBigUInt64LE(0) !== 0n ? view : Buffer.from(view);
 }
 
@@ -131,41 +124,33 @@ export class DcConnection {
       if (rest === null || rest.length === 0) return;
       chunk = rest;
     }
-    for (let input = chunk; !this.closed; input = EMPTY) {
-      let count: number;
-      try {
-        count = this.codec.decodeInto(input, decoded, decodedEvents);
-      } catch (e) {
-        const code = (e as { code?: string }).code;
-        if (code === 'ERR_TRANSPORT_BUFFER_TOO_SMALL') {
-          // The codec bounds a frame's length: this grows a few times at most.
-          decoded = Buffer.allocUnsafe(decoded.length * 2);
-          continue;
-        }
-        this.handlers.log(`conn ${this.id}: bad transport stream (${code ?? 'error'}), closing`);
-        this.destroy();
-        return;
-      }
-      if (count === 0) return;
-      for (let i = 0; i < count * 3; i += 3) {
-        if (this.closed) return;
-        // 0: a packet, 1: one whose sender asked for a quick ack; other events are not the DC's.
-        const kind = decodedEvents[i];
-        if (kind !== 0 && kind !== 1) continue;
-        this.packetsIn++;
-        const data = packetAt(decodedEvents[i + 1], decodedEvents[i + 2]);
-        const packet = this.codec.kind === 'padded' ? trimPadding(data) : data;
-        try {
-          this.handlers.onPacket(this, packet, kind === 1);
-        } catch (e) {
-          // A bug or an input nobody foresaw must not take TestDc down: drop the connection.
-          this.handlers.log(`conn ${this.id}: packet handling failed (${(e as Error).message}), closing`);
-          this.destroy();
-          return;
-        }
-      }
+    try {
+      decodeShared(this.codec, chunk, MAX_PACKET, this.decoded);
+    } catch (e) {
+      this.handlers.log(
+        `conn ${this.id}: bad transport stream (${(e as { code?: string }).code ?? 'error'}), closing`,
+      );
+      this.destroy();
     }
   }
+
+  /** What a decode hands out (transport/shared-decode.ts); a client's signals are not the DC's. */
+  private readonly decoded: DecodedStream = {
+    onDecodedPacket: (out, at, length, quickAck) => {
+      this.packetsIn++;
+      const data = packetAt(out, at, length);
+      const packet = this.codec.kind === 'padded' ? trimPadding(data) : data;
+      try {
+        this.handlers.onPacket(this, packet, quickAck);
+      } catch (e) {
+        // A bug or an input nobody foresaw must not take TestDc down: drop the connection.
+        this.handlers.log(`conn ${this.id}: packet handling failed (${(e as Error).message}), closing`);
+        this.destroy();
+      }
+      return !this.closed;
+    },
+    onDecodedSignal: () => !this.closed,
+  };
 
   /** Sends one packet (encrypted, or a plain message built by `sendPlain`). */
   send(packet: Buffer): void {

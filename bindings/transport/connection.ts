@@ -2,16 +2,16 @@
 // TransportCodec (client role) on it. It knows nothing of what the packets
 // hold: the handshake sends plain messages over it, sessions encrypted ones.
 //
-// Receiving is allocation-light: every chunk is decoded with
-// TransportCodec.decodeInto into one scratch buffer shared by all connections
-// (JS runs one callback at a time), so the only allocation per packet is the
-// copy handed to the caller, or none with `borrowPackets`.
+// Receiving is allocation-light: every chunk is decoded into one buffer shared by
+// the process (shared-decode.ts), so the only allocation per packet is the copy
+// handed to the caller, or none with `borrowPackets`.
 import { connect as netConnect, type Socket } from 'node:net';
 import { TransportCodec } from '../native';
 import { describeTransportCode, TransportConnectionError } from './errors';
 import { isFakeTlsSecret, secretTransportKind } from './fake-tls';
 import { openSocket, type ProxyOptions } from './proxy';
 import type { ConnectError } from './proxy-errors';
+import { type DecodedStream, decodeShared } from './shared-decode';
 
 export type TransportKind = 'abridged' | 'intermediate' | 'padded' | 'full';
 
@@ -54,12 +54,6 @@ export interface TransportHandlers {
   /** See onPacket (default false). */
   borrowPackets?: boolean;
 }
-
-const EVENT_SLOTS = 64;
-// Shared by every connection: decodeInto fills them, the packets are copied
-// out (or lent) before the next socket callback can run.
-const scratchEvents = new Int32Array(EVENT_SLOTS * 3);
-let scratchOut = Buffer.allocUnsafe(64 * 1024);
 
 function toSecret(secret: Buffer | string | undefined): Buffer | undefined {
   if (secret === undefined || Buffer.isBuffer(secret)) return secret;
@@ -259,74 +253,51 @@ export class TransportConnection {
   }
 
   private onData(chunk: Buffer): void {
-    let input: Buffer = chunk;
-    while (this.closedWith === undefined) {
-      let count: number;
-      try {
-        count = this.codec.decodeInto(input, scratchOut, scratchEvents);
-      } catch (err) {
-        if ((err as { code?: string }).code === 'ERR_TRANSPORT_BUFFER_TOO_SMALL' && this.growScratch()) {
-          input = EMPTY;
-          continue;
-        }
-        this.fail(
-          new TransportConnectionError(
-            'ERR_TRANSPORT_PROTOCOL',
-            `corrupt transport stream: ${(err as Error).message}`,
-            {
-              cause: err,
-            },
-          ),
-        );
-        return;
-      }
-      if (count === 0) return;
-      input = EMPTY;
-      this.dispatch(count);
+    if (this.closedWith !== undefined) return;
+    try {
+      decodeShared(this.codec, chunk, this.maxPacket, this.decoded);
+    } catch (err) {
+      this.fail(
+        new TransportConnectionError(
+          'ERR_TRANSPORT_PROTOCOL',
+          `corrupt transport stream: ${(err as Error).message}`,
+          {
+            cause: err,
+          },
+        ),
+      );
     }
   }
 
-  private dispatch(count: number): void {
-    const events = scratchEvents;
-    const out = scratchOut;
-    const borrow = this.handlers.borrowPackets === true;
-    for (let i = 0; i < count && this.closedWith === undefined; i++) {
-      const tag = events[i * 3];
-      const a = events[i * 3 + 1];
-      const b = events[i * 3 + 2];
-      if (tag === 0 || tag === 1) {
-        let packet: Buffer;
-        if (borrow) {
-          packet = out.subarray(a, a + b);
-        } else {
-          packet = Buffer.allocUnsafe(b);
-          out.copy(packet, 0, a, a + b);
-        }
-        this.handlers.onPacket(packet, tag === 1);
-      } else if (tag === 2) {
-        this.handlers.onQuickAck?.(a >>> 0);
+  /** What a decode hands out (shared-decode.ts); made once per connection. */
+  private readonly decoded: DecodedStream = {
+    onDecodedPacket: (out, at, length, quickAck) => {
+      let packet: Buffer;
+      if (this.handlers.borrowPackets === true) {
+        packet = out.subarray(at, at + length);
       } else {
-        this.fail(
-          new TransportConnectionError(
-            'ERR_TRANSPORT_SERVER_CODE',
-            `the server sent transport error ${a}: ${describeTransportCode(a)}`,
-            { transportCode: a },
-          ),
-        );
+        packet = Buffer.allocUnsafe(length);
+        out.copy(packet, 0, at, at + length);
       }
-    }
-  }
-
-  /** Doubles the shared scratch buffer, up to what the largest packet needs. */
-  private growScratch(): boolean {
-    const limit = this.maxPacket + 64;
-    if (scratchOut.length >= limit) return false;
-    scratchOut = Buffer.allocUnsafe(Math.min(limit, scratchOut.length * 2));
-    return true;
-  }
+      this.handlers.onPacket(packet, quickAck);
+      return this.closedWith === undefined;
+    },
+    onDecodedSignal: (kind, value) => {
+      if (kind === 2) {
+        this.handlers.onQuickAck?.(value >>> 0);
+        return this.closedWith === undefined;
+      }
+      this.fail(
+        new TransportConnectionError(
+          'ERR_TRANSPORT_SERVER_CODE',
+          `the server sent transport error ${value}: ${describeTransportCode(value)}`,
+          { transportCode: value },
+        ),
+      );
+      return false;
+    },
+  };
 }
-
-const EMPTY = Buffer.alloc(0);
 
 function socketError(err: Error): TransportConnectionError {
   return new TransportConnectionError('ERR_TRANSPORT_SOCKET', `socket error: ${err.message}`, { cause: err });
