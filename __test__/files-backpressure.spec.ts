@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import test from 'ava';
-import { writeScratch } from '../bindings/session/socket-glue';
+import { frameScratch } from '../bindings/session/socket-glue';
 import { botSession, filesWorld, locationOf, MIB, sameBytes, uploadMedia } from './files-support';
 
 /** A TCP proxy to `port` that lets the client's bytes through `burst` at a time, `pauseMs` apart. */
@@ -42,10 +42,10 @@ test('an upload whose writes wait in the socket: every part arrives intact', asy
   });
   try {
     const data = randomBytes(24 * MIB + 12_345);
-    const before = writeScratch();
+    const before = frameScratch.get();
     // A wide window: more in flight than the socket buffers hold.
     const doc = await reg.upload(id, data, { window: 32, use: uploadMedia(reg, id) });
-    t.not(writeScratch(), before, 'some write kept the scratch (the case under test happened)');
+    t.not(frameScratch.get(), before, 'some write kept the scratch (the case under test happened)');
     sameBytes(t, await reg.download(id, locationOf(doc), { size: data.length }), data, 'uploaded');
   } finally {
     await reg.close(id);

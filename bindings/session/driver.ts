@@ -24,7 +24,7 @@ import {
   UPDATES,
   withoutUpdates,
 } from './request-bodies';
-import { attach, releaseWriteScratch, type SocketOwner, socketReads, writeScratch } from './socket-glue';
+import { attach, frameScratch, type SocketOwner, socketReads } from './socket-glue';
 import { type Alarm, timers, type Wakeable } from './timers';
 import { FloodCounter, transportFailure } from './transport-errors';
 import {
@@ -521,7 +521,7 @@ export class Driver implements Wakeable, SocketOwner, Flushable {
     const batch = this.outbox.queued;
     let out: ReturnType<MtpLink['transmit']>;
     // A file part (a body in pieces) is framed into the shared scratch, not a Buffer of its own.
-    const scratch = batch.some((q) => Array.isArray(q.body)) ? writeScratch() : undefined;
+    const scratch = batch.some((q) => Array.isArray(q.body)) ? frameScratch.get() : undefined;
     try {
       const bodies = batch.length === 0 ? undefined : batch.map((q) => q.body);
       out = this.link.transmit(now, bodies, this.outbox.chained(batch), scratch);
@@ -547,8 +547,7 @@ export class Driver implements Wakeable, SocketOwner, Flushable {
     if (out.frame) socket.write(out.frame);
     else if (out.placed && scratch) {
       socket.write(scratch.subarray(out.placed[0], out.placed[1]));
-      // The socket keeps what the kernel did not take at once: the next part gets new memory.
-      if (socket.writableLength > 0) releaseWriteScratch();
+      frameScratch.written(socket.writableLength > 0);
     }
     this.outbox.sent(batch, out.msgIds);
     this.arm(out.deadline ?? undefined);

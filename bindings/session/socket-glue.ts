@@ -3,6 +3,7 @@
 // whole process, and one scratch where large frames are written from.
 
 import type net from 'node:net';
+import { FILE_FRAME_ROOM, WriteScratch } from '../transport/write-scratch';
 
 /** What a socket's listeners call on the connection that owns it. */
 export interface SocketOwner {
@@ -34,26 +35,8 @@ export function socketReads() {
   return { buffer: readBuffer, callback: onSocketRead };
 }
 
-/**
- * Where a large frame (a file part) is framed before its write: one for the process,
- * reused while each write goes to the kernel whole (on loopback and fast links, nearly
- * always), instead of a Buffer per part. V8 counts the bytes of every new ArrayBuffer
- * against the heap's limit: one per 512 KiB part made an upload collect the whole heap
- * every few megabytes. Room for a 1 MiB body with the envelope and any frame around it.
- */
-let scratch: Buffer | null = null;
-const WRITE_SCRATCH_LEN = 1024 * 1024 + 64 * 1024;
-
-/** The shared write scratch (made on first use, or after a write kept the last one). */
-export function writeScratch(): Buffer {
-  scratch ??= Buffer.allocUnsafe(WRITE_SCRATCH_LEN);
-  return scratch;
-}
-
-/** A write still holds the scratch: the next frame gets new memory; this goes when written. */
-export function releaseWriteScratch(): void {
-  scratch = null;
-}
+/** Where a large frame (a file part) is framed before its write: one for the process. */
+export const frameScratch = new WriteScratch(FILE_FRAME_ROOM);
 
 function onSocketRead(this: unknown, nread: number, buf: Uint8Array): boolean {
   const socket = this as OwnedSocket;

@@ -6,6 +6,7 @@
 
 import { MtpLink } from '../native';
 import * as TL from '../tl';
+import { FILE_FRAME_ROOM, WriteScratch } from '../transport/write-scratch';
 import { cdnHandlers, cdnMethodInvalid } from './cdn-dc';
 import { DcSession, isRpcError, type ResultBody, rpcErrorBody } from './dc-session';
 import { DcFaults } from './faults';
@@ -21,14 +22,6 @@ import type { WorldLink } from './world-link';
 
 /** Packets from this length are framed where they lie (Link.sendInPlace) rather than copied. */
 const IN_PLACE_MIN = 16 * 1024;
-/**
- * The memory sessions seal their packets into, shared by every flush: a 1 MiB file
- * part with the room any transport needs around it. A write the kernel takes at once
- * (on loopback, nearly all) leaves it free for the next flush, so serving a file costs
- * no Buffer per part: V8 counts every new ArrayBuffer's bytes against the heap's limit,
- * and one per 512 KiB part kept this process in full collections (twice the CPU per MB).
- */
-const SCRATCH_LEN = 1024 * 1024 + 64 * 1024;
 
 /** How many executions `executions()` keeps (the oldest tenth goes past it). */
 export const EXECUTION_LOG_LIMIT = 100_000;
@@ -128,8 +121,8 @@ export class DcCore {
   /** Sessions with something to send at the end of this turn. */
   private readonly dirty = new Set<DcSession>();
   private flushScheduled = false;
-  /** Where the next flush seals its packets (SCRATCH_LEN), until a write keeps it. */
-  private scratch: Buffer | null = null;
+  /** Where flushes seal their packets, shared by every session (a file part costs no Buffer). */
+  private readonly scratch = new WriteScratch(FILE_FRAME_ROOM);
   /** The connection each session last answered on (kept after it closed). */
   private readonly lastLink = new WeakMap<DcSession, Link>();
   private readonly executedIds = new Set<string>();
@@ -524,11 +517,7 @@ export class DcCore {
       return;
     }
     const now = this.clock();
-    let scratch: Buffer | undefined;
-    if (conn.writesPending) {
-      this.scratch ??= Buffer.allocUnsafe(SCRATCH_LEN);
-      scratch = this.scratch;
-    }
+    const scratch = conn.writesPending ? this.scratch.get() : undefined;
     const t = s.transmit(now, scratch);
     if (conn.sendInPlace && t.packets.some((p) => p.length >= IN_PLACE_MIN)) {
       // A file part among them: each goes on its own, in order, the large ones framed in place.
@@ -542,9 +531,7 @@ export class DcCore {
       conn.sendMany!(t.packets);
     }
     this.stats.packetsOut += t.packets.length;
-    // The socket still holds some of it (a write the kernel did not take whole): the next
-    // flush gets new memory, this one goes when the write is done.
-    if (scratch && conn.writesPending?.()) this.scratch = null;
+    if (scratch) this.scratch.written(conn.writesPending?.() === true);
     if (t.deadline !== undefined) this.arm(s, t.deadline, now);
   }
 
