@@ -801,6 +801,43 @@ test('without a transport, packets go into the scratch when they fit, back to ba
   t.deepEqual(opened(none.packets ?? []), bodies);
 });
 
+test("a server's message bodies of 64 KiB or more go into its body scratch while they fit, back to back; others as before", (t) => {
+  const now = Date.now();
+  const server = new MtpLink(authKey, { server: true, salt: SALT });
+  const client = new MtpLink(authKey, { salt: SALT, timeOffset: 0, autoFutureSalts: false, sessionId: 11n });
+  const body = (n: number, tag: number) => Buffer.concat([u32(REQUEST), u32(tag), randomBytes(n - 8)]);
+  const sent = [body(100_000, 1), body(70_000, 2), request(3), body(90_000, 4)];
+  const scratch = Buffer.alloc(200_000, 0xee);
+  const got: Buffer[] = [];
+  const packets = client.transmit(now, sent).packets ?? [];
+  t.is(packets.length, 1, 'one packet, one receive');
+  for (const p of packets) {
+    for (const e of server.receive(p, now, undefined, undefined, scratch).events)
+      if (e.kind === 'message') got.push(e.body);
+  }
+  const mine = got.filter((b) => b.readUInt32LE(0) === REQUEST);
+  t.deepEqual(mine, sent);
+  // 64 KiB or more and fitting: views of the scratch, back to back from its start; the
+  // small one and the one that no longer fits: Buffers of their own.
+  t.deepEqual(
+    mine.map((b) => (b.buffer === scratch.buffer ? b.byteOffset - scratch.byteOffset : null)),
+    [0, 100_000, null, null],
+  );
+  t.true(
+    scratch.subarray(170_000).every((b) => b === 0xee),
+    'nothing written past them',
+  );
+  // A scratch too small for any: every body comes as before.
+  for (const p of client.transmit(now, [body(100_000, 5)]).packets ?? []) {
+    const [e] = server
+      .receive(p, now, undefined, undefined, Buffer.alloc(1000))
+      .events.filter((e) => e.kind === 'message');
+    if (e?.kind !== 'message') return t.fail();
+    t.not(e.body.buffer.byteLength, 1000);
+    t.is(e.body.readUInt32LE(4), 5);
+  }
+});
+
 test('with a transport, a frame of 64 KiB or more goes into the scratch; a smaller one, or one that does not fit, as before', (t) => {
   const now = Date.now();
   const client = new MtpLink(authKey, clientOptions({ kind: 'intermediate' }, { sessionId: 10n }));

@@ -14,6 +14,7 @@ import { FloodLimiter } from './flood-limits';
 import { AuthKeyRecord } from './keys';
 import { updatesForLayer } from './legacy-updates';
 import { type BuiltinHost, builtinHandlers, type DispatchHost, runQuery } from './methods';
+import { type Claimed, QueryBodies } from './query-bodies';
 import { quickAckToken } from './quick-ack';
 import type { HandshakeServer } from './server-handshake';
 import type { Execution, Handler, SessionSelector, TestDcOption, TestDcStats } from './types';
@@ -105,6 +106,8 @@ export class DcCore {
     injectedErrors: 0,
     gzipped: 0,
     floodWaits: 0,
+    partsInPlace: 0,
+    partsInPlaceRunning: 0,
   };
   readonly faults = new DcFaults();
   /** Flood limits per method, account and peer (flood-limits.ts). */
@@ -123,6 +126,8 @@ export class DcCore {
   private flushScheduled = false;
   /** Where flushes seal their packets, shared by every session (a file part costs no Buffer). */
   private readonly scratch = new WriteScratch(FILE_FRAME_ROOM);
+  /** Where sessions' large query bodies land, shared likewise. */
+  readonly bodies = new QueryBodies();
   /** The connection each session last answered on (kept after it closed). */
   private readonly lastLink = new WeakMap<DcSession, Link>();
   private readonly executedIds = new Set<string>();
@@ -350,12 +355,18 @@ export class DcCore {
       // detached then), or those answers would wait for the 20 s msgs_state_req timer.
       if (before && before !== conn) session.reattached();
     }
-    const input = session.receive(packet, now);
+    const input = session.receive(packet, now, this.bodies.next(packet.length));
     for (const r of input.rejected) this.stats.rejected[r.code] = (this.stats.rejected[r.code] ?? 0) + 1;
     this.stats.dropped += input.dropped.length;
     for (const d of input.dropped) this.log(`session ${sessionId.toString(16)} dropped ${d.reason}`);
     if (input.disconnectDelay !== undefined) conn.armDisconnect(input.disconnectDelay);
-    for (const q of input.queries) void this.run(key, session, q.msgId, q.body);
+    const claimed = this.bodies.claim(input.queries.map((q) => q.body));
+    for (const c of claimed) {
+      if (c.release === null) continue;
+      this.stats.partsInPlace++;
+      this.stats.partsInPlaceRunning++;
+    }
+    input.queries.forEach((q, i) => void this.run(key, session, q.msgId, claimed[i]));
     this.flushSoon(session);
   }
 
@@ -367,7 +378,7 @@ export class DcCore {
     return key.sessions.delete(sessionId);
   }
 
-  private async run(key: AuthKeyRecord, session: DcSession, msgId: bigint, body: Buffer): Promise<void> {
+  private async run(key: AuthKeyRecord, session: DcSession, msgId: bigint, query: Claimed): Promise<void> {
     let finished = () => {};
     session.running.set(
       msgId,
@@ -378,10 +389,14 @@ export class DcCore {
     session.arrived(msgId);
     let result: ResultBody | null = null;
     try {
-      result = await runQuery(this.dispatchHost, key, session, msgId, body);
+      result = await runQuery(this.dispatchHost, key, session, msgId, query.body);
     } catch (e) {
       this.log(`query failed unexpectedly (${(e as Error).message})`);
     } finally {
+      if (query.release) {
+        query.release();
+        this.stats.partsInPlaceRunning--;
+      }
       session.running.delete(msgId);
       session.finished(msgId, result !== null && !isRpcError(result));
       finished();

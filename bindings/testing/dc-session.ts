@@ -275,13 +275,18 @@ export class DcSession {
     );
   }
 
-  /** Decrypts and checks one packet of the client, answering service requests at once. */
-  receive(packet: Buffer, now: number): SessionInput {
+  /**
+   * Decrypts and checks one packet of the client, answering service requests at once.
+   * `bodies`: where large query bodies may be copied (query-bodies.ts), by the first
+   * receive only: a second would write over what the first handed out.
+   */
+  receive(packet: Buffer, now: number, bodies?: Buffer): SessionInput {
     this.syncSalts(now);
     const out: SessionInput = { queries: [], rejected: [], dropped: [], created: false };
     // A packet may carry more events than one call hands out: the rest wait in the link.
-    for (let data = packet; ; data = EMPTY) {
-      for (const e of this.mtp.receive(data, now).events) this.onEvent(e, now, out);
+    for (let data = packet, scratch = bodies; ; data = EMPTY, scratch = undefined) {
+      for (const e of this.mtp.receive(data, now, undefined, undefined, scratch).events)
+        this.onEvent(e, now, out);
       if (this.mtp.waiting === 0) break;
     }
     return out;

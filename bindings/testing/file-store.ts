@@ -168,7 +168,9 @@ export class FileStore {
   /** upload.saveFilePart / saveBigFilePart of `owner` (the user). */
   savePart(owner: bigint, fileId: bigint, big: boolean, index: number, bytes: Buffer, total?: number): void {
     const u = this.upload(owner, fileId, big, true) as Upload;
-    u.save(index, bytes, total);
+    // `bytes` may be a view of memory the DC reuses once this query finished
+    // (query-bodies.ts): what is kept is a copy.
+    u.save(index, this.keepUploadedBytes ? Buffer.from(bytes) : bytes, total);
     if (!this.keepUploadedBytes) {
       u.parts.set(index, NO_BYTES);
       this.dropped.add(u);

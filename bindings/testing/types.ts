@@ -143,6 +143,10 @@ export interface TestDcStats {
   gzipped: number;
   /** Calls refused with FLOOD_WAIT_X by the flood limits (`setFloodLimits`). */
   floodWaits: number;
+  /** File parts that ran where the message layer decrypted them, without a Buffer of their own (query-bodies.ts). */
+  partsInPlace: number;
+  /** Of those, the ones running now: 0 whenever TestDc is idle (nothing holds that memory). */
+  partsInPlaceRunning: number;
 }
 
 /** One query a handler ran. */

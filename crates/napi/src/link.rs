@@ -11,7 +11,7 @@
 
 use mtcore::link::{After, Frames, Link, LinkEvent};
 use mtcore::mtp::{file_part, Event};
-use napi::bindgen_prelude::{BigInt, Buffer, BufferSlice, Either};
+use napi::bindgen_prelude::{BigInt, Buffer, BufferSlice, Either, JsValue};
 use napi_derive::napi;
 
 use crate::convert::{big, ms, u64_of, Body, BodyJs};
@@ -130,6 +130,11 @@ impl MtpLink {
     /// sink has them copied there (from its start), and comes back with empty `bytes`
     /// and `sunk` set to how many were written: a download's part goes straight to its
     /// place, without a Buffer of its own. Any other answer comes back as usual.
+    ///
+    /// `bodies`: memory where message bodies of 64 KiB or more are copied, back to
+    /// back from its start, while they fit; their `body` is then a view of it (a
+    /// server's file parts get no Buffer each). The caller must not reuse it while
+    /// such a view is in use. Only with the link's result factories (native.ts).
     #[napi(ts_return_type = "LinkReceive")]
     pub fn receive(
         &mut self,
@@ -137,6 +142,7 @@ impl MtpLink {
         now: f64,
         #[napi(ts_arg_type = "Array<bigint>")] sink_ids: Option<Vec<BigInt>>,
         sinks: Option<Vec<BufferSlice>>,
+        bodies: Option<BufferSlice>,
     ) -> Result<ReceiveJs, JsError> {
         let ids = sink_ids.unwrap_or_default();
         let mut sinks = sinks.unwrap_or_default();
@@ -153,7 +159,18 @@ impl MtpLink {
             let ids: Vec<u64> = ids.iter().map(u64_of).collect();
             sink_file_parts(&mut r.events, &ids, &mut sinks)
         };
-        Ok(ReceiveJs { inner: r, sunk })
+        let in_scratch = match bodies {
+            Some(mut scratch) => {
+                let placed = place_bodies(&r.events, &mut scratch);
+                (!placed.is_empty()).then(|| (scratch.value().value, placed))
+            }
+            None => None,
+        };
+        Ok(ReceiveJs {
+            inner: r,
+            sunk,
+            in_scratch,
+        })
     }
 
     /// Events read and not handed out yet: while this is above 0, call `receive`
@@ -340,6 +357,29 @@ fn sink_file_parts(
 
 /// Frames shorter than this go to JS as before (a pooled view costs less than the copy).
 const SCRATCH_MIN: usize = 64 << 10;
+
+/// Copies the bodies of messages and answers of SCRATCH_MIN bytes or more into
+/// `scratch`, back to back while they fit; returns (event index, start) of each.
+/// The events keep their bodies (a caller without the result factories uses them).
+fn place_bodies(events: &[LinkEvent], scratch: &mut [u8]) -> Vec<(usize, u32)> {
+    let mut placed = Vec::new();
+    let mut at = 0usize;
+    for (i, e) in events.iter().enumerate() {
+        let body = match e {
+            LinkEvent::Session(Event::Message { body, .. }) => body,
+            LinkEvent::Session(Event::RpcResult { body, .. }) => body,
+            _ => continue,
+        };
+        let end = at + body.len();
+        if body.len() < SCRATCH_MIN || end > scratch.len() {
+            continue;
+        }
+        scratch[at..end].copy_from_slice(body);
+        placed.push((i, at as u32));
+        at = end;
+    }
+    placed
+}
 
 /// Writes `frames` into `scratch` when long and fitting, and empties them; returns
 /// where they lie ([0, length]) or nothing.

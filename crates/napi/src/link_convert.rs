@@ -349,6 +349,9 @@ unsafe fn transmitted(
 pub struct ReceiveJs {
     pub inner: Receive,
     pub sunk: Vec<(usize, u32)>,
+    /// The caller's body scratch (a Buffer of this call) and (event index, start)
+    /// of the bodies copied there, in event order.
+    pub in_scratch: Option<(sys::napi_value, Vec<(usize, u32)>)>,
 }
 
 impl TypeName for ReceiveJs {
@@ -367,7 +370,11 @@ impl ToNapiValue for ReceiveJs {
         let sunk = val.sunk;
         // SAFETY (all calls): the caller's contract on `env`, forwarded.
         if let Some(f) = unsafe { factories::of_env(env, Factory::Received) }? {
-            return unsafe { received(env, f, events, &sunk, deadline) };
+            let scratch = match val.in_scratch {
+                Some((buffer, placed)) => Some((unsafe { Scratch::of(env, buffer) }?, placed)),
+                None => None,
+            };
+            return unsafe { received(env, f, events, &sunk, scratch, deadline) };
         }
         let r = LinkReceive {
             events: events.into_iter().map(link_event_js).collect(),
@@ -398,11 +405,28 @@ unsafe fn received(
     f: sys::napi_value,
     events: Vec<LinkEvent>,
     sunk: &[(usize, u32)],
+    scratch: Option<(Scratch, Vec<(usize, u32)>)>,
     deadline: Option<i64>,
 ) -> napi::Result<sys::napi_value> {
     let mut sunk = sunk.iter().peekable();
     // SAFETY: forwarded (our contract).
     let v = unsafe { Values::new(env) };
+    let (scratch, placed) = match scratch {
+        Some((s, p)) => (Some(s), p),
+        None => (None, Vec::new()),
+    };
+    let mut placed = placed.iter().peekable();
+    // A body copied into the caller's scratch goes as a view of it; any other as usual.
+    let mut body_of = |i: usize, body: &[u8]| -> napi::Result<[sys::napi_value; 3]> {
+        match (&scratch, placed.next_if(|&&(at, _)| at == i)) {
+            (Some(s), Some(&(_, start))) => Ok([
+                s.array_buffer,
+                v.uint32(s.offset + start)?,
+                v.uint32(body.len() as u32)?,
+            ]),
+            _ => v.bytes(body),
+        }
+    };
     let mut args = Vec::with_capacity(1 + 6 * events.len());
     args.push(v.deadline(deadline)?);
     for (i, e) in events.into_iter().enumerate() {
@@ -413,7 +437,7 @@ unsafe fn received(
                 body,
             }) => {
                 args.extend([v.small(MESSAGE)?, v.bigint(msg_id)?, v.uint32(seqno)?]);
-                args.extend(v.bytes(&body)?);
+                args.extend(body_of(i, &body)?);
             }
             LinkEvent::Session(Event::RpcResult { req_msg_id, body }) => {
                 let count = match sunk.next_if(|&&(at, _)| at == i) {
@@ -421,7 +445,7 @@ unsafe fn received(
                     None => v.undefined()?,
                 };
                 args.extend([v.small(RPC_RESULT)?, v.bigint(req_msg_id)?, count]);
-                args.extend(v.bytes(&body)?);
+                args.extend(body_of(i, &body)?);
             }
             other => {
                 // SAFETY: forwarded.
@@ -433,6 +457,44 @@ unsafe fn received(
     }
     // SAFETY: forwarded; the values belong to `env`.
     unsafe { factories::call(env, f, &args) }
+}
+
+/// A caller's scratch Buffer as the factories take bytes: its ArrayBuffer and where
+/// the Buffer starts in it.
+struct Scratch {
+    array_buffer: sys::napi_value,
+    offset: u32,
+}
+
+impl Scratch {
+    /// # Safety
+    /// `env` is the live environment of the current call; `buffer` is a Buffer of it.
+    unsafe fn of(env: sys::napi_env, buffer: sys::napi_value) -> napi::Result<Self> {
+        let mut kind = 0;
+        let mut length = 0usize;
+        let mut data = ptr::null_mut();
+        let mut array_buffer = ptr::null_mut();
+        let mut offset = 0usize;
+        // SAFETY: forwarded; out-pointers are locals.
+        ok(
+            unsafe {
+                sys::napi_get_typedarray_info(
+                    env,
+                    buffer,
+                    &mut kind,
+                    &mut length,
+                    &mut data,
+                    &mut array_buffer,
+                    &mut offset,
+                )
+            },
+            "napi_get_typedarray_info",
+        )?;
+        Ok(Scratch {
+            array_buffer,
+            offset: offset as u32,
+        })
+    }
 }
 
 /// Sets `sunk` on the events of `receive` (a LinkReceive napi-rs made) whose file
