@@ -8,6 +8,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import {
   aesCtr,
+  aesCtrInPlace,
   MAX_FRAME_HEADER_ROOM,
   MAX_FRAME_TRAILER_ROOM,
   TransportCodec,
@@ -420,6 +421,23 @@ test('vector: gramjs AES-256-CTR', (t) => {
     '5f40f14f8b70178f70e8045b44eff5f1b148714f23cd',
   );
   const err = t.throws(() => aesCtr(key.subarray(1), iv, Buffer.alloc(1)));
+  t.is((err as NodeJS.ErrnoException).code, 'ERR_BAD_LENGTH');
+});
+
+test('AES-256-CTR in place: the same bytes as node:crypto and as aesCtr, written over the input only', (t) => {
+  for (const n of [0, 1, 15, 16, 17, 4096, 70_001]) {
+    const key = randomBytes(32);
+    const iv = randomBytes(16);
+    const data = randomBytes(n);
+    const around = Buffer.concat([Buffer.alloc(8, 0xee), data, Buffer.alloc(8, 0xee)]);
+    const view = around.subarray(8, 8 + n);
+    const expected = createCipheriv('aes-256-ctr', key, iv).update(data);
+    aesCtrInPlace(key, iv, view);
+    t.deepEqual(view, expected, `${n} bytes`);
+    t.deepEqual(aesCtr(key, iv, data), expected);
+    t.true(around.subarray(0, 8).every((b) => b === 0xee) && around.subarray(8 + n).every((b) => b === 0xee));
+  }
+  const err = t.throws(() => aesCtrInPlace(randomBytes(32), randomBytes(15), Buffer.alloc(1)));
   t.is((err as NodeJS.ErrnoException).code, 'ERR_BAD_LENGTH');
 });
 

@@ -170,7 +170,7 @@ export async function run(): Promise<void> {
       ],
       [
         'telegram-mt download via CDN + SHA-256, 4 connections',
-        () => Session.download(four, locationOf(viaCdn)),
+        () => Session.download(four, locationOf(viaCdn), { size: SIZE }),
       ],
     ];
     // Warm-up: every path once (connections, keys, CDN key exchange, JIT).

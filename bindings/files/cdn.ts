@@ -6,7 +6,7 @@
 // checked against its SHA-256 before its bytes are returned. A range is widened to whole
 // hashed parts, so every byte returned was checked.
 
-import { aesCtr } from '../native';
+import { aesCtrInPlace } from '../native';
 import { RpcError } from '../tl';
 import { CdnHashes, checkParts, type FileHash } from './cdn-hashes';
 import { FileError } from './errors';
@@ -149,7 +149,9 @@ export class CdnFile {
         throw new FileError('BAD_ANSWER', `the CDN sent ${bytes.length} bytes for a limit of ${want.limit}`);
       }
       const used = bytes.subarray(0, Math.min(bytes.length, to - at));
-      pieces.push(aesCtr(this.redirect.encryptionKey, ivAt(this.redirect.encryptionIv, at), used));
+      // The answer's bytes are this read's alone: decrypted where they lie, no Buffer more.
+      aesCtrInPlace(this.redirect.encryptionKey, ivAt(this.redirect.encryptionIv, at), used);
+      pieces.push(used);
       at += used.length;
       // Fewer bytes than asked: the CDN's file ends here (the hash check says whether it may).
       if (bytes.length < want.limit) break;

@@ -488,16 +488,31 @@ impl TransportCodec {
     }
 }
 
+/// The key and IV of a one-shot AES-256-CTR call, checked.
+fn ctr_key_iv<'a>(key: &'a [u8], iv: &'a [u8]) -> Result<(&'a [u8; 32], &'a [u8; 16]), JsError> {
+    let key = key
+        .try_into()
+        .map_err(|_| coded("ERR_BAD_LENGTH", "key must be 32 bytes"))?;
+    let iv = iv
+        .try_into()
+        .map_err(|_| coded("ERR_BAD_LENGTH", "iv must be 16 bytes"))?;
+    Ok((key, iv))
+}
+
 /// One-shot AES-256-CTR (128-bit big-endian counter from `iv`) over `data`.
 #[napi]
 pub fn aes_ctr(key: BufferSlice, iv: BufferSlice, data: BufferSlice) -> Result<Buffer, JsError> {
-    let key: &[u8; 32] = key[..]
-        .try_into()
-        .map_err(|_| coded("ERR_BAD_LENGTH", "key must be 32 bytes"))?;
-    let iv: &[u8; 16] = iv[..]
-        .try_into()
-        .map_err(|_| coded("ERR_BAD_LENGTH", "iv must be 16 bytes"))?;
+    let (key, iv) = ctr_key_iv(&key, &iv)?;
     let mut out = data.to_vec();
     obfuscated::aes256_ctr(key, iv, &mut out);
     Ok(Buffer::from(out))
+}
+
+/// `aesCtr` over `data` where it lies (its bytes are replaced): a CDN part is decrypted
+/// without a second Buffer of its size.
+#[napi]
+pub fn aes_ctr_in_place(key: BufferSlice, iv: BufferSlice, mut data: BufferSlice) -> Result<(), JsError> {
+    let (key, iv) = ctr_key_iv(&key, &iv)?;
+    obfuscated::aes256_ctr(key, iv, &mut data);
+    Ok(())
 }
