@@ -263,17 +263,34 @@ test.serial(
   },
 );
 
+/**
+ * Runs `body` with `data` stored on DC 2 and the lengths of the upload.file answers the
+ * session sees (a part written in place comes with empty bytes: 16); undoes the faults.
+ */
+async function withFileAnswers(
+  data: Buffer,
+  body: (stored: ReturnType<TestWorld['files']['put']>, fileAnswers: number[]) => Promise<void>,
+): Promise<void> {
+  const stored = world.files.put(data, { dcId: 2 });
+  const fileAnswers: number[] = [];
+  reg.setClient(id, (e) => {
+    if (e.kind === 'rpcResult' && e.body.readUInt32LE(0) === 0x096a18d5) fileAnswers.push(e.body.length);
+  });
+  try {
+    await body(stored, fileAnswers);
+  } finally {
+    reg.setClient(id, undefined);
+    world.dc(2).reorderReplies(0);
+    world.files.faults.clear();
+    world.files.remove(stored.id);
+  }
+}
+
 test.serial(
   'to a Buffer of known size, each part is written in its place as it is decrypted (no Buffer of its own); ranges that cut a part, and faults, still give the exact bytes',
   async (t) => {
     const data = randomBytes(3 * MIB + 4321);
-    const stored = world.files.put(data, { dcId: 2 });
-    // The answers as the session saw them: a part written in place comes with empty bytes.
-    const fileAnswers: number[] = [];
-    reg.setClient(id, (e) => {
-      if (e.kind === 'rpcResult' && e.body.readUInt32LE(0) === 0x096a18d5) fileAnswers.push(e.body.length);
-    });
-    try {
+    await withFileAnswers(data, async (stored, fileAnswers) => {
       sameBytes(t, await reg.download(id, stored.location, { size: data.length }), data, 'whole');
       t.is(fileAnswers.length, 7);
       t.true(
@@ -302,12 +319,43 @@ test.serial(
         'reordered, one late',
       );
       await new Promise((r) => setTimeout(r, 1200));
-    } finally {
-      reg.setClient(id, undefined);
-      world.dc(2).reorderReplies(0);
-      world.files.faults.clear();
-      world.files.remove(stored.id);
-    }
+    });
+  },
+);
+
+test.serial(
+  'to a file, parts are decrypted into memory the destination lends and takes back once written; faults still give the exact bytes',
+  async (t) => {
+    const data = randomBytes(12 * MIB + 777);
+    const path = join(dir, 'lent.bin');
+    // Part-sized memory made during the download: a window's worth, not one per part.
+    const made: number[] = [];
+    const allocUnsafeSlow = Buffer.allocUnsafeSlow;
+    Buffer.allocUnsafeSlow = (n: number) => {
+      if (n >= 512 * KIB) made.push(n);
+      return allocUnsafeSlow(n);
+    };
+    await withFileAnswers(data, async (stored, fileAnswers) => {
+      await reg.download(id, stored.location, { to: path, size: data.length, window: 4 });
+      Buffer.allocUnsafeSlow = allocUnsafeSlow;
+      sameBytes(t, await readFile(path), data, 'whole');
+      t.is(fileAnswers.length, 25);
+      t.true(
+        fileAnswers.every((n) => n === 16),
+        `answers of ${fileAnswers} bytes`,
+      );
+      t.true(made.length >= 1 && made.length <= 8, `${made.length} part buffers for 25 parts`);
+      // Out of order, and one part so late it was fetched again: the late answer lands
+      // nowhere (its request is gone), and memory goes back only once written.
+      world.dc(2).reorderReplies(3);
+      world.files.faults.slowParts(1500, 1);
+      await reg.download(id, stored.location, { to: path, partTimeoutMs: 500, window: 4 });
+      sameBytes(t, await readFile(path), data, 'reordered, one late');
+      await new Promise((r) => setTimeout(r, 1200));
+      sameBytes(t, await readFile(path), data, 'after the late answer');
+    }).finally(() => {
+      Buffer.allocUnsafeSlow = allocUnsafeSlow;
+    });
   },
 );
 

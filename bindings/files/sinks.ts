@@ -1,11 +1,13 @@
 // Where a download writes, as one interface: bytes in file order, then finish or abandon.
 // A Buffer (one allocation when the size is known), a file path (written at its
-// position, so a download can resume at an offset), or a Writable (its back-pressure
-// respected: the next part waits for 'drain'). Only checked bytes ever reach a sink.
+// position, so a download can resume at an offset; parts land in reused memory), or a
+// Writable (its back-pressure respected: the next part waits for 'drain'). Only checked
+// bytes ever reach a sink.
 
 import { open } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { FileError } from './errors';
+import { PartMemory } from './part-memory';
 
 export interface ChunkSink {
   /** The next bytes, in file order. */
@@ -82,12 +84,15 @@ export async function fileSink(path: string, position: number, truncateAtEnd: bo
   }
   let at = position;
   let closed = false;
+  const parts = new PartMemory();
   const close = async () => {
     if (closed) return;
     closed = true;
     await handle.close();
   };
   return {
+    // Parts are decrypted into memory lent here, and it comes back once they are in the file.
+    placeOf: (_position, length) => parts.lend(length),
     write: async (bytes) => {
       try {
         let done = 0;
@@ -98,6 +103,7 @@ export async function fileSink(path: string, position: number, truncateAtEnd: bo
       } catch (e) {
         throw sinkFailed(e);
       }
+      parts.written(bytes);
       at += bytes.length;
     },
     finish: async () => {
