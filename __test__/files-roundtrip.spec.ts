@@ -359,6 +359,27 @@ test.serial(
   },
 );
 
+test.serial(
+  "a test's own saveFilePart handler may keep the parts' bytes: TestDc gives it bytes of their own",
+  async (t) => {
+    const data = randomBytes(3 * MIB);
+    const kept = new Map<number, Buffer>();
+    world.dc(2).handle('upload.saveFilePart', (req) => {
+      kept.set(req.filePart, req.bytes);
+      return true;
+    });
+    const inPlace = world.dc(2).stats.partsInPlace;
+    try {
+      await reg.upload(id, data);
+    } finally {
+      world.dc(2).unhandle('upload.saveFilePart');
+    }
+    t.true(kept.size > 1, `${kept.size} parts`);
+    sameBytes(t, Buffer.concat([...kept].sort(([a], [b]) => a - b).map(([, b]) => b)), data, 'kept parts');
+    t.is(world.dc(2).stats.partsInPlace, inPlace, 'none ran in the shared memory');
+  },
+);
+
 test.serial('bad options are refused with BAD_OPTIONS before anything is sent', async (t) => {
   const loc = world.files.put(randomBytes(10), { dcId: 2 }).location;
   for (const o of [

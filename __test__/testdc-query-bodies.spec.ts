@@ -77,3 +77,14 @@ test('a packet too short for a large body gets no scratch; a longer one than the
   t.not(long.buffer, usual.buffer);
   t.is(bodies.next(PACKET) as Buffer, long, 'the longer one serves shorter packets too');
 });
+
+test('a file part goes to its own memory when a test registered its own handler for the method', (t) => {
+  const bodies = new QueryBodies((method) => method !== 'upload.saveBigFilePart');
+  const scratch = bodies.next(PACKET) as Buffer;
+  const body = part(5);
+  const [own] = bodies.claim([placed(scratch, 0, body)]);
+  t.not(own.body.buffer, scratch.buffer);
+  t.deepEqual(own.body, body);
+  t.is(own.release, null);
+  t.is(bodies.next(PACKET), scratch, 'nothing runs on the scratch');
+});

@@ -126,8 +126,8 @@ export class DcCore {
   private flushScheduled = false;
   /** Where flushes seal their packets, shared by every session (a file part costs no Buffer). */
   private readonly scratch = new WriteScratch(FILE_FRAME_ROOM);
-  /** Where sessions' large query bodies land, shared likewise. */
-  readonly bodies = new QueryBodies();
+  /** Where sessions' large query bodies land, shared likewise (file parts run there with TestDc's handlers). */
+  readonly bodies = new QueryBodies((method) => !this.handlers.has(method));
   /** The connection each session last answered on (kept after it closed). */
   private readonly lastLink = new WeakMap<DcSession, Link>();
   private readonly executedIds = new Set<string>();

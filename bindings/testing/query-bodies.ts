@@ -4,9 +4,10 @@
 // 512 KiB body per uploaded part, alive across the handler's await, was promoted often
 // enough to keep TestDc in full collections (a dozen per 64 MiB after a slow client).
 //
-// Only the methods below run from it: their handlers read the part and keep a copy if
-// anything (file-store.ts). Any other body found there is copied out at once, so that a
-// handler keeping a view of its request never sees the memory change under it.
+// Only the methods below run from it, and only with TestDc's own handlers: they read the
+// part and keep a copy if anything (file-store.ts). Any other body found there (a method
+// a test registered its own handler for, too) is copied out at once, so that a handler
+// keeping a view of its request never sees the memory change under it.
 
 import * as TL from '../tl';
 
@@ -16,18 +17,17 @@ const SCRATCH_BYTES = 1024 * 1024 + 64 * 1024;
 const BODY_MIN = 64 * 1024;
 /** Free scratches kept for reuse; more are left to the GC. */
 const KEEP_FREE = 4;
-/** Methods whose handlers may run on a body in a scratch. */
-const READ_ONLY = new Set<number | undefined>([
-  TL.idOf('upload.saveFilePart'),
-  TL.idOf('upload.saveBigFilePart'),
-]);
+/** Methods whose built-in handlers may run on a body in a scratch, by constructor id. */
+const READ_ONLY = new Map<number | undefined, string>(
+  (['upload.saveFilePart', 'upload.saveBigFilePart'] as const).map((m) => [TL.idOf(m), m]),
+);
 /** A wrapper of no fields of its own, seen through (clients send file parts in it). */
 const WITHOUT_UPDATES = TL.idOf('invokeWithoutUpdates');
 
-/** Whether the query in `body` is one of READ_ONLY, bare or in invokeWithoutUpdates. */
-function readOnly(body: Buffer): boolean {
+/** The READ_ONLY method the query in `body` calls, bare or in invokeWithoutUpdates. */
+function readOnlyMethod(body: Buffer): string | undefined {
   const at = body.length >= 8 && body.readUInt32LE(0) === WITHOUT_UPDATES ? 4 : 0;
-  return body.length >= at + 4 && READ_ONLY.has(body.readUInt32LE(at));
+  return body.length >= at + 4 ? READ_ONLY.get(body.readUInt32LE(at)) : undefined;
 }
 
 interface Lent {
@@ -43,6 +43,9 @@ export interface Claimed {
 }
 
 export class QueryBodies {
+  /** `builtIn(method)`: whether TestDc's own handler runs it (no test registered one). */
+  constructor(private readonly builtIn: (method: string) => boolean = () => true) {}
+
   /** Where the next receive copies bodies; another once a query runs on it. */
   private current: Buffer | null = null;
   private readonly free: Buffer[] = [];
@@ -83,7 +86,8 @@ export class QueryBodies {
   private take(body: Buffer): Claimed {
     const scratch = this.current;
     if (scratch === null || body.buffer !== scratch.buffer) return { body, release: null };
-    if (!readOnly(body)) return { body: Buffer.from(body), release: null };
+    const method = readOnlyMethod(body);
+    if (method === undefined || !this.builtIn(method)) return { body: Buffer.from(body), release: null };
     let entry = this.lent.get(scratch.buffer);
     if (entry === undefined) {
       entry = { memory: scratch, users: 0 };
