@@ -511,7 +511,11 @@ pub fn aes_ctr(key: BufferSlice, iv: BufferSlice, data: BufferSlice) -> Result<B
 /// `aesCtr` over `data` where it lies (its bytes are replaced): a CDN part is decrypted
 /// without a second Buffer of its size.
 #[napi]
-pub fn aes_ctr_in_place(key: BufferSlice, iv: BufferSlice, mut data: BufferSlice) -> Result<(), JsError> {
+pub fn aes_ctr_in_place(
+    key: BufferSlice,
+    iv: BufferSlice,
+    mut data: BufferSlice,
+) -> Result<(), JsError> {
     let (key, iv) = ctr_key_iv(&key, &iv)?;
     obfuscated::aes256_ctr(key, iv, &mut data);
     Ok(())
