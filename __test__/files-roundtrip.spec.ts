@@ -7,6 +7,7 @@
 // Serial: the tests count the DC's executions, and the big files take memory one at a time.
 
 import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -337,7 +338,6 @@ test.serial(
     };
     await withFileAnswers(data, async (stored, fileAnswers) => {
       await reg.download(id, stored.location, { to: path, size: data.length, window: 4 });
-      Buffer.allocUnsafeSlow = allocUnsafeSlow;
       sameBytes(t, await readFile(path), data, 'whole');
       t.is(fileAnswers.length, 25);
       t.true(
@@ -353,6 +353,23 @@ test.serial(
       sameBytes(t, await readFile(path), data, 'reordered, one late');
       await new Promise((r) => setTimeout(r, 1200));
       sameBytes(t, await readFile(path), data, 'after the late answer');
+      // An fs.WriteStream the caller opened is written the same way (it is done with a
+      // chunk once its callback ran); it is left open for the caller.
+      world.dc(2).reorderReplies(0);
+      fileAnswers.length = 0;
+      made.length = 0;
+      const streamPath = join(dir, 'lent-stream.bin');
+      const stream = createWriteStream(streamPath);
+      await reg.download(id, stored.location, { to: stream, size: data.length, window: 4 });
+      await new Promise<void>((resolve, reject) =>
+        stream.end((e?: Error | null) => (e ? reject(e) : resolve())),
+      );
+      sameBytes(t, await readFile(streamPath), data, 'to an fs.WriteStream');
+      t.true(
+        fileAnswers.length === 25 && fileAnswers.every((n) => n === 16),
+        `answers of ${fileAnswers} bytes`,
+      );
+      t.true(made.length >= 1 && made.length <= 8, `${made.length} part buffers for 25 parts`);
     }).finally(() => {
       Buffer.allocUnsafeSlow = allocUnsafeSlow;
     });

@@ -2,8 +2,9 @@
 // back once a part is written to the file: the link decrypts each part into it, and a
 // download to a file makes no Buffer per part. V8 counts the bytes of every new
 // ArrayBuffer against the heap's limit; one per 512 KiB part cost a download to a file
-// about a fifth of its rate in collections. A Writable gets no such memory: a stream may
-// keep the chunks it was given, and memory lent again would change under it.
+// about a fifth of its rate in collections. Of the Writables, only an fs.WriteStream gets
+// such memory: another stream may keep the chunks it was given, and memory lent again
+// would change under it.
 
 /** Free part buffers kept between parts: a window's worth and then some. */
 const KEEP_FREE = 16;

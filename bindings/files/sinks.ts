@@ -4,6 +4,7 @@
 // Writable (its back-pressure respected: the next part waits for 'drain'). Only checked
 // bytes ever reach a sink.
 
+import { WriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { FileError } from './errors';
@@ -120,7 +121,12 @@ export async function fileSink(path: string, position: number, truncateAtEnd: bo
   };
 }
 
-/** Writes to a stream the caller owns (it is not ended): each write waits for 'drain' when the stream asks. */
+/**
+ * Writes to a stream the caller owns (it is not ended): each write waits for 'drain' when the
+ * stream asks. An fs.WriteStream is done with a chunk once its write callback ran, so its
+ * parts land in lent memory as a file path's do; any other stream may keep its chunks, and
+ * gets a Buffer per part.
+ */
 export function streamSink(stream: Writable): ChunkSink {
   let failed: unknown = null;
   const onError = (e: unknown) => {
@@ -128,39 +134,11 @@ export function streamSink(stream: Writable): ChunkSink {
   };
   stream.on('error', onError);
   const release = () => stream.off('error', onError);
+  // The class itself only: a subclass may keep chunks in its own _write.
+  const parts = Object.getPrototypeOf(stream) === WriteStream.prototype ? new PartMemory() : null;
   return {
-    write: (bytes) =>
-      new Promise<void>((resolve, reject) => {
-        if (failed || stream.destroyed) {
-          reject(sinkFailed(failed ?? new Error('the stream was destroyed')));
-          return;
-        }
-        let waiting = 2;
-        const settle = (e?: unknown) => {
-          if (e) {
-            cleanup();
-            reject(sinkFailed(e));
-            return;
-          }
-          if (--waiting === 0) {
-            cleanup();
-            resolve();
-          }
-        };
-        const onFail = (e: unknown) => settle(e ?? new Error('the stream closed'));
-        const onDrain = () => settle();
-        const cleanup = () => {
-          stream.off('error', onFail);
-          stream.off('close', onFail);
-          stream.off('drain', onDrain);
-        };
-        stream.once('error', onFail);
-        stream.once('close', onFail);
-        // Done when written (the callback) and, if the buffer is full, drained.
-        const more = stream.write(bytes, (e) => settle(e ?? undefined));
-        if (more) settle();
-        else stream.once('drain', onDrain);
-      }),
+    ...(parts ? { placeOf: (_position: number, length: number) => parts.lend(length) } : {}),
+    write: (bytes) => writeToStream(stream, bytes, () => failed).then(() => parts?.written(bytes)),
     finish: async () => {
       release();
       if (failed) throw sinkFailed(failed);
@@ -169,4 +147,40 @@ export function streamSink(stream: Writable): ChunkSink {
       release();
     },
   };
+}
+
+/** One chunk to `stream`: resolved once written (its callback) and, if the stream asked, drained. */
+function writeToStream(stream: Writable, bytes: Buffer, failed: () => unknown): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const already = failed();
+    if (already || stream.destroyed) {
+      reject(sinkFailed(already ?? new Error('the stream was destroyed')));
+      return;
+    }
+    let waiting = 2;
+    const settle = (e?: unknown) => {
+      if (e) {
+        cleanup();
+        reject(sinkFailed(e));
+        return;
+      }
+      if (--waiting === 0) {
+        cleanup();
+        resolve();
+      }
+    };
+    const onFail = (e: unknown) => settle(e ?? new Error('the stream closed'));
+    const onDrain = () => settle();
+    const cleanup = () => {
+      stream.off('error', onFail);
+      stream.off('close', onFail);
+      stream.off('drain', onDrain);
+    };
+    stream.once('error', onFail);
+    stream.once('close', onFail);
+    // Done when written (the callback) and, if the buffer is full, drained.
+    const more = stream.write(bytes, (e) => settle(e ?? undefined));
+    if (more) settle();
+    else stream.once('drain', onDrain);
+  });
 }
