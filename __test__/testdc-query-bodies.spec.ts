@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import test from 'ava';
 import { TL } from '../bindings';
+import { PARTS_RUN_IN_PLACE } from '../bindings/testing/file-methods';
 import { QueryBodies } from '../bindings/testing/query-bodies';
 
 const part = (tag: number) =>
@@ -26,7 +27,7 @@ function placed(scratch: Buffer, at: number, body: Buffer): Buffer {
 }
 
 test('a file part runs on the scratch, which the next receive does not get until the part finished', (t) => {
-  const bodies = new QueryBodies();
+  const bodies = new QueryBodies((m) => PARTS_RUN_IN_PLACE.has(m));
   const first = bodies.next(PACKET) as Buffer;
   t.is(bodies.next(PACKET) as Buffer, first, 'the same memory while nothing runs on it');
   const body = part(1);
@@ -52,7 +53,7 @@ test('a file part runs on the scratch, which the next receive does not get until
 });
 
 test('any other body in the scratch is copied out before it runs; bodies elsewhere pass as they are', (t) => {
-  const bodies = new QueryBodies();
+  const bodies = new QueryBodies((m) => PARTS_RUN_IN_PLACE.has(m));
   const scratch = bodies.next(PACKET) as Buffer;
   const other = TL.serialize({ _: 'help.saveAppLog', events: [] });
   const big = Buffer.concat([other, randomBytes(70_000)]);
@@ -69,7 +70,7 @@ test('any other body in the scratch is copied out before it runs; bodies elsewhe
 });
 
 test('a packet too short for a large body gets no scratch; a longer one than the scratch gets one as long', (t) => {
-  const bodies = new QueryBodies();
+  const bodies = new QueryBodies((m) => PARTS_RUN_IN_PLACE.has(m));
   t.is(bodies.next(64 * 1024 - 1), undefined);
   const usual = bodies.next(PACKET) as Buffer;
   const long = bodies.next(3 * 1024 * 1024) as Buffer;
@@ -79,7 +80,9 @@ test('a packet too short for a large body gets no scratch; a longer one than the
 });
 
 test('a file part goes to its own memory when a test registered its own handler for the method', (t) => {
-  const bodies = new QueryBodies((method) => method !== 'upload.saveBigFilePart');
+  const bodies = new QueryBodies(
+    (method) => PARTS_RUN_IN_PLACE.has(method) && method !== 'upload.saveBigFilePart',
+  );
   const scratch = bodies.next(PACKET) as Buffer;
   const body = part(5);
   const [own] = bodies.claim([placed(scratch, 0, body)]);

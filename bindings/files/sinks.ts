@@ -7,8 +7,11 @@
 import { WriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
+import { LentMemory } from '../transport/lent-memory';
 import { FileError } from './errors';
-import { PartMemory } from './part-memory';
+
+/** Free part buffers a file destination keeps between parts: a window's worth and then some. */
+const PARTS_KEPT = 16;
 
 export interface ChunkSink {
   /** The next bytes, in file order. */
@@ -85,7 +88,7 @@ export async function fileSink(path: string, position: number, truncateAtEnd: bo
   }
   let at = position;
   let closed = false;
-  const parts = new PartMemory();
+  const parts = new LentMemory(PARTS_KEPT);
   const close = async () => {
     if (closed) return;
     closed = true;
@@ -104,7 +107,7 @@ export async function fileSink(path: string, position: number, truncateAtEnd: bo
       } catch (e) {
         throw sinkFailed(e);
       }
-      parts.written(bytes);
+      parts.giveBack(bytes);
       at += bytes.length;
     },
     finish: async () => {
@@ -135,10 +138,10 @@ export function streamSink(stream: Writable): ChunkSink {
   stream.on('error', onError);
   const release = () => stream.off('error', onError);
   // The class itself only: a subclass may keep chunks in its own _write.
-  const parts = Object.getPrototypeOf(stream) === WriteStream.prototype ? new PartMemory() : null;
+  const parts = Object.getPrototypeOf(stream) === WriteStream.prototype ? new LentMemory(PARTS_KEPT) : null;
   return {
     ...(parts ? { placeOf: (_position: number, length: number) => parts.lend(length) } : {}),
-    write: (bytes) => writeToStream(stream, bytes, () => failed).then(() => parts?.written(bytes)),
+    write: (bytes) => writeToStream(stream, bytes, () => failed).then(() => parts?.giveBack(bytes)),
     finish: async () => {
       release();
       if (failed) throw sinkFailed(failed);

@@ -10,6 +10,7 @@ import { FILE_FRAME_ROOM, WriteScratch } from '../transport/write-scratch';
 import { cdnHandlers, cdnMethodInvalid } from './cdn-dc';
 import { DcSession, isRpcError, type ResultBody, rpcErrorBody } from './dc-session';
 import { DcFaults } from './faults';
+import { PARTS_RUN_IN_PLACE } from './file-methods';
 import { FloodLimiter } from './flood-limits';
 import { AuthKeyRecord } from './keys';
 import { updatesForLayer } from './legacy-updates';
@@ -126,8 +127,8 @@ export class DcCore {
   private flushScheduled = false;
   /** Where flushes seal their packets, shared by every session (a file part costs no Buffer). */
   private readonly scratch = new WriteScratch(FILE_FRAME_ROOM);
-  /** Where sessions' large query bodies land, shared likewise (file parts run there with TestDc's handlers). */
-  readonly bodies = new QueryBodies((method) => !this.handlers.has(method));
+  /** Where sessions' large query bodies land, shared likewise: file parts run there, with TestDc's own handlers. */
+  readonly bodies = new QueryBodies((method) => PARTS_RUN_IN_PLACE.has(method) && !this.handlers.has(method));
   /** The connection each session last answered on (kept after it closed). */
   private readonly lastLink = new WeakMap<DcSession, Link>();
   private readonly executedIds = new Set<string>();

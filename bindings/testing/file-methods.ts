@@ -27,6 +27,16 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
+/**
+ * The methods below whose handlers may run on a request that lies in memory TestDc
+ * reuses once they finished (query-bodies.ts): they read the part, and what they keep
+ * is a copy (FileStore.savePart).
+ */
+export const PARTS_RUN_IN_PLACE: ReadonlySet<string> = new Set<TL.MethodName>([
+  'upload.saveFilePart',
+  'upload.saveBigFilePart',
+]);
+
 export function fileHandlers(host: FilesHost): Map<string, Handler> {
   const m = new Map<string, Handler>();
   const add = <M extends TL.MethodName>(name: M, h: Handler<M>) => m.set(name, h as unknown as Handler);

@@ -1,33 +1,30 @@
 // Memory where a DC's sessions have their large query bodies (file parts) copied by
 // MtpLink.receive, reused once the queries read from it finished, instead of a Buffer
-// per body. V8 counts the bytes of every new ArrayBuffer against the heap's limit: a
-// 512 KiB body per uploaded part, alive across the handler's await, was promoted often
-// enough to keep TestDc in full collections (a dozen per 64 MiB after a slow client).
+// per body (transport/lent-memory.ts says why). A 512 KiB body per uploaded part,
+// alive across the handler's await, was promoted often enough to keep TestDc in full
+// collections (a dozen per 64 MiB after a slow client).
 //
-// Only the methods below run from it, and only with TestDc's own handlers: they read the
-// part and keep a copy if anything (file-store.ts). Any other body found there (a method
-// a test registered its own handler for, too) is copied out at once, so that a handler
-// keeping a view of its request never sees the memory change under it.
+// Only the methods the caller names run from it (`runsInPlace`: handlers that read the
+// request and keep a copy if anything). Any other body found there is copied out at
+// once, so that a handler keeping a view of its request never sees the memory change
+// under it.
 
 import * as TL from '../tl';
+import { LentMemory } from '../transport/lent-memory';
 
 /** Scratches are made this long at least: two 512 KiB parts with their envelopes. */
 const SCRATCH_BYTES = 1024 * 1024 + 64 * 1024;
 /** Packets shorter than this hold no body the link would copy (MtpLink.receive: 64 KiB). */
 const BODY_MIN = 64 * 1024;
-/** Free scratches kept for reuse; more are left to the GC. */
+/** Free scratches kept for reuse. */
 const KEEP_FREE = 4;
-/** Methods whose built-in handlers may run on a body in a scratch, by constructor id. */
-const READ_ONLY = new Map<number | undefined, string>(
-  (['upload.saveFilePart', 'upload.saveBigFilePart'] as const).map((m) => [TL.idOf(m), m]),
-);
 /** A wrapper of no fields of its own, seen through (clients send file parts in it). */
 const WITHOUT_UPDATES = TL.idOf('invokeWithoutUpdates');
 
-/** The READ_ONLY method the query in `body` calls, bare or in invokeWithoutUpdates. */
-function readOnlyMethod(body: Buffer): string | undefined {
+/** The method the query in `body` calls, bare or in invokeWithoutUpdates. */
+function methodOf(body: Buffer): string | undefined {
   const at = body.length >= 8 && body.readUInt32LE(0) === WITHOUT_UPDATES ? 4 : 0;
-  return body.length >= at + 4 ? READ_ONLY.get(body.readUInt32LE(at)) : undefined;
+  return body.length >= at + 4 ? TL.nameOf(body.readUInt32LE(at)) : undefined;
 }
 
 interface Lent {
@@ -43,13 +40,14 @@ export interface Claimed {
 }
 
 export class QueryBodies {
-  /** `builtIn(method)`: whether TestDc's own handler runs it (no test registered one). */
-  constructor(private readonly builtIn: (method: string) => boolean = () => true) {}
-
   /** Where the next receive copies bodies; another once a query runs on it. */
   private current: Buffer | null = null;
-  private readonly free: Buffer[] = [];
+  private readonly memory = new LentMemory(KEEP_FREE);
+  /** The scratches queries run on, by ArrayBuffer, with how many do. */
   private readonly lent = new Map<ArrayBufferLike, Lent>();
+
+  /** `runsInPlace(method)`: whether a query of `method` may run on a body in a scratch. */
+  constructor(private readonly runsInPlace: (method: string) => boolean) {}
 
   /**
    * The memory for the large bodies of a packet of `length` bytes (none when it cannot
@@ -58,16 +56,15 @@ export class QueryBodies {
   next(length: number): Buffer | undefined {
     if (length < BODY_MIN) return undefined;
     if (this.current !== null && this.current.length >= length) return this.current;
-    if (this.current !== null) this.keep(this.current);
-    const i = this.free.findIndex((b) => b.length >= length);
-    this.current =
-      i >= 0 ? this.free.splice(i, 1)[0] : Buffer.allocUnsafeSlow(Math.max(SCRATCH_BYTES, length));
+    if (this.current !== null) this.memory.giveBack(this.current);
+    this.current = this.memory.lend(Math.max(SCRATCH_BYTES, length));
     return this.current;
   }
 
   /**
-   * The bodies of one receive's queries as they may run: in the scratch for the
-   * methods above (each `release` called once its query finished), else their own.
+   * The bodies of the queries of one receive given `next`'s memory, as they may run: in
+   * the scratch for the methods above (each `release` called once its query finished),
+   * else their own.
    */
   claim(bodies: Buffer[]): Claimed[] {
     const claimed = bodies.map((b) => this.take(b));
@@ -86,8 +83,8 @@ export class QueryBodies {
   private take(body: Buffer): Claimed {
     const scratch = this.current;
     if (scratch === null || body.buffer !== scratch.buffer) return { body, release: null };
-    const method = readOnlyMethod(body);
-    if (method === undefined || !this.builtIn(method)) return { body: Buffer.from(body), release: null };
+    const method = methodOf(body);
+    if (method === undefined || !this.runsInPlace(method)) return { body: Buffer.from(body), release: null };
     let entry = this.lent.get(scratch.buffer);
     if (entry === undefined) {
       entry = { memory: scratch, users: 0 };
@@ -109,10 +106,6 @@ export class QueryBodies {
   private done(entry: Lent): void {
     if (--entry.users > 0) return;
     this.lent.delete(entry.memory.buffer);
-    if (entry.memory !== this.current) this.keep(entry.memory);
-  }
-
-  private keep(memory: Buffer): void {
-    if (this.free.length < KEEP_FREE) this.free.push(memory);
+    if (entry.memory !== this.current) this.memory.giveBack(entry.memory);
   }
 }
