@@ -15,7 +15,7 @@ import { FloodLimiter } from './flood-limits';
 import { AuthKeyRecord } from './keys';
 import { updatesForLayer } from './legacy-updates';
 import { type BuiltinHost, builtinHandlers, type DispatchHost, runQuery } from './methods';
-import { type Claimed, QueryBodies } from './query-bodies';
+import { QueryBodies } from './query-bodies';
 import { quickAckToken } from './quick-ack';
 import type { HandshakeServer } from './server-handshake';
 import type { Execution, Handler, SessionSelector, TestDcOption, TestDcStats } from './types';
@@ -356,18 +356,26 @@ export class DcCore {
       // detached then), or those answers would wait for the 20 s msgs_state_req timer.
       if (before && before !== conn) session.reattached();
     }
-    const input = session.receive(packet, now, this.bodies.next(packet.length));
+    const bodies = this.bodies.next(packet.length);
+    const input = session.receive(packet, now, bodies);
     for (const r of input.rejected) this.stats.rejected[r.code] = (this.stats.rejected[r.code] ?? 0) + 1;
     this.stats.dropped += input.dropped.length;
     for (const d of input.dropped) this.log(`session ${sessionId.toString(16)} dropped ${d.reason}`);
     if (input.disconnectDelay !== undefined) conn.armDisconnect(input.disconnectDelay);
-    const claimed = this.bodies.claim(input.queries.map((q) => q.body));
-    for (const c of claimed) {
-      if (c.release === null) continue;
-      this.stats.partsInPlace++;
-      this.stats.partsInPlaceRunning++;
+    if (bodies === undefined) {
+      // A packet too short for a body in the scratch: the usual case, nothing to claim.
+      for (const q of input.queries) void this.run(key, session, q.msgId, q.body, null);
+    } else {
+      const claimed = this.bodies.claim(input.queries.map((q) => q.body));
+      input.queries.forEach((q, i) => {
+        const { body, release } = claimed[i];
+        if (release !== null) {
+          this.stats.partsInPlace++;
+          this.stats.partsInPlaceRunning++;
+        }
+        void this.run(key, session, q.msgId, body, release);
+      });
     }
-    input.queries.forEach((q, i) => void this.run(key, session, q.msgId, claimed[i]));
     this.flushSoon(session);
   }
 
@@ -379,7 +387,14 @@ export class DcCore {
     return key.sessions.delete(sessionId);
   }
 
-  private async run(key: AuthKeyRecord, session: DcSession, msgId: bigint, query: Claimed): Promise<void> {
+  /** Runs one query; `release`: its body lies in the shared scratch, given back once it finished. */
+  private async run(
+    key: AuthKeyRecord,
+    session: DcSession,
+    msgId: bigint,
+    body: Buffer,
+    release: (() => void) | null,
+  ): Promise<void> {
     let finished = () => {};
     session.running.set(
       msgId,
@@ -390,12 +405,12 @@ export class DcCore {
     session.arrived(msgId);
     let result: ResultBody | null = null;
     try {
-      result = await runQuery(this.dispatchHost, key, session, msgId, query.body);
+      result = await runQuery(this.dispatchHost, key, session, msgId, body);
     } catch (e) {
       this.log(`query failed unexpectedly (${(e as Error).message})`);
     } finally {
-      if (query.release) {
-        query.release();
+      if (release) {
+        release();
         this.stats.partsInPlaceRunning--;
       }
       session.running.delete(msgId);
