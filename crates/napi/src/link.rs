@@ -355,28 +355,52 @@ fn sink_file_parts(
     sunk
 }
 
-/// Frames shorter than this go to JS as before (a pooled view costs less than the copy).
+/// Frames and bodies shorter than this go to JS as before (a pooled view costs less
+/// than the copy).
 const SCRATCH_MIN: usize = 64 << 10;
+
+/// A caller's scratch filled from its start, one byte string after the other.
+struct Placer<'a> {
+    scratch: &'a mut [u8],
+    at: usize,
+}
+
+impl<'a> Placer<'a> {
+    fn new(scratch: &'a mut [u8]) -> Self {
+        Placer { scratch, at: 0 }
+    }
+
+    /// Copies `bytes` after what is there when they fit; returns where they lie.
+    fn put(&mut self, bytes: &[u8]) -> Option<(u32, u32)> {
+        let start = self.at;
+        let end = start + bytes.len();
+        if end > self.scratch.len() {
+            return None;
+        }
+        self.scratch[start..end].copy_from_slice(bytes);
+        self.at = end;
+        Some((start as u32, end as u32))
+    }
+}
 
 /// Copies the bodies of messages and answers of SCRATCH_MIN bytes or more into
 /// `scratch`, back to back while they fit; returns (event index, start) of each.
 /// The events keep their bodies (a caller without the result factories uses them).
 fn place_bodies(events: &[LinkEvent], scratch: &mut [u8]) -> Vec<(usize, u32)> {
+    let mut placer = Placer::new(scratch);
     let mut placed = Vec::new();
-    let mut at = 0usize;
     for (i, e) in events.iter().enumerate() {
         let body = match e {
             LinkEvent::Session(Event::Message { body, .. }) => body,
             LinkEvent::Session(Event::RpcResult { body, .. }) => body,
             _ => continue,
         };
-        let end = at + body.len();
-        if body.len() < SCRATCH_MIN || end > scratch.len() {
+        if body.len() < SCRATCH_MIN {
             continue;
         }
-        scratch[at..end].copy_from_slice(body);
-        placed.push((i, at as u32));
-        at = end;
+        if let Some((start, _)) = placer.put(body) {
+            placed.push((i, start));
+        }
     }
     placed
 }
@@ -384,28 +408,28 @@ fn place_bodies(events: &[LinkEvent], scratch: &mut [u8]) -> Vec<(usize, u32)> {
 /// Writes `frames` into `scratch` when long and fitting, and empties them; returns
 /// where they lie ([0, length]) or nothing.
 fn place_frames(frames: &mut Frames, scratch: &mut [u8]) -> Vec<u32> {
-    let n = frames.len();
-    if n < SCRATCH_MIN || n > scratch.len() {
+    if frames.len() < SCRATCH_MIN {
         return Vec::new();
     }
-    scratch[..n].copy_from_slice(frames.bytes());
-    *frames = Frames::default();
-    vec![0, n as u32]
+    match Placer::new(scratch).put(frames.bytes()) {
+        Some((start, end)) => {
+            *frames = Frames::default();
+            vec![start, end]
+        }
+        None => Vec::new(),
+    }
 }
 
 /// Writes the first `packets` that fit into `scratch`, back to back, and takes them
 /// out of `packets`; returns where each lies (start, end pairs).
 fn place(packets: &mut Vec<Vec<u8>>, scratch: &mut [u8]) -> Vec<u32> {
+    let mut placer = Placer::new(scratch);
     let mut placed = Vec::new();
-    let mut at = 0usize;
     for p in packets.iter() {
-        let end = at + p.len();
-        if end > scratch.len() {
+        let Some((start, end)) = placer.put(p) else {
             break;
-        }
-        scratch[at..end].copy_from_slice(p);
-        placed.extend([at as u32, end as u32]);
-        at = end;
+        };
+        placed.extend([start, end]);
     }
     packets.drain(..placed.len() / 2);
     placed
