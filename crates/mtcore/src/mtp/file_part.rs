@@ -10,6 +10,8 @@
 
 use std::ops::Range;
 
+use super::wire::Reader;
+
 const UPLOAD_FILE: u32 = 0x096a_18d5;
 
 /// The constructors of `storage.FileType` (none has fields).
@@ -32,36 +34,25 @@ pub const HEAD_LEN: usize = 12;
 /// `bytes` of length 0: the length byte and three bytes of padding.
 pub const EMPTY_BYTES: [u8; 4] = [0; 4];
 
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
-
 /// The range of the file bytes in `body` when it is one well-formed `upload.file`
 /// (nothing after it but its padding, the padding zeros); None for anything else,
 /// which then goes the usual way.
 pub fn upload_file_bytes(body: &[u8]) -> Option<Range<usize>> {
-    if body.len() < HEAD_LEN + 4 || u32_at(body, 0) != UPLOAD_FILE {
+    let mut r = Reader::new(body);
+    if r.u32("constructor").ok()? != UPLOAD_FILE || !FILE_TYPES.contains(&r.u32("type").ok()?) {
         return None;
     }
-    if !FILE_TYPES.contains(&u32_at(body, 4)) {
-        return None;
-    }
-    let (start, len) = match body[HEAD_LEN] {
-        254 => (
-            HEAD_LEN + 4,
-            u32::from_le_bytes([body[13], body[14], body[15], 0]) as usize,
-        ),
-        255 => return None,
-        n => (HEAD_LEN + 1, n as usize),
-    };
-    let end = start.checked_add(len)?;
-    let padded = end.div_ceil(4) * 4;
-    if padded != body.len() || body[end..].iter().any(|&b| b != 0) {
+    r.u32("mtime").ok()?;
+    let long_form = body.get(HEAD_LEN) == Some(&254);
+    let bytes = r.bytes("bytes").ok()?;
+    let start = HEAD_LEN + if long_form { 4 } else { 1 };
+    let end = start + bytes.len();
+    if r.pos() != body.len() || body[end..].iter().any(|&b| b != 0) {
         return None;
     }
     // A long length for a short string is not how TL writes it (and not what the JS
     // decoder would accept either): left to the usual path, which reports it.
-    if body[HEAD_LEN] == 254 && len < 254 {
+    if long_form && bytes.len() < 254 {
         return None;
     }
     Some(start..end)
@@ -78,23 +69,15 @@ pub fn without_bytes(body: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mtp::wire::{put_bytes, put_u32};
 
     /// An upload.file as TL writes it (storage.filePartial, mtime 7).
     fn upload_file(bytes: &[u8]) -> Vec<u8> {
         let mut b = Vec::new();
-        b.extend_from_slice(&UPLOAD_FILE.to_le_bytes());
-        b.extend_from_slice(&0x40bc_6f52u32.to_le_bytes());
-        b.extend_from_slice(&7i32.to_le_bytes());
-        if bytes.len() < 254 {
-            b.push(bytes.len() as u8);
-        } else {
-            b.push(254);
-            b.extend_from_slice(&(bytes.len() as u32).to_le_bytes()[..3]);
-        }
-        b.extend_from_slice(bytes);
-        while b.len() % 4 != 0 {
-            b.push(0);
-        }
+        put_u32(&mut b, UPLOAD_FILE);
+        put_u32(&mut b, 0x40bc_6f52);
+        put_u32(&mut b, 7);
+        put_bytes(&mut b, bytes);
         b
     }
 
