@@ -12,6 +12,7 @@ import {
   type MtpEvent,
   MtpLink,
   type MtpOptions,
+  TL,
   TransportCodec,
   type TransportOptions,
 } from '../bindings';
@@ -651,14 +652,9 @@ test('a body given as pieces goes out as the pieces joined, both ways; a bad one
   t.deepEqual(client.inFlight(), [sent.msgIds[1]]);
 });
 
-/** upload.file (storage.filePartial, mtime 7) carrying `bytes`, as TL writes it. */
+/** upload.file (storage.filePartial, mtime 7) carrying `bytes`, as the TL layer writes it. */
 function uploadFile(bytes: Buffer): Buffer {
-  const head =
-    bytes.length < 254
-      ? Buffer.from([bytes.length])
-      : Buffer.concat([Buffer.from([254]), u32(bytes.length).subarray(0, 3)]);
-  const unpadded = Buffer.concat([u32(0x096a18d5), u32(0x40bc6f52), u32(7), head, bytes]);
-  return Buffer.concat([unpadded, Buffer.alloc((4 - (unpadded.length % 4)) % 4)]);
+  return TL.serialize({ _: 'upload.file', type: { _: 'storage.filePartial' }, mtime: 7, bytes });
 }
 
 /** A client link and its server; the client's requests 1..n sent and received there. */
@@ -679,7 +675,7 @@ test("an upload.file answer lands in its request's sink; any other answer comes 
   const [fits, tooLong, cdn, noSink, tiny] = ids;
   const part = randomBytes(70_000);
   const long = randomBytes(5000);
-  const cdnFile = Buffer.concat([u32(0xa99fca4f), uploadFile(part).subarray(12)]);
+  const cdnFile = TL.serialize({ _: 'upload.cdnFile', bytes: part });
   const small = randomBytes(3);
   server.enqueue(rpcResult(fits, uploadFile(part)), now);
   server.enqueue(rpcResult(tooLong, uploadFile(long)), now);
