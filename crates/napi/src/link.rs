@@ -349,7 +349,7 @@ fn sink_file_parts(
             continue;
         }
         sink[..n].copy_from_slice(&body[range]);
-        *body = file_part::without_bytes(body);
+        file_part::strip_bytes(body);
         sunk.push((i, n as u32));
     }
     sunk
