@@ -142,6 +142,11 @@ export class DcCore {
     o: DcCoreOptions,
     private readonly io: CoreIo,
   ) {
+    // Read from the scratches' own use counts, not counted a second time here.
+    Object.defineProperty(this.stats, 'partsInPlaceRunning', {
+      enumerable: true,
+      get: () => this.bodies.inUse,
+    });
     this.dcId = o.dcId;
     this.clock = o.clock;
     this.gzipAbove = o.gzipAbove;
@@ -369,10 +374,7 @@ export class DcCore {
       const claimed = this.bodies.claim(input.queries.map((q) => q.body));
       input.queries.forEach((q, i) => {
         const { body, release } = claimed[i];
-        if (release !== null) {
-          this.stats.partsInPlace++;
-          this.stats.partsInPlaceRunning++;
-        }
+        if (release !== null) this.stats.partsInPlace++;
         void this.run(key, session, q.msgId, body, release);
       });
     }
@@ -409,10 +411,7 @@ export class DcCore {
     } catch (e) {
       this.log(`query failed unexpectedly (${(e as Error).message})`);
     } finally {
-      if (release) {
-        release();
-        this.stats.partsInPlaceRunning--;
-      }
+      release?.();
       session.running.delete(msgId);
       session.finished(msgId, result !== null && !isRpcError(result));
       finished();
