@@ -11,9 +11,8 @@
 
 import * as TL from '../tl';
 import { LentMemory } from '../transport/lent-memory';
+import { FILE_FRAME_ROOM } from '../transport/write-scratch';
 
-/** Scratches are made this long at least: two 512 KiB parts with their envelopes. */
-const SCRATCH_BYTES = 1024 * 1024 + 64 * 1024;
 /** Packets shorter than this hold no body the link would copy (MtpLink.receive: 64 KiB). */
 const BODY_MIN = 64 * 1024;
 /** Free scratches kept for reuse. */
@@ -51,13 +50,14 @@ export class QueryBodies {
 
   /**
    * The memory for the large bodies of a packet of `length` bytes (none when it cannot
-   * hold one): as long as the packet, so that all of them fit.
+   * hold one): as long as the packet, so that all of them fit, and at least a file
+   * frame's room (two 512 KiB parts).
    */
   next(length: number): Buffer | undefined {
     if (length < BODY_MIN) return undefined;
     if (this.current !== null && this.current.length >= length) return this.current;
     if (this.current !== null) this.memory.giveBack(this.current);
-    this.current = this.memory.lend(Math.max(SCRATCH_BYTES, length));
+    this.current = this.memory.lend(Math.max(FILE_FRAME_ROOM, length));
     return this.current;
   }
 
