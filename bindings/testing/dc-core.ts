@@ -9,6 +9,7 @@ import * as TL from '../tl';
 import { FILE_FRAME_ROOM, WriteScratch } from '../transport/write-scratch';
 import { cdnHandlers, cdnMethodInvalid } from './cdn-dc';
 import { DcSession, isRpcError, type ResultBody, rpcErrorBody } from './dc-session';
+import { ExecutionLog } from './execution-log';
 import { DcFaults } from './faults';
 import { PARTS_RUN_IN_PLACE } from './file-methods';
 import { FloodLimiter } from './flood-limits';
@@ -24,9 +25,6 @@ import type { WorldLink } from './world-link';
 
 /** Packets from this length are framed where they lie (Link.sendInPlace) rather than copied. */
 const IN_PLACE_MIN = 16 * 1024;
-
-/** How many executions `executions()` keeps (the oldest tenth goes past it). */
-export const EXECUTION_LOG_LIMIT = 100_000;
 
 /** One client connection as the core sees it (DcConnection over a socket, or a fake). */
 export interface Link {
@@ -115,7 +113,8 @@ export class DcCore {
   readonly flood = new FloodLimiter();
   readonly keys = new Map<bigint, AuthKeyRecord>();
   readonly handlers = new Map<string, Handler>();
-  readonly executionLog: Execution[] = [];
+  /** What ran, and the check that nothing ran twice. */
+  readonly executions = new ExecutionLog();
   /** Sessions and the connection each answers on. */
   readonly attached = new Map<DcSession, Link>();
   skewMs = 0;
@@ -131,7 +130,6 @@ export class DcCore {
   readonly bodies = new QueryBodies((method) => PARTS_RUN_IN_PLACE.has(method) && !this.handlers.has(method));
   /** The connection each session last answered on (kept after it closed). */
   private readonly lastLink = new WeakMap<DcSession, Link>();
-  private readonly executedIds = new Set<string>();
   private readonly builtins: Map<string, Handler>;
   private readonly dispatchHost: DispatchHost;
   private readonly clock: () => number;
@@ -369,13 +367,13 @@ export class DcCore {
     if (input.disconnectDelay !== undefined) conn.armDisconnect(input.disconnectDelay);
     if (bodies === undefined) {
       // A packet too short for a body in the scratch: the usual case, nothing to claim.
-      for (const q of input.queries) void this.run(key, session, q.msgId, q.body, null);
+      for (const q of input.queries) this.run(key, session, q.msgId, q.body, null);
     } else {
       const claimed = this.bodies.claim(input.queries.map((q) => q.body));
       input.queries.forEach((q, i) => {
         const { body, release } = claimed[i];
         if (release !== null) this.stats.partsInPlace++;
-        void this.run(key, session, q.msgId, body, release);
+        this.run(key, session, q.msgId, body, release);
       });
     }
     this.flushSoon(session);
@@ -389,45 +387,64 @@ export class DcCore {
     return key.sessions.delete(sessionId);
   }
 
-  /** Runs one query; `release`: its body lies in the shared scratch, given back once it finished. */
-  private async run(
+  /**
+   * Runs one query; `release`: its body lies in the shared scratch, given back once it
+   * finished. A query that waits for nothing ends before this returns (methods.ts runQuery).
+   */
+  private run(
     key: AuthKeyRecord,
     session: DcSession,
     msgId: bigint,
     body: Buffer,
     release: (() => void) | null,
-  ): Promise<void> {
-    let finished = () => {};
-    session.running.set(
-      msgId,
-      new Promise<void>((resolve) => {
-        finished = resolve;
-      }),
-    );
-    session.arrived(msgId);
-    let result: ResultBody | null = null;
+  ): void {
+    session.started(msgId);
+    let result: ResultBody | Promise<ResultBody> | null;
     try {
-      result = await runQuery(this.dispatchHost, key, session, msgId, body);
+      result = runQuery(this.dispatchHost, key, session, msgId, body);
     } catch (e) {
-      this.log(`query failed unexpectedly (${(e as Error).message})`);
-    } finally {
-      release?.();
-      session.running.delete(msgId);
-      session.finished(msgId, result !== null && !isRpcError(result));
-      finished();
+      result = this.failed(e);
     }
-    if (result === null) return;
-    if (session.dropped.delete(msgId)) return;
-    // The usual case answers at once, without the closures that faults need.
-    if (this.faults.replyDelayMs <= 0 && this.faults.reorderCount <= 0) {
-      this.deliver(key, session, msgId, result);
+    if (!(result instanceof Promise)) {
+      this.ended(key, session, msgId, result, release);
       return;
     }
-    const deliver = () => this.deliver(key, session, msgId, result);
-    if (this.faults.replyDelayMs > 0) {
-      this.io.setTimer(() => this.safely(() => this.hold(deliver)), this.faults.replyDelayMs);
-    } else {
-      this.hold(deliver);
+    result.then(
+      (r) => this.ended(key, session, msgId, r, release),
+      (e) => this.ended(key, session, msgId, this.failed(e), release),
+    );
+  }
+
+  private failed(e: unknown): null {
+    this.log(`query failed unexpectedly (${(e as Error)?.message})`);
+    return null;
+  }
+
+  /** A query ended (`result` null: it failed unexpectedly and gets no answer): its answer goes. */
+  private ended(
+    key: AuthKeyRecord,
+    session: DcSession,
+    msgId: bigint,
+    result: ResultBody | null,
+    release: (() => void) | null,
+  ): void {
+    try {
+      release?.();
+      session.ended(msgId, result !== null && !isRpcError(result));
+      if (result === null || session.dropped.delete(msgId)) return;
+      // The usual case answers at once, without the closures that faults need.
+      if (this.faults.replyDelayMs <= 0 && this.faults.reorderCount <= 0) {
+        this.deliver(key, session, msgId, result);
+        return;
+      }
+      const deliver = () => this.deliver(key, session, msgId, result);
+      if (this.faults.replyDelayMs > 0) {
+        this.io.setTimer(() => this.safely(() => this.hold(deliver)), this.faults.replyDelayMs);
+      } else {
+        this.hold(deliver);
+      }
+    } catch (e) {
+      this.log(`answering ${msgId} failed unexpectedly (${(e as Error)?.message})`);
     }
   }
 
@@ -466,29 +483,12 @@ export class DcCore {
     for (const d of held) d();
   }
 
-  /**
-   * Counts a query that ran twice: the same msg_id (the message layer let a duplicate
-   * through), or the same request under a new msg_id, told by its random_id (a client
-   * re-sent a request the server had run: what a msg_id key alone cannot see).
-   */
+  /** Counts a query that ran twice (execution-log.ts says which count as the same). */
   private recordExecution(e: Execution): void {
     this.stats.executed++;
-    let dup = false;
-    for (const id of executionKeys(e)) {
-      if (this.executedIds.has(id)) dup = true;
-      this.executedIds.add(id);
-    }
-    if (dup) {
-      this.stats.duplicates++;
-      this.log(`query ${e.msgId} (${e.method}) ran twice`);
-    }
-    this.executionLog.push(e);
-    // Bounded memory under benchmarks: a msg_id that old is refused anyway (code 16/20).
-    if (this.executionLog.length > EXECUTION_LOG_LIMIT) {
-      for (const old of this.executionLog.splice(0, EXECUTION_LOG_LIMIT / 10)) {
-        for (const id of executionKeys(old)) this.executedIds.delete(id);
-      }
-    }
+    if (this.executions.add(e)) return;
+    this.stats.duplicates++;
+    this.log(`query ${e.msgId} (${e.method}) ran twice`);
   }
 
   /** Pushes `updates` to every session logged in as `userId`, in each one's layer; returns how many. */
@@ -592,13 +592,6 @@ export class DcCore {
     this.io.clearTimer(armed.handle);
     this.timers.delete(s);
   }
-}
-
-/** What identifies an execution: its message, and its request when it has a random_id. */
-function executionKeys(e: Execution): string[] {
-  const keys = [`${e.authKeyId}:${e.sessionId}:${e.msgId}`];
-  if (e.randomId !== undefined) keys.push(`${e.authKeyId}:${e.method}:${e.randomId}`);
-  return keys;
 }
 
 /** A session that asked for no updates (invokeWithoutUpdates only) gets none, unless named. */

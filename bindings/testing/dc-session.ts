@@ -190,8 +190,11 @@ export class DcSession {
    * wrapped in invokeWithoutUpdates, true after any other query (api/invoking).
    */
   wantsUpdates: boolean | undefined;
-  /** Queries being run, by msg_id: what invokeAfterMsg waits for and rpc_drop_answer finds. */
-  readonly running = new Map<bigint, Promise<void>>();
+  /**
+   * Queries being run, by msg_id: what invokeAfterMsg waits for and rpc_drop_answer finds;
+   * with whoever waits for each to end (null while nobody does: the usual case).
+   */
+  private readonly running = new Map<bigint, Array<() => void> | null>();
   /** Running queries whose answer the client dropped (rpc_drop_answer). */
   readonly dropped = new Set<bigint>();
   /**
@@ -393,18 +396,27 @@ export class DcSession {
     return payload !== result;
   }
 
-  /** A query arrived (it starts running): invokeAfterMsg waiting for it go on. */
-  arrived(msgId: bigint): void {
+  /** A query arrived and starts running: invokeAfterMsg waiting for it to arrive go on. */
+  started(msgId: bigint): void {
+    this.running.set(msgId, null);
     const waiting = this.arrivals.get(msgId);
     if (!waiting) return;
     this.arrivals.delete(msgId);
     for (const w of waiting) w();
   }
 
-  /** A query ended: with a result (`ok`) or an rpc_error. */
-  finished(msgId: bigint, ok: boolean): void {
+  /** A query ended: with a result (`ok`) or an rpc_error. invokeAfterMsg waiting for it go on. */
+  ended(msgId: bigint, ok: boolean): void {
+    const waiting = this.running.get(msgId);
+    this.running.delete(msgId);
     this.done[this.doneAt++ % DONE_RING] = msgId;
     if (!ok) this.remember(this.failedQueries, msgId, true);
+    if (waiting) for (const w of waiting) w();
+  }
+
+  /** Whether the query `msgId` is running now. */
+  isRunning(msgId: bigint): boolean {
+    return this.running.has(msgId);
   }
 
   private hasEnded(msgId: bigint): boolean {
@@ -431,7 +443,13 @@ export class DcSession {
         return 'timeout';
       }
     }
-    await this.running.get(msgId);
+    if (this.running.has(msgId)) {
+      await new Promise<void>((resolve) => {
+        const waiting = this.running.get(msgId) ?? [];
+        waiting.push(resolve);
+        this.running.set(msgId, waiting);
+      });
+    }
     return this.failedQueries.has(msgId) ? 'failed' : 'ok';
   }
 

@@ -92,14 +92,18 @@ function lostAuthorization(
     : null;
 }
 
-/** Runs one query of `session` and returns the body of its rpc_result (a result or rpc_error). */
-export async function runQuery(
+/**
+ * Runs one query of `session` and returns the body of its rpc_result (a result or
+ * rpc_error). At once when nothing waits: the usual query (no invokeAfterMsg, a handler
+ * that answers synchronously) costs no promise, and its answer can go out this turn.
+ */
+export function runQuery(
   host: DispatchHost,
   key: AuthKeyRecord,
   session: DcSession,
   msgId: bigint,
   body: Buffer,
-): Promise<ResultBody> {
+): ResultBody | Promise<ResultBody> {
   let req: AnyRequest;
   try {
     req = TL.deserialize(body) as AnyRequest;
@@ -112,34 +116,63 @@ export async function runQuery(
       code === 'ERR_TL_UNKNOWN_CONSTRUCTOR' ? 'INPUT_METHOD_INVALID' : 'INPUT_FETCH_ERROR',
     );
   }
-  // Wrappers: invokeWithLayer, initConnection, invokeAfterMsg(s), invokeWithoutUpdates, ...
-  let query: AnyRequest = req;
-  let withoutUpdates = false;
+  return unwrap({ host, key, session, msgId, withoutUpdates: false }, req);
+}
+
+/** One query on its way through runQuery. */
+interface Running {
+  readonly host: DispatchHost;
+  readonly key: AuthKeyRecord;
+  readonly session: DcSession;
+  readonly msgId: bigint;
+  /** Seen an invokeWithoutUpdates among its wrappers. */
+  withoutUpdates: boolean;
+}
+
+/**
+ * Looks through the wrappers (invokeWithLayer, initConnection, invokeAfterMsg(s),
+ * invokeWithoutUpdates, ...) outermost first, then executes the query inside.
+ */
+function unwrap(q: Running, outer: AnyRequest): ResultBody | Promise<ResultBody> {
+  let query = outer;
   while ((query._ === 'initConnection' || query._.startsWith('invoke')) && isMethod(query._) && query.query) {
-    if (query._ === 'invokeWithLayer') session.layer = query.layer as number;
-    if (query._ === 'invokeWithoutUpdates') withoutUpdates = true;
-    // Spec: run only after the named queries of this session completed successfully;
-    // one that failed fails this one (MSG_WAIT_FAILED), one that never comes too
-    // (MSG_WAIT_TIMEOUT).
+    if (query._ === 'invokeWithLayer') q.session.layer = query.layer as number;
+    if (query._ === 'invokeWithoutUpdates') q.withoutUpdates = true;
     const after =
-      query._ === 'invokeAfterMsg' ? [query.msgId] : query._ === 'invokeAfterMsgs' ? query.msgIds : [];
-    for (const id of after as bigint[]) {
-      const prev = BigInt.asUintN(64, id);
-      if (prev === msgId) continue;
-      const how = await session.predecessor(prev, host.afterMsgTimeoutMs);
-      if (how === 'failed') return rpcErrorBody(400, 'MSG_WAIT_FAILED');
-      if (how === 'timeout') return rpcErrorBody(400, 'MSG_WAIT_TIMEOUT');
-    }
+      query._ === 'invokeAfterMsg' ? [query.msgId] : query._ === 'invokeAfterMsgs' ? query.msgIds : undefined;
+    if (after !== undefined) return afterPredecessors(q, after as bigint[], query.query as AnyRequest);
     if (query._ === 'initConnection') {
       const { _: _name, query: _inner, ...params } = query;
-      session.initConnection = params as InitConnectionInfo;
+      q.session.initConnection = params as InitConnectionInfo;
     }
     query = query.query as AnyRequest;
   }
+  return execute(q, query);
+}
+
+/**
+ * invokeAfterMsg(s). Spec: run only after the named queries of this session completed
+ * successfully; one that failed fails this one (MSG_WAIT_FAILED), one that never comes
+ * too (MSG_WAIT_TIMEOUT).
+ */
+async function afterPredecessors(q: Running, ids: bigint[], inner: AnyRequest): Promise<ResultBody> {
+  for (const id of ids) {
+    const prev = BigInt.asUintN(64, id);
+    if (prev === q.msgId) continue;
+    const how = await q.session.predecessor(prev, q.host.afterMsgTimeoutMs);
+    if (how === 'failed') return rpcErrorBody(400, 'MSG_WAIT_FAILED');
+    if (how === 'timeout') return rpcErrorBody(400, 'MSG_WAIT_TIMEOUT');
+  }
+  return unwrap(q, inner);
+}
+
+/** The query inside its wrappers: the DC's checks, then its handler. */
+function execute(q: Running, query: AnyRequest): ResultBody | Promise<ResultBody> {
+  const { host, key, session, msgId } = q;
   const method = query._;
   if (!isMethod(method)) return rpcErrorBody(400, 'INPUT_METHOD_INVALID');
   if (method === 'rpc_drop_answer') return dropAnswer(session, BigInt.asUintN(64, query.reqMsgId as bigint));
-  if (!withoutUpdates) session.wantsUpdates = true;
+  if (!q.withoutUpdates) session.wantsUpdates = true;
   else session.wantsUpdates ??= false;
   // PFS: an unbound temporary key may only bind itself and call a few methods (bind-rules.ts).
   const refusal = unboundRefusal(key, method);
@@ -184,41 +217,83 @@ export async function runQuery(
     randomId: query.randomId === undefined ? undefined : String(query.randomId),
     at: host.serverNow(),
   });
-  const ctx: HandlerContext = {
-    dcId: host.dcId,
-    authKeyId: key.authKeyId,
-    sessionId: session.sessionId,
-    msgId,
-    method,
-    get userId() {
-      return key.userId;
-    },
-    setUserId(id) {
-      key.userId = userIdOf(id);
-    },
-    layer: session.layer,
-    initConnection: session.initConnection,
-    rpcError(code, message): never {
-      throw new TestRpcError(code, message);
-    },
-    pushUpdate(updates) {
-      host.pushTo(session, Buffer.isBuffer(updates) ? updates : TL.serialize(updates));
-    },
-  };
+  const ctx = new QueryContext(host, key, session, msgId, method);
   let result: unknown;
   try {
-    result = await handler(query as Parameters<Handler>[0], ctx);
+    result = handler(query as Parameters<Handler>[0], ctx);
   } catch (e) {
-    if (e instanceof TestRpcError) return rpcErrorBody(e.code, e.errorMessage);
-    host.log(`query ${msgId}: handler of ${method} threw ${(e as Error)?.name ?? 'a value'}`);
-    return rpcErrorBody(500, 'INTERNAL_SERVER_ERROR');
+    return thrownBy(host, msgId, method, e);
   }
+  if (isThenable(result)) {
+    return Promise.resolve(result).then(
+      (r) => resultBody(host, msgId, query, r),
+      (e) => thrownBy(host, msgId, method, e),
+    );
+  }
+  return resultBody(host, msgId, query, result);
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return typeof (v as { then?: unknown } | null)?.then === 'function';
+}
+
+/** What a handler threw: its rpcError, or 500 for anything else. */
+function thrownBy(host: DispatchHost, msgId: bigint, method: string, e: unknown): ResultBody {
+  if (e instanceof TestRpcError) return rpcErrorBody(e.code, e.errorMessage);
+  host.log(`query ${msgId}: handler of ${method} threw ${(e as Error)?.name ?? 'a value'}`);
+  return rpcErrorBody(500, 'INTERNAL_SERVER_ERROR');
+}
+
+/** A handler's answer as the body of its rpc_result (bytes it gave go as they are). */
+function resultBody(host: DispatchHost, msgId: bigint, query: AnyRequest, result: unknown): ResultBody {
   if (Buffer.isBuffer(result)) return result;
   try {
     return TL.serializeResultParts(query as TL.AnyMethod, result);
   } catch (e) {
-    host.log(`query ${msgId}: the result of ${method} does not serialize (${(e as Error).message})`);
+    host.log(`query ${msgId}: the result of ${query._} does not serialize (${(e as Error).message})`);
     return rpcErrorBody(500, 'INTERNAL_SERVER_ERROR');
+  }
+}
+
+/**
+ * A handler's context. A class, not an object literal: a literal with a getter is built
+ * by a slow path of V8 on every query (the getter defined at run time).
+ */
+class QueryContext implements HandlerContext {
+  readonly dcId: number;
+  readonly authKeyId: bigint;
+  readonly sessionId: bigint;
+  readonly layer: number | undefined;
+  readonly initConnection: InitConnectionInfo | undefined;
+
+  constructor(
+    private readonly host: DispatchHost,
+    private readonly key: AuthKeyRecord,
+    private readonly session: DcSession,
+    readonly msgId: bigint,
+    readonly method: string,
+  ) {
+    this.dcId = host.dcId;
+    this.authKeyId = key.authKeyId;
+    this.sessionId = session.sessionId;
+    this.layer = session.layer;
+    this.initConnection = session.initConnection;
+  }
+
+  get userId(): bigint | undefined {
+    return this.key.userId;
+  }
+
+  setUserId(id: bigint | number | undefined): void {
+    this.key.userId = userIdOf(id);
+  }
+
+  rpcError(code: number, message: string): never {
+    throw new TestRpcError(code, message);
+  }
+
+  pushUpdate(updates: TL.Types['Updates'] | Buffer): void {
+    this.host.pushTo(this.session, Buffer.isBuffer(updates) ? updates : TL.serialize(updates));
   }
 }
 
@@ -229,7 +304,7 @@ export async function runQuery(
  * answer is not sent again); anything else rpc_answer_unknown.
  */
 function dropAnswer(session: DcSession, reqMsgId: bigint): Buffer {
-  if (session.running.has(reqMsgId)) {
+  if (session.isRunning(reqMsgId)) {
     session.dropped.add(reqMsgId);
     return TL.serialize({ _: 'rpc_answer_dropped_running' });
   }

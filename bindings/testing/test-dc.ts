@@ -183,7 +183,7 @@ export class TestDc {
 
   /** Every query a handler ran (optionally of one method), oldest first. */
   executions(method?: string): Execution[] {
-    const log = this.core.executionLog;
+    const log = this.core.executions.entries;
     return method === undefined ? [...log] : log.filter((e) => e.method === method);
   }
 
