@@ -36,15 +36,30 @@ test('the same random_id under a new msg_id runs twice, per key and method', (t)
   t.true(log.add(run(24n, { ...send, randomId: '78' })));
 });
 
-test('past its limit the log drops the oldest tenth and forgets their ids', (t) => {
+test('at its limit the log drops the older half and forgets their ids', (t) => {
   const log = new ExecutionLog();
-  for (let i = 1; i <= EXECUTION_LOG_LIMIT; i++)
+  const half = EXECUTION_LOG_LIMIT / 2;
+  for (let i = 1; i < EXECUTION_LOG_LIMIT; i++)
     log.add(run(BigInt(i) * 4n, i === 1 ? { randomId: '9' } : {}));
-  t.is(log.entries.length, EXECUTION_LOG_LIMIT);
+  t.is(log.entries.length, EXECUTION_LOG_LIMIT - 1);
   t.false(log.add(run(8n)), 'still remembered at the limit');
-  // That add went past the limit: the oldest tenth is gone, its ids with it.
-  t.is(log.entries.length, EXECUTION_LOG_LIMIT + 1 - EXECUTION_LOG_LIMIT / 10);
-  t.is(log.entries[0].msgId, BigInt(EXECUTION_LOG_LIMIT / 10 + 1) * 4n);
+  // That add reached the limit: the older half is gone, its ids with it.
+  t.is(log.entries.length, half);
+  t.is(log.entries[0].msgId, BigInt(half + 1) * 4n);
   t.true(log.add(run(4n, { randomId: '9' })), 'a forgotten message and random_id count as new');
-  t.false(log.add(run(BigInt(EXECUTION_LOG_LIMIT) * 4n)), 'a kept one is still known');
+  t.false(log.add(run(BigInt(EXECUTION_LOG_LIMIT - 1) * 4n)), 'a kept one is still known');
+});
+
+test('msg_ids out of order: late ones, and ones between known ids, are told apart', (t) => {
+  const log = new ExecutionLog();
+  for (const id of [400n, 800n, 1200n, 1600n]) t.true(log.add(run(id)));
+  t.true(log.add(run(1000n)), 'a late msg_id between two known ones');
+  t.true(log.add(run(4n)), 'a late msg_id below all');
+  for (const id of [400n, 800n, 1000n, 1200n, 1600n, 4n]) t.false(log.add(run(id)), `${id} again`);
+  t.true(log.add(run(2000n)));
+  t.true(log.add(run(1400n)));
+  t.false(log.add(run(1400n)));
+  // More than the first array holds, in order: each new, each known after.
+  for (let i = 1; i <= 300; i++) t.true(log.add(run(10_000n + BigInt(i) * 4n)));
+  for (let i = 1; i <= 300; i += 37) t.false(log.add(run(10_000n + BigInt(i) * 4n)));
 });

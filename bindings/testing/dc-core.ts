@@ -409,6 +409,7 @@ export class DcCore {
       this.ended(key, session, msgId, result, release);
       return;
     }
+    session.goesOn(msgId);
     result.then(
       (r) => this.ended(key, session, msgId, r, release),
       (e) => this.ended(key, session, msgId, this.failed(e), release),

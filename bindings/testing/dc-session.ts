@@ -145,22 +145,21 @@ export function rpcErrorBody(code: number, message: string): Buffer {
  */
 class AnswerRing {
   private readonly ids = new BigUint64Array(ANSWER_RING * 2);
-  private readonly meta = new Int32Array(ANSWER_RING * 2);
+  private readonly bytes = new Int32Array(ANSWER_RING);
   private at = 0;
 
-  add(reqMsgId: bigint, msgId: bigint, seqNo: number, bytes: number): void {
-    const i = (this.at++ % ANSWER_RING) * 2;
-    this.ids[i] = BigInt.asUintN(64, reqMsgId);
-    this.ids[i + 1] = msgId;
-    this.meta[i] = seqNo;
-    this.meta[i + 1] = bytes;
+  add(reqMsgId: bigint, msgId: bigint, bytes: number): void {
+    const slot = this.at++ % ANSWER_RING;
+    this.ids[slot * 2] = BigInt.asUintN(64, reqMsgId);
+    this.ids[slot * 2 + 1] = msgId;
+    this.bytes[slot] = bytes;
   }
 
-  take(reqMsgId: bigint): { msgId: bigint; seqNo: number; bytes: number } | null {
+  take(reqMsgId: bigint): { msgId: bigint; bytes: number } | null {
     const want = BigInt.asUintN(64, reqMsgId);
     for (let i = 0; i < this.ids.length; i += 2) {
       if (this.ids[i] !== want || this.ids[i + 1] === 0n) continue;
-      const found = { msgId: this.ids[i + 1], seqNo: this.meta[i], bytes: this.meta[i + 1] };
+      const found = { msgId: this.ids[i + 1], bytes: this.bytes[i / 2] };
       this.ids[i + 1] = 0n;
       return found;
     }
@@ -169,6 +168,10 @@ class AnswerRing {
 }
 
 const ANSWER_RING = 4096;
+
+/** rpc_result's constructor and req_msg_id, written for each answer (answer). */
+const RESULT_HEAD = Buffer.alloc(12);
+RESULT_HEAD.writeUInt32LE(RPC_RESULT, 0);
 
 /** Ended queries remembered for invokeAfterMsg. */
 const DONE_RING = 4096;
@@ -376,41 +379,41 @@ export class DcSession {
       }
     }
     this.answered++;
-    // rpc_result#f35c6d01 req_msg_id:long result:Object: one allocation, or a head
-    // before the result's pieces (joined by the link, in the copy it keeps).
-    let body: Buffer | Buffer[];
-    if (Array.isArray(payload)) {
-      const header = Buffer.allocUnsafe(12);
-      header.writeUInt32LE(RPC_RESULT, 0);
-      header.writeBigUInt64LE(BigInt.asUintN(64, reqMsgId), 4);
-      body = [header, ...payload];
-    } else {
-      body = Buffer.allocUnsafe(12 + payload.length);
-      body.writeUInt32LE(RPC_RESULT, 0);
-      body.writeBigUInt64LE(BigInt.asUintN(64, reqMsgId), 4);
-      payload.copy(body, 12);
-    }
-    const msgId = this.mtp.enqueue(body, now);
-    // Its seq_no: the content-related messages counted before it, times two, plus one.
-    this.answers.add(reqMsgId, msgId, this.mtp.seqno * 2 - 1, 12 + payloadLength);
+    // rpc_result#f35c6d01 req_msg_id:long result:Object: a head before the result's
+    // pieces, joined by the link in the copy it keeps (so one head serves every answer).
+    RESULT_HEAD.writeBigUInt64LE(BigInt.asUintN(64, reqMsgId), 4);
+    const msgId = this.mtp.enqueue(
+      Array.isArray(payload) ? [RESULT_HEAD, ...payload] : [RESULT_HEAD, payload],
+      now,
+    );
+    this.answers.add(reqMsgId, msgId, 12 + payloadLength);
     return payload !== result;
   }
 
   /** A query arrived and starts running: invokeAfterMsg waiting for it to arrive go on. */
   started(msgId: bigint): void {
-    this.running.set(msgId, null);
+    if (this.arrivals.size === 0) return;
     const waiting = this.arrivals.get(msgId);
     if (!waiting) return;
     this.arrivals.delete(msgId);
     for (const w of waiting) w();
   }
 
+  /**
+   * A started query goes on past this turn (it awaits something). Only such a query can
+   * be seen running: one that ends in the turn it started ends before anything else runs.
+   */
+  goesOn(msgId: bigint): void {
+    this.running.set(msgId, null);
+  }
+
   /** A query ended: with a result (`ok`) or an rpc_error. invokeAfterMsg waiting for it go on. */
   ended(msgId: bigint, ok: boolean): void {
-    const waiting = this.running.get(msgId);
-    this.running.delete(msgId);
     this.done[this.doneAt++ % DONE_RING] = msgId;
     if (!ok) this.remember(this.failedQueries, msgId, true);
+    if (this.running.size === 0) return;
+    const waiting = this.running.get(msgId);
+    this.running.delete(msgId);
     if (waiting) for (const w of waiting) w();
   }
 
@@ -459,7 +462,8 @@ export class DcSession {
    */
   dropSentAnswer(reqMsgId: bigint): { msgId: bigint; seqNo: number; bytes: number } | null {
     const a = this.answers.take(reqMsgId);
-    return a && this.mtp.cancel(a.msgId) ? a : null;
+    const seqNo = a && this.mtp.seqnoOf(a.msgId);
+    return a && seqNo != null && this.mtp.cancel(a.msgId) ? { msgId: a.msgId, seqNo, bytes: a.bytes } : null;
   }
 
   /** Keeps the last few thousand entries of a bookkeeping map (the older half dropped at once). */

@@ -2,23 +2,54 @@
 // ran twice: the same message (a duplicate the message layer let through), or the same
 // request under a new msg_id, told by its random_id (a client re-sent a request the server
 // had run: what a msg_id key alone cannot see).
+//
+// It runs on every query, so it is built for the usual case: a session's msg_ids rise, and
+// a new one is known new by one comparison with the last. The log is kept in two halves;
+// when the newer is full the older goes whole, with the ids it holds (no per-entry removal).
 
 import type { Execution } from './types';
 
-/** How many executions the log keeps (the oldest tenth goes past it). */
+/** How many executions the log keeps at most (the older half goes past it). */
 export const EXECUTION_LOG_LIMIT = 100_000;
+const HALF = EXECUTION_LOG_LIMIT / 2;
 
 export class ExecutionLog {
-  /** Oldest first. */
-  readonly entries: Execution[] = [];
-  /** The msg_ids run, per auth key and session: looked up by value, no key string built per query. */
-  private readonly messages = new Map<bigint, Map<bigint, Set<bigint>>>();
-  /** The requests run with a random_id (requestKey). */
-  private readonly requests = new Set<string>();
+  private older = new LogHalf();
+  private newer = new LogHalf();
+
+  /** The executions kept, oldest first (between half the limit and the limit). */
+  get entries(): Execution[] {
+    return [...this.older.entries, ...this.newer.entries];
+  }
 
   /** Records `e`; false when its message or its request ran before. */
   add(e: Execution): boolean {
-    let first = true;
+    const ran = this.older.ran(e) || this.newer.ran(e);
+    this.newer.add(e);
+    // Bounded memory under benchmarks: a msg_id that old is refused anyway (code 16/20).
+    if (this.newer.entries.length >= HALF) {
+      this.older = this.newer;
+      this.newer = new LogHalf();
+    }
+    return !ran;
+  }
+}
+
+/** Executions and what identifies them. */
+class LogHalf {
+  readonly entries: Execution[] = [];
+  /** The msg_ids run, per auth key and session. */
+  private readonly messages = new Map<bigint, Map<bigint, MsgIds>>();
+  /** The requests run with a random_id (requestKey). */
+  private readonly requests = new Set<string>();
+
+  ran(e: Execution): boolean {
+    if (this.messages.get(e.authKeyId)?.get(e.sessionId)?.has(e.msgId)) return true;
+    return e.randomId !== undefined && this.requests.has(requestKey(e));
+  }
+
+  add(e: Execution): void {
+    this.entries.push(e);
     let sessions = this.messages.get(e.authKeyId);
     if (!sessions) {
       sessions = new Map();
@@ -26,32 +57,50 @@ export class ExecutionLog {
     }
     let ids = sessions.get(e.sessionId);
     if (!ids) {
-      ids = new Set();
+      ids = new MsgIds();
       sessions.set(e.sessionId, ids);
     }
-    if (ids.has(e.msgId)) first = false;
-    else ids.add(e.msgId);
-    if (e.randomId !== undefined) {
-      const request = requestKey(e);
-      if (this.requests.has(request)) first = false;
-      else this.requests.add(request);
-    }
-    this.entries.push(e);
-    // Bounded memory under benchmarks: a msg_id that old is refused anyway (code 16/20).
-    if (this.entries.length > EXECUTION_LOG_LIMIT) this.forgetOldest(EXECUTION_LOG_LIMIT / 10);
-    return first;
+    ids.add(e.msgId);
+    if (e.randomId !== undefined) this.requests.add(requestKey(e));
+  }
+}
+
+/** One session's msg_ids: the rising run in a sorted array, any that came late in a set. */
+class MsgIds {
+  private sorted = new BigUint64Array(64);
+  private count = 0;
+  private late: Set<bigint> | undefined;
+
+  has(id: bigint): boolean {
+    if (this.count === 0 || id > this.sorted[this.count - 1]) return false;
+    return this.find(id) || this.late?.has(id) === true;
   }
 
-  private forgetOldest(n: number): void {
-    for (const old of this.entries.splice(0, n)) {
-      const sessions = this.messages.get(old.authKeyId);
-      const ids = sessions?.get(old.sessionId);
-      if (ids?.delete(old.msgId) && ids.size === 0) {
-        sessions!.delete(old.sessionId);
-        if (sessions!.size === 0) this.messages.delete(old.authKeyId);
-      }
-      if (old.randomId !== undefined) this.requests.delete(requestKey(old));
+  add(id: bigint): void {
+    if (this.count > 0 && id <= this.sorted[this.count - 1]) {
+      this.late ??= new Set();
+      this.late.add(id);
+      return;
     }
+    if (this.count === this.sorted.length) {
+      const grown = new BigUint64Array(this.count * 2);
+      grown.set(this.sorted);
+      this.sorted = grown;
+    }
+    this.sorted[this.count++] = id;
+  }
+
+  private find(id: bigint): boolean {
+    let lo = 0;
+    let hi = this.count - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const at = this.sorted[mid];
+      if (at === id) return true;
+      if (at < id) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return false;
   }
 }
 

@@ -283,6 +283,13 @@ impl MtpLink {
         self.inner.session_mut().cancel(u64_of(&msg_id))
     }
 
+    /// The seqno of a message of ours still queued or unacknowledged; null once it is
+    /// settled or unknown (TestDc's rpc_answer_dropped names the answer it drops).
+    #[napi]
+    pub fn seqno_of(&self, msg_id: BigInt) -> Option<u32> {
+        self.inner.session().seqno_of(u64_of(&msg_id))
+    }
+
     /// msg_ids of requests not answered yet.
     #[napi]
     pub fn in_flight(&self) -> Vec<BigInt> {

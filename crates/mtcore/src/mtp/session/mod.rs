@@ -384,6 +384,16 @@ impl Session {
         }
     }
 
+    /// The seqno of a message of ours still queued or unacknowledged (under its
+    /// current id if it was re-stamped); None once it is settled or unknown.
+    pub fn seqno_of(&self, msg_id: u64) -> Option<u32> {
+        let cur = self.inflight.resolve(msg_id);
+        self.inflight
+            .get(cur)
+            .or_else(|| self.outbox.iter().find(|m| m.msg_id == cur))
+            .map(|m| m.seqno)
+    }
+
     /// The driver's messages still waiting for an answer: (msg_id, acknowledged).
     pub fn in_flight(&self) -> Vec<(u64, bool)> {
         self.inflight

@@ -418,3 +418,23 @@ fn a_client_cannot_exhaust_the_server_side_with_nesting() {
         .unwrap();
     handle.join().expect("no stack overflow");
 }
+
+#[test]
+fn seqno_of_names_a_message_while_queued_and_unacknowledged_then_none() {
+    let mut s = server();
+    let first = s.enqueue(object(0x78, 1), true, T0).unwrap();
+    let ack_only = s.enqueue(object(0x79, 2), false, T0).unwrap();
+    let second = s.enqueue(object(0x7a, 3), true, T0).unwrap();
+    // Content-related messages take odd seqnos in order; the other one the even seqno between.
+    assert_eq!(s.seqno_of(first), Some(1));
+    assert_eq!(s.seqno_of(ack_only), Some(2));
+    assert_eq!(s.seqno_of(second), Some(3));
+    send(&mut s, T0);
+    // Sent and not acknowledged: still known, same seqnos.
+    assert_eq!(s.seqno_of(first), Some(1));
+    assert_eq!(s.seqno_of(second), Some(3));
+    assert!(s.cancel(first));
+    assert_eq!(s.seqno_of(first), None);
+    assert_eq!(s.seqno_of(second), Some(3));
+    assert_eq!(s.seqno_of(0x1234), None);
+}
