@@ -328,7 +328,10 @@ test.serial('invokeAfterMsg waits for the named query; rpc_drop_answer drops a r
     t.like(TL.deserializeResult('rpc_drop_answer', d.obj.result as Buffer), {
       _: 'rpc_answer_dropped',
       msgId: answer?.msgId,
+      seqNo: answer?.seqno,
+      bytes: 12 + (answer?.obj.result as Buffer).length,
     });
+    t.is((answer?.seqno ?? 0) % 2, 1, 'an answer is content-related: an odd seq_no');
     // Acknowledged answers (here: `after`'s) are the server's no more: unknown.
     const acked = s.received.find((x) => x.obj._ === 'rpc_result' && x.obj.reqMsgId === signed(after.msgId));
     s.send({ body: TL.serialize({ _: 'msgs_ack', msgIds: [acked?.msgId ?? 0n] }), seqno: s.seqno(false) });
