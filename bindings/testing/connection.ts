@@ -14,6 +14,8 @@ import { HandshakeServer, type HandshakeServerOptions } from './server-handshake
 export interface ConnectionHandlers {
   /** One whole packet from the client (padding of the padded transport removed). */
   onPacket(conn: DcConnection, packet: Buffer, quickAck: boolean): void;
+  /** Runs `handle`, which hands out the packets of one read (onPacket each), then sends what they produced. */
+  onRead(conn: DcConnection, handle: () => void): void;
   onClose(conn: DcConnection): void;
   log(message: string): void;
 }
@@ -21,20 +23,20 @@ export interface ConnectionHandlers {
 let nextId = 1;
 
 /**
- * Encrypted packets this long are lent to their session where decodeShared put them
- * (decrypted in place there, handled before the next read): a file part costs no Buffer
- * of its own. V8 counts the bytes of every new ArrayBuffer against the heap's limit, and
- * one per uploaded part kept TestDc in full collections. Others are copied out: a key
- * exchange step may keep views of its input, and a copy of a small packet is cheap.
+ * Encrypted packets are lent to their session where decodeShared put them (decrypted in
+ * place there, handled before the next read; what the session keeps it copies): neither
+ * a file part nor a small query costs a Buffer of its own. V8 counts the bytes of every
+ * new ArrayBuffer against the heap's limit, and one per uploaded part kept TestDc in full
+ * collections. Plain ones (the key exchange) are copied out: a step may keep views of its
+ * input.
  */
-const LEND_MIN = 16 * 1024;
 /** The largest frame a DC connection takes (the client's default bound too). */
 const MAX_PACKET = 16 * 1024 * 1024;
 
-/** The packet at `out[at, at + length)`: lent when large and encrypted, else copied. */
+/** The packet at `out[at, at + length)`: lent when encrypted, else copied. */
 function packetAt(out: Buffer, at: number, length: number): Buffer {
   const view = out.subarray(at, at + length);
-  return length >= LEND_MIN && view.readBigUInt64LE(0) !== 0n ? view : Buffer.from(view);
+  return length >= 8 && view.readBigUInt64LE(0) !== 0n ? view : Buffer.from(view);
 }
 
 /** Removes what the padded intermediate transport may leave after a packet (0..15 random bytes). */
@@ -125,7 +127,7 @@ export class DcConnection {
       chunk = rest;
     }
     try {
-      decodeShared(this.codec, chunk, MAX_PACKET, this.decoded);
+      this.handlers.onRead(this, () => decodeShared(this.codec, chunk, MAX_PACKET, this.decoded));
     } catch (e) {
       this.handlers.log(
         `conn ${this.id}: bad transport stream (${(e as { code?: string }).code ?? 'error'}), closing`,

@@ -124,6 +124,8 @@ export class DcCore {
   /** Sessions with something to send at the end of this turn. */
   private readonly dirty = new Set<DcSession>();
   private flushScheduled = false;
+  /** Reads being handled (onRead): what they produce is sent when the outermost ends. */
+  private reading = 0;
   /** Where flushes seal their packets, shared by every session (a file part costs no Buffer). */
   private readonly scratch = new WriteScratch(FILE_FRAME_ROOM);
   /** Where sessions' large query bodies land, shared likewise: file parts run there, with TestDc's own handlers. */
@@ -239,6 +241,22 @@ export class DcCore {
   detach(s: DcSession): void {
     this.attached.delete(s);
     this.disarm(s);
+  }
+
+  /**
+   * Runs `handle`, which feeds onPacket the packets of one read, then sends what they
+   * produced at once: the answers of queries that ran to the end, in one transmit per
+   * session. A client waiting for one answer gets it without a wait for the end of the
+   * event loop's turn; one that sent many gets them together. (Answers that come later,
+   * from handlers that await, go at the end of their turn: flushSoon.)
+   */
+  onRead(handle: () => void): void {
+    this.reading++;
+    try {
+      handle();
+    } finally {
+      if (--this.reading === 0 && this.dirty.size > 0) this.flushDirty();
+    }
   }
 
   /** One whole packet from a client connection. */
@@ -523,19 +541,24 @@ export class DcCore {
    */
   private flushSoon(s: DcSession): void {
     const defer = this.io.defer;
-    if (!defer) {
+    if (!defer && this.reading === 0) {
       this.flush(s);
       return;
     }
     this.dirty.add(s);
-    if (this.flushScheduled) return;
+    // Within a read, its end sends (onRead).
+    if (this.reading > 0 || this.flushScheduled) return;
     this.flushScheduled = true;
-    defer(() => {
+    defer!(() => {
       this.flushScheduled = false;
-      const due = [...this.dirty];
-      this.dirty.clear();
-      for (const d of due) this.safely(() => this.flush(d));
+      this.flushDirty();
     });
+  }
+
+  private flushDirty(): void {
+    const due = [...this.dirty];
+    this.dirty.clear();
+    for (const d of due) this.safely(() => this.flush(d));
   }
 
   /** Sends whatever the session has due on its connection and arms its wake-up. */

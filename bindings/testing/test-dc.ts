@@ -415,6 +415,7 @@ export class TestDc {
           if (this.options.strictDcId && !headerNamesDc(c.headerDcId, this.dcId)) return this.refuse(c, -444);
           this.core.onPacket(c, p, quickAck);
         },
+        onRead: (_c, handle) => this.core.onRead(handle),
         onClose: (c) => {
           if (!this.connections.delete(c)) return;
           if (admitted) this.limits.release(address);
