@@ -4,7 +4,7 @@
 
 import test from 'ava';
 import { TL } from '../bindings';
-import { TestDc, TestWorld } from '../bindings/testing';
+import { rpcError as dcRpcError, TestDc, TestWorld } from '../bindings/testing';
 import { bindingMessage, clientHandshake, RawSession, SessionDriver, TestClient } from './testdc-helpers';
 
 let dc: TestDc;
@@ -460,6 +460,45 @@ test.serial('a handler answering bytes that are no TL object gets 500, TestDc go
   dc.unhandle('help.getPromoData');
   s.client.close();
 });
+
+test.serial(
+  'handlers may answer at once, by promise or by any thenable; what they throw either way is an rpc_error',
+  async (t) => {
+    const { s } = await open();
+    const promo = { _: 'help.promoDataEmpty' as const, expires: 7 };
+    const cases: Array<[string, () => unknown, { code?: number; message?: string; expires?: number }]> = [
+      ['at once', () => promo, { expires: 7 }],
+      ['a promise', async () => promo, { expires: 7 }],
+      ['a thenable', () => ({ then: (ok: (v: unknown) => void) => ok(promo) }), { expires: 7 }],
+      ['thrown rpcError', () => dcRpcError(420, 'FLOOD_WAIT_3'), { code: 420, message: 'FLOOD_WAIT_3' }],
+      [
+        'rejected rpcError',
+        async () => dcRpcError(400, 'PEER_ID_INVALID'),
+        { code: 400, message: 'PEER_ID_INVALID' },
+      ],
+      [
+        'a thrown string',
+        () => {
+          throw 'not an Error';
+        },
+        { code: 500, message: 'INTERNAL_SERVER_ERROR' },
+      ],
+      [
+        'a rejecting thenable',
+        () => ({ then: (_: unknown, no: (e: unknown) => void) => no(7) }),
+        { code: 500 },
+      ],
+    ];
+    for (const [what, handler, want] of cases) {
+      dc.handle('help.getPromoData', handler as never);
+      if (want.code === undefined) t.like(await s.call({ _: 'help.getPromoData' }), want, what);
+      else t.like(await t.throwsAsync(s.call({ _: 'help.getPromoData' })), want, what);
+    }
+    dc.unhandle('help.getPromoData');
+    t.is((await s.call({ _: 'help.getNearestDc' })).thisDc, 2);
+    s.client.close();
+  },
+);
 
 test.serial('forgetSessions: the next message opens a new session; the client goes on', async (t) => {
   const { s, key } = await open();
