@@ -469,6 +469,7 @@ test.serial(
     const cases: Array<[string, () => unknown, { code?: number; message?: string; expires?: number }]> = [
       ['at once', () => promo, { expires: 7 }],
       ['a promise', async () => promo, { expires: 7 }],
+      // biome-ignore lint/suspicious/noThenProperty: a thenable that is no Promise, on purpose
       ['a thenable', () => ({ then: (ok: (v: unknown) => void) => ok(promo) }), { expires: 7 }],
       ['thrown rpcError', () => dcRpcError(420, 'FLOOD_WAIT_3'), { code: 420, message: 'FLOOD_WAIT_3' }],
       [
@@ -485,6 +486,7 @@ test.serial(
       ],
       [
         'a rejecting thenable',
+        // biome-ignore lint/suspicious/noThenProperty: a thenable that is no Promise, on purpose
         () => ({ then: (_: unknown, no: (e: unknown) => void) => no(7) }),
         { code: 500 },
       ],
