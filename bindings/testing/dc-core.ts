@@ -121,7 +121,7 @@ export class DcCore {
   stopped = false;
   /** Each session's armed wake-up and when it fires (ms, local clock). */
   private readonly timers = new Map<DcSession, { handle: unknown; at: number }>();
-  /** Sessions with something to send at the end of this turn. */
+  /** Sessions with something to send at the end of the read being handled, or of this turn. */
   private readonly dirty = new Set<DcSession>();
   private flushScheduled = false;
   /** Reads being handled (onRead): what they produce is sent when the outermost ends. */
@@ -535,9 +535,9 @@ export class DcCore {
   }
 
   /**
-   * Sends what `s` has due at the end of this turn: the answers of every query a read
-   * brought (and their acks) go out in one transmit, so one packet and one write per
-   * connection rather than one per answer.
+   * Sends what `s` has due at the end of the read being handled (onRead), else at the end
+   * of this turn: the answers of every query a read brought (and their acks) go out in one
+   * transmit, so one packet and one write per connection rather than one per answer.
    */
   private flushSoon(s: DcSession): void {
     const defer = this.io.defer;
