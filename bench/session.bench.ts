@@ -251,6 +251,13 @@ async function against(dc: DcControl): Promise<void> {
         `mtcute ${dcCpu(SEQ.mtcute).toFixed(1)} us, GramJS ${dcCpu(SEQ.gramjs).toFixed(1)} us; ` +
         `the echo server ${dcCpu(SEQ.echo).toFixed(1)} us per round trip, this process ${cpu(SEQ.echo).toFixed(1)} us`,
     );
+    // With calls in flight the two processes take turns on whole batches (a packet of
+    // answers, then one of calls): the rate is about 1 / (client CPU + TestDc CPU) per call.
+    console.log(
+      `  TestDc CPU per call, ${IN_FLIGHT} at once: for telegram-mt ${dcCpu(FLIGHT.ours).toFixed(1)} us, ` +
+        `mtcute ${dcCpu(FLIGHT.mtcute).toFixed(1)} us; ${PEER_MANY} clients: for telegram-mt ` +
+        `${dcCpu(MANY_ROWS.ours).toFixed(1)} us, mtcute ${dcCpu(MANY_ROWS.mtcute).toFixed(1)} us`,
+    );
     console.log(
       `  the limit: one session's sequential calls run at ${x(SEQ.ours, SEQ.echo)} of the raw TCP echo ` +
         `(mtcute ${x(SEQ.mtcute, SEQ.echo)}, GramJS ${x(SEQ.gramjs, SEQ.echo)}; target: 0.6); ` +
