@@ -24,14 +24,14 @@ export class ExecutionLog {
 
   /** Records `e`; false when its message or its request ran before. */
   add(e: Execution): boolean {
-    const ran = this.older.ran(e) || this.newer.ran(e);
-    this.newer.add(e);
+    // The newer half records it (one lookup each: checked and added at once).
+    const first = this.newer.record(e) && !this.older.ran(e);
     // Bounded memory under benchmarks: a msg_id that old is refused anyway (code 16/20).
     if (this.newer.entries.length >= HALF) {
       this.older = this.newer;
       this.newer = new LogHalf();
     }
-    return !ran;
+    return first;
   }
 }
 
@@ -43,12 +43,14 @@ class LogHalf {
   /** The requests run with a random_id (requestKey). */
   private readonly requests = new Set<string>();
 
+  /** Whether this half holds `e`'s message or request. */
   ran(e: Execution): boolean {
     if (this.messages.get(e.authKeyId)?.get(e.sessionId)?.has(e.msgId)) return true;
     return e.randomId !== undefined && this.requests.has(requestKey(e));
   }
 
-  add(e: Execution): void {
+  /** Adds `e`; false when this half held its message or its request already. */
+  record(e: Execution): boolean {
     this.entries.push(e);
     let sessions = this.messages.get(e.authKeyId);
     if (!sessions) {
@@ -60,8 +62,13 @@ class LogHalf {
       ids = new MsgIds();
       sessions.set(e.sessionId, ids);
     }
-    ids.add(e.msgId);
-    if (e.randomId !== undefined) this.requests.add(requestKey(e));
+    let first = ids.add(e.msgId);
+    if (e.randomId !== undefined) {
+      const request = requestKey(e);
+      if (this.requests.has(request)) first = false;
+      else this.requests.add(request);
+    }
+    return first;
   }
 }
 
@@ -76,11 +83,13 @@ class MsgIds {
     return this.find(id) || this.late?.has(id) === true;
   }
 
-  add(id: bigint): void {
+  /** Adds `id`; false when it was there. */
+  add(id: bigint): boolean {
     if (this.count > 0 && id <= this.sorted[this.count - 1]) {
+      if (this.find(id) || this.late?.has(id)) return false;
       this.late ??= new Set();
       this.late.add(id);
-      return;
+      return true;
     }
     if (this.count === this.sorted.length) {
       const grown = new BigUint64Array(this.count * 2);
@@ -88,6 +97,7 @@ class MsgIds {
       this.sorted = grown;
     }
     this.sorted[this.count++] = id;
+    return true;
   }
 
   private find(id: bigint): boolean {
