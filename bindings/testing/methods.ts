@@ -120,7 +120,7 @@ export function runQuery(
 }
 
 /** One query on its way through runQuery. */
-interface Running {
+interface QueryRun {
   readonly host: DispatchHost;
   readonly key: AuthKeyRecord;
   readonly session: DcSession;
@@ -133,7 +133,7 @@ interface Running {
  * Looks through the wrappers (invokeWithLayer, initConnection, invokeAfterMsg(s),
  * invokeWithoutUpdates, ...) outermost first, then executes the query inside.
  */
-function unwrap(q: Running, outer: AnyRequest): ResultBody | Promise<ResultBody> {
+function unwrap(q: QueryRun, outer: AnyRequest): ResultBody | Promise<ResultBody> {
   let query = outer;
   while ((query._ === 'initConnection' || query._.startsWith('invoke')) && isMethod(query._) && query.query) {
     if (query._ === 'invokeWithLayer') q.session.layer = query.layer as number;
@@ -155,7 +155,7 @@ function unwrap(q: Running, outer: AnyRequest): ResultBody | Promise<ResultBody>
  * successfully; one that failed fails this one (MSG_WAIT_FAILED), one that never comes
  * too (MSG_WAIT_TIMEOUT).
  */
-async function afterPredecessors(q: Running, ids: bigint[], inner: AnyRequest): Promise<ResultBody> {
+async function afterPredecessors(q: QueryRun, ids: bigint[], inner: AnyRequest): Promise<ResultBody> {
   for (const id of ids) {
     const prev = BigInt.asUintN(64, id);
     if (prev === q.msgId) continue;
@@ -167,7 +167,7 @@ async function afterPredecessors(q: Running, ids: bigint[], inner: AnyRequest): 
 }
 
 /** The query inside its wrappers: the DC's checks, then its handler. */
-function execute(q: Running, query: AnyRequest): ResultBody | Promise<ResultBody> {
+function execute(q: QueryRun, query: AnyRequest): ResultBody | Promise<ResultBody> {
   const { host, key, session, msgId } = q;
   const method = query._;
   if (!isMethod(method)) return rpcErrorBody(400, 'INPUT_METHOD_INVALID');
